@@ -1,0 +1,121 @@
+//! Server-rendered pages for ferrid. Each page is a view model rendered by
+//! an askama template from `templates/`; the pages know nothing of HTTP or
+//! the database. Everything interpolated is HTML-escaped by askama.
+//!
+//! The pages carry no inline script or style, so the server's
+//! Content-Security-Policy can forbid both.
+
+use askama::Template;
+
+/// The stylesheet every page links to, served at [`STYLESHEET_PATH`].
+pub const STYLESHEET: &str = include_str!("../../../static/ferrid.css");
+/// Where the stylesheet is served.
+pub const STYLESHEET_PATH: &str = "/static/ferrid.css";
+
+/// Rendering failed (a template bug, not bad input).
+pub type RenderError = askama::Error;
+
+/// The sign-in form.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    /// Name of the client asking for the login.
+    pub client_name: &'a str,
+    /// Id of the pending authorization request.
+    pub request_id: &'a str,
+    /// Anti-CSRF token echoed by the form.
+    pub csrf_token: &'a str,
+    /// Pre-filled username (`login_hint` or the last attempt).
+    pub login_hint: &'a str,
+    /// Message for a failed attempt.
+    pub error: Option<&'a str>,
+}
+
+/// A scope as shown on the consent page.
+pub struct ScopeView<'a> {
+    /// Scope name.
+    pub name: &'a str,
+    /// What it grants, in words.
+    pub description: &'a str,
+}
+
+/// The consent form.
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    /// Name of the client asking.
+    pub client_name: &'a str,
+    /// The signed-in user.
+    pub username: &'a str,
+    /// Requested scopes.
+    pub scopes: Vec<ScopeView<'a>>,
+    /// Id of the pending authorization request.
+    pub request_id: &'a str,
+    /// Anti-CSRF token echoed by the form.
+    pub csrf_token: &'a str,
+}
+
+/// An error shown to the user instead of a redirect.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    /// Short title.
+    pub title: &'a str,
+    /// What went wrong.
+    pub message: &'a str,
+    /// What to do about it, if anything.
+    pub hint: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_page_escapes_what_it_shows() {
+        let html = LoginPage {
+            client_name: "<script>alert(1)</script>",
+            request_id: "r\"1",
+            csrf_token: "c",
+            login_hint: "",
+            error: Some("Invalid username or password."),
+        }
+        .render()
+        .unwrap();
+        assert!(!html.contains("<script>alert(1)"));
+        assert!(html.contains("alert(1)"));
+        assert!(html.contains("Invalid username or password."));
+        assert!(!html.contains("value=\"r\"1\""));
+    }
+
+    #[test]
+    fn consent_page_lists_scopes() {
+        let html = ConsentPage {
+            client_name: "App",
+            username: "alice",
+            scopes: vec![ScopeView {
+                name: "email",
+                description: "Your e-mail address",
+            }],
+            request_id: "r",
+            csrf_token: "c",
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains("Your e-mail address"));
+        assert!(html.contains("name=\"csrf_token\""));
+    }
+
+    #[test]
+    fn error_page_has_no_inline_script_or_style() {
+        let html = ErrorPage {
+            title: "Error",
+            message: "m",
+            hint: Some("h"),
+        }
+        .render()
+        .unwrap();
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("style="));
+    }
+}

@@ -1,0 +1,48 @@
+//! Credential storage for ferrid.
+//!
+//! One diesel layer serves SQLite (the embedded default) and PostgreSQL
+//! (scale-out); the backend is chosen once, from the database URL, in
+//! [`connection`]. Every method is synchronous: the server calls them off
+//! the async executor. Times are Unix seconds passed in by the caller, so
+//! tests control the clock.
+
+pub mod connection;
+pub mod error;
+pub mod password;
+mod repo;
+pub mod schema;
+pub mod secret;
+
+pub use connection::{DatabaseUrl, DbConnection, DbPool};
+pub use error::{StoreError, StoreResult};
+pub use password::{Argon2Params, PasswordHasher};
+pub use repo::authorization::{AuthorizationCode, PendingAuthorization};
+pub use repo::clients::{Client, ClientAuthMethod};
+pub use repo::keys::SigningKeyRecord;
+pub use repo::sessions::Session;
+pub use repo::users::{NewUser, User};
+
+/// Handle to the database: a connection pool for one backend.
+#[derive(Clone)]
+pub struct Store {
+    pool: DbPool,
+}
+
+impl Store {
+    /// Opens a pool for `url` (`sqlite://PATH` or `postgres://…`).
+    pub fn open(url: &str, max_connections: u32) -> StoreResult<Store> {
+        let url = DatabaseUrl::parse(url)?;
+        Ok(Store {
+            pool: connection::open_pool(&url, max_connections)?,
+        })
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub fn migrate(&self) -> StoreResult<Vec<String>> {
+        connection::run_migrations(&self.pool)
+    }
+
+    fn connection(&self) -> StoreResult<connection::PooledDb> {
+        Ok(self.pool.get()?)
+    }
+}

@@ -1,0 +1,124 @@
+//! Pending authorization requests (kept server-side while the user logs
+//! in) and authorization codes.
+
+use diesel::prelude::*;
+
+use crate::error::StoreResult;
+use crate::schema::{authorization_codes, authorization_requests};
+use crate::Store;
+
+/// A validated authorization request waiting for login or consent.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_requests)]
+pub struct PendingAuthorization {
+    /// Digest of the random request id handed to the browser.
+    pub id_digest: String,
+    /// The requesting client.
+    pub client_id: String,
+    /// The validated parameters, serialised by the server.
+    pub parameters: String,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+}
+
+/// An authorization code and everything the token endpoint must check
+/// against it.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes)]
+pub struct AuthorizationCode {
+    /// Digest of the code.
+    pub code_digest: String,
+    /// Client the code was issued to.
+    pub client_id: String,
+    /// Authenticated user.
+    pub user_id: String,
+    /// Session the code came from.
+    pub sid: String,
+    /// Redirect URI of the authorization request.
+    pub redirect_uri: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// The request's `nonce`.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// When the user authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// Issue time, Unix seconds.
+    pub created_at: i64,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+    /// When it was redeemed; `None` until then.
+    pub redeemed_at: Option<i64>,
+}
+
+impl Store {
+    /// Stores a pending authorization request.
+    pub fn create_pending_authorization(&self, pending: &PendingAuthorization) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::insert_into(authorization_requests::table)
+            .values(pending)
+            .execute(&mut connection)?;
+        Ok(())
+    }
+
+    /// The unexpired pending request with this id digest.
+    pub fn find_pending_authorization(
+        &self,
+        id_digest: &str,
+        now: i64,
+    ) -> StoreResult<Option<PendingAuthorization>> {
+        let mut connection = self.connection()?;
+        Ok(authorization_requests::table
+            .find(id_digest)
+            .filter(authorization_requests::expires_at.gt(now))
+            .select(PendingAuthorization::as_select())
+            .first(&mut connection)
+            .optional()?)
+    }
+
+    /// Removes a pending request once it has been answered.
+    pub fn delete_pending_authorization(&self, id_digest: &str) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::delete(authorization_requests::table.find(id_digest)).execute(&mut connection)?;
+        Ok(())
+    }
+
+    /// Stores an authorization code.
+    pub fn insert_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::insert_into(authorization_codes::table)
+            .values(code)
+            .execute(&mut connection)?;
+        Ok(())
+    }
+
+    /// Redeems a code: marks it used and returns it, exactly once. A single
+    /// conditional UPDATE makes concurrent redemptions race-safe: only the
+    /// request whose update changed the row gets the code.
+    pub fn redeem_authorization_code(
+        &self,
+        code_digest: &str,
+        now: i64,
+    ) -> StoreResult<Option<AuthorizationCode>> {
+        let mut connection = self.connection()?;
+        let claimed = diesel::update(
+            authorization_codes::table
+                .find(code_digest)
+                .filter(authorization_codes::redeemed_at.is_null())
+                .filter(authorization_codes::expires_at.gt(now)),
+        )
+        .set(authorization_codes::redeemed_at.eq(now))
+        .execute(&mut connection)?;
+        if claimed != 1 {
+            return Ok(None);
+        }
+        Ok(authorization_codes::table
+            .find(code_digest)
+            .select(AuthorizationCode::as_select())
+            .first(&mut connection)
+            .optional()?)
+    }
+}

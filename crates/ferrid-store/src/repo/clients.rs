@@ -1,0 +1,200 @@
+//! Registered relying parties (OAuth clients).
+
+use diesel::prelude::*;
+
+use crate::error::{StoreError, StoreResult};
+use crate::schema::clients;
+use crate::Store;
+
+/// How a client authenticates at the token endpoint
+/// (`token_endpoint_auth_method`, RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthMethod {
+    /// HTTP Basic with client id and secret.
+    ClientSecretBasic,
+    /// Client id and secret in the form body.
+    ClientSecretPost,
+    /// A public client: no secret, PKCE required.
+    None,
+}
+
+impl ClientAuthMethod {
+    /// Every method, in the order discovery lists them.
+    pub const ALL: [ClientAuthMethod; 3] = [
+        ClientAuthMethod::ClientSecretBasic,
+        ClientAuthMethod::ClientSecretPost,
+        ClientAuthMethod::None,
+    ];
+
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
+            ClientAuthMethod::ClientSecretPost => "client_secret_post",
+            ClientAuthMethod::None => "none",
+        }
+    }
+
+    /// Parses a registered name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|method| method.as_str() == name)
+    }
+
+    /// Whether the client holds a secret.
+    pub fn is_confidential(self) -> bool {
+        self != ClientAuthMethod::None
+    }
+}
+
+/// A registered client.
+#[derive(Clone)]
+pub struct Client {
+    /// Public identifier.
+    pub client_id: String,
+    /// Display name, shown on the consent page.
+    pub name: String,
+    /// SHA-256 digest of the secret; `None` for public clients.
+    pub secret_digest: Option<String>,
+    /// Token endpoint authentication method.
+    pub auth_method: ClientAuthMethod,
+    /// Registered redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Registered post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Registration time, Unix seconds.
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("auth_method", &self.auth_method)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Whether the client may use `grant_type`.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|grant| grant == grant_type)
+    }
+
+    /// Whether the client may request `scope`.
+    pub fn allows_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|allowed| allowed == scope)
+    }
+
+    /// Whether `uri` is registered for this client, compared exactly.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|registered| registered == uri)
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = clients)]
+struct ClientRow {
+    client_id: String,
+    name: String,
+    secret_digest: Option<String>,
+    auth_method: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> StoreResult<Client> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("client {}: {what}", row.client_id));
+        let json_list = |text: &str, what: &str| -> StoreResult<Vec<String>> {
+            serde_json::from_str(text).map_err(|_| corrupt(what))
+        };
+        Ok(Client {
+            auth_method: ClientAuthMethod::parse(&row.auth_method)
+                .ok_or_else(|| corrupt("auth_method"))?,
+            redirect_uris: json_list(&row.redirect_uris, "redirect_uris")?,
+            post_logout_redirect_uris: json_list(
+                &row.post_logout_redirect_uris,
+                "post_logout_redirect_uris",
+            )?,
+            grant_types: row.grant_types.split_whitespace().map(str::to_owned).collect(),
+            scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
+            client_id: row.client_id,
+            name: row.name,
+            secret_digest: row.secret_digest,
+            created_at: row.created_at,
+        })
+    }
+}
+
+impl Store {
+    /// Registers a client. The caller has generated the id and, for a
+    /// confidential client, the secret, of which only the digest is stored.
+    pub fn create_client(&self, client: &Client) -> StoreResult<()> {
+        let encode = |list: &[String]| {
+            serde_json::to_string(list).map_err(|error| StoreError::Corrupt(error.to_string()))
+        };
+        let mut connection = self.connection()?;
+        diesel::insert_into(clients::table)
+            .values((
+                clients::client_id.eq(&client.client_id),
+                clients::name.eq(&client.name),
+                clients::secret_digest.eq(&client.secret_digest),
+                clients::auth_method.eq(client.auth_method.as_str()),
+                clients::redirect_uris.eq(encode(&client.redirect_uris)?),
+                clients::post_logout_redirect_uris.eq(encode(&client.post_logout_redirect_uris)?),
+                clients::grant_types.eq(client.grant_types.join(" ")),
+                clients::scopes.eq(client.scopes.join(" ")),
+                clients::created_at.eq(client.created_at),
+            ))
+            .execute(&mut connection)
+            .map_err(StoreError::conflict_as("a client with this id"))?;
+        Ok(())
+    }
+
+    /// Finds a client by id.
+    pub fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let mut connection = self.connection()?;
+        let row = clients::table
+            .find(client_id)
+            .select(ClientRow::as_select())
+            .first(&mut connection)
+            .optional()?;
+        row.map(Client::try_from).transpose()
+    }
+
+    /// Every client, by name.
+    pub fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        let mut connection = self.connection()?;
+        clients::table
+            .order((clients::name.asc(), clients::client_id.asc()))
+            .select(ClientRow::as_select())
+            .load(&mut connection)?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
+    /// Deletes a client and, by cascade, its codes and consents.
+    pub fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let deleted = diesel::delete(clients::table.find(client_id)).execute(&mut connection)?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per stored concern; each adds its methods to [`crate::Store`].
+
+pub mod authorization;
+pub mod clients;
+pub mod consents;
+pub mod keys;
+pub mod sessions;
+pub mod users;

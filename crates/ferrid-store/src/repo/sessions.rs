@@ -1,0 +1,65 @@
+//! Browser sessions. The cookie value is a bearer secret, so only its
+//! digest is stored; `sid` is the public session id put in ID tokens.
+
+use diesel::prelude::*;
+
+use crate::error::StoreResult;
+use crate::repo::users::User;
+use crate::schema::{sessions, users};
+use crate::Store;
+
+/// A browser session row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    /// SHA-256 digest of the session cookie value.
+    pub id_digest: String,
+    /// Public session id (the `sid` claim).
+    pub sid: String,
+    /// The authenticated user.
+    pub user_id: String,
+    /// When the user last authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// Authentication methods used (space-separated `amr` values).
+    pub amr: String,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Stores a new session.
+    pub fn create_session(&self, session: &Session) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::insert_into(sessions::table)
+            .values(session)
+            .execute(&mut connection)?;
+        Ok(())
+    }
+
+    /// The unexpired session with this cookie digest, with its user, if the
+    /// user is still enabled.
+    pub fn find_active_session(
+        &self,
+        id_digest: &str,
+        now: i64,
+    ) -> StoreResult<Option<(Session, User)>> {
+        let mut connection = self.connection()?;
+        Ok(sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id_digest.eq(id_digest))
+            .filter(sessions::expires_at.gt(now))
+            .filter(users::disabled.eq(false))
+            .select((Session::as_select(), User::as_select()))
+            .first(&mut connection)
+            .optional()?)
+    }
+
+    /// Ends a session.
+    pub fn delete_session(&self, id_digest: &str) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::delete(sessions::table.find(id_digest)).execute(&mut connection)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! User accounts.
+
+use diesel::prelude::*;
+
+use crate::error::{StoreError, StoreResult};
+use crate::schema::{sessions, users};
+use crate::Store;
+
+/// A user account as stored.
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Stable subject identifier (`sub`), a random UUID.
+    pub id: String,
+    /// Login name, lower-case.
+    pub username: String,
+    /// E-mail address, lower-case.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Whether the address was verified.
+    pub email_verified: bool,
+    /// Disabled users cannot log in and their tokens stop working.
+    pub disabled: bool,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Last profile change, Unix seconds (the `updated_at` claim).
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The hash stays out of logs.
+        formatter
+            .debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user to create. `username` and `email` are lower-cased on insert.
+pub struct NewUser<'a> {
+    /// Login name.
+    pub username: &'a str,
+    /// E-mail address.
+    pub email: &'a str,
+    /// Display name.
+    pub name: Option<&'a str>,
+    /// Argon2id PHC string of the initial password.
+    pub password_hash: &'a str,
+}
+
+impl Store {
+    /// Creates a user with a fresh random subject id.
+    pub fn create_user(&self, new: NewUser<'_>, now: i64) -> StoreResult<User> {
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: new.username.to_lowercase(),
+            email: new.email.to_lowercase(),
+            name: new.name.map(str::to_owned),
+            password_hash: new.password_hash.to_owned(),
+            email_verified: false,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut connection = self.connection()?;
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(&user.id),
+                users::username.eq(&user.username),
+                users::email.eq(&user.email),
+                users::name.eq(&user.name),
+                users::password_hash.eq(&user.password_hash),
+                users::email_verified.eq(user.email_verified),
+                users::disabled.eq(user.disabled),
+                users::created_at.eq(user.created_at),
+                users::updated_at.eq(user.updated_at),
+            ))
+            .execute(&mut connection)
+            .map_err(StoreError::conflict_as("a user with this username or email"))?;
+        Ok(user)
+    }
+
+    /// Finds a user by username or e-mail address (case-insensitive).
+    pub fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+        let login = login.to_lowercase();
+        let mut connection = self.connection()?;
+        Ok(users::table
+            .filter(users::username.eq(&login).or(users::email.eq(&login)))
+            .select(User::as_select())
+            .first(&mut connection)
+            .optional()?)
+    }
+
+    /// Finds a user by subject id.
+    pub fn find_user(&self, id: &str) -> StoreResult<Option<User>> {
+        let mut connection = self.connection()?;
+        Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(&mut connection)
+            .optional()?)
+    }
+
+    /// Every user, by username.
+    pub fn list_users(&self) -> StoreResult<Vec<User>> {
+        let mut connection = self.connection()?;
+        Ok(users::table
+            .order(users::username.asc())
+            .select(User::as_select())
+            .load(&mut connection)?)
+    }
+
+    /// Replaces a user's password hash.
+    pub fn set_password_hash(&self, username: &str, hash: &str, now: i64) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(users::table.filter(users::username.eq(username.to_lowercase())))
+            .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    /// Disables a user and ends every browser session they have.
+    pub fn disable_user(&self, username: &str, now: i64) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        connection.transaction(|connection| {
+            let id: Option<String> = users::table
+                .filter(users::username.eq(username.to_lowercase()))
+                .select(users::id)
+                .first(connection)
+                .optional()?;
+            let id = id.ok_or(StoreError::NotFound("user"))?;
+            diesel::update(users::table.find(&id))
+                .set((users::disabled.eq(true), users::updated_at.eq(now)))
+                .execute(connection)?;
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(&id)))
+                .execute(connection)?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,318 @@
+//! The keyring: signing keys decrypted into memory, the JWKS built from
+//! them, and JWT signing and verification.
+
+use josekit::jwk::Jwk;
+use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, RS256};
+use josekit::jwt::{self, JwtPayload};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{TokenError, TokenResult};
+use crate::master_key::MasterKey;
+
+/// RSA modulus size for generated keys.
+const RSA_BITS: u32 = 2048;
+
+/// A JWS algorithm ferrid signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256, the default: every client library
+    /// supports it.
+    Rs256,
+}
+
+impl SigningAlgorithm {
+    /// The JWA name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlgorithm::Rs256 => "RS256",
+        }
+    }
+
+    /// Parses a JWA name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "RS256" => Some(SigningAlgorithm::Rs256),
+            _ => None,
+        }
+    }
+}
+
+/// Lifecycle state of a key. Rotation adds states later; today every key
+/// signs and is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Signs new tokens and is published in the JWKS.
+    Current,
+}
+
+impl KeyState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Current => "current",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "current" => Some(KeyState::Current),
+            _ => None,
+        }
+    }
+}
+
+/// A key as stored: public JWK in clear, private key sealed.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    /// Key id.
+    pub kid: String,
+    /// JWA name.
+    pub alg: String,
+    /// Lifecycle state name.
+    pub state: String,
+    /// Public JWK (JSON).
+    pub public_jwk: String,
+    /// PKCS#8 DER private key sealed under the master key with the kid as
+    /// associated data.
+    pub private_key_sealed: String,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+}
+
+/// Generates a new key for `alg` and seals its private half.
+pub fn generate_key(
+    alg: SigningAlgorithm,
+    master_key: &MasterKey,
+    now: i64,
+) -> TokenResult<StoredKey> {
+    let kid = format!("k{}", random_id());
+    let key_pair = match alg {
+        SigningAlgorithm::Rs256 => RS256
+            .generate_key_pair(RSA_BITS)
+            .map_err(|error| TokenError::Sign(error.to_string()))?,
+    };
+    let mut public_jwk = josekit::jwk::KeyPair::to_jwk_public_key(&key_pair);
+    public_jwk.set_key_id(&kid);
+    public_jwk.set_algorithm(alg.as_str());
+    public_jwk.set_key_use("sig");
+    let private_der = josekit::jwk::KeyPair::to_der_private_key(&key_pair);
+    Ok(StoredKey {
+        private_key_sealed: master_key.seal(&private_der, &kid)?,
+        public_jwk: public_jwk.to_string(),
+        alg: alg.as_str().to_owned(),
+        state: KeyState::Current.as_str().to_owned(),
+        kid,
+        created_at: now,
+    })
+}
+
+fn random_id() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[derive(Debug)]
+struct LoadedKey {
+    kid: String,
+    alg: SigningAlgorithm,
+    state: KeyState,
+    created_at: i64,
+    signer: Box<dyn JwsSigner>,
+    verifier: Box<dyn JwsVerifier>,
+    public_jwk: Jwk,
+}
+
+/// Keys decrypted into memory, ready to sign and verify.
+#[derive(Debug)]
+pub struct Keyring {
+    keys: Vec<LoadedKey>,
+    jwks: Vec<u8>,
+}
+
+impl Keyring {
+    /// Decrypts and loads stored keys. Any key that cannot be decrypted or
+    /// parsed fails the whole load: a wrong master key must stop start-up.
+    pub fn load(stored: &[StoredKey], master_key: &MasterKey) -> TokenResult<Keyring> {
+        let keys = stored
+            .iter()
+            .map(|key| load_key(key, master_key))
+            .collect::<TokenResult<Vec<_>>>()?;
+        let jwks = serde_json::json!({
+            "keys": keys.iter().map(|key| key.public_jwk.as_ref()).collect::<Vec<_>>()
+        });
+        let jwks = serde_json::to_vec(&jwks).map_err(|error| TokenError::Sign(error.to_string()))?;
+        Ok(Keyring { keys, jwks })
+    }
+
+    /// The JWKS document (public members only), serialised once.
+    pub fn jwks(&self) -> &[u8] {
+        &self.jwks
+    }
+
+    /// Algorithms that have a key able to sign.
+    pub fn signing_algorithms(&self) -> Vec<SigningAlgorithm> {
+        let mut algorithms: Vec<SigningAlgorithm> = Vec::new();
+        for key in &self.keys {
+            if key.state == KeyState::Current && !algorithms.contains(&key.alg) {
+                algorithms.push(key.alg);
+            }
+        }
+        algorithms
+    }
+
+    fn signing_key(&self, alg: SigningAlgorithm) -> TokenResult<&LoadedKey> {
+        // The newest current key signs, so a freshly added key takes over.
+        self.keys
+            .iter()
+            .filter(|key| key.alg == alg && key.state == KeyState::Current)
+            .max_by_key(|key| key.created_at)
+            .ok_or(TokenError::NoSigningKey)
+    }
+
+    /// Signs `claims` as a JWT with header `typ`, using the current key for `alg`.
+    pub fn sign(
+        &self,
+        claims: &impl Serialize,
+        typ: &str,
+        alg: SigningAlgorithm,
+    ) -> TokenResult<String> {
+        let key = self.signing_key(alg)?;
+        let map = match serde_json::to_value(claims) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(TokenError::Sign("claims must serialise to an object".into())),
+        };
+        let payload = JwtPayload::from_map(map).map_err(|error| TokenError::Sign(error.to_string()))?;
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        header.set_key_id(&key.kid);
+        jwt::encode_with_signer(&payload, &header, key.signer.as_ref())
+            .map_err(|error| TokenError::Sign(error.to_string()))
+    }
+
+    /// Verifies a JWT signed by one of our keys with header `typ`, and
+    /// returns its claims. Expiry and audience are the caller's to check.
+    pub fn verify<T: DeserializeOwned>(&self, token: &str, typ: &str) -> TokenResult<T> {
+        let (payload, header) = jwt::decode_with_verifier_selector(token, |header| {
+            Ok(header
+                .key_id()
+                .and_then(|kid| self.keys.iter().find(|key| key.kid == kid))
+                .map(|key| key.verifier.as_ref()))
+        })
+        .map_err(|_| TokenError::Invalid("signature"))?;
+        if header.token_type() != Some(typ) {
+            return Err(TokenError::Invalid("typ"));
+        }
+        serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone()))
+            .map_err(|_| TokenError::Invalid("claims"))
+    }
+}
+
+fn load_key(stored: &StoredKey, master_key: &MasterKey) -> TokenResult<LoadedKey> {
+    let key_error = |reason: String| TokenError::Key {
+        kid: stored.kid.clone(),
+        reason,
+    };
+    let alg = SigningAlgorithm::parse(&stored.alg)
+        .ok_or_else(|| key_error(format!("unknown algorithm {}", stored.alg)))?;
+    let state = KeyState::parse(&stored.state)
+        .ok_or_else(|| key_error(format!("unknown state {}", stored.state)))?;
+    let private_der = master_key.open(&stored.private_key_sealed, &stored.kid)?;
+    let public_jwk =
+        Jwk::from_bytes(stored.public_jwk.as_bytes()).map_err(|error| key_error(error.to_string()))?;
+    let (signer, verifier): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = match alg {
+        SigningAlgorithm::Rs256 => (
+            Box::new(
+                RS256
+                    .signer_from_der(&private_der)
+                    .map_err(|error| key_error(error.to_string()))?,
+            ),
+            Box::new(
+                RS256
+                    .verifier_from_jwk(&public_jwk)
+                    .map_err(|error| key_error(error.to_string()))?,
+            ),
+        ),
+    };
+    Ok(LoadedKey {
+        kid: stored.kid.clone(),
+        alg,
+        state,
+        created_at: stored.created_at,
+        signer,
+        verifier,
+        public_jwk,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn master() -> MasterKey {
+        MasterKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([3u8; 32]))
+            .unwrap()
+    }
+
+    #[test]
+    fn signs_and_verifies_with_public_only_jwks() {
+        let stored = generate_key(SigningAlgorithm::Rs256, &master(), 100).unwrap();
+        let keyring = Keyring::load(std::slice::from_ref(&stored), &master()).unwrap();
+        let token = keyring
+            .sign(&serde_json::json!({"sub": "u"}), "JWT", SigningAlgorithm::Rs256)
+            .unwrap();
+        let claims: serde_json::Value = keyring.verify(&token, "JWT").unwrap();
+        assert_eq!(claims["sub"], "u");
+        assert!(matches!(
+            keyring.verify::<serde_json::Value>(&token, "at+jwt"),
+            Err(TokenError::Invalid("typ"))
+        ));
+
+        let jwks: serde_json::Value = serde_json::from_slice(keyring.jwks()).unwrap();
+        let jwk = &jwks["keys"][0];
+        assert_eq!(jwk["kid"], stored.kid.as_str());
+        assert_eq!(jwk["kty"], "RSA");
+        assert_eq!(jwk["alg"], "RS256");
+        assert_eq!(jwk["use"], "sig");
+        for private_member in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(jwk.get(private_member).is_none(), "{private_member} leaked");
+        }
+    }
+
+    #[test]
+    fn foreign_and_tampered_tokens_fail() {
+        let ours = Keyring::load(
+            &[generate_key(SigningAlgorithm::Rs256, &master(), 1).unwrap()],
+            &master(),
+        )
+        .unwrap();
+        let foreign = Keyring::load(
+            &[generate_key(SigningAlgorithm::Rs256, &master(), 1).unwrap()],
+            &master(),
+        )
+        .unwrap();
+        let token = foreign
+            .sign(&serde_json::json!({"sub": "u"}), "JWT", SigningAlgorithm::Rs256)
+            .unwrap();
+        assert!(ours.verify::<serde_json::Value>(&token, "JWT").is_err());
+        assert!(ours.verify::<serde_json::Value>("a.b.c", "JWT").is_err());
+        assert!(ours.verify::<serde_json::Value>("", "JWT").is_err());
+    }
+
+    #[test]
+    fn wrong_master_key_fails_to_load() {
+        let stored = generate_key(SigningAlgorithm::Rs256, &master(), 1).unwrap();
+        let other =
+            MasterKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([4u8; 32]))
+                .unwrap();
+        assert!(matches!(
+            Keyring::load(&[stored], &other),
+            Err(TokenError::Unseal)
+        ));
+    }
+}

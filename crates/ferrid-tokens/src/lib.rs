@@ -1,0 +1,14 @@
+//! Token signing for ferrid: the master key that seals private keys at
+//! rest, the keyring that signs and verifies JWTs, the JWKS, and the claim
+//! sets of ID and access tokens. It signs and verifies; it does not decide
+//! who may get a token.
+
+pub mod claims;
+pub mod error;
+pub mod keyring;
+pub mod master_key;
+
+pub use claims::{access_token_hash, AccessTokenClaims, IdTokenClaims};
+pub use error::{TokenError, TokenResult};
+pub use keyring::{generate_key, KeyState, Keyring, SigningAlgorithm, StoredKey};
+pub use master_key::MasterKey;

@@ -1,0 +1,184 @@
+//! The master key that seals private signing keys at rest (AES-256-GCM).
+//! It lives in a file (or the environment), never in the database.
+
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::rngs::OsRng;
+use rand::RngCore;
+
+use crate::error::{TokenError, TokenResult};
+
+const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 12;
+/// Version tag of the sealed format, so the format can change later.
+const SEALED_PREFIX: &str = "v1.";
+
+/// A 256-bit AES-GCM key.
+#[derive(Clone)]
+pub struct MasterKey {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// Parses the text form: 32 bytes in standard base64.
+    pub fn from_base64(text: &str) -> TokenResult<MasterKey> {
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| TokenError::MasterKey("is not valid base64".into()))?;
+        if bytes.len() != KEY_LEN {
+            return Err(TokenError::MasterKey(format!(
+                "must decode to {KEY_LEN} bytes, found {}",
+                bytes.len()
+            )));
+        }
+        let cipher = Aes256Gcm::new_from_slice(&bytes)
+            .map_err(|_| TokenError::MasterKey("has the wrong length".into()))?;
+        Ok(MasterKey { cipher })
+    }
+
+    /// Reads a master key file.
+    pub fn load(path: &Path) -> TokenResult<MasterKey> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            TokenError::MasterKey(format!("cannot read {}: {error}", path.display()))
+        })?;
+        Self::from_base64(&text)
+            .map_err(|error| TokenError::MasterKey(format!("{}: {error}", path.display())))
+    }
+
+    /// Generates a new key and writes it to `path` with mode 0600; fails if
+    /// the file exists, so an existing key is never overwritten.
+    pub fn generate(path: &Path) -> TokenResult<MasterKey> {
+        let mut bytes = [0u8; KEY_LEN];
+        OsRng.fill_bytes(&mut bytes);
+        let text = STANDARD.encode(bytes);
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|error| {
+                    TokenError::MasterKey(format!("cannot create {}: {error}", parent.display()))
+                })?;
+            }
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(|error| {
+            TokenError::MasterKey(format!("cannot create {}: {error}", path.display()))
+        })?;
+        file.write_all(format!("{text}\n").as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|error| {
+                TokenError::MasterKey(format!("cannot write {}: {error}", path.display()))
+            })?;
+        Self::from_base64(&text)
+    }
+
+    /// Encrypts `plaintext`, binding `associated_data` (the key id) so a
+    /// sealed value cannot be moved to another row.
+    pub fn seal(&self, plaintext: &[u8], associated_data: &str) -> TokenResult<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let ciphertext = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: associated_data.as_bytes(),
+                },
+            )
+            .map_err(|_| TokenError::Seal)?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ciphertext);
+        Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(sealed)))
+    }
+
+    /// Decrypts a value sealed by [`seal`](Self::seal) with the same
+    /// associated data. A wrong key, a tampered value or a value moved from
+    /// another row fails.
+    pub fn open(&self, sealed: &str, associated_data: &str) -> TokenResult<Vec<u8>> {
+        let encoded = sealed.strip_prefix(SEALED_PREFIX).ok_or(TokenError::Unseal)?;
+        let bytes = STANDARD.decode(encoded).map_err(|_| TokenError::Unseal)?;
+        if bytes.len() <= NONCE_LEN {
+            return Err(TokenError::Unseal);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: associated_data.as_bytes(),
+                },
+            )
+            .map_err(|_| TokenError::Unseal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> MasterKey {
+        MasterKey::from_base64(&STANDARD.encode([7u8; 32])).unwrap()
+    }
+
+    #[test]
+    fn seal_round_trips_and_binds_associated_data() {
+        let sealed = key().seal(b"private", "kid-1").unwrap();
+        assert!(!sealed.contains("private"));
+        assert_eq!(key().open(&sealed, "kid-1").unwrap(), b"private");
+        assert!(key().open(&sealed, "kid-2").is_err());
+    }
+
+    #[test]
+    fn wrong_key_and_tampering_fail() {
+        let sealed = key().seal(b"private", "kid").unwrap();
+        let other = MasterKey::from_base64(&STANDARD.encode([8u8; 32])).unwrap();
+        assert!(other.open(&sealed, "kid").is_err());
+        let mut tampered = sealed.into_bytes();
+        let last = tampered.len() - 3;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert!(key()
+            .open(&String::from_utf8(tampered).unwrap(), "kid")
+            .is_err());
+        assert!(key().open("v1.", "kid").is_err());
+        assert!(key().open("garbage", "kid").is_err());
+    }
+
+    #[test]
+    fn generated_file_is_private_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/master.key");
+        let generated = MasterKey::generate(&path).unwrap();
+        let sealed = generated.seal(b"x", "k").unwrap();
+        assert_eq!(MasterKey::load(&path).unwrap().open(&sealed, "k").unwrap(), b"x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(MasterKey::generate(&path).is_err());
+    }
+
+    #[test]
+    fn malformed_key_text_is_rejected() {
+        assert!(MasterKey::from_base64("not base64!").is_err());
+        assert!(MasterKey::from_base64(&STANDARD.encode([1u8; 16])).is_err());
+    }
+}
