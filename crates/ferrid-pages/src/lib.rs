@@ -5,7 +5,7 @@
 //! The pages carry no inline script or style, so the server's
 //! Content-Security-Policy can forbid both.
 
-use askama::Template;
+pub use askama::Template;
 
 /// The stylesheet every page links to, served at [`STYLESHEET_PATH`].
 pub const STYLESHEET: &str = include_str!("../../../static/ferrid.css");

@@ -74,12 +74,13 @@ struct SqlitePragmas;
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(sqlite) = connection {
-            // WAL lets the CLI write while the server reads; the busy timeout
-            // makes concurrent writers wait instead of failing.
+            // The busy timeout comes first so that even switching to WAL
+            // waits for other connections opening at the same moment. WAL
+            // lets the CLI write while the server reads.
             sqlite
                 .batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }

@@ -42,6 +42,14 @@ impl Store {
         connection::run_migrations(&self.pool)
     }
 
+    /// Checks that the database answers.
+    pub fn ping(&self) -> StoreResult<()> {
+        use diesel::RunQueryDsl;
+        let mut connection = self.connection()?;
+        diesel::sql_query("SELECT 1").execute(&mut connection)?;
+        Ok(())
+    }
+
     fn connection(&self) -> StoreResult<connection::PooledDb> {
         Ok(self.pool.get()?)
     }

@@ -1,1 +1,39 @@
+//! The `ferrid` binary's library: configuration, start-up and the CLI
+//! commands. The integration tests start the server through the same code
+//! as `ferrid serve`.
 
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod output;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Config, LogFormat};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config, matches!(cli.command, Command::Serve));
+    match cli.command {
+        Command::Serve => commands::serve::serve(&config),
+        Command::Migrate => commands::serve::migrate(&config, cli.json),
+        Command::Client(command) => commands::client::run(&config, cli.json, command),
+        Command::User(command) => commands::user::run(&config, cli.json, command),
+        Command::Key(command) => commands::key::run(&config, cli.json, command),
+    }
+}
+
+/// Logs to standard error; `RUST_LOG` overrides the level. One-shot
+/// commands log only warnings so their output stays readable.
+fn init_logging(config: &Config, serving: bool) {
+    let default_level = if serving { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

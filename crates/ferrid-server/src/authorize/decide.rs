@@ -1,0 +1,153 @@
+//! What happens next with a validated authorization request, given the
+//! browser's session and the remembered consent. A pure function of its
+//! inputs and the time, so every rule is unit-tested.
+
+use crate::authorize::request::AuthorizationRequest;
+use crate::error::ErrorCode;
+
+/// The next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Show the login page.
+    Login,
+    /// Show the consent page.
+    Consent,
+    /// Issue an authorization code.
+    IssueCode,
+    /// Redirect this error to the client.
+    Fail(ErrorCode),
+}
+
+/// Decides the next step.
+///
+/// * `auth_time` — when the browser's session authenticated, if it has one.
+/// * `consented` — scopes the user already granted this client, if any.
+/// * `requested_at` — when the request arrived; a login after it satisfies
+///   `prompt=login`.
+pub fn decide(
+    request: &AuthorizationRequest,
+    auth_time: Option<i64>,
+    consented: Option<&[String]>,
+    requested_at: i64,
+    now: i64,
+) -> Next {
+    let needs_login = match auth_time {
+        None => true,
+        Some(auth_time) => {
+            (request.prompt.login && auth_time < requested_at)
+                || request.max_age.is_some_and(|max_age| now - auth_time > max_age)
+        }
+    };
+    if needs_login {
+        return if request.prompt.none {
+            Next::Fail(ErrorCode::LoginRequired)
+        } else {
+            Next::Login
+        };
+    }
+    let covered = consented.is_some_and(|granted| {
+        request
+            .scopes
+            .iter()
+            .all(|scope| granted.iter().any(|g| g == scope))
+    });
+    if request.prompt.consent || !covered {
+        return if request.prompt.none {
+            Next::Fail(ErrorCode::ConsentRequired)
+        } else {
+            Next::Consent
+        };
+    }
+    Next::IssueCode
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorize::request::Prompt;
+
+    fn request(prompt: Prompt, max_age: Option<i64>) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: "c".into(),
+            redirect_uri: "https://c/cb".into(),
+            scopes: vec!["openid".into(), "email".into()],
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt,
+            max_age,
+            login_hint: None,
+        }
+    }
+
+    fn granted() -> Vec<String> {
+        vec!["openid".into(), "email".into(), "profile".into()]
+    }
+
+    const NONE: Prompt = Prompt { none: true, login: false, consent: false };
+    const LOGIN: Prompt = Prompt { none: false, login: true, consent: false };
+    const CONSENT: Prompt = Prompt { none: false, login: false, consent: true };
+
+    #[test]
+    fn no_session_means_login_or_login_required() {
+        assert_eq!(decide(&request(Prompt::default(), None), None, None, 100, 100), Next::Login);
+        assert_eq!(
+            decide(&request(NONE, None), None, None, 100, 100),
+            Next::Fail(ErrorCode::LoginRequired)
+        );
+    }
+
+    #[test]
+    fn session_with_consent_issues_silently() {
+        let granted = granted();
+        assert_eq!(
+            decide(&request(NONE, None), Some(50), Some(&granted), 100, 100),
+            Next::IssueCode
+        );
+        assert_eq!(
+            decide(&request(NONE, None), Some(50), None, 100, 100),
+            Next::Fail(ErrorCode::ConsentRequired)
+        );
+        let narrower = vec!["openid".to_owned()];
+        assert_eq!(
+            decide(&request(Prompt::default(), None), Some(50), Some(&narrower), 100, 100),
+            Next::Consent
+        );
+    }
+
+    #[test]
+    fn prompt_login_needs_a_login_after_the_request() {
+        let granted = granted();
+        assert_eq!(decide(&request(LOGIN, None), Some(99), Some(&granted), 100, 100), Next::Login);
+        assert_eq!(
+            decide(&request(LOGIN, None), Some(100), Some(&granted), 100, 101),
+            Next::IssueCode
+        );
+    }
+
+    #[test]
+    fn max_age_forces_reauthentication() {
+        let granted = granted();
+        assert_eq!(
+            decide(&request(Prompt::default(), Some(60)), Some(39), Some(&granted), 100, 100),
+            Next::Login
+        );
+        assert_eq!(
+            decide(&request(Prompt::default(), Some(60)), Some(40), Some(&granted), 100, 100),
+            Next::IssueCode
+        );
+        assert_eq!(
+            decide(&request(NONE, Some(0)), Some(99), Some(&granted), 100, 100),
+            Next::Fail(ErrorCode::LoginRequired)
+        );
+    }
+
+    #[test]
+    fn prompt_consent_always_asks() {
+        let granted = granted();
+        assert_eq!(
+            decide(&request(CONSENT, None), Some(50), Some(&granted), 100, 100),
+            Next::Consent
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Moving a pending authorization request forward: store it while the
+//! user logs in, decide the next step, and finish with a code or an error
+//! redirected to the verified redirect URI.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use ferrid_store::secret::{digest, random_token};
+use ferrid_store::{AuthorizationCode, PendingAuthorization, Session, User};
+use url::Url;
+
+use crate::authorize::decide::{decide, Next};
+use crate::authorize::request::AuthorizationRequest;
+use crate::error::{ErrorCode, Internal, OAuthError, PageError};
+use crate::http::{html_response, see_other};
+use crate::metadata::paths;
+use crate::state::AppState;
+use crate::{cookies, scopes, session};
+
+/// A validated request kept server-side under a random id.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The id the browser carries (only its digest is stored).
+    pub id: String,
+    /// The request.
+    pub request: AuthorizationRequest,
+    /// When it arrived.
+    pub created_at: i64,
+}
+
+/// Stores a validated request and returns it with its new id.
+pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pending, Internal> {
+    let id = random_token(32);
+    let now = state.now();
+    let row = PendingAuthorization {
+        id_digest: digest(&id),
+        client_id: request.client_id.clone(),
+        parameters: serde_json::to_string(&request).map_err(Internal::log)?,
+        created_at: now,
+        expires_at: now + state.settings.login_ttl,
+    };
+    state
+        .db(move |store| store.create_pending_authorization(&row))
+        .await?;
+    Ok(Pending {
+        id,
+        request,
+        created_at: now,
+    })
+}
+
+/// Loads a pending request by the id the browser presented; a missing,
+/// expired or malformed id is a page error.
+pub async fn load(state: &AppState, id: Option<&str>) -> Result<Pending, PageError> {
+    let Some(id) = id.map(str::to_owned) else {
+        return Err(PageError::expired_request());
+    };
+    let now = state.now();
+    let id_digest = digest(&id);
+    let Some(row) = state
+        .db(move |store| store.find_pending_authorization(&id_digest, now))
+        .await?
+    else {
+        return Err(PageError::expired_request());
+    };
+    let request = serde_json::from_str(&row.parameters).map_err(Internal::log)?;
+    Ok(Pending {
+        id,
+        request,
+        created_at: row.created_at,
+    })
+}
+
+/// Decides and performs the next step for a pending request.
+pub async fn proceed(state: &AppState, http: &HttpRequest, pending: Pending) -> HttpResponse {
+    match try_proceed(state, http, pending).await {
+        Ok(response) => response,
+        Err(error) => error.response(),
+    }
+}
+
+async fn try_proceed(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: Pending,
+) -> Result<HttpResponse, PageError> {
+    let current = session::current(state, http).await?;
+    let consented = match &current {
+        Some((_, user)) => {
+            let (user_id, client_id) = (user.id.clone(), pending.request.client_id.clone());
+            state
+                .db(move |store| store.find_consent(&user_id, &client_id))
+                .await?
+        }
+        None => None,
+    };
+    let next = decide(
+        &pending.request,
+        current.as_ref().map(|(session, _)| session.auth_time),
+        consented.as_deref(),
+        pending.created_at,
+        state.now(),
+    );
+    match (next, current) {
+        (Next::Login, _) | (_, None) => Ok(see_other(&format!(
+            "{}?request_id={}",
+            paths::LOGIN,
+            pending.id
+        ))),
+        (Next::Consent, Some((_, user))) => consent_page(state, http, &pending, &user).await,
+        (Next::IssueCode, Some((session, user))) => issue_code(state, &pending, &session, &user).await,
+        (Next::Fail(code), Some(_)) => {
+            let error = match code {
+                ErrorCode::LoginRequired => OAuthError::new(code, "the user must sign in"),
+                ErrorCode::ConsentRequired => OAuthError::new(code, "the user must consent"),
+                _ => OAuthError::new(code, "the request cannot be completed"),
+            };
+            fail(state, &pending, error).await
+        }
+    }
+}
+
+/// Answers a pending request with an error redirect and forgets it.
+pub async fn fail(
+    state: &AppState,
+    pending: &Pending,
+    error: OAuthError,
+) -> Result<HttpResponse, PageError> {
+    forget(state, pending).await?;
+    Ok(redirect_error(
+        state,
+        &pending.request.redirect_uri,
+        pending.request.state.as_deref(),
+        &error,
+    ))
+}
+
+async fn forget(state: &AppState, pending: &Pending) -> Result<(), Internal> {
+    let id_digest = digest(&pending.id);
+    state
+        .db(move |store| store.delete_pending_authorization(&id_digest))
+        .await
+}
+
+/// Issues an authorization code for the session's user and redirects it
+/// to the client. The pending request is consumed.
+pub async fn issue_code(
+    state: &AppState,
+    pending: &Pending,
+    session: &Session,
+    user: &User,
+) -> Result<HttpResponse, PageError> {
+    let code = random_token(32);
+    let now = state.now();
+    let request = &pending.request;
+    let row = AuthorizationCode {
+        code_digest: digest(&code),
+        client_id: request.client_id.clone(),
+        user_id: user.id.clone(),
+        sid: session.sid.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scopes.join(" "),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time: session.auth_time,
+        created_at: now,
+        expires_at: now + state.settings.authorization_code_ttl,
+        redeemed_at: None,
+    };
+    let pending_digest = digest(&pending.id);
+    state
+        .db(move |store| {
+            store.insert_authorization_code(&row)?;
+            store.delete_pending_authorization(&pending_digest)
+        })
+        .await?;
+    let mut response = vec![("code", code.as_str())];
+    if let Some(client_state) = &request.state {
+        response.push(("state", client_state));
+    }
+    response.push(("iss", &state.settings.issuer));
+    Ok(redirect_to_client(&request.redirect_uri, &response))
+}
+
+/// Redirects an error to a verified redirect URI (RFC 6749 §4.1.2.1) with
+/// `state` and `iss` (RFC 9207).
+pub fn redirect_error(
+    state: &AppState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    error: &OAuthError,
+) -> HttpResponse {
+    let mut response = vec![
+        ("error", error.error.as_str()),
+        ("error_description", error.error_description.as_ref()),
+    ];
+    if let Some(client_state) = client_state {
+        response.push(("state", client_state));
+    }
+    response.push(("iss", &state.settings.issuer));
+    redirect_to_client(redirect_uri, &response)
+}
+
+fn redirect_to_client(redirect_uri: &str, parameters: &[(&str, &str)]) -> HttpResponse {
+    // Registered redirect URIs are validated as absolute URLs at
+    // registration, so this parse only fails on a corrupted row.
+    match Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(parameters);
+            see_other(url.as_str())
+        }
+        Err(error) => {
+            PageError::from(Internal::log(format!("stored redirect URI unparsable: {error}")))
+                .response()
+        }
+    }
+}
+
+/// Renders the consent page, setting a CSRF cookie if the browser has none.
+async fn consent_page(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+    user: &User,
+) -> Result<HttpResponse, PageError> {
+    let client_id = pending.request.client_id.clone();
+    let client = state
+        .db(move |store| store.find_client(&client_id))
+        .await?
+        .ok_or_else(PageError::expired_request)?;
+    let (csrf, new_cookie) = csrf_for(state, http);
+    let page = ferrid_pages::ConsentPage {
+        client_name: &client.name,
+        username: &user.username,
+        scopes: pending
+            .request
+            .scopes
+            .iter()
+            .map(|scope| ferrid_pages::ScopeView {
+                name: scope,
+                description: scopes::describe(scope),
+            })
+            .collect(),
+        request_id: &pending.id,
+        csrf_token: &csrf,
+    };
+    let mut response = html_response(StatusCode::OK, &page);
+    if let Some(cookie) = new_cookie {
+        response.add_cookie(&cookie).map_err(Internal::log)?;
+    }
+    Ok(response)
+}
+
+/// The browser's CSRF token, or a new one with the cookie that carries it.
+pub fn csrf_for(
+    state: &AppState,
+    http: &HttpRequest,
+) -> (String, Option<actix_web::cookie::Cookie<'static>>) {
+    match cookies::csrf_token(http, &state.settings) {
+        Some(token) => (token, None),
+        None => {
+            let token = random_token(32);
+            (token.clone(), Some(cookies::csrf_cookie(&state.settings, token)))
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The authorization endpoint's logic: request validation, the decision of
+//! what comes next, and the flow that carries a request to a code.
+
+pub mod decide;
+pub mod flow;
+pub mod request;

@@ -1,0 +1,385 @@
+//! Validation of an authorization request (RFC 6749 §4.1.1, OIDC Core
+//! §3.1.2.1, RFC 7636). Until the client and redirect URI are known good,
+//! failures are pages; afterwards they are redirects to the client.
+
+use ferrid_store::Client;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, OAuthError, PageError};
+use crate::http::Params;
+use crate::{pkce, scopes};
+
+/// Longest accepted `state`, `nonce` or `login_hint`.
+const MAX_OPAQUE_VALUE: usize = 1024;
+
+/// `prompt` values (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    /// `none`: no interaction; fail if any would be needed.
+    pub none: bool,
+    /// `login`: re-authenticate even with a session.
+    pub login: bool,
+    /// `consent`: ask for consent even if remembered.
+    pub consent: bool,
+}
+
+/// A validated authorization request, kept server-side while the user
+/// logs in and consents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    /// The client.
+    pub client_id: String,
+    /// The redirect URI, registered for the client.
+    pub redirect_uri: String,
+    /// Requested scopes, all allowed for the client.
+    pub scopes: Vec<String>,
+    /// Opaque client state, echoed back.
+    pub state: Option<String>,
+    /// Nonce for the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// Interaction requirements.
+    pub prompt: Prompt,
+    /// Maximum authentication age, seconds.
+    pub max_age: Option<i64>,
+    /// Suggested login name.
+    pub login_hint: Option<String>,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not safe to redirect: show a page.
+    Page(PageError),
+    /// Redirect the error to the verified redirect URI.
+    Redirect {
+        /// Verified redirect URI.
+        redirect_uri: String,
+        /// The request's state, echoed.
+        state: Option<String>,
+        /// The error.
+        error: OAuthError,
+    },
+}
+
+/// Checks the client and redirect URI only. `client` is the looked-up
+/// client for the request's `client_id`, if there is one.
+pub fn verify_client_and_redirect<'a>(
+    params: &'a Params,
+    client: Option<&Client>,
+) -> Result<&'a str, PageError> {
+    let Some(client_id) = params.get("client_id") else {
+        return Err(PageError::bad_request(
+            "Invalid sign-in request",
+            "The request has no client_id parameter.",
+        ));
+    };
+    let Some(client) = client else {
+        return Err(PageError::bad_request(
+            "Unknown application",
+            format!("No client is registered with the id \"{client_id}\"."),
+        )
+        .with_hint("Check the client_id configured in the application."));
+    };
+    let Some(redirect_uri) = params.get("redirect_uri") else {
+        return Err(PageError::bad_request(
+            "Invalid sign-in request",
+            "The request has no redirect_uri parameter.",
+        ));
+    };
+    if !client.has_redirect_uri(redirect_uri) {
+        tracing::warn!(
+            client_id,
+            rejected = redirect_uri,
+            registered = ?client.redirect_uris,
+            "redirect_uri not registered for client"
+        );
+        return Err(PageError::bad_request(
+            "Redirect URI not registered",
+            format!(
+                "The redirect_uri \"{redirect_uri}\" is not registered for client \"{client_id}\". \
+                 Redirect URIs must match a registered one exactly."
+            ),
+        )
+        .with_hint(
+            "Register this exact URI for the client (ferrid client create --redirect-uri), or fix \
+             the application's configuration. Behind a reverse proxy, check the scheme, host and \
+             port the application builds its redirect URI from.",
+        ));
+    }
+    Ok(redirect_uri)
+}
+
+/// Validates a whole authorization request for `client` (already looked up
+/// by `client_id`, or `None` if unknown).
+pub fn validate(params: &Params, client: Option<&Client>) -> Result<AuthorizationRequest, Rejection> {
+    let redirect_uri = verify_client_and_redirect(params, client).map_err(Rejection::Page)?;
+    // verify_client_and_redirect has refused a missing client.
+    let Some(client) = client else {
+        return Err(Rejection::Page(PageError::internal()));
+    };
+    let state = params.get("state");
+    if state.is_some_and(|state| state.len() > MAX_OPAQUE_VALUE) {
+        // Too long to echo back safely, so no redirect.
+        return Err(Rejection::Page(PageError::bad_request(
+            "Invalid sign-in request",
+            format!("The state parameter is longer than {MAX_OPAQUE_VALUE} characters."),
+        )));
+    }
+    let reject = |error: OAuthError| Rejection::Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        state: state.map(str::to_owned),
+        error,
+    };
+    validate_for_client(params, client)
+        .map(|checked| AuthorizationRequest {
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect_uri.to_owned(),
+            state: state.map(str::to_owned),
+            ..checked
+        })
+        .map_err(reject)
+}
+
+/// The checks whose failures may be redirected to the client.
+fn validate_for_client(params: &Params, client: &Client) -> Result<AuthorizationRequest, OAuthError> {
+    if params.get("request").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    match params.get("response_type") {
+        None => return Err(OAuthError::invalid_request("response_type is required")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ))
+        }
+    }
+    if params.get("response_mode").is_some_and(|mode| mode != "query") {
+        return Err(OAuthError::invalid_request(
+            "only response_mode=query is supported",
+        ));
+    }
+    if !client.allows_grant("authorization_code") {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code grant",
+        ));
+    }
+
+    let scopes = scopes::split(params.get("scope").unwrap_or_default());
+    if !scopes.iter().any(|scope| scope == scopes::OPENID) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the scope parameter must include openid",
+        ));
+    }
+    if let Some(refused) = scopes
+        .iter()
+        .find(|scope| !scopes::is_supported(scope) || !client.allows_scope(scope))
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope \"{}\" is not allowed for this client", truncate(refused)),
+        ));
+    }
+
+    let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
+        (None, None) => None,
+        (Some(challenge), Some(pkce::S256)) => {
+            if !pkce::is_well_formed(challenge) {
+                return Err(OAuthError::invalid_request(
+                    "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]",
+                ));
+            }
+            Some(challenge.to_owned())
+        }
+        (Some(_), None) | (_, Some("plain")) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method must be S256; plain is not accepted",
+            ))
+        }
+        (None, Some(pkce::S256)) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge is required with code_challenge_method",
+            ))
+        }
+        (_, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "unsupported code_challenge_method; use S256",
+            ))
+        }
+    };
+    if code_challenge.is_none() && !client.auth_method.is_confidential() {
+        return Err(OAuthError::invalid_request(
+            "PKCE with code_challenge_method=S256 is required for public clients",
+        ));
+    }
+
+    let prompt = parse_prompt(params.get("prompt"))?;
+    let max_age = params
+        .get("max_age")
+        .map(|value| {
+            value
+                .parse::<u32>()
+                .map(i64::from)
+                .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))
+        })
+        .transpose()?;
+    let nonce = bounded(params, "nonce")?;
+    let login_hint = bounded(params, "login_hint")?;
+
+    Ok(AuthorizationRequest {
+        client_id: String::new(),
+        redirect_uri: String::new(),
+        scopes,
+        state: None,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint,
+    })
+}
+
+fn parse_prompt(value: Option<&str>) -> Result<Prompt, OAuthError> {
+    let mut prompt = Prompt::default();
+    for token in value.unwrap_or_default().split(' ').filter(|token| !token.is_empty()) {
+        match token {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "unsupported prompt value \"{}\"",
+                    truncate(other)
+                )))
+            }
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok(prompt)
+}
+
+fn bounded(params: &Params, name: &'static str) -> Result<Option<String>, OAuthError> {
+    match params.get(name) {
+        Some(value) if value.len() > MAX_OPAQUE_VALUE => Err(OAuthError::invalid_request(format!(
+            "{name} is longer than {MAX_OPAQUE_VALUE} characters"
+        ))),
+        value => Ok(value.map(str::to_owned)),
+    }
+}
+
+/// Caps attacker-chosen text echoed in an error description.
+fn truncate(value: &str) -> String {
+    value.chars().take(64).filter(|c| !c.is_control()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrid_store::ClientAuthMethod;
+
+    use super::*;
+
+    fn client(auth_method: ClientAuthMethod) -> Client {
+        Client {
+            client_id: "app".into(),
+            name: "App".into(),
+            secret_digest: None,
+            auth_method,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            scopes: vec!["openid".into(), "profile".into()],
+            created_at: 0,
+        }
+    }
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn params(extra: &str) -> Params {
+        Params::parse(
+            format!("client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid&state=s{extra}")
+                .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn redirected_error(result: Result<AuthorizationRequest, Rejection>) -> ErrorCode {
+        match result {
+            Err(Rejection::Redirect { error, state, .. }) => {
+                assert_eq!(state.as_deref(), Some("s"));
+                error.error
+            }
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_a_good_request() {
+        let confidential = client(ClientAuthMethod::ClientSecretBasic);
+        let request = validate(&params("&nonce=n&prompt=login&max_age=60"), Some(&confidential)).unwrap();
+        assert_eq!(request.client_id, "app");
+        assert_eq!(request.scopes, vec!["openid"]);
+        assert!(request.prompt.login);
+        assert_eq!(request.max_age, Some(60));
+        assert_eq!(request.nonce.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn unknown_client_and_unregistered_redirect_are_pages() {
+        let confidential = client(ClientAuthMethod::ClientSecretBasic);
+        assert!(matches!(validate(&params(""), None), Err(Rejection::Page(_))));
+        let other_uri = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F&response_type=code&scope=openid").unwrap();
+        match validate(&other_uri, Some(&confidential)) {
+            Err(Rejection::Page(page)) => assert!(page.message.contains("https://app.example/cb/")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn protocol_errors_redirect() {
+        let confidential = client(ClientAuthMethod::ClientSecretBasic);
+        let public = client(ClientAuthMethod::None);
+        let check = |extra: &str, client: &Client| redirected_error(validate(&params(extra), Some(client)));
+        assert_eq!(check("", &public), ErrorCode::InvalidRequest);
+        assert_eq!(
+            check(&format!("&code_challenge={CHALLENGE}&code_challenge_method=plain"), &public),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(check(&format!("&code_challenge={CHALLENGE}"), &public), ErrorCode::InvalidRequest);
+        assert!(validate(
+            &params(&format!("&code_challenge={CHALLENGE}&code_challenge_method=S256")),
+            Some(&public)
+        )
+        .is_ok());
+        assert_eq!(check("&prompt=none%20login", &confidential), ErrorCode::InvalidRequest);
+        assert_eq!(check("&prompt=select_account", &confidential), ErrorCode::InvalidRequest);
+        assert_eq!(check("&max_age=-1", &confidential), ErrorCode::InvalidRequest);
+        assert_eq!(check("&request=x", &confidential), ErrorCode::RequestNotSupported);
+        let no_openid = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=profile&state=s").unwrap();
+        assert_eq!(redirected_error(validate(&no_openid, Some(&confidential))), ErrorCode::InvalidScope);
+        let token = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=token&scope=openid&state=s").unwrap();
+        assert_eq!(
+            redirected_error(validate(&token, Some(&confidential))),
+            ErrorCode::UnsupportedResponseType
+        );
+        let email = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid%20email&state=s").unwrap();
+        assert_eq!(redirected_error(validate(&email, Some(&confidential))), ErrorCode::InvalidScope);
+    }
+}

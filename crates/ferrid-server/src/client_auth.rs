@@ -1,0 +1,181 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3):
+//! `client_secret_basic`, `client_secret_post`, and `none` for public
+//! clients. A client must use the method it registered; secrets are
+//! compared by digest in constant time.
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ferrid_store::secret::matches_digest;
+use ferrid_store::{Client, ClientAuthMethod};
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::http::Params;
+use crate::state::AppState;
+
+/// Credentials as the client presented them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Presented {
+    /// The claimed client id.
+    pub client_id: String,
+    /// The secret, if one was sent.
+    pub secret: Option<String>,
+    /// The method the presentation corresponds to.
+    pub method: ClientAuthMethod,
+}
+
+fn invalid_client(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClient, description)
+}
+
+/// Reads the credentials from the `Authorization` header or the body.
+pub fn presented(http: &HttpRequest, params: &Params) -> Result<Presented, OAuthError> {
+    let basic = match http.headers().get(header::AUTHORIZATION) {
+        Some(value) => Some(parse_basic(value.to_str().unwrap_or_default())?),
+        None => None,
+    };
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    match basic {
+        Some((client_id, secret)) => {
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not both Basic and client_secret",
+                ));
+            }
+            if body_id.is_some_and(|body_id| body_id != client_id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the Authorization header",
+                ));
+            }
+            Ok(Presented {
+                client_id,
+                secret: Some(secret),
+                method: ClientAuthMethod::ClientSecretBasic,
+            })
+        }
+        None => {
+            let client_id = body_id
+                .ok_or_else(|| invalid_client("client authentication is required"))?
+                .to_owned();
+            Ok(match body_secret {
+                Some(secret) => Presented {
+                    client_id,
+                    secret: Some(secret.to_owned()),
+                    method: ClientAuthMethod::ClientSecretPost,
+                },
+                None => Presented {
+                    client_id,
+                    secret: None,
+                    method: ClientAuthMethod::None,
+                },
+            })
+        }
+    }
+}
+
+/// Parses `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(value: &str) -> Result<(String, String), OAuthError> {
+    let malformed = || invalid_client("malformed Basic authorization header");
+    let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(invalid_client("unsupported authorization scheme; use Basic"));
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let id = form_decode(id).ok_or_else(malformed)?;
+    let secret = form_decode(secret).ok_or_else(malformed)?;
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok((id, secret))
+}
+
+fn form_decode(value: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(&value.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
+}
+
+/// Authenticates the client of a token request.
+pub async fn authenticate(
+    state: &AppState,
+    http: &HttpRequest,
+    params: &Params,
+) -> Result<Client, OAuthError> {
+    let presented = presented(http, params)?;
+    let client_id = presented.client_id.clone();
+    let client = state
+        .db(move |store| store.find_client(&client_id))
+        .await?
+        .ok_or_else(|| invalid_client("client authentication failed"))?;
+    verify(&client, &presented)?;
+    Ok(client)
+}
+
+/// Checks presented credentials against a registered client.
+pub fn verify(client: &Client, presented: &Presented) -> Result<(), OAuthError> {
+    if presented.method != client.auth_method {
+        return Err(invalid_client(
+            "the client must authenticate with its registered token_endpoint_auth_method",
+        ));
+    }
+    match (&client.secret_digest, &presented.secret) {
+        (None, None) => Ok(()),
+        (Some(digest), Some(secret)) if matches_digest(secret, digest) => Ok(()),
+        _ => Err(invalid_client("client authentication failed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrid_store::secret::digest;
+
+    fn client(method: ClientAuthMethod, secret: Option<&str>) -> Client {
+        Client {
+            client_id: "app".into(),
+            name: "App".into(),
+            secret_digest: secret.map(digest),
+            auth_method: method,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: vec![],
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn basic_header_is_form_decoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%20app:s%3Ac+r"));
+        assert_eq!(
+            parse_basic(&header).unwrap(),
+            ("my app".to_owned(), "s:c r".to_owned())
+        );
+        assert!(parse_basic("Basic !!!").is_err());
+        assert!(parse_basic("Bearer abc").is_err());
+        assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).is_err());
+        assert!(parse_basic("Basic").is_err());
+    }
+
+    #[test]
+    fn registered_method_and_secret_must_match() {
+        let basic = client(ClientAuthMethod::ClientSecretBasic, Some("s3cret"));
+        let presented = |method, secret: Option<&str>| Presented {
+            client_id: "app".into(),
+            secret: secret.map(str::to_owned),
+            method,
+        };
+        assert!(verify(&basic, &presented(ClientAuthMethod::ClientSecretBasic, Some("s3cret"))).is_ok());
+        assert!(verify(&basic, &presented(ClientAuthMethod::ClientSecretBasic, Some("wrong"))).is_err());
+        assert!(verify(&basic, &presented(ClientAuthMethod::ClientSecretPost, Some("s3cret"))).is_err());
+        assert!(verify(&basic, &presented(ClientAuthMethod::None, None)).is_err());
+        let public = client(ClientAuthMethod::None, None);
+        assert!(verify(&public, &presented(ClientAuthMethod::None, None)).is_ok());
+        assert!(verify(&public, &presented(ClientAuthMethod::ClientSecretPost, Some("x"))).is_err());
+    }
+}

@@ -1,0 +1,69 @@
+//! The two cookies ferrid sets: the browser session and the anti-CSRF
+//! token. Both are `HttpOnly` and `SameSite=Lax`; over TLS they are
+//! `Secure` and carry the `__Host-` prefix, which pins them to this host.
+
+use actix_web::cookie::{time::Duration, Cookie, SameSite};
+use actix_web::HttpRequest;
+use subtle::ConstantTimeEq;
+
+use crate::settings::Settings;
+
+const SESSION: &str = "ferrid_session";
+const CSRF: &str = "ferrid_csrf";
+
+fn cookie_name(settings: &Settings, base: &str) -> String {
+    if settings.is_https() {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
+fn build(settings: &Settings, base: &str, value: String, max_age: Option<i64>) -> Cookie<'static> {
+    let mut cookie = Cookie::build(cookie_name(settings, base), value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(settings.is_https())
+        .finish();
+    if let Some(seconds) = max_age {
+        cookie.set_max_age(Duration::seconds(seconds));
+    }
+    cookie
+}
+
+fn read(request: &HttpRequest, settings: &Settings, base: &str) -> Option<String> {
+    request
+        .cookie(&cookie_name(settings, base))
+        .map(|cookie| cookie.value().to_owned())
+        .filter(|value| !value.is_empty() && value.len() <= 256)
+}
+
+/// The session cookie value the browser sent, if any.
+pub fn session_id(request: &HttpRequest, settings: &Settings) -> Option<String> {
+    read(request, settings, SESSION)
+}
+
+/// A cookie carrying a new session id.
+pub fn session_cookie(settings: &Settings, session_id: String) -> Cookie<'static> {
+    build(settings, SESSION, session_id, Some(settings.session_ttl))
+}
+
+/// The CSRF token the browser holds, if any.
+pub fn csrf_token(request: &HttpRequest, settings: &Settings) -> Option<String> {
+    read(request, settings, CSRF)
+}
+
+/// A cookie carrying a CSRF token; it lives as long as the browser session.
+pub fn csrf_cookie(settings: &Settings, token: String) -> Cookie<'static> {
+    build(settings, CSRF, token, None)
+}
+
+/// Double-submit check: the token posted in the form must equal the one in
+/// the cookie, which another site can neither read nor set.
+pub fn csrf_matches(request: &HttpRequest, settings: &Settings, posted: Option<&str>) -> bool {
+    match (csrf_token(request, settings), posted) {
+        (Some(cookie), Some(posted)) => cookie.as_bytes().ct_eq(posted.as_bytes()).into(),
+        _ => false,
+    }
+}

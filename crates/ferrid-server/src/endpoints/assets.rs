@@ -1,0 +1,12 @@
+//! Static assets embedded in the binary.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+
+/// The stylesheet.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(ferrid_pages::STYLESHEET)
+}

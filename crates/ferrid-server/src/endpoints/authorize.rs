@@ -1,0 +1,64 @@
+//! `GET|POST /authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2) and
+//! `GET /authorize/continue`, where the browser comes back after logging in.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::authorize::flow;
+use crate::authorize::request::{self, Rejection};
+use crate::error::PageError;
+use crate::http::{is_form, Params};
+use crate::state::AppState;
+
+/// `GET /authorize`: parameters in the query string.
+pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    authorize(&state, &http, http.query_string().as_bytes()).await
+}
+
+/// `POST /authorize`: parameters in a form body (OIDC Core §3.1.2.1).
+pub async fn post(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if !is_form(&http) {
+        return PageError::bad_request(
+            "Invalid sign-in request",
+            "A POST to the authorization endpoint must be application/x-www-form-urlencoded.",
+        )
+        .response();
+    }
+    authorize(&state, &http, &body).await
+}
+
+async fn authorize(state: &AppState, http: &HttpRequest, encoded: &[u8]) -> HttpResponse {
+    let params = match Params::parse(encoded) {
+        Ok(params) => params,
+        Err(error) => {
+            return PageError::bad_request("Invalid sign-in request", error.to_string()).response()
+        }
+    };
+    let client = match params.get("client_id").map(str::to_owned) {
+        Some(client_id) => match state.db(move |store| store.find_client(&client_id)).await {
+            Ok(client) => client,
+            Err(internal) => return PageError::from(internal).response(),
+        },
+        None => None,
+    };
+    match request::validate(&params, client.as_ref()) {
+        Ok(request) => match flow::store(state, request).await {
+            Ok(pending) => flow::proceed(state, http, pending).await,
+            Err(internal) => PageError::from(internal).response(),
+        },
+        Err(Rejection::Page(page)) => page.response(),
+        Err(Rejection::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+        }) => flow::redirect_error(state, &redirect_uri, client_state.as_deref(), &error),
+    }
+}
+
+/// `GET /authorize/continue?request_id=…`: resumes a pending request.
+pub async fn resume(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
+    match flow::load(&state, params.get("request_id")).await {
+        Ok(pending) => flow::proceed(&state, &http, pending).await,
+        Err(page) => page.response(),
+    }
+}

@@ -1,0 +1,62 @@
+//! `POST /consent`: the user's answer to the consent page.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::authorize::flow;
+use crate::endpoints::login::forged_form;
+use crate::error::{ErrorCode, OAuthError, PageError};
+use crate::http::{is_form, see_other, Params};
+use crate::metadata::paths;
+use crate::state::AppState;
+use crate::{cookies, session};
+
+/// Records consent and issues a code, or answers `access_denied`.
+pub async fn submit(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let result = async {
+        if !is_form(&http) {
+            return Err(PageError::bad_request(
+                "Invalid form",
+                "The consent form must be posted as application/x-www-form-urlencoded.",
+            ));
+        }
+        let params = Params::parse(&body)
+            .map_err(|error| PageError::bad_request("Invalid form", error.to_string()))?;
+        if !cookies::csrf_matches(&http, &state.settings, params.get("csrf_token")) {
+            return Err(forged_form());
+        }
+        let pending = flow::load(&state, params.get("request_id")).await?;
+        let Some((session, user)) = session::current(&state, &http).await? else {
+            // The session ended while the page was open: log in again.
+            return Ok(see_other(&format!("{}?request_id={}", paths::LOGIN, pending.id)));
+        };
+        match params.get("decision") {
+            Some("allow") => {
+                let (user_id, client_id, scopes, now) = (
+                    user.id.clone(),
+                    pending.request.client_id.clone(),
+                    pending.request.scopes.clone(),
+                    state.now(),
+                );
+                state
+                    .db(move |store| store.grant_consent(&user_id, &client_id, &scopes, now))
+                    .await?;
+                tracing::info!(user_id = %user.id, client_id = %pending.request.client_id, "consent granted");
+                flow::issue_code(&state, &pending, &session, &user).await
+            }
+            Some("deny") => {
+                tracing::info!(user_id = %user.id, client_id = %pending.request.client_id, "consent denied");
+                flow::fail(
+                    &state,
+                    &pending,
+                    OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+                )
+                .await
+            }
+            _ => Err(PageError::bad_request(
+                "Invalid form",
+                "The consent decision must be allow or deny.",
+            )),
+        }
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}

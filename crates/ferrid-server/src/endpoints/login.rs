@@ -1,0 +1,138 @@
+//! `GET|POST /login`: the password form. A failed attempt says only that
+//! the username or password is wrong, and an unknown user costs the same
+//! Argon2 work as a known one, so neither message nor timing tells which
+//! accounts exist.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::User;
+
+use crate::authorize::flow::{self, Pending};
+use crate::error::{Internal, PageError};
+use crate::http::{html_response, is_form, see_other, Params};
+use crate::metadata::paths;
+use crate::state::AppState;
+use crate::{cookies, session};
+
+/// The message for any failed login.
+pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
+
+/// `GET /login?request_id=…`: shows the form.
+pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
+    let result = async {
+        let pending = flow::load(&state, params.get("request_id")).await?;
+        let hint = pending.request.login_hint.clone().unwrap_or_default();
+        render(&state, &http, &pending, &hint, None, StatusCode::OK).await
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+/// `POST /login`: checks the CSRF token and the credentials, then starts
+/// a new session and resumes the authorization request.
+pub async fn submit(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let result = async {
+        if !is_form(&http) {
+            return Err(PageError::bad_request(
+                "Invalid form",
+                "The login form must be posted as application/x-www-form-urlencoded.",
+            ));
+        }
+        let params = Params::parse(&body)
+            .map_err(|error| PageError::bad_request("Invalid form", error.to_string()))?;
+        if !cookies::csrf_matches(&http, &state.settings, params.get("csrf_token")) {
+            return Err(forged_form());
+        }
+        let pending = flow::load(&state, params.get("request_id")).await?;
+        let username = params.get("username").unwrap_or_default().to_owned();
+        let password = params.get("password").unwrap_or_default().to_owned();
+        let user = match (username.is_empty(), password.is_empty()) {
+            (false, false) => check_credentials(&state, username.clone(), password).await?,
+            _ => None,
+        };
+        let Some(user) = user else {
+            tracing::info!(client_id = %pending.request.client_id, "login failed");
+            return render(
+                &state,
+                &http,
+                &pending,
+                &username,
+                Some(INVALID_CREDENTIALS),
+                StatusCode::OK,
+            )
+            .await;
+        };
+        tracing::info!(user_id = %user.id, client_id = %pending.request.client_id, "login succeeded");
+        let cookie = session::start(&state, &http, user.id).await?;
+        let mut response = see_other(&format!(
+            "{}?request_id={}",
+            paths::AUTHORIZE_CONTINUE,
+            pending.id
+        ));
+        response.add_cookie(&cookie).map_err(Internal::log)?;
+        Ok(response)
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+/// The page for a form whose CSRF token does not match the browser's.
+pub fn forged_form() -> PageError {
+    PageError {
+        status: StatusCode::FORBIDDEN,
+        title: "Form expired".into(),
+        message: "This form could not be verified (missing or wrong anti-forgery token).".into(),
+        hint: Some("Go back to the application and sign in again; make sure cookies are enabled.".into()),
+    }
+}
+
+/// Verifies credentials off the executor. Unknown and disabled users are
+/// refused after the same Argon2 work as a wrong password.
+async fn check_credentials(
+    state: &AppState,
+    login: String,
+    password: String,
+) -> Result<Option<User>, Internal> {
+    let passwords = state.passwords.clone();
+    state
+        .db(move |store| {
+            Ok(match store.find_user_by_login(&login)? {
+                Some(user) => {
+                    let valid = passwords.verify(&password, &user.password_hash);
+                    (valid && !user.disabled).then_some(user)
+                }
+                None => {
+                    passwords.verify_unknown_user(&password);
+                    None
+                }
+            })
+        })
+        .await
+}
+
+async fn render(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+    login_hint: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let client_id = pending.request.client_id.clone();
+    let client = state
+        .db(move |store| store.find_client(&client_id))
+        .await?
+        .ok_or_else(PageError::expired_request)?;
+    let (csrf, new_cookie) = flow::csrf_for(state, http);
+    let page = ferrid_pages::LoginPage {
+        client_name: &client.name,
+        request_id: &pending.id,
+        csrf_token: &csrf,
+        login_hint,
+        error,
+    };
+    let mut response = html_response(status, &page);
+    if let Some(cookie) = new_cookie {
+        response.add_cookie(&cookie).map_err(Internal::log)?;
+    }
+    Ok(response)
+}

@@ -1,0 +1,10 @@
+//! One module per endpoint.
+
+pub mod assets;
+pub mod authorize;
+pub mod consent;
+pub mod health;
+pub mod login;
+pub mod metadata;
+pub mod token;
+pub mod userinfo;

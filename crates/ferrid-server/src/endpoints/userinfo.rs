@@ -1,0 +1,120 @@
+//! `GET|POST /userinfo` (OIDC Core §5.3): claims about the user, by the
+//! scopes of the bearer access token (RFC 6750).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_tokens::AccessTokenClaims;
+use serde_json::{json, Map, Value};
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::http::{is_form, Params};
+use crate::scopes;
+use crate::state::AppState;
+
+/// `GET /userinfo`.
+pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    respond(&state, bearer_from_header(&http)).await
+}
+
+/// `POST /userinfo`: the token in the header or, as a form, in the body
+/// (RFC 6750 §2.2), but not both.
+pub async fn post(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let in_header = bearer_from_header(&http);
+    let in_body = if is_form(&http) {
+        match Params::parse(&body) {
+            Ok(params) => params.get("access_token").map(str::to_owned),
+            Err(error) => return OAuthError::invalid_request(error.to_string()).bearer_response(),
+        }
+    } else {
+        None
+    };
+    let token = match (in_header, in_body) {
+        (Ok(Some(_)), Some(_)) => {
+            return OAuthError::invalid_request("send the access token in one place only")
+                .bearer_response()
+        }
+        (Ok(None), Some(token)) => Ok(Some(token)),
+        (header_token, _) => header_token,
+    };
+    respond(&state, token).await
+}
+
+/// The bearer token of the `Authorization` header, if any.
+fn bearer_from_header(http: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let Some(value) = http.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_request("malformed Authorization header"))?;
+    match value.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(OAuthError::invalid_request(
+            "the Authorization header must use the Bearer scheme",
+        )),
+    }
+}
+
+async fn respond(state: &AppState, token: Result<Option<String>, OAuthError>) -> HttpResponse {
+    let token = match token {
+        Ok(Some(token)) => token,
+        Ok(None) => {
+            // RFC 6750 §3.1: no error code when the request had no token.
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"ferrid\""))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish();
+        }
+        Err(error) => return error.bearer_response(),
+    };
+    match claims_for(state, &token).await {
+        Ok(claims) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(claims),
+        Err(error) => error.bearer_response(),
+    }
+}
+
+async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>, OAuthError> {
+    let invalid = |description: &'static str| OAuthError::new(ErrorCode::InvalidToken, description);
+    let access: AccessTokenClaims = state
+        .keyring
+        .verify(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
+        .map_err(|_| invalid("the access token is invalid"))?;
+    if access.iss != state.settings.issuer {
+        return Err(invalid("the access token is invalid"));
+    }
+    if access.exp <= state.now() {
+        return Err(invalid("the access token has expired"));
+    }
+    let granted = scopes::split(&access.scope);
+    if !granted.iter().any(|scope| scope == scopes::OPENID) {
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "the access token lacks the openid scope",
+        ));
+    }
+    let user_id = access.sub.clone();
+    let user = state
+        .db(move |store| store.find_user(&user_id))
+        .await?
+        .filter(|user| !user.disabled)
+        .ok_or_else(|| invalid("the access token is invalid"))?;
+
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(user.id));
+    if granted.iter().any(|scope| scope == "profile") {
+        if let Some(name) = &user.name {
+            claims.insert("name".into(), json!(name));
+        }
+        claims.insert("preferred_username".into(), json!(user.username));
+        claims.insert("updated_at".into(), json!(user.updated_at));
+    }
+    if granted.iter().any(|scope| scope == "email") {
+        claims.insert("email".into(), json!(user.email));
+        claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    Ok(claims)
+}

@@ -1,0 +1,243 @@
+//! One error type for the protocol, shaped like RFC 6749 §5.2, rendered as
+//! JSON (token and UserInfo endpoints), as a redirect (authorization
+//! endpoint, only to a verified redirect URI), or as an HTML page.
+
+use std::borrow::Cow;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+use crate::http::html_response;
+
+/// An OAuth 2.0 / OIDC error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// RFC 6749 §4.1.2.1, §5.2.
+    InvalidRequest,
+    /// RFC 6749 §5.2.
+    InvalidClient,
+    /// RFC 6749 §5.2.
+    InvalidGrant,
+    /// RFC 6749 §4.1.2.1, §5.2.
+    UnauthorizedClient,
+    /// RFC 6749 §5.2.
+    UnsupportedGrantType,
+    /// RFC 6749 §4.1.2.1.
+    AccessDenied,
+    /// RFC 6749 §4.1.2.1.
+    UnsupportedResponseType,
+    /// RFC 6749 §4.1.2.1, §5.2.
+    InvalidScope,
+    /// RFC 6749 §4.1.2.1.
+    ServerError,
+    /// OIDC Core §3.1.2.6.
+    LoginRequired,
+    /// OIDC Core §3.1.2.6.
+    ConsentRequired,
+    /// OIDC Core §3.1.2.6.
+    RequestNotSupported,
+    /// OIDC Core §3.1.2.6.
+    RequestUriNotSupported,
+    /// RFC 6750 §3.1.
+    InvalidToken,
+    /// RFC 6750 §3.1.
+    InsufficientScope,
+}
+
+impl ErrorCode {
+    /// The registered error string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
+/// A protocol error: a code and a description for the caller.
+/// Descriptions never contain secrets or internal detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OAuthError {
+    /// The error code.
+    pub error: ErrorCode,
+    /// Human-readable detail for the client developer.
+    pub error_description: Cow<'static, str>,
+}
+
+impl OAuthError {
+    /// An error with a description.
+    pub fn new(error: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        OAuthError {
+            error,
+            error_description: description.into(),
+        }
+    }
+
+    /// `invalid_request` with a description.
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// `server_error`: detail goes to the log, never to the caller.
+    pub fn server_error() -> Self {
+        Self::new(ErrorCode::ServerError, "the server could not complete the request")
+    }
+
+    /// The HTTP status for this error in a direct (JSON) response.
+    pub fn status(&self) -> StatusCode {
+        match self.error {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The JSON response of the token endpoint (RFC 6749 §5.2), with
+    /// `WWW-Authenticate` on `invalid_client`.
+    pub fn token_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status());
+        response
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        if self.error == ErrorCode::InvalidClient {
+            response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"ferrid\""));
+        }
+        response.json(self)
+    }
+
+    /// The response of a protected resource (RFC 6750 §3): the error in
+    /// `WWW-Authenticate`, and as JSON for humans reading it.
+    pub fn bearer_response(&self) -> HttpResponse {
+        let challenge = format!(
+            "Bearer realm=\"ferrid\", error=\"{}\", error_description=\"{}\"",
+            self.error.as_str(),
+            self.error_description.replace(['"', '\\'], "'")
+        );
+        let mut response = HttpResponse::build(self.status());
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        response
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(self)
+    }
+}
+
+/// An error shown as an HTML page: used whenever redirecting would be
+/// unsafe (unknown client, unregistered redirect URI) or there is nobody
+/// to redirect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Short title.
+    pub title: Cow<'static, str>,
+    /// What went wrong, specifically.
+    pub message: Cow<'static, str>,
+    /// What to do about it.
+    pub hint: Option<Cow<'static, str>>,
+}
+
+impl PageError {
+    /// A 400 page.
+    pub fn bad_request(
+        title: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        PageError {
+            status: StatusCode::BAD_REQUEST,
+            title: title.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds advice for the reader.
+    pub fn with_hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// A 500 page; the detail was logged by the caller.
+    pub fn internal() -> Self {
+        PageError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title: "Something went wrong".into(),
+            message: "The server could not complete the request. Please try again.".into(),
+            hint: None,
+        }
+    }
+
+    /// A page saying the sign-in request is unknown or has expired.
+    pub fn expired_request() -> Self {
+        PageError::bad_request(
+            "Sign-in expired",
+            "This sign-in request is unknown or has expired.",
+        )
+        .with_hint("Return to the application and start signing in again.")
+    }
+
+    /// Renders the page.
+    pub fn response(&self) -> HttpResponse {
+        let page = ferrid_pages::ErrorPage {
+            title: &self.title,
+            message: &self.message,
+            hint: self.hint.as_deref(),
+        };
+        html_response(self.status, &page)
+    }
+}
+
+/// An internal failure (database, signing). Its detail is logged where it
+/// happens and the caller sees only a generic error.
+#[derive(Debug)]
+pub struct Internal;
+
+impl Internal {
+    /// Logs `error` and returns the opaque marker.
+    pub fn log(error: impl std::fmt::Display) -> Internal {
+        tracing::error!(%error, "internal error");
+        Internal
+    }
+}
+
+impl From<Internal> for PageError {
+    fn from(_: Internal) -> Self {
+        PageError::internal()
+    }
+}
+
+impl From<Internal> for OAuthError {
+    fn from(_: Internal) -> Self {
+        OAuthError::server_error()
+    }
+}
+
+impl From<ferrid_store::StoreError> for Internal {
+    fn from(error: ferrid_store::StoreError) -> Self {
+        Internal::log(error)
+    }
+}
+
+impl From<ferrid_tokens::TokenError> for Internal {
+    fn from(error: ferrid_tokens::TokenError) -> Self {
+        Internal::log(error)
+    }
+}

@@ -1,0 +1,153 @@
+//! Small HTTP helpers shared by the endpoints: HTML rendering, redirects,
+//! and strict parsing of form-encoded parameters.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use ferrid_pages::Template;
+
+/// Longest value accepted for any single request parameter.
+pub const MAX_PARAMETER_LENGTH: usize = 4096;
+/// Most parameters accepted in one request.
+pub const MAX_PARAMETERS: usize = 64;
+
+/// Renders a page with `status`. Pages are never cached: they carry forms
+/// with one-time tokens or per-user content.
+pub fn html_response(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(html),
+        Err(error) => {
+            tracing::error!(%error, "page rendering failed");
+            HttpResponse::InternalServerError()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body("internal error")
+        }
+    }
+}
+
+/// A `303 See Other` to `location` (RFC 9700 §4.12: never 307 after a
+/// form post, so credentials are not re-posted to the client).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// Why a set of parameters was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamsError {
+    /// A parameter appeared more than once (RFC 6749 §3.1).
+    Duplicate(String),
+    /// A value was longer than [`MAX_PARAMETER_LENGTH`].
+    TooLong(String),
+    /// More than [`MAX_PARAMETERS`] parameters.
+    TooMany,
+}
+
+impl std::fmt::Display for ParamsError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamsError::Duplicate(name) => {
+                write!(formatter, "parameter '{}' appears more than once", printable(name))
+            }
+            ParamsError::TooLong(name) => write!(
+                formatter,
+                "parameter '{}' is longer than {MAX_PARAMETER_LENGTH} characters",
+                printable(name)
+            ),
+            ParamsError::TooMany => {
+                write!(formatter, "more than {MAX_PARAMETERS} parameters")
+            }
+        }
+    }
+}
+
+/// Shortens an attacker-chosen name before it is echoed in an error.
+fn printable(name: &str) -> String {
+    name.chars().take(40).filter(|c| !c.is_control()).collect()
+}
+
+/// Form-encoded parameters with the OAuth rules applied: no parameter twice,
+/// bounded sizes, and an empty value treated as absent (RFC 6749 §3.1).
+#[derive(Debug, Default, Clone)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// Parses `application/x-www-form-urlencoded` text (a query string or body).
+    pub fn parse(encoded: &[u8]) -> Result<Params, ParamsError> {
+        let mut values = HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(encoded) {
+            if values.len() >= MAX_PARAMETERS {
+                return Err(ParamsError::TooMany);
+            }
+            if value.len() > MAX_PARAMETER_LENGTH || name.len() > MAX_PARAMETER_LENGTH {
+                return Err(ParamsError::TooLong(name.into_owned()));
+            }
+            if value.is_empty() {
+                continue;
+            }
+            let name = name.into_owned();
+            if values.contains_key(&name) {
+                return Err(ParamsError::Duplicate(name));
+            }
+            values.insert(name, value.into_owned());
+        }
+        Ok(Params(values))
+    }
+
+    /// A parameter's value, if present and non-empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// Whether the request body is declared as a form.
+pub fn is_form(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| {
+            media_type
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_treats_empty_values_as_absent() {
+        let params = Params::parse(b"a=1&b=&c=x%20y").unwrap();
+        assert_eq!(params.get("a"), Some("1"));
+        assert_eq!(params.get("b"), None);
+        assert_eq!(params.get("c"), Some("x y"));
+    }
+
+    #[test]
+    fn rejects_duplicates_oversize_and_floods() {
+        assert_eq!(
+            Params::parse(b"a=1&a=2").unwrap_err(),
+            ParamsError::Duplicate("a".into())
+        );
+        let long = format!("a={}", "x".repeat(MAX_PARAMETER_LENGTH + 1));
+        assert_eq!(
+            Params::parse(long.as_bytes()).unwrap_err(),
+            ParamsError::TooLong("a".into())
+        );
+        let flood: Vec<String> = (0..=MAX_PARAMETERS).map(|i| format!("p{i}=1")).collect();
+        assert_eq!(
+            Params::parse(flood.join("&").as_bytes()).unwrap_err(),
+            ParamsError::TooMany
+        );
+    }
+}

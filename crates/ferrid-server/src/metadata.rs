@@ -1,0 +1,141 @@
+//! The discovery document (OIDC Discovery 1.0 §3) and the JWKS, built once
+//! and served from memory as bytes with an `ETag`.
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use ferrid_store::ClientAuthMethod;
+use ferrid_tokens::Keyring;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::error::Internal;
+use crate::settings::{Settings, METADATA_MAX_AGE};
+use crate::{pkce, scopes};
+
+/// Endpoint paths, relative to the issuer.
+pub mod paths {
+    /// Discovery document.
+    pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+    /// JWKS.
+    pub const JWKS: &str = "/jwks";
+    /// Authorization endpoint.
+    pub const AUTHORIZE: &str = "/authorize";
+    /// Where the browser resumes a pending authorization request.
+    pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
+    /// Token endpoint.
+    pub const TOKEN: &str = "/token";
+    /// UserInfo endpoint.
+    pub const USERINFO: &str = "/userinfo";
+    /// Login page.
+    pub const LOGIN: &str = "/login";
+    /// Consent page.
+    pub const CONSENT: &str = "/consent";
+    /// Health check.
+    pub const HEALTH: &str = "/health";
+}
+
+/// A document served verbatim.
+#[derive(Debug, Clone)]
+pub struct Document {
+    body: Bytes,
+    etag: String,
+}
+
+impl Document {
+    fn new(body: Vec<u8>) -> Document {
+        let digest = Sha256::digest(&body);
+        let etag = format!(
+            "\"{}\"",
+            digest[..16].iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+        );
+        Document {
+            body: Bytes::from(body),
+            etag,
+        }
+    }
+
+    /// The document as bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Serves the document, or `304 Not Modified` if the client's
+    /// `If-None-Match` names the current version.
+    pub fn respond(&self, request: &HttpRequest) -> HttpResponse {
+        let cache_control = format!("public, max-age={METADATA_MAX_AGE}");
+        let unchanged = request
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|tags| {
+                tags.split(',')
+                    .any(|tag| tag.trim() == self.etag || tag.trim() == "*")
+            });
+        let mut response = if unchanged {
+            HttpResponse::NotModified()
+        } else {
+            HttpResponse::Ok()
+        };
+        response
+            .insert_header((header::ETAG, self.etag.as_str()))
+            .insert_header((header::CACHE_CONTROL, cache_control))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+        if unchanged {
+            response.finish()
+        } else {
+            response
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .body(self.body.clone())
+        }
+    }
+}
+
+/// The published documents.
+#[derive(Debug)]
+pub struct Metadata {
+    /// `/.well-known/openid-configuration`.
+    pub discovery: Document,
+    /// `/jwks`.
+    pub jwks: Document,
+}
+
+impl Metadata {
+    /// Builds both documents from the settings and the keyring.
+    pub fn build(settings: &Settings, keyring: &Keyring) -> Result<Metadata, Internal> {
+        let algorithms: Vec<&str> = keyring
+            .signing_algorithms()
+            .into_iter()
+            .map(|alg| alg.as_str())
+            .collect();
+        let discovery = json!({
+            "issuer": settings.issuer,
+            "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
+            "token_endpoint": settings.endpoint(paths::TOKEN),
+            "userinfo_endpoint": settings.endpoint(paths::USERINFO),
+            "jwks_uri": settings.endpoint(paths::JWKS),
+            "scopes_supported": scopes::SUPPORTED.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": algorithms,
+            "token_endpoint_auth_methods_supported":
+                ClientAuthMethod::ALL.iter().map(|method| method.as_str()).collect::<Vec<_>>(),
+            "code_challenge_methods_supported": [pkce::S256],
+            "claims_supported": [
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr",
+                "name", "preferred_username", "updated_at", "email", "email_verified"
+            ],
+            "prompt_values_supported": ["none", "login", "consent"],
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+            "authorization_response_iss_parameter_supported": true,
+        });
+        Ok(Metadata {
+            discovery: Document::new(serde_json::to_vec(&discovery).map_err(Internal::log)?),
+            jwks: Document::new(keyring.jwks().to_vec()),
+        })
+    }
+}

@@ -1,0 +1,198 @@
+//! Client registration rules, shared by the CLI and (later) the admin
+//! console: which grants, methods, scopes and redirect URIs make a valid
+//! client. The secret is generated here and returned once; only its digest
+//! is kept.
+
+use ferrid_store::secret::{digest, generate_secret, random_token, CLIENT_SECRET_PREFIX};
+use ferrid_store::{Client, ClientAuthMethod};
+use url::Url;
+
+use crate::scopes;
+
+/// Grant types a client may be registered for.
+pub const KNOWN_GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// What an administrator asks for.
+#[derive(Debug, Clone)]
+pub struct ClientRegistration {
+    /// Display name.
+    pub name: String,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types.
+    pub grant_types: Vec<String>,
+    /// `token_endpoint_auth_method` name.
+    pub auth_method: String,
+    /// Space-separated scopes.
+    pub scope: String,
+}
+
+/// A registered client and its secret, which is shown once.
+#[derive(Debug)]
+pub struct Registered {
+    /// The client as stored.
+    pub client: Client,
+    /// The secret of a confidential client.
+    pub secret: Option<String>,
+}
+
+/// Validates a registration and creates the client's id and secret.
+pub fn register(registration: ClientRegistration, now: i64) -> Result<Registered, String> {
+    let name = registration.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err("name must be 1 to 200 characters".into());
+    }
+    let auth_method = ClientAuthMethod::parse(&registration.auth_method).ok_or_else(|| {
+        format!(
+            "auth-method must be one of {}",
+            ClientAuthMethod::ALL.map(ClientAuthMethod::as_str).join(", ")
+        )
+    })?;
+
+    let mut grant_types: Vec<String> = Vec::new();
+    for grant in registration.grant_types.iter().map(|grant| grant.trim()) {
+        if !KNOWN_GRANTS.contains(&grant) {
+            return Err(format!("unknown grant \"{grant}\"; known: {}", KNOWN_GRANTS.join(", ")));
+        }
+        if !grant_types.iter().any(|seen| seen == grant) {
+            grant_types.push(grant.to_owned());
+        }
+    }
+    if grant_types.is_empty() {
+        return Err("at least one grant is required".into());
+    }
+    let uses_code = grant_types.iter().any(|grant| grant == "authorization_code");
+    if !auth_method.is_confidential() && grant_types.iter().any(|grant| grant == "client_credentials") {
+        return Err("a public client (auth-method none) cannot use client_credentials".into());
+    }
+
+    let redirect_uris = checked_uris(&registration.redirect_uris, "redirect-uri")?;
+    if uses_code && redirect_uris.is_empty() {
+        return Err("the authorization_code grant needs at least one --redirect-uri".into());
+    }
+    if !uses_code && !redirect_uris.is_empty() {
+        return Err("redirect URIs are only for clients with the authorization_code grant".into());
+    }
+    let post_logout_redirect_uris =
+        checked_uris(&registration.post_logout_redirect_uris, "post-logout-redirect-uri")?;
+
+    let scopes = scopes::split(&registration.scope);
+    if let Some(unknown) = scopes.iter().find(|scope| !scopes::is_supported(scope)) {
+        return Err(format!(
+            "unsupported scope \"{unknown}\"; supported: {}",
+            scopes::SUPPORTED.map(|(name, _)| name).join(" ")
+        ));
+    }
+    if uses_code && !scopes.iter().any(|scope| scope == scopes::OPENID) {
+        return Err("a client with the authorization_code grant needs the openid scope".into());
+    }
+
+    let secret = auth_method
+        .is_confidential()
+        .then(|| generate_secret(CLIENT_SECRET_PREFIX));
+    Ok(Registered {
+        client: Client {
+            client_id: random_token(18),
+            name: name.to_owned(),
+            secret_digest: secret.as_deref().map(digest),
+            auth_method,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            created_at: now,
+        },
+        secret,
+    })
+}
+
+/// Redirect URIs must be absolute, without fragment (RFC 6749 §3.1.2), and
+/// never a scheme that runs code in the browser.
+fn checked_uris(uris: &[String], option: &str) -> Result<Vec<String>, String> {
+    let mut checked: Vec<String> = Vec::new();
+    for uri in uris {
+        let parsed = Url::parse(uri).map_err(|_| format!("{option} \"{uri}\" is not an absolute URI"))?;
+        if parsed.fragment().is_some() {
+            return Err(format!("{option} \"{uri}\" must not contain a fragment"));
+        }
+        if matches!(parsed.scheme(), "javascript" | "data" | "vbscript" | "file") {
+            return Err(format!("{option} \"{uri}\" uses a forbidden scheme"));
+        }
+        if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_none() {
+            return Err(format!("{option} \"{uri}\" has no host"));
+        }
+        if !checked.contains(uri) {
+            // Stored as given: matching is exact string comparison.
+            checked.push(uri.clone());
+        }
+    }
+    Ok(checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration() -> ClientRegistration {
+        ClientRegistration {
+            name: "App".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid profile".into(),
+        }
+    }
+
+    #[test]
+    fn confidential_clients_get_a_prefixed_secret_stored_as_digest() {
+        let registered = register(registration(), 1).unwrap();
+        let secret = registered.secret.unwrap();
+        assert!(secret.starts_with(CLIENT_SECRET_PREFIX));
+        assert_eq!(registered.client.secret_digest, Some(digest(&secret)));
+    }
+
+    #[test]
+    fn public_clients_have_no_secret() {
+        let mut public = registration();
+        public.auth_method = "none".into();
+        let registered = register(public, 1).unwrap();
+        assert!(registered.secret.is_none());
+        assert!(registered.client.secret_digest.is_none());
+    }
+
+    #[test]
+    fn client_credentials_only_needs_no_redirect_uri() {
+        let mut service = registration();
+        service.redirect_uris.clear();
+        service.grant_types = vec!["client_credentials".into()];
+        service.scope = "profile".into();
+        assert!(register(service, 1).is_ok());
+    }
+
+    #[test]
+    fn invalid_registrations_are_refused() {
+        let cases: Vec<Box<dyn Fn(&mut ClientRegistration)>> = vec![
+            Box::new(|r| r.name = " ".into()),
+            Box::new(|r| r.redirect_uris.clear()),
+            Box::new(|r| r.redirect_uris = vec!["/relative".into()]),
+            Box::new(|r| r.redirect_uris = vec!["https://app.example/cb#frag".into()]),
+            Box::new(|r| r.redirect_uris = vec!["javascript:alert(1)".into()]),
+            Box::new(|r| r.grant_types = vec!["implicit".into()]),
+            Box::new(|r| r.auth_method = "private_key_jwt".into()),
+            Box::new(|r| r.scope = "openid admin".into()),
+            Box::new(|r| r.scope = "profile".into()),
+            Box::new(|r| {
+                r.auth_method = "none".into();
+                r.grant_types.push("client_credentials".into());
+            }),
+        ];
+        for (index, mutate) in cases.iter().enumerate() {
+            let mut bad = registration();
+            mutate(&mut bad);
+            assert!(register(bad, 1).is_err(), "case {index} was accepted");
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Settings the protocol code needs, already validated by the binary's
+//! configuration loader.
+
+use url::Url;
+
+/// Default access-token lifetime: 5 minutes.
+pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 300;
+/// Default ID-token lifetime: 5 minutes.
+pub const DEFAULT_ID_TOKEN_TTL: i64 = 300;
+/// Default authorization-code lifetime: 60 seconds, the upper bound too.
+pub const DEFAULT_AUTHORIZATION_CODE_TTL: i64 = 60;
+/// The longest an authorization code may live (RFC 6749 §4.1.2 recommends
+/// at most 10 minutes; RFC 9700 practice is much shorter).
+pub const MAX_AUTHORIZATION_CODE_TTL: i64 = 60;
+/// Default browser-session lifetime: 12 hours.
+pub const DEFAULT_SESSION_TTL: i64 = 12 * 3600;
+/// How long a user has to finish logging in: 15 minutes.
+pub const DEFAULT_LOGIN_TTL: i64 = 15 * 60;
+/// How long caches may keep the discovery and JWKS documents.
+pub const METADATA_MAX_AGE: i64 = 300;
+
+/// Protocol settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The issuer identifier, exactly as published (no trailing slash).
+    pub issuer: String,
+    /// Access-token lifetime, seconds.
+    pub access_token_ttl: i64,
+    /// ID-token lifetime, seconds.
+    pub id_token_ttl: i64,
+    /// Authorization-code lifetime, seconds.
+    pub authorization_code_ttl: i64,
+    /// Browser-session lifetime, seconds.
+    pub session_ttl: i64,
+    /// Time allowed to complete a login, seconds.
+    pub login_ttl: i64,
+}
+
+impl Settings {
+    /// Settings with default lifetimes for `issuer`.
+    pub fn new(issuer: &Url) -> Settings {
+        Settings {
+            issuer: issuer.as_str().trim_end_matches('/').to_owned(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            id_token_ttl: DEFAULT_ID_TOKEN_TTL,
+            authorization_code_ttl: DEFAULT_AUTHORIZATION_CODE_TTL,
+            session_ttl: DEFAULT_SESSION_TTL,
+            login_ttl: DEFAULT_LOGIN_TTL,
+        }
+    }
+
+    /// The absolute URL of an endpoint path.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// Whether the issuer is served over TLS, so cookies must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}

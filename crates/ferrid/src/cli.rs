@@ -1,0 +1,124 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// ferrid, an OpenID Connect identity provider.
+#[derive(Debug, Parser)]
+#[command(name = "ferrid", version, about)]
+pub struct Cli {
+    /// TOML configuration file (optional; FERRID_* environment variables
+    /// override it).
+    #[arg(long, global = true, env = "FERRID_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the identity provider.
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage clients (relying parties).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// `ferrid client …`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and, for a confidential client,
+    /// its secret (shown once).
+    Create(ClientCreate),
+    /// List clients.
+    List,
+    /// Show one client.
+    Show {
+        /// The client id.
+        client_id: String,
+    },
+    /// Delete a client.
+    Delete {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+/// Options of `ferrid client create`.
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    /// Display name, shown on the consent page.
+    #[arg(long)]
+    pub name: String,
+    /// Redirect URI (repeatable); required for the authorization_code grant.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URI (repeatable).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed grants, comma-separated.
+    #[arg(long = "grant", value_delimiter = ',', default_value = "authorization_code")]
+    pub grants: Vec<String>,
+    /// Token endpoint authentication method.
+    #[arg(long, default_value = "client_secret_basic")]
+    pub auth_method: String,
+    /// Allowed scopes, space-separated.
+    #[arg(long, default_value = "openid profile email")]
+    pub scope: String,
+}
+
+/// `ferrid user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (required: passwords never go in argv).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Replace a user's password, read from standard input.
+    SetPassword {
+        /// Login name.
+        username: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disable a user and end their sessions.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+}
+
+/// `ferrid key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// List signing keys.
+    List,
+}

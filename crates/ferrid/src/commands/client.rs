@@ -1,0 +1,122 @@
+//! `ferrid client …`
+
+use anyhow::bail;
+use ferrid_server::registration::{register, ClientRegistration};
+use ferrid_server::{Clock, SystemClock};
+use ferrid_store::Client;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::{ClientCommand, ClientCreate};
+use crate::config::Config;
+use crate::output::{emit, timestamp};
+use crate::app;
+
+#[derive(Serialize)]
+struct ClientView<'a> {
+    client_id: &'a str,
+    name: &'a str,
+    token_endpoint_auth_method: &'a str,
+    redirect_uris: &'a [String],
+    post_logout_redirect_uris: &'a [String],
+    grant_types: &'a [String],
+    scope: String,
+    created_at: String,
+}
+
+impl<'a> From<&'a Client> for ClientView<'a> {
+    fn from(client: &'a Client) -> Self {
+        ClientView {
+            client_id: &client.client_id,
+            name: &client.name,
+            token_endpoint_auth_method: client.auth_method.as_str(),
+            redirect_uris: &client.redirect_uris,
+            post_logout_redirect_uris: &client.post_logout_redirect_uris,
+            grant_types: &client.grant_types,
+            scope: client.scopes.join(" "),
+            created_at: timestamp(client.created_at),
+        }
+    }
+}
+
+impl ClientView<'_> {
+    fn human(&self) -> String {
+        format!(
+            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
+            self.client_id,
+            self.name,
+            self.token_endpoint_auth_method,
+            self.grant_types.join(", "),
+            self.scope,
+            self.redirect_uris.join(" "),
+            self.post_logout_redirect_uris.join(" "),
+            self.created_at
+        )
+    }
+}
+
+/// Runs a client command.
+pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Result<()> {
+    let store = app::open_migrated_store(config)?;
+    match command {
+        ClientCommand::Create(options) => create(&store, json, options),
+        ClientCommand::List => {
+            let clients = store.list_clients()?;
+            let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
+            emit(json, &views, || {
+                let mut lines = vec![format!("{:<26} {:<20} {:<20} GRANTS", "CLIENT_ID", "NAME", "AUTH METHOD")];
+                lines.extend(views.iter().map(|view| {
+                    format!(
+                        "{:<26} {:<20} {:<20} {}",
+                        view.client_id,
+                        view.name,
+                        view.token_endpoint_auth_method,
+                        view.grant_types.join(",")
+                    )
+                }));
+                lines.join("\n")
+            })
+        }
+        ClientCommand::Show { client_id } => {
+            let Some(client) = store.find_client(&client_id)? else {
+                bail!("no client with id {client_id}");
+            };
+            let view = ClientView::from(&client);
+            emit(json, &view, || view.human())
+        }
+        ClientCommand::Delete { client_id } => {
+            match store.delete_client(&client_id) {
+                Err(ferrid_store::StoreError::NotFound(_)) => bail!("no client with id {client_id}"),
+                other => other?,
+            }
+            emit(json, &json!({ "deleted": client_id }), || {
+                format!("Deleted client {client_id}.")
+            })
+        }
+    }
+}
+
+fn create(store: &ferrid_store::Store, json: bool, options: ClientCreate) -> anyhow::Result<()> {
+    let registration = ClientRegistration {
+        name: options.name,
+        redirect_uris: options.redirect_uris,
+        post_logout_redirect_uris: options.post_logout_redirect_uris,
+        grant_types: options.grants,
+        auth_method: options.auth_method,
+        scope: options.scope,
+    };
+    let registered = register(registration, SystemClock.now()).map_err(anyhow::Error::msg)?;
+    store.create_client(&registered.client)?;
+    let client_id = &registered.client.client_id;
+    let secret = registered.secret.as_deref();
+    emit(
+        json,
+        &json!({ "client_id": client_id, "client_secret": secret }),
+        || match secret {
+            Some(secret) => format!(
+                "client_id:     {client_id}\nclient_secret: {secret}\n\nThe secret is shown only now; ferrid keeps only its digest."
+            ),
+            None => format!("client_id: {client_id}\n(public client: no secret; it must use PKCE)"),
+        },
+    )
+}

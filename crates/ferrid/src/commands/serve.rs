@@ -1,0 +1,43 @@
+//! `ferrid serve` and `ferrid migrate`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ferrid_server::metadata::paths;
+use ferrid_server::SystemClock;
+
+use crate::app;
+use crate::config::Config;
+use crate::output::emit;
+
+/// Runs the provider until interrupted.
+pub fn serve(config: &Config) -> anyhow::Result<()> {
+    let state = app::prepare(config, Arc::new(SystemClock))?;
+    let address = config.bind_address()?;
+    let listener =
+        TcpListener::bind(address).with_context(|| format!("cannot listen on {address}"))?;
+    let workers = match config.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        workers => workers,
+    };
+    let issuer = state.settings.issuer.clone();
+    tracing::info!(%address, %issuer, discovery = %state.settings.endpoint(paths::DISCOVERY), "ferrid is listening");
+    actix_web::rt::System::new().block_on(async move {
+        ferrid_server::http_server(state, listener, workers)?.await
+    })?;
+    Ok(())
+}
+
+/// Applies pending migrations.
+pub fn migrate(config: &Config, json: bool) -> anyhow::Result<()> {
+    let store = app::open_store(config)?;
+    let applied = store.migrate().context("cannot migrate the database")?;
+    emit(json, &serde_json::json!({ "applied": applied }), || {
+        if applied.is_empty() {
+            "The database is up to date.".to_owned()
+        } else {
+            format!("Applied {} migration(s): {}", applied.len(), applied.join(", "))
+        }
+    })
+}

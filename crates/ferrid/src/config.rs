@@ -1,0 +1,259 @@
+//! Configuration: built-in defaults, then an optional TOML file, then
+//! `FERRID_*` environment variables, each overriding the one before.
+//! Every value is validated at start, and a bad one fails with a message
+//! naming its key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use ferrid_server::settings::{self, Settings};
+use ferrid_store::Argon2Params;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Default issuer: the address `ferrid serve` listens on by default.
+pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
+/// Default listen address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default database: embedded SQLite.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ferrid.db";
+/// Default master key file.
+pub const DEFAULT_MASTER_KEY_FILE: &str = "keys/master.key";
+/// Default size of the database connection pool.
+pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The whole configuration. Field names are the TOML keys; the environment
+/// variable of `access_token_ttl` is `FERRID_ACCESS_TOKEN_TTL`, and nested
+/// keys use a double underscore (`FERRID_ARGON2__MEMORY_KIB`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Public issuer URL, exactly as relying parties see it.
+    pub issuer: String,
+    /// Address to listen on.
+    pub bind: String,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// Most connections in the database pool.
+    pub database_max_connections: u32,
+    /// File holding the master key (base64 of 32 bytes).
+    pub master_key_file: PathBuf,
+    /// The master key itself (base64), instead of the file. Meant for the
+    /// `FERRID_MASTER_KEY` environment variable of a secret manager.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key: Option<String>,
+    /// Access-token lifetime, seconds.
+    pub access_token_ttl: i64,
+    /// ID-token lifetime, seconds.
+    pub id_token_ttl: i64,
+    /// Authorization-code lifetime, seconds (at most 60).
+    pub authorization_code_ttl: i64,
+    /// Browser-session lifetime, seconds.
+    pub session_ttl: i64,
+    /// Time allowed to finish a login, seconds.
+    pub login_ttl: i64,
+    /// Argon2id parameters for new password hashes.
+    pub argon2: Argon2Params,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            issuer: DEFAULT_ISSUER.into(),
+            bind: DEFAULT_BIND.into(),
+            database_url: DEFAULT_DATABASE_URL.into(),
+            database_max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
+            master_key_file: DEFAULT_MASTER_KEY_FILE.into(),
+            master_key: None,
+            access_token_ttl: settings::DEFAULT_ACCESS_TOKEN_TTL,
+            id_token_ttl: settings::DEFAULT_ID_TOKEN_TTL,
+            authorization_code_ttl: settings::DEFAULT_AUTHORIZATION_CODE_TTL,
+            session_ttl: settings::DEFAULT_SESSION_TTL,
+            login_ttl: settings::DEFAULT_LOGIN_TTL,
+            argon2: Argon2Params::default(),
+            workers: 0,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        Self::from_figment(Self::figment(file))
+    }
+
+    /// The layered sources, for [`load`](Self::load) and tests.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // FERRID_CONFIG names the file itself, and FERRID_TEST_* belong to
+        // the test suite; neither is a setting.
+        figment.merge(
+            Env::prefixed("FERRID_")
+                .split("__")
+                .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_")),
+        )
+    }
+
+    /// Extracts and validates.
+    pub fn from_figment(figment: Figment) -> anyhow::Result<Config> {
+        let config: Config = figment
+            .extract()
+            .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.issuer_url()?;
+        self.bind_address()?;
+        ferrid_store::DatabaseUrl::parse(&self.database_url).map_err(|_| {
+            anyhow::anyhow!(
+                "invalid configuration: database_url must start with sqlite:// or postgres://"
+            )
+        })?;
+        if self.database_max_connections == 0 {
+            bail!("invalid configuration: database_max_connections must be at least 1");
+        }
+        for (key, value) in [
+            ("access_token_ttl", self.access_token_ttl),
+            ("id_token_ttl", self.id_token_ttl),
+            ("authorization_code_ttl", self.authorization_code_ttl),
+            ("session_ttl", self.session_ttl),
+            ("login_ttl", self.login_ttl),
+        ] {
+            if value <= 0 {
+                bail!("invalid configuration: {key} must be a positive number of seconds");
+            }
+        }
+        if self.authorization_code_ttl > settings::MAX_AUTHORIZATION_CODE_TTL {
+            bail!(
+                "invalid configuration: authorization_code_ttl must be at most {} seconds",
+                settings::MAX_AUTHORIZATION_CODE_TTL
+            );
+        }
+        ferrid_store::PasswordHasher::new(self.argon2)
+            .map_err(|error| anyhow::anyhow!("invalid configuration: argon2: {error}"))?;
+        if self.argon2.memory_kib < Argon2Params::OWASP.memory_kib
+            || self.argon2.iterations < Argon2Params::OWASP.iterations
+        {
+            tracing::warn!("argon2 parameters are below the OWASP recommendation (m=19456, t=2, p=1)");
+        }
+        Ok(())
+    }
+
+    /// The issuer, validated: absolute http(s), no query or fragment
+    /// (OIDC Discovery §3).
+    pub fn issuer_url(&self) -> anyhow::Result<Url> {
+        let url = Url::parse(&self.issuer)
+            .with_context(|| format!("invalid configuration: issuer \"{}\" is not a URL", self.issuer))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            bail!("invalid configuration: issuer must be an http:// or https:// URL with a host");
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            bail!("invalid configuration: issuer must not have a query or fragment");
+        }
+        Ok(url)
+    }
+
+    /// The listen address, validated.
+    pub fn bind_address(&self) -> anyhow::Result<SocketAddr> {
+        self.bind.parse().with_context(|| {
+            format!(
+                "invalid configuration: bind \"{}\" is not an address like 127.0.0.1:8080",
+                self.bind
+            )
+        })
+    }
+
+    /// The protocol settings for the server.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = Settings::new(&self.issuer_url()?);
+        settings.access_token_ttl = self.access_token_ttl;
+        settings.id_token_ttl = self.id_token_ttl;
+        settings.authorization_code_ttl = self.authorization_code_ttl;
+        settings.session_ttl = self.session_ttl;
+        settings.login_ttl = self.login_ttl;
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_a_working_local_provider() {
+        Jail::expect_with(|_jail| {
+            let config = Config::load(None).map_err(|error| error.to_string())?;
+            assert_eq!(config.issuer, "http://127.0.0.1:8080");
+            assert_eq!(config.database_url, "sqlite://data/ferrid.db");
+            assert_eq!(config.master_key_file, PathBuf::from("keys/master.key"));
+            assert_eq!(config.argon2, Argon2Params::OWASP);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file("ferrid.toml", "issuer = \"https://file.example\"\naccess_token_ttl = 60\n")?;
+            jail.set_env("FERRID_ISSUER", "https://env.example");
+            jail.set_env("FERRID_ARGON2__MEMORY_KIB", "32768");
+            jail.set_env("FERRID_TEST_POSTGRES_URL", "postgres://ignored");
+            let config = Config::load(Some(Path::new("ferrid.toml"))).map_err(|error| error.to_string())?;
+            assert_eq!(config.issuer, "https://env.example");
+            assert_eq!(config.access_token_ttl, 60);
+            assert_eq!(config.argon2.memory_kib, 32768);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("FERRID_ISSUER", "not a url", "issuer"),
+            ("FERRID_ISSUER", "https://x.example/?q=1", "issuer"),
+            ("FERRID_BIND", "localhost", "bind"),
+            ("FERRID_DATABASE_URL", "mysql://x", "database_url"),
+            ("FERRID_ACCESS_TOKEN_TTL", "soon", "access_token_ttl"),
+            ("FERRID_AUTHORIZATION_CODE_TTL", "600", "authorization_code_ttl"),
+            ("FERRID_ID_TOKEN_TTL", "0", "id_token_ttl"),
+        ];
+        for (variable, value, key) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env(variable, value);
+                let error = Config::load(None).unwrap_err().to_string();
+                assert!(error.contains(key), "{variable}={value}: {error}");
+                Ok(())
+            });
+        }
+        Jail::expect_with(|jail| {
+            jail.create_file("ferrid.toml", "isuer = \"typo\"\n")?;
+            let error = Config::load(Some(Path::new("ferrid.toml"))).unwrap_err().to_string();
+            assert!(error.contains("isuer"), "{error}");
+            Ok(())
+        });
+    }
+}
