@@ -15,9 +15,9 @@ pub fn check_identity(username: &str, email: &str) -> Result<(), String> {
         return Err("username must be 1 to 64 letters, digits or . _ - @ +".into());
     }
     let email_ok = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !email_ok {
         return Err("email must be an address like name@example.com".into());
@@ -29,10 +29,14 @@ pub fn check_identity(username: &str, email: &str) -> Result<(), String> {
 pub fn check_password(password: &str) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_PASSWORD_LENGTH {
-        return Err(format!("the password must have at least {MIN_PASSWORD_LENGTH} characters"));
+        return Err(format!(
+            "the password must have at least {MIN_PASSWORD_LENGTH} characters"
+        ));
     }
     if length > MAX_PASSWORD_LENGTH {
-        return Err(format!("the password must have at most {MAX_PASSWORD_LENGTH} characters"));
+        return Err(format!(
+            "the password must have at most {MAX_PASSWORD_LENGTH} characters"
+        ));
     }
     Ok(())
 }

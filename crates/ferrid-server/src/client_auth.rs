@@ -80,7 +80,9 @@ fn parse_basic(value: &str) -> Result<(String, String), OAuthError> {
     let malformed = || invalid_client("malformed Basic authorization header");
     let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(malformed)?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(invalid_client("unsupported authorization scheme; use Basic"));
+        return Err(invalid_client(
+            "unsupported authorization scheme; use Basic",
+        ));
     }
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
@@ -170,12 +172,28 @@ mod tests {
             secret: secret.map(str::to_owned),
             method,
         };
-        assert!(verify(&basic, &presented(ClientAuthMethod::ClientSecretBasic, Some("s3cret"))).is_ok());
-        assert!(verify(&basic, &presented(ClientAuthMethod::ClientSecretBasic, Some("wrong"))).is_err());
-        assert!(verify(&basic, &presented(ClientAuthMethod::ClientSecretPost, Some("s3cret"))).is_err());
+        assert!(verify(
+            &basic,
+            &presented(ClientAuthMethod::ClientSecretBasic, Some("s3cret"))
+        )
+        .is_ok());
+        assert!(verify(
+            &basic,
+            &presented(ClientAuthMethod::ClientSecretBasic, Some("wrong"))
+        )
+        .is_err());
+        assert!(verify(
+            &basic,
+            &presented(ClientAuthMethod::ClientSecretPost, Some("s3cret"))
+        )
+        .is_err());
         assert!(verify(&basic, &presented(ClientAuthMethod::None, None)).is_err());
         let public = client(ClientAuthMethod::None, None);
         assert!(verify(&public, &presented(ClientAuthMethod::None, None)).is_ok());
-        assert!(verify(&public, &presented(ClientAuthMethod::ClientSecretPost, Some("x"))).is_err());
+        assert!(verify(
+            &public,
+            &presented(ClientAuthMethod::ClientSecretPost, Some("x"))
+        )
+        .is_err());
     }
 }

@@ -96,7 +96,10 @@ impl OAuthError {
 
     /// `server_error`: detail goes to the log, never to the caller.
     pub fn server_error() -> Self {
-        Self::new(ErrorCode::ServerError, "the server could not complete the request")
+        Self::new(
+            ErrorCode::ServerError,
+            "the server could not complete the request",
+        )
     }
 
     /// The HTTP status for this error in a direct (JSON) response.

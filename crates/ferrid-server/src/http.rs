@@ -54,7 +54,11 @@ impl std::fmt::Display for ParamsError {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ParamsError::Duplicate(name) => {
-                write!(formatter, "parameter '{}' appears more than once", printable(name))
+                write!(
+                    formatter,
+                    "parameter '{}' appears more than once",
+                    printable(name)
+                )
             }
             ParamsError::TooLong(name) => write!(
                 formatter,

@@ -17,7 +17,11 @@ pub enum KeyringError {
 
 /// Loads every stored key; generates and stores an RS256 key first if
 /// there is none.
-pub fn load_or_create(store: &Store, master_key: &MasterKey, now: i64) -> Result<Keyring, KeyringError> {
+pub fn load_or_create(
+    store: &Store,
+    master_key: &MasterKey,
+    now: i64,
+) -> Result<Keyring, KeyringError> {
     let mut stored = stored_keys(store)?;
     if stored.is_empty() {
         let key = generate_key(SigningAlgorithm::Rs256, master_key, now)?;

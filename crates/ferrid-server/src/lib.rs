@@ -31,7 +31,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use settings::Settings;
 pub use state::AppState;
 
-use crate::endpoints::{assets, authorize as authz, consent, health, login, metadata as meta, token, userinfo};
+use crate::endpoints::{
+    assets, authorize as authz, consent, health, login, metadata as meta, token, userinfo,
+};
 use crate::metadata::paths;
 
 /// Largest request body accepted (forms and token requests are small).
@@ -57,7 +59,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::USERINFO, web::get().to(userinfo::get))
         .route(paths::USERINFO, web::post().to(userinfo::post))
         .route(paths::HEALTH, web::get().to(health::health))
-        .route(ferrid_pages::STYLESHEET_PATH, web::get().to(assets::stylesheet));
+        .route(
+            ferrid_pages::STYLESHEET_PATH,
+            web::get().to(assets::stylesheet),
+        );
 }
 
 /// Builds the HTTP server on an already-bound listener.

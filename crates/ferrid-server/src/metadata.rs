@@ -47,7 +47,10 @@ impl Document {
         let digest = Sha256::digest(&body);
         let etag = format!(
             "\"{}\"",
-            digest[..16].iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+            digest[..16]
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<String>()
         );
         Document {
             body: Bytes::from(body),

@@ -47,14 +47,19 @@ pub fn register(registration: ClientRegistration, now: i64) -> Result<Registered
     let auth_method = ClientAuthMethod::parse(&registration.auth_method).ok_or_else(|| {
         format!(
             "auth-method must be one of {}",
-            ClientAuthMethod::ALL.map(ClientAuthMethod::as_str).join(", ")
+            ClientAuthMethod::ALL
+                .map(ClientAuthMethod::as_str)
+                .join(", ")
         )
     })?;
 
     let mut grant_types: Vec<String> = Vec::new();
     for grant in registration.grant_types.iter().map(|grant| grant.trim()) {
         if !KNOWN_GRANTS.contains(&grant) {
-            return Err(format!("unknown grant \"{grant}\"; known: {}", KNOWN_GRANTS.join(", ")));
+            return Err(format!(
+                "unknown grant \"{grant}\"; known: {}",
+                KNOWN_GRANTS.join(", ")
+            ));
         }
         if !grant_types.iter().any(|seen| seen == grant) {
             grant_types.push(grant.to_owned());
@@ -63,8 +68,14 @@ pub fn register(registration: ClientRegistration, now: i64) -> Result<Registered
     if grant_types.is_empty() {
         return Err("at least one grant is required".into());
     }
-    let uses_code = grant_types.iter().any(|grant| grant == "authorization_code");
-    if !auth_method.is_confidential() && grant_types.iter().any(|grant| grant == "client_credentials") {
+    let uses_code = grant_types
+        .iter()
+        .any(|grant| grant == "authorization_code");
+    if !auth_method.is_confidential()
+        && grant_types
+            .iter()
+            .any(|grant| grant == "client_credentials")
+    {
         return Err("a public client (auth-method none) cannot use client_credentials".into());
     }
 
@@ -75,8 +86,10 @@ pub fn register(registration: ClientRegistration, now: i64) -> Result<Registered
     if !uses_code && !redirect_uris.is_empty() {
         return Err("redirect URIs are only for clients with the authorization_code grant".into());
     }
-    let post_logout_redirect_uris =
-        checked_uris(&registration.post_logout_redirect_uris, "post-logout-redirect-uri")?;
+    let post_logout_redirect_uris = checked_uris(
+        &registration.post_logout_redirect_uris,
+        "post-logout-redirect-uri",
+    )?;
 
     let scopes = scopes::split(&registration.scope);
     if let Some(unknown) = scopes.iter().find(|scope| !scopes::is_supported(scope)) {
@@ -113,7 +126,8 @@ pub fn register(registration: ClientRegistration, now: i64) -> Result<Registered
 fn checked_uris(uris: &[String], option: &str) -> Result<Vec<String>, String> {
     let mut checked: Vec<String> = Vec::new();
     for uri in uris {
-        let parsed = Url::parse(uri).map_err(|_| format!("{option} \"{uri}\" is not an absolute URI"))?;
+        let parsed =
+            Url::parse(uri).map_err(|_| format!("{option} \"{uri}\" is not an absolute URI"))?;
         if parsed.fragment().is_some() {
             return Err(format!("{option} \"{uri}\" must not contain a fragment"));
         }

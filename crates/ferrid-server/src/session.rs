@@ -27,12 +27,12 @@ pub async fn current(
 }
 
 /// Starts a new session for `user_id`, ending the browser's previous one,
-/// and returns the cookie to set.
+/// and returns the cookie to set and the new session's `sid`.
 pub async fn start(
     state: &AppState,
     request: &HttpRequest,
     user_id: String,
-) -> Result<Cookie<'static>, Internal> {
+) -> Result<(Cookie<'static>, String), Internal> {
     let previous = crate::cookies::session_id(request, &state.settings);
     let session_id = random_token(32);
     let now = state.now();
@@ -45,6 +45,7 @@ pub async fn start(
         created_at: now,
         expires_at: now + state.settings.session_ttl,
     };
+    let sid = session.sid.clone();
     state
         .db(move |store| {
             if let Some(previous) = previous {
@@ -53,5 +54,8 @@ pub async fn start(
             store.create_session(&session)
         })
         .await?;
-    Ok(crate::cookies::session_cookie(&state.settings, session_id))
+    Ok((
+        crate::cookies::session_cookie(&state.settings, session_id),
+        sid,
+    ))
 }

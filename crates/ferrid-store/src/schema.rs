@@ -57,6 +57,7 @@ diesel::table! {
         id_digest -> Text,
         client_id -> Text,
         parameters -> Text,
+        login_sid -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
     }

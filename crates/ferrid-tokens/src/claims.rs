@@ -84,7 +84,10 @@ mod tests {
     fn at_hash_matches_the_oidc_example() {
         // OIDC Core Appendix A.3 (RS256).
         assert_eq!(
-            access_token_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", SigningAlgorithm::Rs256),
+            access_token_hash(
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
+                SigningAlgorithm::Rs256
+            ),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
     }

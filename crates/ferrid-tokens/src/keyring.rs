@@ -145,7 +145,8 @@ impl Keyring {
         let jwks = serde_json::json!({
             "keys": keys.iter().map(|key| key.public_jwk.as_ref()).collect::<Vec<_>>()
         });
-        let jwks = serde_json::to_vec(&jwks).map_err(|error| TokenError::Sign(error.to_string()))?;
+        let jwks =
+            serde_json::to_vec(&jwks).map_err(|error| TokenError::Sign(error.to_string()))?;
         Ok(Keyring { keys, jwks })
     }
 
@@ -184,9 +185,14 @@ impl Keyring {
         let key = self.signing_key(alg)?;
         let map = match serde_json::to_value(claims) {
             Ok(serde_json::Value::Object(map)) => map,
-            _ => return Err(TokenError::Sign("claims must serialise to an object".into())),
+            _ => {
+                return Err(TokenError::Sign(
+                    "claims must serialise to an object".into(),
+                ))
+            }
         };
-        let payload = JwtPayload::from_map(map).map_err(|error| TokenError::Sign(error.to_string()))?;
+        let payload =
+            JwtPayload::from_map(map).map_err(|error| TokenError::Sign(error.to_string()))?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(&key.kid);
@@ -222,8 +228,8 @@ fn load_key(stored: &StoredKey, master_key: &MasterKey) -> TokenResult<LoadedKey
     let state = KeyState::parse(&stored.state)
         .ok_or_else(|| key_error(format!("unknown state {}", stored.state)))?;
     let private_der = master_key.open(&stored.private_key_sealed, &stored.kid)?;
-    let public_jwk =
-        Jwk::from_bytes(stored.public_jwk.as_bytes()).map_err(|error| key_error(error.to_string()))?;
+    let public_jwk = Jwk::from_bytes(stored.public_jwk.as_bytes())
+        .map_err(|error| key_error(error.to_string()))?;
     let (signer, verifier): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = match alg {
         SigningAlgorithm::Rs256 => (
             Box::new(
@@ -264,7 +270,11 @@ mod tests {
         let stored = generate_key(SigningAlgorithm::Rs256, &master(), 100).unwrap();
         let keyring = Keyring::load(std::slice::from_ref(&stored), &master()).unwrap();
         let token = keyring
-            .sign(&serde_json::json!({"sub": "u"}), "JWT", SigningAlgorithm::Rs256)
+            .sign(
+                &serde_json::json!({"sub": "u"}),
+                "JWT",
+                SigningAlgorithm::Rs256,
+            )
             .unwrap();
         let claims: serde_json::Value = keyring.verify(&token, "JWT").unwrap();
         assert_eq!(claims["sub"], "u");
@@ -297,7 +307,11 @@ mod tests {
         )
         .unwrap();
         let token = foreign
-            .sign(&serde_json::json!({"sub": "u"}), "JWT", SigningAlgorithm::Rs256)
+            .sign(
+                &serde_json::json!({"sub": "u"}),
+                "JWT",
+                SigningAlgorithm::Rs256,
+            )
             .unwrap();
         assert!(ours.verify::<serde_json::Value>(&token, "JWT").is_err());
         assert!(ours.verify::<serde_json::Value>("a.b.c", "JWT").is_err());

@@ -111,7 +111,9 @@ impl MasterKey {
     /// associated data. A wrong key, a tampered value or a value moved from
     /// another row fails.
     pub fn open(&self, sealed: &str, associated_data: &str) -> TokenResult<Vec<u8>> {
-        let encoded = sealed.strip_prefix(SEALED_PREFIX).ok_or(TokenError::Unseal)?;
+        let encoded = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or(TokenError::Unseal)?;
         let bytes = STANDARD.decode(encoded).map_err(|_| TokenError::Unseal)?;
         if bytes.len() <= NONCE_LEN {
             return Err(TokenError::Unseal);
@@ -166,7 +168,10 @@ mod tests {
         let path = dir.path().join("keys/master.key");
         let generated = MasterKey::generate(&path).unwrap();
         let sealed = generated.seal(b"x", "k").unwrap();
-        assert_eq!(MasterKey::load(&path).unwrap().open(&sealed, "k").unwrap(), b"x");
+        assert_eq!(
+            MasterKey::load(&path).unwrap().open(&sealed, "k").unwrap(),
+            b"x"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

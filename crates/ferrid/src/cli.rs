@@ -71,7 +71,11 @@ pub struct ClientCreate {
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
     /// Allowed grants, comma-separated.
-    #[arg(long = "grant", value_delimiter = ',', default_value = "authorization_code")]
+    #[arg(
+        long = "grant",
+        value_delimiter = ',',
+        default_value = "authorization_code"
+    )]
     pub grants: Vec<String>,
     /// Token endpoint authentication method.
     #[arg(long, default_value = "client_secret_basic")]

@@ -108,11 +108,10 @@ impl Config {
         }
         // FERRID_CONFIG names the file itself, and FERRID_TEST_* belong to
         // the test suite; neither is a setting.
-        figment.merge(
-            Env::prefixed("FERRID_")
-                .split("__")
-                .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_")),
-        )
+        figment.merge(Env::prefixed("FERRID_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            key != "config" && !key.starts_with("test_")
+        }))
     }
 
     /// Extracts and validates.
@@ -157,7 +156,9 @@ impl Config {
         if self.argon2.memory_kib < Argon2Params::OWASP.memory_kib
             || self.argon2.iterations < Argon2Params::OWASP.iterations
         {
-            tracing::warn!("argon2 parameters are below the OWASP recommendation (m=19456, t=2, p=1)");
+            tracing::warn!(
+                "argon2 parameters are below the OWASP recommendation (m=19456, t=2, p=1)"
+            );
         }
         Ok(())
     }
@@ -165,8 +166,12 @@ impl Config {
     /// The issuer, validated: absolute http(s), no query or fragment
     /// (OIDC Discovery §3).
     pub fn issuer_url(&self) -> anyhow::Result<Url> {
-        let url = Url::parse(&self.issuer)
-            .with_context(|| format!("invalid configuration: issuer \"{}\" is not a URL", self.issuer))?;
+        let url = Url::parse(&self.issuer).with_context(|| {
+            format!(
+                "invalid configuration: issuer \"{}\" is not a URL",
+                self.issuer
+            )
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             bail!("invalid configuration: issuer must be an http:// or https:// URL with a host");
         }
@@ -218,11 +223,15 @@ mod tests {
     #[test]
     fn environment_overrides_file() {
         Jail::expect_with(|jail| {
-            jail.create_file("ferrid.toml", "issuer = \"https://file.example\"\naccess_token_ttl = 60\n")?;
+            jail.create_file(
+                "ferrid.toml",
+                "issuer = \"https://file.example\"\naccess_token_ttl = 60\n",
+            )?;
             jail.set_env("FERRID_ISSUER", "https://env.example");
             jail.set_env("FERRID_ARGON2__MEMORY_KIB", "32768");
             jail.set_env("FERRID_TEST_POSTGRES_URL", "postgres://ignored");
-            let config = Config::load(Some(Path::new("ferrid.toml"))).map_err(|error| error.to_string())?;
+            let config =
+                Config::load(Some(Path::new("ferrid.toml"))).map_err(|error| error.to_string())?;
             assert_eq!(config.issuer, "https://env.example");
             assert_eq!(config.access_token_ttl, 60);
             assert_eq!(config.argon2.memory_kib, 32768);
@@ -238,20 +247,29 @@ mod tests {
             ("FERRID_BIND", "localhost", "bind"),
             ("FERRID_DATABASE_URL", "mysql://x", "database_url"),
             ("FERRID_ACCESS_TOKEN_TTL", "soon", "access_token_ttl"),
-            ("FERRID_AUTHORIZATION_CODE_TTL", "600", "authorization_code_ttl"),
+            (
+                "FERRID_AUTHORIZATION_CODE_TTL",
+                "600",
+                "authorization_code_ttl",
+            ),
             ("FERRID_ID_TOKEN_TTL", "0", "id_token_ttl"),
         ];
         for (variable, value, key) in cases {
             Jail::expect_with(|jail| {
                 jail.set_env(variable, value);
                 let error = Config::load(None).unwrap_err().to_string();
-                assert!(error.contains(key), "{variable}={value}: {error}");
+                assert!(
+                    error.to_ascii_lowercase().contains(key),
+                    "{variable}={value}: {error}"
+                );
                 Ok(())
             });
         }
         Jail::expect_with(|jail| {
             jail.create_file("ferrid.toml", "isuer = \"typo\"\n")?;
-            let error = Config::load(Some(Path::new("ferrid.toml"))).unwrap_err().to_string();
+            let error = Config::load(Some(Path::new("ferrid.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("isuer"), "{error}");
             Ok(())
         });

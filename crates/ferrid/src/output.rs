@@ -5,7 +5,11 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// Prints `value` as JSON when `json` is set, else the human text.
-pub fn emit(json: bool, value: &impl Serialize, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub fn emit(
+    json: bool,
+    value: &impl Serialize,
+    human: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {

@@ -51,6 +51,7 @@ CREATE TABLE authorization_requests (
     id_digest TEXT PRIMARY KEY NOT NULL,
     client_id TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
     parameters TEXT NOT NULL,
+    login_sid TEXT,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );

@@ -18,24 +18,34 @@ pub enum Next {
     Fail(ErrorCode),
 }
 
+/// How the browser's session authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authentication {
+    /// When the user last authenticated.
+    pub auth_time: i64,
+    /// Whether that login was made for this very request, which is what
+    /// satisfies `prompt=login` (a timestamp comparison would not, within
+    /// the same second).
+    pub for_this_request: bool,
+}
+
 /// Decides the next step.
 ///
-/// * `auth_time` — when the browser's session authenticated, if it has one.
+/// * `authentication` — the browser's session, if it has one.
 /// * `consented` — scopes the user already granted this client, if any.
-/// * `requested_at` — when the request arrived; a login after it satisfies
-///   `prompt=login`.
 pub fn decide(
     request: &AuthorizationRequest,
-    auth_time: Option<i64>,
+    authentication: Option<Authentication>,
     consented: Option<&[String]>,
-    requested_at: i64,
     now: i64,
 ) -> Next {
-    let needs_login = match auth_time {
+    let needs_login = match authentication {
         None => true,
-        Some(auth_time) => {
-            (request.prompt.login && auth_time < requested_at)
-                || request.max_age.is_some_and(|max_age| now - auth_time > max_age)
+        Some(session) => {
+            (request.prompt.login && !session.for_this_request)
+                || request
+                    .max_age
+                    .is_some_and(|max_age| now - session.auth_time > max_age)
         }
     };
     if needs_login {
@@ -84,15 +94,44 @@ mod tests {
         vec!["openid".into(), "email".into(), "profile".into()]
     }
 
-    const NONE: Prompt = Prompt { none: true, login: false, consent: false };
-    const LOGIN: Prompt = Prompt { none: false, login: true, consent: false };
-    const CONSENT: Prompt = Prompt { none: false, login: false, consent: true };
+    fn session(auth_time: i64) -> Option<Authentication> {
+        Some(Authentication {
+            auth_time,
+            for_this_request: false,
+        })
+    }
+
+    fn fresh(auth_time: i64) -> Option<Authentication> {
+        Some(Authentication {
+            auth_time,
+            for_this_request: true,
+        })
+    }
+
+    const NONE: Prompt = Prompt {
+        none: true,
+        login: false,
+        consent: false,
+    };
+    const LOGIN: Prompt = Prompt {
+        none: false,
+        login: true,
+        consent: false,
+    };
+    const CONSENT: Prompt = Prompt {
+        none: false,
+        login: false,
+        consent: true,
+    };
 
     #[test]
     fn no_session_means_login_or_login_required() {
-        assert_eq!(decide(&request(Prompt::default(), None), None, None, 100, 100), Next::Login);
         assert_eq!(
-            decide(&request(NONE, None), None, None, 100, 100),
+            decide(&request(Prompt::default(), None), None, None, 100),
+            Next::Login
+        );
+        assert_eq!(
+            decide(&request(NONE, None), None, None, 100),
             Next::Fail(ErrorCode::LoginRequired)
         );
     }
@@ -101,16 +140,21 @@ mod tests {
     fn session_with_consent_issues_silently() {
         let granted = granted();
         assert_eq!(
-            decide(&request(NONE, None), Some(50), Some(&granted), 100, 100),
+            decide(&request(NONE, None), session(50), Some(&granted), 100),
             Next::IssueCode
         );
         assert_eq!(
-            decide(&request(NONE, None), Some(50), None, 100, 100),
+            decide(&request(NONE, None), session(50), None, 100),
             Next::Fail(ErrorCode::ConsentRequired)
         );
         let narrower = vec!["openid".to_owned()];
         assert_eq!(
-            decide(&request(Prompt::default(), None), Some(50), Some(&narrower), 100, 100),
+            decide(
+                &request(Prompt::default(), None),
+                session(50),
+                Some(&narrower),
+                100
+            ),
             Next::Consent
         );
     }
@@ -118,9 +162,12 @@ mod tests {
     #[test]
     fn prompt_login_needs_a_login_after_the_request() {
         let granted = granted();
-        assert_eq!(decide(&request(LOGIN, None), Some(99), Some(&granted), 100, 100), Next::Login);
         assert_eq!(
-            decide(&request(LOGIN, None), Some(100), Some(&granted), 100, 101),
+            decide(&request(LOGIN, None), session(100), Some(&granted), 100),
+            Next::Login
+        );
+        assert_eq!(
+            decide(&request(LOGIN, None), fresh(100), Some(&granted), 100),
             Next::IssueCode
         );
     }
@@ -129,15 +176,25 @@ mod tests {
     fn max_age_forces_reauthentication() {
         let granted = granted();
         assert_eq!(
-            decide(&request(Prompt::default(), Some(60)), Some(39), Some(&granted), 100, 100),
+            decide(
+                &request(Prompt::default(), Some(60)),
+                session(39),
+                Some(&granted),
+                100
+            ),
             Next::Login
         );
         assert_eq!(
-            decide(&request(Prompt::default(), Some(60)), Some(40), Some(&granted), 100, 100),
+            decide(
+                &request(Prompt::default(), Some(60)),
+                session(40),
+                Some(&granted),
+                100
+            ),
             Next::IssueCode
         );
         assert_eq!(
-            decide(&request(NONE, Some(0)), Some(99), Some(&granted), 100, 100),
+            decide(&request(NONE, Some(0)), session(99), Some(&granted), 100),
             Next::Fail(ErrorCode::LoginRequired)
         );
     }
@@ -146,7 +203,7 @@ mod tests {
     fn prompt_consent_always_asks() {
         let granted = granted();
         assert_eq!(
-            decide(&request(CONSENT, None), Some(50), Some(&granted), 100, 100),
+            decide(&request(CONSENT, None), session(50), Some(&granted), 100),
             Next::Consent
         );
     }

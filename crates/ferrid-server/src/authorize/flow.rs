@@ -8,7 +8,7 @@ use ferrid_store::secret::{digest, random_token};
 use ferrid_store::{AuthorizationCode, PendingAuthorization, Session, User};
 use url::Url;
 
-use crate::authorize::decide::{decide, Next};
+use crate::authorize::decide::{decide, Authentication, Next};
 use crate::authorize::request::AuthorizationRequest;
 use crate::error::{ErrorCode, Internal, OAuthError, PageError};
 use crate::http::{html_response, see_other};
@@ -23,8 +23,8 @@ pub struct Pending {
     pub id: String,
     /// The request.
     pub request: AuthorizationRequest,
-    /// When it arrived.
-    pub created_at: i64,
+    /// The session a login made for this request started, if any.
+    pub login_sid: Option<String>,
 }
 
 /// Stores a validated request and returns it with its new id.
@@ -35,6 +35,7 @@ pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pe
         id_digest: digest(&id),
         client_id: request.client_id.clone(),
         parameters: serde_json::to_string(&request).map_err(Internal::log)?,
+        login_sid: None,
         created_at: now,
         expires_at: now + state.settings.login_ttl,
     };
@@ -44,7 +45,7 @@ pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pe
     Ok(Pending {
         id,
         request,
-        created_at: now,
+        login_sid: None,
     })
 }
 
@@ -66,7 +67,7 @@ pub async fn load(state: &AppState, id: Option<&str>) -> Result<Pending, PageErr
     Ok(Pending {
         id,
         request,
-        created_at: row.created_at,
+        login_sid: row.login_sid,
     })
 }
 
@@ -95,20 +96,15 @@ async fn try_proceed(
     };
     let next = decide(
         &pending.request,
-        current.as_ref().map(|(session, _)| session.auth_time),
+        current.as_ref().map(|(session, _)| Authentication {
+            auth_time: session.auth_time,
+            for_this_request: pending.login_sid.as_deref() == Some(session.sid.as_str()),
+        }),
         consented.as_deref(),
-        pending.created_at,
         state.now(),
     );
     match (next, current) {
-        (Next::Login, _) | (_, None) => Ok(see_other(&format!(
-            "{}?request_id={}",
-            paths::LOGIN,
-            pending.id
-        ))),
-        (Next::Consent, Some((_, user))) => consent_page(state, http, &pending, &user).await,
-        (Next::IssueCode, Some((session, user))) => issue_code(state, &pending, &session, &user).await,
-        (Next::Fail(code), Some(_)) => {
+        (Next::Fail(code), _) => {
             let error = match code {
                 ErrorCode::LoginRequired => OAuthError::new(code, "the user must sign in"),
                 ErrorCode::ConsentRequired => OAuthError::new(code, "the user must consent"),
@@ -116,6 +112,17 @@ async fn try_proceed(
             };
             fail(state, &pending, error).await
         }
+        (Next::Consent, Some((_, user))) => consent_page(state, http, &pending, &user).await,
+        (Next::IssueCode, Some((session, user))) => {
+            issue_code(state, &pending, &session, &user).await
+        }
+        // Login, or (never, as decide() asks for a login without a
+        // session) consent or a code without a session.
+        (Next::Login | Next::Consent | Next::IssueCode, _) => Ok(see_other(&format!(
+            "{}?request_id={}",
+            paths::LOGIN,
+            pending.id
+        ))),
     }
 }
 
@@ -208,10 +215,10 @@ fn redirect_to_client(redirect_uri: &str, parameters: &[(&str, &str)]) -> HttpRe
             url.query_pairs_mut().extend_pairs(parameters);
             see_other(url.as_str())
         }
-        Err(error) => {
-            PageError::from(Internal::log(format!("stored redirect URI unparsable: {error}")))
-                .response()
-        }
+        Err(error) => PageError::from(Internal::log(format!(
+            "stored redirect URI unparsable: {error}"
+        )))
+        .response(),
     }
 }
 
@@ -259,7 +266,10 @@ pub fn csrf_for(
         Some(token) => (token, None),
         None => {
             let token = random_token(32);
-            (token.clone(), Some(cookies::csrf_cookie(&state.settings, token)))
+            (
+                token.clone(),
+                Some(cookies::csrf_cookie(&state.settings, token)),
+            )
         }
     }
 }

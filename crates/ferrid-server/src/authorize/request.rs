@@ -113,7 +113,10 @@ pub fn verify_client_and_redirect<'a>(
 
 /// Validates a whole authorization request for `client` (already looked up
 /// by `client_id`, or `None` if unknown).
-pub fn validate(params: &Params, client: Option<&Client>) -> Result<AuthorizationRequest, Rejection> {
+pub fn validate(
+    params: &Params,
+    client: Option<&Client>,
+) -> Result<AuthorizationRequest, Rejection> {
     let redirect_uri = verify_client_and_redirect(params, client).map_err(Rejection::Page)?;
     // verify_client_and_redirect has refused a missing client.
     let Some(client) = client else {
@@ -143,7 +146,10 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
 }
 
 /// The checks whose failures may be redirected to the client.
-fn validate_for_client(params: &Params, client: &Client) -> Result<AuthorizationRequest, OAuthError> {
+fn validate_for_client(
+    params: &Params,
+    client: &Client,
+) -> Result<AuthorizationRequest, OAuthError> {
     if params.get("request").is_some() {
         return Err(OAuthError::new(
             ErrorCode::RequestNotSupported,
@@ -166,7 +172,10 @@ fn validate_for_client(params: &Params, client: &Client) -> Result<Authorization
             ))
         }
     }
-    if params.get("response_mode").is_some_and(|mode| mode != "query") {
+    if params
+        .get("response_mode")
+        .is_some_and(|mode| mode != "query")
+    {
         return Err(OAuthError::invalid_request(
             "only response_mode=query is supported",
         ));
@@ -191,11 +200,17 @@ fn validate_for_client(params: &Params, client: &Client) -> Result<Authorization
     {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
-            format!("scope \"{}\" is not allowed for this client", truncate(refused)),
+            format!(
+                "scope \"{}\" is not allowed for this client",
+                truncate(refused)
+            ),
         ));
     }
 
-    let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
+    let code_challenge = match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
         (None, None) => None,
         (Some(challenge), Some(pkce::S256)) => {
             if !pkce::is_well_formed(challenge) {
@@ -255,7 +270,11 @@ fn validate_for_client(params: &Params, client: &Client) -> Result<Authorization
 
 fn parse_prompt(value: Option<&str>) -> Result<Prompt, OAuthError> {
     let mut prompt = Prompt::default();
-    for token in value.unwrap_or_default().split(' ').filter(|token| !token.is_empty()) {
+    for token in value
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|token| !token.is_empty())
+    {
         match token {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
@@ -333,7 +352,11 @@ mod tests {
     #[test]
     fn accepts_a_good_request() {
         let confidential = client(ClientAuthMethod::ClientSecretBasic);
-        let request = validate(&params("&nonce=n&prompt=login&max_age=60"), Some(&confidential)).unwrap();
+        let request = validate(
+            &params("&nonce=n&prompt=login&max_age=60"),
+            Some(&confidential),
+        )
+        .unwrap();
         assert_eq!(request.client_id, "app");
         assert_eq!(request.scopes, vec!["openid"]);
         assert!(request.prompt.login);
@@ -344,7 +367,10 @@ mod tests {
     #[test]
     fn unknown_client_and_unregistered_redirect_are_pages() {
         let confidential = client(ClientAuthMethod::ClientSecretBasic);
-        assert!(matches!(validate(&params(""), None), Err(Rejection::Page(_))));
+        assert!(matches!(
+            validate(&params(""), None),
+            Err(Rejection::Page(_))
+        ));
         let other_uri = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F&response_type=code&scope=openid").unwrap();
         match validate(&other_uri, Some(&confidential)) {
             Err(Rejection::Page(page)) => assert!(page.message.contains("https://app.example/cb/")),
@@ -356,30 +382,57 @@ mod tests {
     fn protocol_errors_redirect() {
         let confidential = client(ClientAuthMethod::ClientSecretBasic);
         let public = client(ClientAuthMethod::None);
-        let check = |extra: &str, client: &Client| redirected_error(validate(&params(extra), Some(client)));
+        let check =
+            |extra: &str, client: &Client| redirected_error(validate(&params(extra), Some(client)));
         assert_eq!(check("", &public), ErrorCode::InvalidRequest);
         assert_eq!(
-            check(&format!("&code_challenge={CHALLENGE}&code_challenge_method=plain"), &public),
+            check(
+                &format!("&code_challenge={CHALLENGE}&code_challenge_method=plain"),
+                &public
+            ),
             ErrorCode::InvalidRequest
         );
-        assert_eq!(check(&format!("&code_challenge={CHALLENGE}"), &public), ErrorCode::InvalidRequest);
+        assert_eq!(
+            check(&format!("&code_challenge={CHALLENGE}"), &public),
+            ErrorCode::InvalidRequest
+        );
         assert!(validate(
-            &params(&format!("&code_challenge={CHALLENGE}&code_challenge_method=S256")),
+            &params(&format!(
+                "&code_challenge={CHALLENGE}&code_challenge_method=S256"
+            )),
             Some(&public)
         )
         .is_ok());
-        assert_eq!(check("&prompt=none%20login", &confidential), ErrorCode::InvalidRequest);
-        assert_eq!(check("&prompt=select_account", &confidential), ErrorCode::InvalidRequest);
-        assert_eq!(check("&max_age=-1", &confidential), ErrorCode::InvalidRequest);
-        assert_eq!(check("&request=x", &confidential), ErrorCode::RequestNotSupported);
+        assert_eq!(
+            check("&prompt=none%20login", &confidential),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            check("&prompt=select_account", &confidential),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            check("&max_age=-1", &confidential),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            check("&request=x", &confidential),
+            ErrorCode::RequestNotSupported
+        );
         let no_openid = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=profile&state=s").unwrap();
-        assert_eq!(redirected_error(validate(&no_openid, Some(&confidential))), ErrorCode::InvalidScope);
+        assert_eq!(
+            redirected_error(validate(&no_openid, Some(&confidential))),
+            ErrorCode::InvalidScope
+        );
         let token = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=token&scope=openid&state=s").unwrap();
         assert_eq!(
             redirected_error(validate(&token, Some(&confidential))),
             ErrorCode::UnsupportedResponseType
         );
         let email = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid%20email&state=s").unwrap();
-        assert_eq!(redirected_error(validate(&email, Some(&confidential))), ErrorCode::InvalidScope);
+        assert_eq!(
+            redirected_error(validate(&email, Some(&confidential))),
+            ErrorCode::InvalidScope
+        );
     }
 }

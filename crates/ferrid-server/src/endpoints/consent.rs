@@ -11,7 +11,11 @@ use crate::state::AppState;
 use crate::{cookies, session};
 
 /// Records consent and issues a code, or answers `access_denied`.
-pub async fn submit(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn submit(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let result = async {
         if !is_form(&http) {
             return Err(PageError::bad_request(
@@ -27,7 +31,11 @@ pub async fn submit(state: web::Data<AppState>, http: HttpRequest, body: web::By
         let pending = flow::load(&state, params.get("request_id")).await?;
         let Some((session, user)) = session::current(&state, &http).await? else {
             // The session ended while the page was open: log in again.
-            return Ok(see_other(&format!("{}?request_id={}", paths::LOGIN, pending.id)));
+            return Ok(see_other(&format!(
+                "{}?request_id={}",
+                paths::LOGIN,
+                pending.id
+            )));
         };
         match params.get("decision") {
             Some("allow") => {

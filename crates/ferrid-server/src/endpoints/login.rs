@@ -5,6 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::secret::digest;
 use ferrid_store::User;
 
 use crate::authorize::flow::{self, Pending};
@@ -30,7 +31,11 @@ pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse
 
 /// `POST /login`: checks the CSRF token and the credentials, then starts
 /// a new session and resumes the authorization request.
-pub async fn submit(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn submit(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let result = async {
         if !is_form(&http) {
             return Err(PageError::bad_request(
@@ -63,7 +68,11 @@ pub async fn submit(state: web::Data<AppState>, http: HttpRequest, body: web::By
             .await;
         };
         tracing::info!(user_id = %user.id, client_id = %pending.request.client_id, "login succeeded");
-        let cookie = session::start(&state, &http, user.id).await?;
+        let (cookie, sid) = session::start(&state, &http, user.id).await?;
+        let pending_digest = digest(&pending.id);
+        state
+            .db(move |store| store.record_pending_login(&pending_digest, &sid))
+            .await?;
         let mut response = see_other(&format!(
             "{}?request_id={}",
             paths::AUTHORIZE_CONTINUE,
@@ -81,7 +90,9 @@ pub fn forged_form() -> PageError {
         status: StatusCode::FORBIDDEN,
         title: "Form expired".into(),
         message: "This form could not be verified (missing or wrong anti-forgery token).".into(),
-        hint: Some("Go back to the application and sign in again; make sure cookies are enabled.".into()),
+        hint: Some(
+            "Go back to the application and sign in again; make sure cookies are enabled.".into(),
+        ),
     }
 }
 

@@ -30,7 +30,11 @@ pub struct TokenResponse {
 }
 
 /// Handles a token request.
-pub async fn token(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn token(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     match exchange(&state, &http, &body).await {
         Ok(response) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -50,7 +54,8 @@ async fn exchange(
             "the token request must be application/x-www-form-urlencoded",
         ));
     }
-    let params = Params::parse(body).map_err(|error| OAuthError::invalid_request(error.to_string()))?;
+    let params =
+        Params::parse(body).map_err(|error| OAuthError::invalid_request(error.to_string()))?;
     let client = client_auth::authenticate(state, http, &params).await?;
     let grant_type = params
         .get("grant_type")
@@ -98,7 +103,9 @@ async fn authorization_code_grant(
     let redeemed = state
         .db(move |store| store.redeem_authorization_code(&code_digest, now))
         .await?
-        .ok_or_else(|| invalid_grant("the authorization code is invalid, expired or already used"))?;
+        .ok_or_else(|| {
+            invalid_grant("the authorization code is invalid, expired or already used")
+        })?;
     check_code(&redeemed, client, redirect_uri, verifier)?;
 
     let user_id = redeemed.user_id.clone();
@@ -118,7 +125,9 @@ fn check_code(
     verifier: Option<&str>,
 ) -> Result<(), OAuthError> {
     if code.client_id != client.client_id {
-        return Err(invalid_grant("the authorization code was issued to another client"));
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
     }
     if code.redirect_uri != redirect_uri {
         return Err(invalid_grant(
@@ -128,7 +137,9 @@ fn check_code(
     match (&code.code_challenge, verifier) {
         (None, None) => Ok(()),
         (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => Ok(()),
-        (Some(_), Some(_)) => Err(invalid_grant("code_verifier does not match the code_challenge")),
+        (Some(_), Some(_)) => Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
         (Some(_), None) => Err(invalid_grant("code_verifier is required")),
         // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
         (None, Some(_)) => Err(invalid_grant(
@@ -158,10 +169,15 @@ fn mint(
         auth_time: Some(code.auth_time),
         sid: Some(code.sid.clone()),
     };
-    let access_token = state
-        .keyring
-        .sign(&access_claims, ferrid_tokens::claims::ACCESS_TOKEN_TYPE, alg)?;
-    let id_token = if scopes::split(&code.scope).iter().any(|scope| scope == scopes::OPENID) {
+    let access_token = state.keyring.sign(
+        &access_claims,
+        ferrid_tokens::claims::ACCESS_TOKEN_TYPE,
+        alg,
+    )?;
+    let id_token = if scopes::split(&code.scope)
+        .iter()
+        .any(|scope| scope == scopes::OPENID)
+    {
         let claims = IdTokenClaims {
             iss: settings.issuer.clone(),
             sub: user.id.clone(),

@@ -48,7 +48,9 @@ fn bearer_from_header(http: &HttpRequest) -> Result<Option<String>, OAuthError> 
         .to_str()
         .map_err(|_| OAuthError::invalid_request("malformed Authorization header"))?;
     match value.trim().split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_owned()))
         }
         _ => Err(OAuthError::invalid_request(

@@ -17,6 +17,8 @@ pub struct PendingAuthorization {
     pub client_id: String,
     /// The validated parameters, serialised by the server.
     pub parameters: String,
+    /// The session started by a login made for this request, if any.
+    pub login_sid: Option<String>,
     /// Creation time, Unix seconds.
     pub created_at: i64,
     /// Expiry, Unix seconds.
@@ -77,6 +79,16 @@ impl Store {
             .select(PendingAuthorization::as_select())
             .first(&mut connection)
             .optional()?)
+    }
+
+    /// Records that the user logged in for this request, starting session
+    /// `sid`; that login satisfies `prompt=login`.
+    pub fn record_pending_login(&self, id_digest: &str, sid: &str) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::update(authorization_requests::table.find(id_digest))
+            .set(authorization_requests::login_sid.eq(sid))
+            .execute(&mut connection)?;
+        Ok(())
     }
 
     /// Removes a pending request once it has been answered.

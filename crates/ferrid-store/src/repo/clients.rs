@@ -96,7 +96,9 @@ impl Client {
 
     /// Whether `uri` is registered for this client, compared exactly.
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|registered| registered == uri)
+        self.redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
     }
 }
 
@@ -130,7 +132,11 @@ impl TryFrom<ClientRow> for Client {
                 &row.post_logout_redirect_uris,
                 "post_logout_redirect_uris",
             )?,
-            grant_types: row.grant_types.split_whitespace().map(str::to_owned).collect(),
+            grant_types: row
+                .grant_types
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
             scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
             client_id: row.client_id,
             name: row.name,

@@ -83,7 +83,9 @@ impl Store {
                 users::updated_at.eq(user.updated_at),
             ))
             .execute(&mut connection)
-            .map_err(StoreError::conflict_as("a user with this username or email"))?;
+            .map_err(StoreError::conflict_as(
+                "a user with this username or email",
+            ))?;
         Ok(user)
     }
 
@@ -120,9 +122,10 @@ impl Store {
     /// Replaces a user's password hash.
     pub fn set_password_hash(&self, username: &str, hash: &str, now: i64) -> StoreResult<()> {
         let mut connection = self.connection()?;
-        let updated = diesel::update(users::table.filter(users::username.eq(username.to_lowercase())))
-            .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
-            .execute(&mut connection)?;
+        let updated =
+            diesel::update(users::table.filter(users::username.eq(username.to_lowercase())))
+                .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                .execute(&mut connection)?;
         if updated == 0 {
             return Err(StoreError::NotFound("user"));
         }

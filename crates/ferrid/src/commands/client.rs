@@ -7,10 +7,10 @@ use ferrid_store::Client;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::app;
 use crate::cli::{ClientCommand, ClientCreate};
 use crate::config::Config;
 use crate::output::{emit, timestamp};
-use crate::app;
 
 #[derive(Serialize)]
 struct ClientView<'a> {
@@ -64,7 +64,10 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             let clients = store.list_clients()?;
             let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
             emit(json, &views, || {
-                let mut lines = vec![format!("{:<26} {:<20} {:<20} GRANTS", "CLIENT_ID", "NAME", "AUTH METHOD")];
+                let mut lines = vec![format!(
+                    "{:<26} {:<20} {:<20} GRANTS",
+                    "CLIENT_ID", "NAME", "AUTH METHOD"
+                )];
                 lines.extend(views.iter().map(|view| {
                     format!(
                         "{:<26} {:<20} {:<20} {}",
@@ -86,7 +89,9 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
         }
         ClientCommand::Delete { client_id } => {
             match store.delete_client(&client_id) {
-                Err(ferrid_store::StoreError::NotFound(_)) => bail!("no client with id {client_id}"),
+                Err(ferrid_store::StoreError::NotFound(_)) => {
+                    bail!("no client with id {client_id}")
+                }
                 other => other?,
             }
             emit(json, &json!({ "deleted": client_id }), || {
@@ -112,11 +117,13 @@ fn create(store: &ferrid_store::Store, json: bool, options: ClientCreate) -> any
     emit(
         json,
         &json!({ "client_id": client_id, "client_secret": secret }),
-        || match secret {
+        || {
+            match secret {
             Some(secret) => format!(
                 "client_id:     {client_id}\nclient_secret: {secret}\n\nThe secret is shown only now; ferrid keeps only its digest."
             ),
             None => format!("client_id: {client_id}\n(public client: no secret; it must use PKCE)"),
+        }
         },
     )
 }

@@ -32,7 +32,10 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
             emit(json, &keys, || {
                 let mut lines = vec![format!("{:<20} {:<6} {:<8} CREATED", "KID", "ALG", "STATE")];
                 lines.extend(keys.iter().map(|key| {
-                    format!("{:<20} {:<6} {:<8} {}", key.kid, key.alg, key.state, key.created_at)
+                    format!(
+                        "{:<20} {:<6} {:<8} {}",
+                        key.kid, key.alg, key.state, key.created_at
+                    )
                 }));
                 lines.join("\n")
             })

@@ -23,9 +23,8 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
     };
     let issuer = state.settings.issuer.clone();
     tracing::info!(%address, %issuer, discovery = %state.settings.endpoint(paths::DISCOVERY), "ferrid is listening");
-    actix_web::rt::System::new().block_on(async move {
-        ferrid_server::http_server(state, listener, workers)?.await
-    })?;
+    actix_web::rt::System::new()
+        .block_on(async move { ferrid_server::http_server(state, listener, workers)?.await })?;
     Ok(())
 }
 
@@ -37,7 +36,11 @@ pub fn migrate(config: &Config, json: bool) -> anyhow::Result<()> {
         if applied.is_empty() {
             "The database is up to date.".to_owned()
         } else {
-            format!("Applied {} migration(s): {}", applied.len(), applied.join(", "))
+            format!(
+                "Applied {} migration(s): {}",
+                applied.len(),
+                applied.join(", ")
+            )
         }
     })
 }

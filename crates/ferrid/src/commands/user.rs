@@ -53,23 +53,35 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
                     }
                     other => other.into(),
                 })?;
-            emit(json, &json!({ "id": user.id, "username": user.username }), || {
-                format!("Created user {} (sub {}).", user.username, user.id)
-            })
+            emit(
+                json,
+                &json!({ "id": user.id, "username": user.username }),
+                || format!("Created user {} (sub {}).", user.username, user.id),
+            )
         }
         UserCommand::List => list(&store, json),
-        UserCommand::SetPassword { username, password_stdin: _ } => {
+        UserCommand::SetPassword {
+            username,
+            password_stdin: _,
+        } => {
             let hash = hash_password_from_stdin(config)?;
-            not_found_as_message(store.set_password_hash(&username, &hash, SystemClock.now()), &username)?;
-            emit(json, &json!({ "username": username, "password_changed": true }), || {
-                format!("Changed the password of {username}.")
-            })
+            not_found_as_message(
+                store.set_password_hash(&username, &hash, SystemClock.now()),
+                &username,
+            )?;
+            emit(
+                json,
+                &json!({ "username": username, "password_changed": true }),
+                || format!("Changed the password of {username}."),
+            )
         }
         UserCommand::Disable { username } => {
             not_found_as_message(store.disable_user(&username, SystemClock.now()), &username)?;
-            emit(json, &json!({ "username": username, "disabled": true }), || {
-                format!("Disabled {username} and ended their sessions.")
-            })
+            emit(
+                json,
+                &json!({ "username": username, "disabled": true }),
+                || format!("Disabled {username} and ended their sessions."),
+            )
         }
     }
 }
@@ -89,10 +101,16 @@ fn list(store: &Store, json: bool) -> anyhow::Result<()> {
         })
         .collect();
     emit(json, &users, || {
-        let mut lines = vec![format!("{:<20} {:<30} {:<9} ID", "USERNAME", "EMAIL", "STATUS")];
+        let mut lines = vec![format!(
+            "{:<20} {:<30} {:<9} ID",
+            "USERNAME", "EMAIL", "STATUS"
+        )];
         lines.extend(users.iter().map(|user| {
             let status = if user.disabled { "disabled" } else { "active" };
-            format!("{:<20} {:<30} {:<9} {}", user.username, user.email, status, user.id)
+            format!(
+                "{:<20} {:<30} {:<9} {}",
+                user.username, user.email, status, user.id
+            )
         }));
         lines.join("\n")
     })

@@ -1,1 +1,8 @@
+//! ferrid's integration tests: one test binary (each binary links the
+//! whole server, which costs minutes), with a module per area. Every test
+//! starts a real server on a random loopback port with its own database,
+//! and most run once on SQLite and once on PostgreSQL.
 
+mod support;
+
+mod code_flow;

@@ -1,0 +1,169 @@
+//! A ferrid server for one test, started through the same start-up code
+//! as `ferrid serve`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use ferrid::config::Config;
+use ferrid_server::registration::{register, ClientRegistration};
+use ferrid_server::{Clock, ManualClock};
+use ferrid_store::{Argon2Params, NewUser, PasswordHasher, Store};
+
+use super::database::{Backend, TempDatabase};
+
+/// Cheap Argon2 parameters so the suite stays fast; production defaults
+/// are tested separately.
+pub const TEST_ARGON2: Argon2Params = Argon2Params {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A client registered for a test.
+#[derive(Debug, Clone)]
+pub struct TestClient {
+    /// Client id.
+    pub id: String,
+    /// Secret, for confidential clients.
+    pub secret: Option<String>,
+    /// First registered redirect URI.
+    pub redirect_uri: String,
+}
+
+/// A running server.
+pub struct TestServer {
+    /// Issuer URL (`http://127.0.0.1:PORT`).
+    pub issuer: String,
+    /// The server's clock.
+    pub clock: ManualClock,
+    /// The configuration it runs with.
+    pub config: Config,
+    /// Direct access to its database.
+    pub store: Store,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    // Dropped after the server stops.
+    _database: TempDatabase,
+    /// Temporary directory holding the SQLite file and master key.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server, or `None` when PostgreSQL tests are knowingly skipped.
+    pub fn start(backend: Backend) -> Option<TestServer> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = TempDatabase::create(backend, dir.path())?;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        let config = Config {
+            issuer: format!("http://{address}"),
+            bind: address.to_string(),
+            database_url: database.url.clone(),
+            database_max_connections: 8,
+            master_key_file: dir.path().join("keys/master.key"),
+            argon2: TEST_ARGON2,
+            workers: 1,
+            ..Config::default()
+        };
+        let clock = ManualClock::new(ferrid_server::SystemClock.now());
+        let state = ferrid::app::prepare(&config, Arc::new(clock.clone())).expect("start-up");
+        let store = state.store.clone();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = ferrid_server::http_server(state, listener, 1).expect("server");
+                sender.send(server.handle()).expect("handle");
+                let _ = server.await;
+            });
+        });
+        let handle = receiver.recv().expect("server handle");
+        Some(TestServer {
+            issuer: config.issuer.clone(),
+            clock,
+            config,
+            store,
+            handle,
+            thread: Some(thread),
+            _database: database,
+            dir,
+        })
+    }
+
+    /// An absolute URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// Creates an enabled user with [`PASSWORD`].
+    pub fn create_user(&self, username: &str) -> ferrid_store::User {
+        let hash = PasswordHasher::new(TEST_ARGON2)
+            .and_then(|hasher| hasher.hash(PASSWORD))
+            .expect("hash");
+        self.store
+            .create_user(
+                NewUser {
+                    username,
+                    email: &format!("{username}@example.com"),
+                    name: Some(&format!("{username} Example")),
+                    password_hash: &hash,
+                },
+                self.clock.now(),
+            )
+            .expect("create user")
+    }
+
+    /// Registers a client with the given method and redirect URI.
+    pub fn create_client(&self, auth_method: &str, redirect_uri: &str) -> TestClient {
+        self.create_client_with(ClientRegistration {
+            name: "Test App".into(),
+            redirect_uris: vec![redirect_uri.into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: auth_method.into(),
+            scope: "openid profile email".into(),
+        })
+    }
+
+    /// Registers a client from a full registration.
+    pub fn create_client_with(&self, registration: ClientRegistration) -> TestClient {
+        let registered = register(registration, self.clock.now()).expect("valid registration");
+        self.store
+            .create_client(&registered.client)
+            .expect("store client");
+        TestClient {
+            redirect_uri: registered
+                .client
+                .redirect_uris
+                .first()
+                .cloned()
+                .unwrap_or_default(),
+            id: registered.client.client_id,
+            secret: registered.secret,
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // `stop` sends its command at once; the returned future only waits.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a server or returns from the calling test when PostgreSQL is
+/// knowingly skipped.
+#[macro_export]
+macro_rules! server_or_skip {
+    ($backend:expr) => {
+        match $crate::support::TestServer::start($backend) {
+            Some(server) => server,
+            None => return,
+        }
+    };
+}
