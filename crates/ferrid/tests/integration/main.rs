@@ -5,4 +5,9 @@
 
 mod support;
 
+mod authorize_errors;
 mod code_flow;
+mod login;
+mod metadata;
+mod token_errors;
+mod userinfo;

@@ -1,0 +1,382 @@
+//! The authorization endpoint's refusals: pages until the client and
+//! redirect URI are verified, redirects with `error`, `state` and `iss`
+//! afterwards, and never a 5xx for hostile input.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::browser::location;
+use crate::support::server::TestClient;
+use crate::support::{Backend, Browser, TestServer};
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn authorize_url(server: &TestServer, client: &TestClient, extra: &[(&str, &str)]) -> String {
+    let mut url = Url::parse(&server.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", &client.id)
+        .append_pair("redirect_uri", &client.redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("state", "st4te")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+    let mut url = url.to_string();
+    for (name, value) in extra {
+        // Replace a default by removing it first.
+        let mut parsed = Url::parse(&url).unwrap();
+        let kept: Vec<(String, String)> = parsed
+            .query_pairs()
+            .into_owned()
+            .filter(|(key, _)| key != name)
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+        if !value.is_empty() {
+            parsed.query_pairs_mut().append_pair(name, value);
+        }
+        url = parsed.to_string();
+    }
+    url
+}
+
+/// Asserts a redirect to the client's URI carrying `error`, and returns its parameters.
+async fn expect_redirect_error(
+    browser: &Browser,
+    url: &str,
+    client: &TestClient,
+    error: &str,
+) -> HashMap<String, String> {
+    let response = browser.get(url).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "for {url}");
+    let target = Url::parse(&location(&response)).unwrap();
+    assert!(
+        target.as_str().starts_with(&client.redirect_uri),
+        "redirected to {target}"
+    );
+    let params: HashMap<String, String> = target.query_pairs().into_owned().collect();
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some(error),
+        "for {url}: {params:?}"
+    );
+    assert_eq!(params.get("state").map(String::as_str), Some("st4te"));
+    assert!(params.contains_key("iss"));
+    assert!(params.contains_key("error_description"));
+    params
+}
+
+/// Asserts an HTML error page with status 400 (no redirect) containing `text`.
+async fn expect_error_page(browser: &Browser, url: &str, text: &str) {
+    let response = browser.get(url).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "for {url}");
+    assert!(response.headers().get("location").is_none());
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains(text), "page for {url} lacks {text:?}: {html}");
+}
+
+on_both_backends!(
+    unknown_client_and_unregistered_redirect_uri_show_a_page,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+
+        expect_error_page(
+            &browser,
+            &authorize_url(&server, &client, &[("client_id", "nobody")]),
+            "nobody",
+        )
+        .await;
+        expect_error_page(
+            &browser,
+            &authorize_url(&server, &client, &[("client_id", "")]),
+            "client_id",
+        )
+        .await;
+        expect_error_page(
+            &browser,
+            &authorize_url(&server, &client, &[("redirect_uri", "")]),
+            "redirect_uri",
+        )
+        .await;
+        // Exact matching: no trailing slash, other port, other scheme, added query, other case.
+        for near_miss in [
+            "https://app.example/cb/",
+            "https://app.example:8443/cb",
+            "http://app.example/cb",
+            "https://app.example/cb?x=1",
+            "https://APP.example/cb",
+            "https://evil.example/cb",
+        ] {
+            let escaped = near_miss.replace('&', "&amp;");
+            expect_error_page(
+                &browser,
+                &authorize_url(&server, &client, &[("redirect_uri", near_miss)]),
+                &escaped,
+            )
+            .await;
+        }
+    }
+);
+
+on_both_backends!(
+    protocol_errors_redirect_with_state_and_iss,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let confidential = server.create_client("client_secret_basic", "https://app.example/cb");
+        let public = server.create_client("none", "https://public.example/cb");
+        let browser = Browser::new();
+        let check =
+            |client: &TestClient, extra: &[(&str, &str)]| authorize_url(&server, client, extra);
+
+        let params = expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("scope", "profile")]),
+            &confidential,
+            "invalid_scope",
+        )
+        .await;
+        assert_eq!(params["iss"], server.issuer);
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("scope", "openid admin")]),
+            &confidential,
+            "invalid_scope",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("response_type", "token")]),
+            &confidential,
+            "unsupported_response_type",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("response_type", "")]),
+            &confidential,
+            "invalid_request",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("code_challenge_method", "plain")]),
+            &confidential,
+            "invalid_request",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("code_challenge", "too-short")]),
+            &confidential,
+            "invalid_request",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(
+                &public,
+                &[("code_challenge", ""), ("code_challenge_method", "")],
+            ),
+            &public,
+            "invalid_request",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("prompt", "none login")]),
+            &confidential,
+            "invalid_request",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("max_age", "soon")]),
+            &confidential,
+            "invalid_request",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("request", "eyJ9")]),
+            &confidential,
+            "request_not_supported",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("request_uri", "https://x")]),
+            &confidential,
+            "request_uri_not_supported",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("response_mode", "fragment")]),
+            &confidential,
+            "invalid_request",
+        )
+        .await;
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &[("nonce", &"n".repeat(2000))]),
+            &confidential,
+            "invalid_request",
+        )
+        .await;
+
+        // A confidential client may skip PKCE; the request then proceeds to login.
+        let response = browser
+            .get(&check(
+                &confidential,
+                &[("code_challenge", ""), ("code_challenge_method", "")],
+            ))
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(location(&response).contains("/login?request_id="));
+    }
+);
+
+on_both_backends!(
+    client_without_code_grant_is_unauthorized,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let service = server.create_client_with(ferrid_server::registration::ClientRegistration {
+            name: "Service".into(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["client_credentials".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "profile".into(),
+        });
+        // It has no redirect URI, so nothing can be redirected: a page.
+        let url = authorize_url(
+            &server,
+            &service,
+            &[("redirect_uri", "https://app.example/cb")],
+        );
+        expect_error_page(&Browser::new(), &url, "not registered").await;
+    }
+);
+
+on_both_backends!(
+    hostile_and_oversized_input_gets_4xx,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let base = authorize_url(&server, &client, &[]);
+
+        // Parameters repeated (RFC 6749 §3.1).
+        expect_error_page(
+            &browser,
+            &format!("{base}&client_id={}", client.id),
+            "more than once",
+        )
+        .await;
+        expect_error_page(&browser, &format!("{base}&scope=openid"), "more than once").await;
+        // A state too long to echo back.
+        expect_error_page(
+            &browser,
+            &authorize_url(&server, &client, &[("state", &"s".repeat(3000))]),
+            "state",
+        )
+        .await;
+        // A value over the per-parameter limit.
+        expect_error_page(
+            &browser,
+            &format!("{base}&login_hint={}", "x".repeat(5000)),
+            "longer than",
+        )
+        .await;
+
+        let hostile = [
+            format!("{base}&nonce=%FF%FE"),
+            format!("{base}&nonce=%00%0d%0a"),
+            format!("{base}&%00=1"),
+            server.url("/authorize?client_id=%ZZ"),
+            server.url("/authorize?&&&==&="),
+            server.url(&format!("/authorize?{}", "a=1&".repeat(200))),
+            server.url(&format!("/authorize?x={}", "y".repeat(60_000))),
+            server.url("/login?request_id=%FF"),
+            server.url("/login?request_id=unknown"),
+            server.url("/authorize/continue?request_id=unknown"),
+            server.url("/authorize/continue"),
+        ];
+        for url in hostile {
+            let response = browser.get(&url).await;
+            let status = response.status();
+            assert!(
+                status.is_client_error() || status.is_redirection(),
+                "{status} for {url}"
+            );
+        }
+
+        // Posts with the wrong content type or a huge body.
+        let response = browser
+            .http
+            .post(server.url("/authorize"))
+            .body("client_id=x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let response = browser
+            .http
+            .post(server.url("/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(vec![b'a'; 200_000])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{}", response.status());
+    }
+);
+
+on_both_backends!(
+    post_to_authorize_works_like_get,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let url = Url::parse(&authorize_url(&server, &client, &[])).unwrap();
+        let form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let response = Browser::new()
+            .http
+            .post(server.url("/authorize"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(location(&response).contains("/login?request_id="));
+    }
+);
+
+on_both_backends!(
+    consent_denied_is_access_denied,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("frank");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let redirected = Browser::new()
+            .sign_in_with(
+                &server.issuer,
+                &authorize_url(&server, &client, &[]),
+                "frank",
+                crate::support::server::PASSWORD,
+                "deny",
+            )
+            .await;
+        assert_eq!(redirected.param("error").as_deref(), Some("access_denied"));
+        assert_eq!(redirected.param("state").as_deref(), Some("st4te"));
+        assert!(redirected.param("code").is_none());
+    }
+);

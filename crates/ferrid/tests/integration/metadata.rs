@@ -1,0 +1,116 @@
+//! Discovery, JWKS, health, and the headers every response carries.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::Backend;
+
+on_both_backends!(discovery_and_jwks, |backend: Backend| async move {
+    let server = server_or_skip!(backend);
+    let http = reqwest::Client::new();
+
+    let response = http
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .starts_with("public, max-age="));
+    let discovery: Value = response.json().await.unwrap();
+    assert_eq!(discovery["issuer"], server.issuer.as_str());
+    assert_eq!(discovery["jwks_uri"], server.url("/jwks"));
+    assert_eq!(
+        discovery["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
+    assert_eq!(
+        discovery["authorization_response_iss_parameter_supported"],
+        true
+    );
+
+    let not_modified = http
+        .get(server.url("/.well-known/openid-configuration"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+
+    let jwks: Value = http
+        .get(server.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["use"], "sig");
+    assert!(key["kid"].is_string());
+    assert!(
+        key["n"].as_str().unwrap().len() >= 342,
+        "RSA 2048 or larger"
+    );
+    for private in ["d", "p", "q", "dp", "dq", "qi"] {
+        assert!(key.get(private).is_none());
+    }
+    // The private key is stored sealed, never as a plain JWK or PEM.
+    let stored = server.store.list_signing_keys().unwrap();
+    assert!(stored[0].private_key_sealed.starts_with("v1."));
+    assert!(!stored[0].private_key_sealed.contains("PRIVATE"));
+});
+
+on_both_backends!(health_and_security_headers, |backend: Backend| async move {
+    let server = server_or_skip!(backend);
+    let http = reqwest::Client::new();
+    let health = http.get(server.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.json::<Value>().await.unwrap()["status"], "ok");
+
+    let page = http
+        .get(server.url("/login?request_id=unknown"))
+        .send()
+        .await
+        .unwrap();
+    let headers = page.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+
+    let css = http
+        .get(server.url("/static/ferrid.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(css.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    assert_eq!(
+        http.get(server.url("/nope")).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+});
