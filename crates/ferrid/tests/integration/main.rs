@@ -6,8 +6,10 @@
 mod support;
 
 mod authorize_errors;
+mod cli;
 mod code_flow;
 mod login;
 mod metadata;
+mod storage;
 mod token_errors;
 mod userinfo;

@@ -1,0 +1,375 @@
+//! The `ferrid` command line, run as a separate process against the
+//! database of a running server: what it changes, the server sees at once.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::{Backend, Browser, TestServer};
+
+/// Runs `ferrid ARGS` with the server's configuration, feeding `stdin`.
+fn ferrid(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferrid"));
+    command
+        .args(args)
+        .current_dir(server.dir.path())
+        .env("FERRID_DATABASE_URL", &server.config.database_url)
+        .env("FERRID_ISSUER", &server.issuer)
+        .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+        .env("FERRID_ARGON2__MEMORY_KIB", "64")
+        .env("FERRID_ARGON2__ITERATIONS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("run ferrid");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().expect("ferrid output")
+}
+
+fn json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "ferrid failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Logs in through the running server; true if the password was accepted.
+async fn can_log_in(server: &TestServer, client_id: &str, username: &str, password: &str) -> bool {
+    let browser = Browser::new();
+    let url = format!(
+        "{}?client_id={client_id}&redirect_uri=https://cli.example/cb&response_type=code&scope=openid",
+        server.url("/authorize")
+    );
+    let response = browser.get(&url).await;
+    let login = browser
+        .get(&crate::support::browser::location(&response))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let response = browser
+        .submit_login(&server.issuer, &login, username, password)
+        .await;
+    response.status() == StatusCode::SEE_OTHER
+}
+
+on_both_backends!(
+    clients_and_users_are_managed_beside_a_running_server,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+
+        // Clients.
+        let created = json(&ferrid(
+            &server,
+            &[
+                "client",
+                "create",
+                "--name",
+                "CLI App",
+                "--redirect-uri",
+                "https://cli.example/cb",
+                "--json",
+            ],
+            None,
+        ));
+        let client_id = created["client_id"].as_str().unwrap().to_owned();
+        let secret = created["client_secret"].as_str().unwrap();
+        assert!(secret.starts_with("fcs_") && secret.len() >= 47);
+        let shown = json(&ferrid(
+            &server,
+            &["client", "show", &client_id, "--json"],
+            None,
+        ));
+        assert_eq!(
+            shown["redirect_uris"],
+            serde_json::json!(["https://cli.example/cb"])
+        );
+        assert_eq!(shown["token_endpoint_auth_method"], "client_secret_basic");
+        assert!(
+            !shown.to_string().contains(secret),
+            "the secret is shown only once"
+        );
+        let stored = server.store.find_client(&client_id).unwrap().unwrap();
+        assert_ne!(stored.secret_digest.as_deref(), Some(secret));
+
+        let public = json(&ferrid(
+            &server,
+            &[
+                "client",
+                "create",
+                "--name",
+                "SPA",
+                "--redirect-uri",
+                "https://spa.example/",
+                "--auth-method",
+                "none",
+                "--json",
+            ],
+            None,
+        ));
+        assert!(public["client_secret"].is_null());
+        let service = json(&ferrid(
+            &server,
+            &[
+                "client",
+                "create",
+                "--name",
+                "Service",
+                "--grant",
+                "client_credentials",
+                "--scope",
+                "profile",
+                "--json",
+            ],
+            None,
+        ));
+        assert!(service["client_secret"].is_string());
+        let missing_redirect = ferrid(&server, &["client", "create", "--name", "Broken"], None);
+        assert!(!missing_redirect.status.success());
+        assert!(
+            stderr(&missing_redirect).contains("redirect-uri"),
+            "{}",
+            stderr(&missing_redirect)
+        );
+        let listed = ferrid(&server, &["client", "list"], None);
+        assert!(String::from_utf8_lossy(&listed.stdout).contains(&client_id));
+        assert_eq!(
+            json(&ferrid(&server, &["client", "list", "--json"], None))
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+
+        // Users, seen by the running server without a restart.
+        let created = json(&ferrid(
+            &server,
+            &[
+                "user",
+                "create",
+                "--username",
+                "zed",
+                "--email",
+                "zed@example.com",
+                "--name",
+                "Zed",
+                "--password-stdin",
+                "--json",
+            ],
+            Some("first password\n"),
+        ));
+        assert_eq!(created["username"], "zed");
+        assert!(can_log_in(&server, &client_id, "zed", "first password").await);
+        let users = json(&ferrid(&server, &["user", "list", "--json"], None));
+        assert_eq!(users[0]["username"], "zed");
+        assert!(!users.to_string().contains("argon2"), "no hashes in output");
+        let duplicate = ferrid(
+            &server,
+            &[
+                "user",
+                "create",
+                "--username",
+                "zed",
+                "--email",
+                "other@example.com",
+                "--password-stdin",
+            ],
+            Some("another password\n"),
+        );
+        assert!(!duplicate.status.success());
+        assert!(stderr(&duplicate).contains("already exists"));
+        let short = ferrid(
+            &server,
+            &[
+                "user",
+                "create",
+                "--username",
+                "amy",
+                "--email",
+                "amy@example.com",
+                "--password-stdin",
+            ],
+            Some("short\n"),
+        );
+        assert!(!short.status.success());
+        let in_argv = ferrid(
+            &server,
+            &[
+                "user",
+                "create",
+                "--username",
+                "amy",
+                "--email",
+                "amy@example.com",
+            ],
+            None,
+        );
+        assert!(!in_argv.status.success(), "--password-stdin is required");
+
+        json(&ferrid(
+            &server,
+            &["user", "set-password", "zed", "--password-stdin", "--json"],
+            Some("second password\n"),
+        ));
+        assert!(!can_log_in(&server, &client_id, "zed", "first password").await);
+        assert!(can_log_in(&server, &client_id, "zed", "second password").await);
+        json(&ferrid(
+            &server,
+            &["user", "disable", "zed", "--json"],
+            None,
+        ));
+        assert!(!can_log_in(&server, &client_id, "zed", "second password").await);
+        assert!(!ferrid(&server, &["user", "disable", "nobody"], None)
+            .status
+            .success());
+
+        // Keys and migrations.
+        let keys = json(&ferrid(&server, &["key", "list", "--json"], None));
+        assert_eq!(keys[0]["alg"], "RS256");
+        assert_eq!(keys[0]["state"], "current");
+        assert_eq!(
+            json(&ferrid(&server, &["migrate", "--json"], None))["applied"],
+            serde_json::json!([])
+        );
+
+        // Deleting a client makes it unknown to the server.
+        json(&ferrid(
+            &server,
+            &["client", "delete", &client_id, "--json"],
+            None,
+        ));
+        assert!(!ferrid(&server, &["client", "show", &client_id], None)
+            .status
+            .success());
+        let response = Browser::new()
+        .get(&format!("{}?client_id={client_id}&redirect_uri=https://cli.example/cb&response_type=code&scope=openid", server.url("/authorize")))
+        .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+);
+
+/// Runs the binary with no FERRID_* variables but `env`, in `dir`.
+fn bare_ferrid(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferrid"));
+    command.args(args).current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FERRID_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+#[test]
+fn invalid_configuration_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("FERRID_ACCESS_TOKEN_TTL", "soon")], "ACCESS_TOKEN_TTL"),
+        (&[("FERRID_ISSUER", "ftp://x")], "issuer"),
+        (&[("FERRID_DATABASE_URL", "mysql://x")], "database_url"),
+        (&[("FERRID_BIND", "everywhere")], "bind"),
+    ];
+    for (env, key) in cases {
+        let output = bare_ferrid(dir.path(), &["migrate"], env).output().unwrap();
+        assert!(!output.status.success());
+        assert!(
+            stderr(&output).contains(key),
+            "{env:?}: {}",
+            stderr(&output)
+        );
+    }
+    let missing = bare_ferrid(dir.path(), &["--config", "nope.toml", "migrate"], &[])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("nope.toml"),
+        "{}",
+        stderr(&missing)
+    );
+    std::fs::write(
+        dir.path().join("ferrid.toml"),
+        "issuer = \"https://id.example\"\ntypo = 1\n",
+    )
+    .unwrap();
+    let typo = bare_ferrid(dir.path(), &["--config", "ferrid.toml", "migrate"], &[])
+        .output()
+        .unwrap();
+    assert!(stderr(&typo).contains("typo"), "{}", stderr(&typo));
+}
+
+/// `ferrid serve` with no configuration at all: the default issuer and
+/// port, SQLite under data/, a 0600 master key under keys/.
+#[test]
+fn serve_starts_with_no_configuration() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bare_ferrid(dir.path(), &["serve"], &[])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let discovery = wait_for_discovery("http://127.0.0.1:8080/.well-known/openid-configuration");
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let log = stderr(&output);
+    let discovery = discovery.unwrap_or_else(|| panic!("server did not answer: {log}"));
+    assert_eq!(discovery["issuer"], "http://127.0.0.1:8080");
+    assert!(
+        log.contains("http://127.0.0.1:8080/.well-known/openid-configuration"),
+        "{log}"
+    );
+    assert!(dir.path().join("data/ferrid.db").exists());
+    let key_mode = std::fs::metadata(dir.path().join("keys/master.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(key_mode & 0o777, 0o600);
+
+    // Losing the master key must stop start-up, not silently replace it.
+    std::fs::remove_file(dir.path().join("keys/master.key")).unwrap();
+    let output = bare_ferrid(dir.path(), &["serve"], &[("FERRID_BIND", "127.0.0.1:0")])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("master key"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn wait_for_discovery(url: &str) -> Option<Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for _ in 0..100 {
+            if let Ok(response) = reqwest::get(url).await {
+                return response.json().await.ok();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        None
+    })
+}

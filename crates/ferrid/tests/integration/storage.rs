@@ -1,0 +1,135 @@
+//! Storage rules that need a real database, on SQLite and PostgreSQL.
+
+use std::sync::{Arc, Barrier};
+
+use ferrid_server::Clock;
+use ferrid_store::secret::digest;
+use ferrid_store::{AuthorizationCode, StoreError};
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::Backend;
+
+on_both_backends!(
+    a_code_is_redeemed_exactly_once_under_concurrency,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let user = server.create_user("racer");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let now = server.clock.now();
+        let code = AuthorizationCode {
+            code_digest: digest("the-code"),
+            client_id: client.id.clone(),
+            user_id: user.id.clone(),
+            sid: "sid".into(),
+            redirect_uri: client.redirect_uri.clone(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            auth_time: now,
+            created_at: now,
+            expires_at: now + 60,
+            redeemed_at: None,
+        };
+        server.store.insert_authorization_code(&code).unwrap();
+
+        let racers = 16;
+        let barrier = Arc::new(Barrier::new(racers));
+        let threads: Vec<_> = (0..racers)
+            .map(|_| {
+                let (store, barrier) = (server.store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.redeem_authorization_code(&digest("the-code"), now + 1)
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect();
+        let winners = results
+            .iter()
+            .filter(|result| matches!(result, Ok(Some(_))))
+            .count();
+        assert!(
+            results.iter().all(Result::is_ok),
+            "no database errors leak out: {results:?}"
+        );
+        assert_eq!(winners, 1);
+        // An expired code cannot be redeemed either.
+        let mut late = code.clone();
+        late.code_digest = digest("late");
+        server.store.insert_authorization_code(&late).unwrap();
+        assert!(server
+            .store
+            .redeem_authorization_code(&digest("late"), now + 60)
+            .unwrap()
+            .is_none());
+    }
+);
+
+on_both_backends!(
+    users_are_unique_and_found_case_insensitively,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let user = server.create_user("Mallory");
+        assert_eq!(user.username, "mallory");
+        let found = server
+            .store
+            .find_user_by_login("MALLORY@EXAMPLE.COM")
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, user.id);
+        assert!(found.password_hash.starts_with("$argon2id$"));
+        let duplicate = server.store.create_user(
+            ferrid_store::NewUser {
+                username: "mallory",
+                email: "x@example.com",
+                name: None,
+                password_hash: "h",
+            },
+            0,
+        );
+        assert!(matches!(duplicate, Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            server.store.set_password_hash("nobody", "h", 0),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
+
+on_both_backends!(
+    deleting_a_client_removes_its_consents_and_codes,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let user = server.create_user("olivia");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        server
+            .store
+            .grant_consent(&user.id, &client.id, &["openid".into()], 0)
+            .unwrap();
+        server
+            .store
+            .grant_consent(&user.id, &client.id, &["openid".into(), "email".into()], 1)
+            .unwrap();
+        assert_eq!(
+            server
+                .store
+                .find_consent(&user.id, &client.id)
+                .unwrap()
+                .unwrap(),
+            vec!["openid", "email"]
+        );
+        server.store.delete_client(&client.id).unwrap();
+        assert!(server
+            .store
+            .find_consent(&user.id, &client.id)
+            .unwrap()
+            .is_none());
+        assert!(matches!(
+            server.store.delete_client(&client.id),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
