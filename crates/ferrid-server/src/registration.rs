@@ -188,20 +188,20 @@ mod tests {
 
     #[test]
     fn invalid_registrations_are_refused() {
-        let cases: Vec<Box<dyn Fn(&mut ClientRegistration)>> = vec![
-            Box::new(|r| r.name = " ".into()),
-            Box::new(|r| r.redirect_uris.clear()),
-            Box::new(|r| r.redirect_uris = vec!["/relative".into()]),
-            Box::new(|r| r.redirect_uris = vec!["https://app.example/cb#frag".into()]),
-            Box::new(|r| r.redirect_uris = vec!["javascript:alert(1)".into()]),
-            Box::new(|r| r.grant_types = vec!["implicit".into()]),
-            Box::new(|r| r.auth_method = "private_key_jwt".into()),
-            Box::new(|r| r.scope = "openid admin".into()),
-            Box::new(|r| r.scope = "profile".into()),
-            Box::new(|r| {
+        let cases: [fn(&mut ClientRegistration); 10] = [
+            |r| r.name = " ".into(),
+            |r| r.redirect_uris.clear(),
+            |r| r.redirect_uris = vec!["/relative".into()],
+            |r| r.redirect_uris = vec!["https://app.example/cb#frag".into()],
+            |r| r.redirect_uris = vec!["javascript:alert(1)".into()],
+            |r| r.grant_types = vec!["implicit".into()],
+            |r| r.auth_method = "private_key_jwt".into(),
+            |r| r.scope = "openid admin".into(),
+            |r| r.scope = "profile".into(),
+            |r| {
                 r.auth_method = "none".into();
                 r.grant_types.push("client_credentials".into());
-            }),
+            },
         ];
         for (index, mutate) in cases.iter().enumerate() {
             let mut bad = registration();

@@ -92,13 +92,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
 /// file's parent directory is created if missing.
 pub fn open_pool(url: &DatabaseUrl, max_size: u32) -> StoreResult<DbPool> {
     if let DatabaseUrl::Sqlite(path) = url {
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|error| {
-                    StoreError::Migration(format!("cannot create {}: {error}", parent.display()))
-                })?;
-            }
-        }
+        create_private_file(std::path::Path::new(path))?;
     }
     let manager = ConnectionManager::<DbConnection>::new(url.connection_string());
     let pool = Pool::builder()
@@ -107,6 +101,30 @@ pub fn open_pool(url: &DatabaseUrl, max_size: u32) -> StoreResult<DbPool> {
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)?;
     Ok(pool)
+}
+
+/// Creates a SQLite file (and its directory) readable by its owner only,
+/// before SQLite creates it with the umask's permissions: it holds password
+/// hashes and sealed keys. SQLite gives its -wal and -shm files the same
+/// permissions.
+fn create_private_file(path: &std::path::Path) -> StoreResult<()> {
+    let cannot = |error: std::io::Error| {
+        StoreError::Migration(format!("cannot create {}: {error}", path.display()))
+    };
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() && !parent.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(parent).map_err(cannot)?;
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(cannot)
 }
 
 /// Applies every pending migration for the pool's backend and returns the

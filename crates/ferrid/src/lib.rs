@@ -17,6 +17,9 @@ use crate::config::{Config, LogFormat};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     init_logging(&config, matches!(cli.command, Command::Serve));
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     match cli.command {
         Command::Serve => commands::serve::serve(&config),
         Command::Migrate => commands::serve::migrate(&config, cli.json),

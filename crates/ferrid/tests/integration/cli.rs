@@ -338,7 +338,15 @@ fn serve_starts_with_no_configuration() {
         log.contains("http://127.0.0.1:8080/.well-known/openid-configuration"),
         "{log}"
     );
-    assert!(dir.path().join("data/ferrid.db").exists());
+    let db_mode = std::fs::metadata(dir.path().join("data/ferrid.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        db_mode & 0o777,
+        0o600,
+        "the database is private to its owner"
+    );
     let key_mode = std::fs::metadata(dir.path().join("keys/master.key"))
         .unwrap()
         .permissions()
