@@ -12,6 +12,7 @@ pub mod clock;
 mod cookies;
 pub mod endpoints;
 pub mod error;
+pub mod forms;
 pub mod http;
 pub mod keys;
 pub mod metadata;

@@ -5,16 +5,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_store::secret::{digest, random_token};
-use ferrid_store::{AuthorizationCode, PendingAuthorization, Session, User};
+use ferrid_store::{AuthorizationCode, Client, PendingAuthorization, Session, User};
 use url::Url;
 
 use crate::authorize::decide::{decide, Authentication, Next};
 use crate::authorize::request::AuthorizationRequest;
 use crate::error::{ErrorCode, Internal, OAuthError, PageError};
-use crate::http::{html_response, see_other};
+use crate::http::see_other;
 use crate::metadata::paths;
 use crate::state::AppState;
-use crate::{cookies, scopes, session};
+use crate::{forms, scopes, session};
 
 /// A validated request kept server-side under a random id.
 #[derive(Debug, Clone)]
@@ -25,6 +25,17 @@ pub struct Pending {
     pub request: AuthorizationRequest,
     /// The session a login made for this request started, if any.
     pub login_sid: Option<String>,
+}
+
+impl Pending {
+    /// The requesting client; gone only if it was deleted meanwhile.
+    pub async fn client(&self, state: &AppState) -> Result<Client, PageError> {
+        let client_id = self.request.client_id.clone();
+        state
+            .db(move |store| store.find_client(&client_id))
+            .await?
+            .ok_or_else(PageError::expired_request)
+    }
 }
 
 /// Stores a validated request and returns it with its new id.
@@ -222,19 +233,15 @@ fn redirect_to_client(redirect_uri: &str, parameters: &[(&str, &str)]) -> HttpRe
     }
 }
 
-/// Renders the consent page, setting a CSRF cookie if the browser has none.
+/// Renders the consent page.
 async fn consent_page(
     state: &AppState,
     http: &HttpRequest,
     pending: &Pending,
     user: &User,
 ) -> Result<HttpResponse, PageError> {
-    let client_id = pending.request.client_id.clone();
-    let client = state
-        .db(move |store| store.find_client(&client_id))
-        .await?
-        .ok_or_else(PageError::expired_request)?;
-    let (csrf, new_cookie) = csrf_for(state, http);
+    let client = pending.client(state).await?;
+    let token = forms::FormToken::for_browser(state, http);
     let page = ferrid_pages::ConsentPage {
         client_name: &client.name,
         username: &user.username,
@@ -248,28 +255,7 @@ async fn consent_page(
             })
             .collect(),
         request_id: &pending.id,
-        csrf_token: &csrf,
+        csrf_token: &token.value,
     };
-    let mut response = html_response(StatusCode::OK, &page);
-    if let Some(cookie) = new_cookie {
-        response.add_cookie(&cookie).map_err(Internal::log)?;
-    }
-    Ok(response)
-}
-
-/// The browser's CSRF token, or a new one with the cookie that carries it.
-pub fn csrf_for(
-    state: &AppState,
-    http: &HttpRequest,
-) -> (String, Option<actix_web::cookie::Cookie<'static>>) {
-    match cookies::csrf_token(http, &state.settings) {
-        Some(token) => (token, None),
-        None => {
-            let token = random_token(32);
-            (
-                token.clone(),
-                Some(cookies::csrf_cookie(&state.settings, token)),
-            )
-        }
-    }
+    token.respond(StatusCode::OK, &page)
 }

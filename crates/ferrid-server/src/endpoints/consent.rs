@@ -3,12 +3,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::authorize::flow;
-use crate::endpoints::login::forged_form;
 use crate::error::{ErrorCode, OAuthError, PageError};
-use crate::http::{is_form, see_other, Params};
+use crate::http::see_other;
 use crate::metadata::paths;
 use crate::state::AppState;
-use crate::{cookies, session};
+use crate::{forms, session};
 
 /// Records consent and issues a code, or answers `access_denied`.
 pub async fn submit(
@@ -17,17 +16,7 @@ pub async fn submit(
     body: web::Bytes,
 ) -> HttpResponse {
     let result = async {
-        if !is_form(&http) {
-            return Err(PageError::bad_request(
-                "Invalid form",
-                "The consent form must be posted as application/x-www-form-urlencoded.",
-            ));
-        }
-        let params = Params::parse(&body)
-            .map_err(|error| PageError::bad_request("Invalid form", error.to_string()))?;
-        if !cookies::csrf_matches(&http, &state.settings, params.get("csrf_token")) {
-            return Err(forged_form());
-        }
+        let params = forms::posted(&state, &http, &body)?;
         let pending = flow::load(&state, params.get("request_id")).await?;
         let Some((session, user)) = session::current(&state, &http).await? else {
             // The session ended while the page was open: log in again.

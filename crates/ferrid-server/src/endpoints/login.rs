@@ -10,10 +10,11 @@ use ferrid_store::User;
 
 use crate::authorize::flow::{self, Pending};
 use crate::error::{Internal, PageError};
-use crate::http::{html_response, is_form, see_other, Params};
+use crate::forms;
+use crate::http::{see_other, Params};
 use crate::metadata::paths;
+use crate::session;
 use crate::state::AppState;
-use crate::{cookies, session};
 
 /// The message for any failed login.
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
@@ -24,7 +25,7 @@ pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse
     let result = async {
         let pending = flow::load(&state, params.get("request_id")).await?;
         let hint = pending.request.login_hint.clone().unwrap_or_default();
-        render(&state, &http, &pending, &hint, None, StatusCode::OK).await
+        render(&state, &http, &pending, &hint, None).await
     };
     result.await.unwrap_or_else(|page| page.response())
 }
@@ -37,17 +38,7 @@ pub async fn submit(
     body: web::Bytes,
 ) -> HttpResponse {
     let result = async {
-        if !is_form(&http) {
-            return Err(PageError::bad_request(
-                "Invalid form",
-                "The login form must be posted as application/x-www-form-urlencoded.",
-            ));
-        }
-        let params = Params::parse(&body)
-            .map_err(|error| PageError::bad_request("Invalid form", error.to_string()))?;
-        if !cookies::csrf_matches(&http, &state.settings, params.get("csrf_token")) {
-            return Err(forged_form());
-        }
+        let params = forms::posted(&state, &http, &body)?;
         let pending = flow::load(&state, params.get("request_id")).await?;
         let username = params.get("username").unwrap_or_default().to_owned();
         let password = params.get("password").unwrap_or_default().to_owned();
@@ -63,7 +54,6 @@ pub async fn submit(
                 &pending,
                 &username,
                 Some(INVALID_CREDENTIALS),
-                StatusCode::OK,
             )
             .await;
         };
@@ -82,18 +72,6 @@ pub async fn submit(
         Ok(response)
     };
     result.await.unwrap_or_else(|page| page.response())
-}
-
-/// The page for a form whose CSRF token does not match the browser's.
-pub fn forged_form() -> PageError {
-    PageError {
-        status: StatusCode::FORBIDDEN,
-        title: "Form expired".into(),
-        message: "This form could not be verified (missing or wrong anti-forgery token).".into(),
-        hint: Some(
-            "Go back to the application and sign in again; make sure cookies are enabled.".into(),
-        ),
-    }
 }
 
 /// Verifies credentials off the executor. Unknown and disabled users are
@@ -126,24 +104,15 @@ async fn render(
     pending: &Pending,
     login_hint: &str,
     error: Option<&str>,
-    status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let client_id = pending.request.client_id.clone();
-    let client = state
-        .db(move |store| store.find_client(&client_id))
-        .await?
-        .ok_or_else(PageError::expired_request)?;
-    let (csrf, new_cookie) = flow::csrf_for(state, http);
+    let client = pending.client(state).await?;
+    let token = forms::FormToken::for_browser(state, http);
     let page = ferrid_pages::LoginPage {
         client_name: &client.name,
         request_id: &pending.id,
-        csrf_token: &csrf,
+        csrf_token: &token.value,
         login_hint,
         error,
     };
-    let mut response = html_response(status, &page);
-    if let Some(cookie) = new_cookie {
-        response.add_cookie(&cookie).map_err(Internal::log)?;
-    }
-    Ok(response)
+    token.respond(StatusCode::OK, &page)
 }

@@ -1,0 +1,80 @@
+//! Server-rendered forms: a CSRF token on the way out, its check on the
+//! way in (double-submit: a cookie another site can neither read nor set,
+//! and the same value in a hidden field).
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use ferrid_pages::Template;
+use ferrid_store::secret::random_token;
+
+use crate::cookies;
+use crate::error::{Internal, PageError};
+use crate::http::{html_response, is_form, Params};
+use crate::state::AppState;
+
+/// Parses a posted form and checks its CSRF token.
+pub fn posted(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<Params, PageError> {
+    if !is_form(http) {
+        return Err(PageError::bad_request(
+            "Invalid form",
+            "Forms must be posted as application/x-www-form-urlencoded.",
+        ));
+    }
+    let params = Params::parse(body)
+        .map_err(|error| PageError::bad_request("Invalid form", error.to_string()))?;
+    if !cookies::csrf_matches(http, &state.settings, params.get("csrf_token")) {
+        return Err(PageError {
+            status: StatusCode::FORBIDDEN,
+            title: "Form expired".into(),
+            message: "This form could not be verified (missing or wrong anti-forgery token)."
+                .into(),
+            hint: Some(
+                "Go back to the application and sign in again; make sure cookies are enabled."
+                    .into(),
+            ),
+        });
+    }
+    Ok(params)
+}
+
+/// The CSRF token for a page holding a form: the browser's, or a new one
+/// that the response must set in a cookie.
+pub struct FormToken {
+    /// The value to put in the form's hidden `csrf_token` field.
+    pub value: String,
+    new_cookie: Option<Cookie<'static>>,
+}
+
+impl FormToken {
+    /// The token for this browser.
+    pub fn for_browser(state: &AppState, http: &HttpRequest) -> FormToken {
+        match cookies::csrf_token(http, &state.settings) {
+            Some(value) => FormToken {
+                value,
+                new_cookie: None,
+            },
+            None => {
+                let value = random_token(32);
+                let cookie = cookies::csrf_cookie(&state.settings, value.clone());
+                FormToken {
+                    value,
+                    new_cookie: Some(cookie),
+                }
+            }
+        }
+    }
+
+    /// Renders `page` (which carries this token), setting the cookie if new.
+    pub fn respond(
+        &self,
+        status: StatusCode,
+        page: &impl Template,
+    ) -> Result<HttpResponse, PageError> {
+        let mut response = html_response(status, page);
+        if let Some(cookie) = &self.new_cookie {
+            response.add_cookie(cookie).map_err(Internal::log)?;
+        }
+        Ok(response)
+    }
+}
