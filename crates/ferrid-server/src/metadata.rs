@@ -45,13 +45,7 @@ pub struct Document {
 impl Document {
     fn new(body: Vec<u8>) -> Document {
         let digest = Sha256::digest(&body);
-        let etag = format!(
-            "\"{}\"",
-            digest[..16]
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect::<String>()
-        );
+        let etag = format!("\"{}\"", ferrid_store::secret::hex(&digest[..16]));
         Document {
             body: Bytes::from(body),
             etag,

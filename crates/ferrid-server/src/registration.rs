@@ -3,7 +3,7 @@
 //! client. The secret is generated here and returned once; only its digest
 //! is kept.
 
-use ferrid_store::secret::{digest, generate_secret, random_token, CLIENT_SECRET_PREFIX};
+use ferrid_store::secret::{digest, generate_secret, random_identifier, CLIENT_SECRET_PREFIX};
 use ferrid_store::{Client, ClientAuthMethod};
 use url::Url;
 
@@ -107,7 +107,9 @@ pub fn register(registration: ClientRegistration, now: i64) -> Result<Registered
         .then(|| generate_secret(CLIENT_SECRET_PREFIX));
     Ok(Registered {
         client: Client {
-            client_id: random_token(18),
+            // 128 random bits; hex so that it never starts with `-` and
+            // is taken for an option on the command line.
+            client_id: random_identifier(16),
             name: name.to_owned(),
             secret_digest: secret.as_deref().map(digest),
             auth_method,
@@ -165,6 +167,12 @@ mod tests {
         let registered = register(registration(), 1).unwrap();
         let secret = registered.secret.unwrap();
         assert!(secret.starts_with(CLIENT_SECRET_PREFIX));
+        // Regression: a base64url id starting with '-' broke `ferrid client show ID`.
+        assert!(registered
+            .client
+            .client_id
+            .bytes()
+            .all(|byte| byte.is_ascii_hexdigit()));
         assert_eq!(registered.client.secret_digest, Some(digest(&secret)));
     }
 

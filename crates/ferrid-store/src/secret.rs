@@ -20,6 +20,20 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buffer)
 }
 
+/// `bytes` bytes of OS randomness as lower-case hex: for public
+/// identifiers, which must be safe on a command line (a base64url value
+/// can start with `-`) and in URLs.
+pub fn random_identifier(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buffer);
+    hex(&buffer)
+}
+
+/// Lower-case hex encoding.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// A fresh 256-bit secret with the given recognisable prefix.
 pub fn generate_secret(prefix: &str) -> String {
     format!("{prefix}{}", random_token(32))
@@ -27,8 +41,7 @@ pub fn generate_secret(prefix: &str) -> String {
 
 /// The hex SHA-256 digest under which a secret is stored and looked up.
 pub fn digest(secret: &str) -> String {
-    let hash = Sha256::digest(secret.as_bytes());
-    hash.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex(&Sha256::digest(secret.as_bytes()))
 }
 
 /// Whether `secret` hashes to `expected_digest`, compared in constant time.
@@ -51,6 +64,15 @@ mod tests {
         assert_ne!(a, b);
         // 32 bytes base64url without padding is 43 characters.
         assert_eq!(a.len(), 4 + 43);
+    }
+
+    #[test]
+    fn identifiers_are_lower_case_hex() {
+        let id = random_identifier(16);
+        assert_eq!(id.len(), 32);
+        assert!(id
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)));
     }
 
     #[test]
