@@ -10,9 +10,11 @@ pub fn check_identity(username: &str, email: &str) -> Result<(), String> {
     let username_ok = (1..=64).contains(&username.chars().count())
         && username
             .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+'));
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
+    // No '@': users log in with a username or an e-mail address, so a
+    // username must never be able to equal someone else's address.
     if !username_ok {
-        return Err("username must be 1 to 64 letters, digits or . _ - @ +".into());
+        return Err("username must be 1 to 64 letters, digits or . _ - +".into());
     }
     let email_ok = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -50,6 +52,8 @@ mod tests {
         assert!(check_identity("alice", "alice@example.com").is_ok());
         assert!(check_identity("", "alice@example.com").is_err());
         assert!(check_identity("al ice", "alice@example.com").is_err());
+        // Regression: a username shaped like another user's e-mail address.
+        assert!(check_identity("bob@example.com", "alice@example.com").is_err());
         assert!(check_identity("alice", "alice").is_err());
         assert!(check_identity("alice", "alice@localhost").is_err());
         assert!(check_identity("alice", "a b@example.com").is_err());

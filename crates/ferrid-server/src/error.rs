@@ -128,10 +128,19 @@ impl OAuthError {
     /// The response of a protected resource (RFC 6750 §3): the error in
     /// `WWW-Authenticate`, and as JSON for humans reading it.
     pub fn bearer_response(&self) -> HttpResponse {
+        // RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B /
+        // %x5D-7E, so the header is always valid and never dropped.
+        let description: String = self
+            .error_description
+            .chars()
+            .map(|c| match c {
+                ' ' | '!' | '#'..='[' | ']'..='~' => c,
+                _ => '?',
+            })
+            .collect();
         let challenge = format!(
-            "Bearer realm=\"ferrid\", error=\"{}\", error_description=\"{}\"",
+            "Bearer realm=\"ferrid\", error=\"{}\", error_description=\"{description}\"",
             self.error.as_str(),
-            self.error_description.replace(['"', '\\'], "'")
         );
         let mut response = HttpResponse::build(self.status());
         if let Ok(value) = HeaderValue::from_str(&challenge) {
@@ -242,5 +251,24 @@ impl From<ferrid_store::StoreError> for Internal {
 impl From<ferrid_tokens::TokenError> for Internal {
     fn from(error: ferrid_tokens::TokenError) -> Self {
         Internal::log(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_challenge_survives_any_description() {
+        let error = OAuthError::invalid_request("parameter 'é\"\\' is odd");
+        let response = error.bearer_response();
+        let challenge = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(challenge.contains("error=\"invalid_request\""));
+        assert!(challenge.contains("parameter '???' is odd"));
     }
 }

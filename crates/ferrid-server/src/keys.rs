@@ -34,7 +34,8 @@ pub fn load_or_create(
     Ok(Keyring::load(&stored, master_key)?)
 }
 
-fn stored_keys(store: &Store) -> StoreResult<Vec<StoredKey>> {
+/// Every stored key, in the form the keyring loads.
+pub fn stored_keys(store: &Store) -> StoreResult<Vec<StoredKey>> {
     Ok(store
         .list_signing_keys()?
         .into_iter()

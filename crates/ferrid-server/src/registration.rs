@@ -139,12 +139,28 @@ fn checked_uris(uris: &[String], option: &str) -> Result<Vec<String>, String> {
         if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_none() {
             return Err(format!("{option} \"{uri}\" has no host"));
         }
+        // RFC 9700 §4.1 / RFC 8252 §8.3: plain http only to this machine.
+        if parsed.scheme() == "http" && !is_loopback(&parsed) {
+            return Err(format!(
+                "{option} \"{uri}\" must use https (http is allowed only for 127.0.0.1, [::1] or localhost)"
+            ));
+        }
         if !checked.contains(uri) {
             // Stored as given: matching is exact string comparison.
             checked.push(uri.clone());
         }
     }
     Ok(checked)
+}
+
+/// Whether a URL points at this machine.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +193,20 @@ mod tests {
     }
 
     #[test]
+    fn loopback_http_and_native_schemes_are_allowed() {
+        for uri in [
+            "http://127.0.0.1:9000/cb",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/cb",
+        ] {
+            let mut native = registration();
+            native.redirect_uris = vec![uri.into()];
+            assert!(register(native, 1).is_ok(), "{uri}");
+        }
+    }
+
+    #[test]
     fn public_clients_have_no_secret() {
         let mut public = registration();
         public.auth_method = "none".into();
@@ -196,12 +226,13 @@ mod tests {
 
     #[test]
     fn invalid_registrations_are_refused() {
-        let cases: [fn(&mut ClientRegistration); 10] = [
+        let cases: [fn(&mut ClientRegistration); 11] = [
             |r| r.name = " ".into(),
             |r| r.redirect_uris.clear(),
             |r| r.redirect_uris = vec!["/relative".into()],
             |r| r.redirect_uris = vec!["https://app.example/cb#frag".into()],
             |r| r.redirect_uris = vec!["javascript:alert(1)".into()],
+            |r| r.redirect_uris = vec!["http://app.example/cb".into()],
             |r| r.grant_types = vec!["implicit".into()],
             |r| r.auth_method = "private_key_jwt".into(),
             |r| r.scope = "openid admin".into(),

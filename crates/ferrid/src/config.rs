@@ -160,6 +160,15 @@ impl Config {
     /// to log once logging is set up.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if let Ok(issuer) = self.issuer_url() {
+            if issuer.scheme() == "http" && !ferrid_server::registration::is_loopback(&issuer) {
+                warnings.push(format!(
+                    "issuer {} is plain http on a non-loopback host: cookies cannot be Secure; \
+                     use https (OIDC Core §3.1.2.1), e.g. behind a TLS-terminating proxy",
+                    self.issuer
+                ));
+            }
+        }
         if self.argon2.memory_kib < Argon2Params::OWASP.memory_kib
             || self.argon2.iterations < Argon2Params::OWASP.iterations
         {
@@ -186,6 +195,14 @@ impl Config {
         }
         if url.query().is_some() || url.fragment().is_some() {
             bail!("invalid configuration: issuer must not have a query or fragment");
+        }
+        // Every endpoint, form and redirect is served from the root of the
+        // issuer's host; a path prefix would publish URLs that do not exist.
+        if url.path() != "/" {
+            bail!(
+                "invalid configuration: issuer must be the root of its host (no path such as {})",
+                url.path()
+            );
         }
         Ok(url)
     }
@@ -256,6 +273,7 @@ mod tests {
         let cases = [
             ("FERRID_ISSUER", "not a url", "issuer"),
             ("FERRID_ISSUER", "https://x.example/?q=1", "issuer"),
+            ("FERRID_ISSUER", "https://x.example/auth", "issuer"),
             ("FERRID_BIND", "localhost", "bind"),
             ("FERRID_DATABASE_URL", "mysql://x", "database_url"),
             ("FERRID_ACCESS_TOKEN_TTL", "soon", "access_token_ttl"),

@@ -42,10 +42,13 @@ pub fn decide(
     let needs_login = match authentication {
         None => true,
         Some(session) => {
-            (request.prompt.login && !session.for_this_request)
-                || request
-                    .max_age
-                    .is_some_and(|max_age| now - session.auth_time > max_age)
+            // A login made for this request satisfies both prompt=login and
+            // max_age, however long the user took (max_age=0 would loop).
+            !session.for_this_request
+                && (request.prompt.login
+                    || request
+                        .max_age
+                        .is_some_and(|max_age| now - session.auth_time > max_age))
         }
     };
     if needs_login {
@@ -196,6 +199,17 @@ mod tests {
         assert_eq!(
             decide(&request(NONE, Some(0)), session(99), Some(&granted), 100),
             Next::Fail(ErrorCode::LoginRequired)
+        );
+        // Regression: a login made for the request satisfies max_age=0
+        // even a second later, instead of asking again forever.
+        assert_eq!(
+            decide(
+                &request(Prompt::default(), Some(0)),
+                fresh(99),
+                Some(&granted),
+                101
+            ),
+            Next::IssueCode
         );
     }
 

@@ -28,6 +28,14 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// How `session` authenticated, as far as this request is concerned.
+    pub fn authentication(&self, session: &Session) -> Authentication {
+        Authentication {
+            auth_time: session.auth_time,
+            for_this_request: self.login_sid.as_deref() == Some(session.sid.as_str()),
+        }
+    }
+
     /// The requesting client; gone only if it was deleted meanwhile.
     pub async fn client(&self, state: &AppState) -> Result<Client, PageError> {
         let client_id = self.request.client_id.clone();
@@ -107,34 +115,36 @@ async fn try_proceed(
     };
     let next = decide(
         &pending.request,
-        current.as_ref().map(|(session, _)| Authentication {
-            auth_time: session.auth_time,
-            for_this_request: pending.login_sid.as_deref() == Some(session.sid.as_str()),
-        }),
+        current
+            .as_ref()
+            .map(|(session, _)| pending.authentication(session)),
         consented.as_deref(),
         state.now(),
     );
     match (next, current) {
-        (Next::Fail(code), _) => {
-            let error = match code {
-                ErrorCode::LoginRequired => OAuthError::new(code, "the user must sign in"),
-                ErrorCode::ConsentRequired => OAuthError::new(code, "the user must consent"),
-                _ => OAuthError::new(code, "the request cannot be completed"),
-            };
-            fail(state, &pending, error).await
-        }
+        (Next::Fail(code), _) => fail(state, &pending, interaction_error(code)).await,
         (Next::Consent, Some((_, user))) => consent_page(state, http, &pending, &user).await,
         (Next::IssueCode, Some((session, user))) => {
             issue_code(state, &pending, &session, &user).await
         }
         // Login, or (never, as decide() asks for a login without a
         // session) consent or a code without a session.
-        (Next::Login | Next::Consent | Next::IssueCode, _) => Ok(see_other(&format!(
-            "{}?request_id={}",
-            paths::LOGIN,
-            pending.id
-        ))),
+        (Next::Login | Next::Consent | Next::IssueCode, _) => Ok(to_login(&pending)),
     }
+}
+
+/// The error for an interaction `prompt=none` forbids.
+pub fn interaction_error(code: ErrorCode) -> OAuthError {
+    match code {
+        ErrorCode::LoginRequired => OAuthError::new(code, "the user must sign in"),
+        ErrorCode::ConsentRequired => OAuthError::new(code, "the user must consent"),
+        _ => OAuthError::new(code, "the request cannot be completed"),
+    }
+}
+
+/// Sends the browser to the login page for a pending request.
+pub fn to_login(pending: &Pending) -> HttpResponse {
+    see_other(&format!("{}?request_id={}", paths::LOGIN, pending.id))
 }
 
 /// Answers a pending request with an error redirect and forgets it.
@@ -155,8 +165,9 @@ pub async fn fail(
 async fn forget(state: &AppState, pending: &Pending) -> Result<(), Internal> {
     let id_digest = digest(&pending.id);
     state
-        .db(move |store| store.delete_pending_authorization(&id_digest))
+        .db(move |store| store.claim_pending_authorization(&id_digest))
         .await
+        .map(drop)
 }
 
 /// Issues an authorization code for the session's user and redirects it
@@ -185,12 +196,20 @@ pub async fn issue_code(
         redeemed_at: None,
     };
     let pending_digest = digest(&pending.id);
-    state
+    // Claiming (deleting) the pending request first means two concurrent
+    // answers to one request (a double-submitted form) get one code.
+    let claimed = state
         .db(move |store| {
-            store.insert_authorization_code(&row)?;
-            store.delete_pending_authorization(&pending_digest)
+            let claimed = store.claim_pending_authorization(&pending_digest)?;
+            if claimed {
+                store.insert_authorization_code(&row)?;
+            }
+            Ok(claimed)
         })
         .await?;
+    if !claimed {
+        return Err(PageError::expired_request());
+    }
     let mut response = vec![("code", code.as_str())];
     if let Some(client_state) = &request.state {
         response.push(("state", client_state));

@@ -2,10 +2,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::authorize::decide::{decide, Next};
 use crate::authorize::flow;
 use crate::error::{ErrorCode, OAuthError, PageError};
-use crate::http::see_other;
-use crate::metadata::paths;
 use crate::state::AppState;
 use crate::{forms, session};
 
@@ -20,12 +19,18 @@ pub async fn submit(
         let pending = flow::load(&state, params.get("request_id")).await?;
         let Some((session, user)) = session::current(&state, &http).await? else {
             // The session ended while the page was open: log in again.
-            return Ok(see_other(&format!(
-                "{}?request_id={}",
-                paths::LOGIN,
-                pending.id
-            )));
+            return Ok(flow::to_login(&pending));
         };
+        // The consent form must not be a way around prompt=login or
+        // max_age: the session has to satisfy the request as at /authorize.
+        let authentication = pending.authentication(&session);
+        match decide(&pending.request, Some(authentication), None, state.now()) {
+            Next::Login => return Ok(flow::to_login(&pending)),
+            Next::Fail(code) => {
+                return flow::fail(&state, &pending, flow::interaction_error(code)).await
+            }
+            Next::Consent | Next::IssueCode => {}
+        }
         match params.get("decision") {
             Some("allow") => {
                 let (user_id, client_id, scopes, now) = (

@@ -85,7 +85,8 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
         .keyring
         .verify(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
         .map_err(|_| invalid("the access token is invalid"))?;
-    if access.iss != state.settings.issuer {
+    // RFC 9068 §4: the token must be for us (issuer and audience).
+    if access.iss != state.settings.issuer || access.aud != state.settings.issuer {
         return Err(invalid("the access token is invalid"));
     }
     if access.exp <= state.now() {

@@ -91,11 +91,13 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a pending request once it has been answered.
-    pub fn delete_pending_authorization(&self, id_digest: &str) -> StoreResult<()> {
+    /// Removes a pending request as it is answered; true for the one
+    /// caller that removed it, so a request is answered at most once.
+    pub fn claim_pending_authorization(&self, id_digest: &str) -> StoreResult<bool> {
         let mut connection = self.connection()?;
-        diesel::delete(authorization_requests::table.find(id_digest)).execute(&mut connection)?;
-        Ok(())
+        let deleted = diesel::delete(authorization_requests::table.find(id_digest))
+            .execute(&mut connection)?;
+        Ok(deleted == 1)
     }
 
     /// Stores an authorization code.

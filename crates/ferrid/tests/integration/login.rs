@@ -182,3 +182,92 @@ on_both_backends!(
         assert!(response.text().await.unwrap().contains("expired"));
     }
 );
+
+on_both_backends!(
+    the_consent_form_cannot_skip_a_required_login,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("kate");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        // A signed-in browser…
+        let html = login_page(&server, &client, &browser, "").await;
+        let response = browser
+            .submit_login(
+                &server.issuer,
+                &html,
+                "kate",
+                crate::support::server::PASSWORD,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+        // …gets a prompt=login request, and posts the consent form at once
+        // with the login page's request id and CSRF token.
+        let html = login_page(&server, &client, &browser, "&prompt=login").await;
+        let response = browser
+            .post_form(
+                &server.url("/consent"),
+                &[
+                    ("request_id", &hidden_field(&html, "request_id")),
+                    ("csrf_token", &hidden_field(&html, "csrf_token")),
+                    ("decision", "allow"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(
+            location(&response).contains("/login?request_id="),
+            "no code without the required login: {}",
+            location(&response)
+        );
+    }
+);
+
+on_both_backends!(
+    a_request_is_answered_with_one_code_only,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("liam");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let html = login_page(&server, &client, &browser, "").await;
+        let response = browser
+            .submit_login(
+                &server.issuer,
+                &html,
+                "liam",
+                crate::support::server::PASSWORD,
+            )
+            .await;
+        let consent = browser
+            .get(&location(&response))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let form = [
+            ("request_id", hidden_field(&consent, "request_id")),
+            ("csrf_token", hidden_field(&consent, "csrf_token")),
+            ("decision", "allow".to_owned()),
+        ];
+        let first = browser
+            .http
+            .post(server.url("/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.status(), StatusCode::SEE_OTHER);
+        assert!(location(&first).contains("code="));
+        // The same form again (a double click): no second code.
+        let second = browser
+            .http
+            .post(server.url("/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(second.status(), StatusCode::BAD_REQUEST);
+    }
+);

@@ -83,7 +83,24 @@ on_both_backends!(bearer_token_rules, |backend: Backend| async move {
             .sign(&claims, "at+jwt", ferrid_tokens::SigningAlgorithm::Rs256)
             .unwrap()
     };
-    for bad in [tampered.as_str(), "garbage", "a.b.c", foreign.as_str()] {
+    // Signed by the server's own key, but for another audience.
+    let other_audience = {
+        let master = ferrid_tokens::MasterKey::load(&server.config.master_key_file).unwrap();
+        let stored = ferrid_server::keys::stored_keys(&server.store).unwrap();
+        let keyring = ferrid_tokens::Keyring::load(&stored, &master).unwrap();
+        let mut claims = crate::support::oidc::jwt_claims(&token);
+        claims["aud"] = "https://another-api.example".into();
+        keyring
+            .sign(&claims, "at+jwt", ferrid_tokens::SigningAlgorithm::Rs256)
+            .unwrap()
+    };
+    for bad in [
+        tampered.as_str(),
+        "garbage",
+        "a.b.c",
+        foreign.as_str(),
+        other_audience.as_str(),
+    ] {
         let response = http.get(&userinfo).bearer_auth(bad).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bad}");
         assert!(challenge(&response).contains("error=\"invalid_token\""));
