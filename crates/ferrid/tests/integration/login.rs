@@ -29,6 +29,27 @@ async fn login_page(
     page.text().await.unwrap()
 }
 
+/// Submits the login form of a new request as `username`; returns where
+/// the server sends the browser next.
+async fn sign_in(
+    server: &TestServer,
+    client: &TestClient,
+    browser: &Browser,
+    username: &str,
+) -> String {
+    let html = login_page(server, client, browser, "").await;
+    let response = browser
+        .submit_login(
+            &server.issuer,
+            &html,
+            username,
+            crate::support::server::PASSWORD,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    location(&response)
+}
+
 on_both_backends!(
     bad_credentials_get_one_generic_message,
     |backend: Backend| async move {
@@ -189,18 +210,9 @@ on_both_backends!(
         let server = server_or_skip!(backend);
         server.create_user("kate");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
-        let browser = Browser::new();
         // A signed-in browser…
-        let html = login_page(&server, &client, &browser, "").await;
-        let response = browser
-            .submit_login(
-                &server.issuer,
-                &html,
-                "kate",
-                crate::support::server::PASSWORD,
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let browser = Browser::new();
+        sign_in(&server, &client, &browser, "kate").await;
 
         // …gets a prompt=login request, and posts the consent form at once
         // with the login page's request id and CSRF token.
@@ -231,21 +243,8 @@ on_both_backends!(
         server.create_user("liam");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
         let browser = Browser::new();
-        let html = login_page(&server, &client, &browser, "").await;
-        let response = browser
-            .submit_login(
-                &server.issuer,
-                &html,
-                "liam",
-                crate::support::server::PASSWORD,
-            )
-            .await;
-        let consent = browser
-            .get(&location(&response))
-            .await
-            .text()
-            .await
-            .unwrap();
+        let continue_url = sign_in(&server, &client, &browser, "liam").await;
+        let consent = browser.get(&continue_url).await.text().await.unwrap();
         let form = [
             ("request_id", hidden_field(&consent, "request_id")),
             ("csrf_token", hidden_field(&consent, "csrf_token")),
