@@ -148,6 +148,7 @@ mod tests {
             grant_types: vec![],
             scopes: vec![],
             created_at: 0,
+            id_token_signed_response_alg: "RS256".into(),
         }
     }
 

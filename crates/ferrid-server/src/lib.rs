@@ -15,6 +15,7 @@ pub mod error;
 pub mod forms;
 pub mod http;
 pub mod keys;
+pub mod maintenance;
 pub mod metadata;
 pub mod pkce;
 pub mod registration;

@@ -1,7 +1,7 @@
 //! The discovery document (OIDC Discovery 1.0 §3) and the JWKS, built once
 //! and served from memory as bytes with an `ETag`.
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_store::ClientAuthMethod;
@@ -35,21 +35,28 @@ pub mod paths {
     pub const HEALTH: &str = "/health";
 }
 
-/// A document served verbatim.
+/// A document served verbatim. Every part of the response is prepared
+/// once, so serving it clones reference-counted bytes and allocates
+/// nothing but the response.
 #[derive(Debug, Clone)]
 pub struct Document {
     body: Bytes,
     etag: String,
+    etag_header: HeaderValue,
+    cache_control: HeaderValue,
 }
 
 impl Document {
-    fn new(body: Vec<u8>) -> Document {
+    fn new(body: Vec<u8>) -> Result<Document, Internal> {
         let digest = Sha256::digest(&body);
         let etag = format!("\"{}\"", ferrid_store::secret::hex(&digest[..16]));
-        Document {
+        Ok(Document {
             body: Bytes::from(body),
+            etag_header: HeaderValue::from_str(&etag).map_err(Internal::log)?,
+            cache_control: HeaderValue::from_str(&format!("public, max-age={METADATA_MAX_AGE}"))
+                .map_err(Internal::log)?,
             etag,
-        }
+        })
     }
 
     /// The document as bytes.
@@ -60,7 +67,6 @@ impl Document {
     /// Serves the document, or `304 Not Modified` if the client's
     /// `If-None-Match` names the current version.
     pub fn respond(&self, request: &HttpRequest) -> HttpResponse {
-        let cache_control = format!("public, max-age={METADATA_MAX_AGE}");
         let unchanged = request
             .headers()
             .get(header::IF_NONE_MATCH)
@@ -75,14 +81,20 @@ impl Document {
             HttpResponse::Ok()
         };
         response
-            .insert_header((header::ETAG, self.etag.as_str()))
-            .insert_header((header::CACHE_CONTROL, cache_control))
-            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+            .insert_header((header::ETAG, self.etag_header.clone()))
+            .insert_header((header::CACHE_CONTROL, self.cache_control.clone()))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ));
         if unchanged {
             response.finish()
         } else {
             response
-                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .insert_header((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ))
                 .body(self.body.clone())
         }
     }
@@ -131,8 +143,8 @@ impl Metadata {
             "authorization_response_iss_parameter_supported": true,
         });
         Ok(Metadata {
-            discovery: Document::new(serde_json::to_vec(&discovery).map_err(Internal::log)?),
-            jwks: Document::new(keyring.jwks().to_vec()),
+            discovery: Document::new(serde_json::to_vec(&discovery).map_err(Internal::log)?)?,
+            jwks: Document::new(keyring.jwks().to_vec())?,
         })
     }
 }

@@ -5,6 +5,7 @@
 
 use ferrid_store::secret::{digest, generate_secret, random_identifier, CLIENT_SECRET_PREFIX};
 use ferrid_store::{Client, ClientAuthMethod};
+use ferrid_tokens::SigningAlgorithm;
 use url::Url;
 
 use crate::scopes;
@@ -27,6 +28,8 @@ pub struct ClientRegistration {
     pub auth_method: String,
     /// Space-separated scopes.
     pub scope: String,
+    /// `id_token_signed_response_alg`.
+    pub id_token_alg: String,
 }
 
 /// A registered client and its secret, which is shown once.
@@ -38,8 +41,33 @@ pub struct Registered {
     pub secret: Option<String>,
 }
 
-/// Validates a registration and creates the client's id and secret.
-pub fn register(registration: ClientRegistration, now: i64) -> Result<Registered, String> {
+/// Checks an ID token algorithm against those the server has keys for.
+pub fn check_id_token_alg(
+    name: &str,
+    enabled: &[SigningAlgorithm],
+) -> Result<SigningAlgorithm, String> {
+    SigningAlgorithm::parse(name)
+        .filter(|alg| enabled.contains(alg))
+        .ok_or_else(|| {
+            format!(
+                "id-token-alg must be one of {}",
+                enabled
+                    .iter()
+                    .map(|alg| alg.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+/// Validates a registration, for a server with keys for `enabled`
+/// algorithms, and creates the client's id and secret.
+pub fn register(
+    registration: ClientRegistration,
+    enabled: &[SigningAlgorithm],
+    now: i64,
+) -> Result<Registered, String> {
+    let id_token_alg = check_id_token_alg(&registration.id_token_alg, enabled)?;
     let name = registration.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err("name must be 1 to 200 characters".into());
@@ -118,6 +146,7 @@ pub fn register(registration: ClientRegistration, now: i64) -> Result<Registered
             grant_types,
             scopes,
             created_at: now,
+            id_token_signed_response_alg: id_token_alg.as_str().to_owned(),
         },
         secret,
     })
@@ -175,12 +204,13 @@ mod tests {
             grant_types: vec!["authorization_code".into()],
             auth_method: "client_secret_basic".into(),
             scope: "openid profile".into(),
+            id_token_alg: "RS256".into(),
         }
     }
 
     #[test]
     fn confidential_clients_get_a_prefixed_secret_stored_as_digest() {
-        let registered = register(registration(), 1).unwrap();
+        let registered = register(registration(), &SigningAlgorithm::ALL, 1).unwrap();
         let secret = registered.secret.unwrap();
         assert!(secret.starts_with(CLIENT_SECRET_PREFIX));
         // Regression: a base64url id starting with '-' broke `ferrid client show ID`.
@@ -202,7 +232,7 @@ mod tests {
         ] {
             let mut native = registration();
             native.redirect_uris = vec![uri.into()];
-            assert!(register(native, 1).is_ok(), "{uri}");
+            assert!(register(native, &SigningAlgorithm::ALL, 1).is_ok(), "{uri}");
         }
     }
 
@@ -210,7 +240,7 @@ mod tests {
     fn public_clients_have_no_secret() {
         let mut public = registration();
         public.auth_method = "none".into();
-        let registered = register(public, 1).unwrap();
+        let registered = register(public, &SigningAlgorithm::ALL, 1).unwrap();
         assert!(registered.secret.is_none());
         assert!(registered.client.secret_digest.is_none());
     }
@@ -221,12 +251,12 @@ mod tests {
         service.redirect_uris.clear();
         service.grant_types = vec!["client_credentials".into()];
         service.scope = "profile".into();
-        assert!(register(service, 1).is_ok());
+        assert!(register(service, &SigningAlgorithm::ALL, 1).is_ok());
     }
 
     #[test]
     fn invalid_registrations_are_refused() {
-        let cases: [fn(&mut ClientRegistration); 11] = [
+        let cases: [fn(&mut ClientRegistration); 12] = [
             |r| r.name = " ".into(),
             |r| r.redirect_uris.clear(),
             |r| r.redirect_uris = vec!["/relative".into()],
@@ -237,6 +267,7 @@ mod tests {
             |r| r.auth_method = "private_key_jwt".into(),
             |r| r.scope = "openid admin".into(),
             |r| r.scope = "profile".into(),
+            |r| r.id_token_alg = "HS256".into(),
             |r| {
                 r.auth_method = "none".into();
                 r.grant_types.push("client_credentials".into());
@@ -245,7 +276,10 @@ mod tests {
         for (index, mutate) in cases.iter().enumerate() {
             let mut bad = registration();
             mutate(&mut bad);
-            assert!(register(bad, 1).is_err(), "case {index} was accepted");
+            assert!(
+                register(bad, &SigningAlgorithm::ALL, 1).is_err(),
+                "case {index} was accepted"
+            );
         }
     }
 }

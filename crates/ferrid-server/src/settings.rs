@@ -1,6 +1,7 @@
 //! Settings the protocol code needs, already validated by the binary's
 //! configuration loader.
 
+use ferrid_tokens::SigningAlgorithm;
 use url::Url;
 
 /// Default access-token lifetime: 5 minutes.
@@ -34,6 +35,8 @@ pub struct Settings {
     pub session_ttl: i64,
     /// Time allowed to complete a login, seconds.
     pub login_ttl: i64,
+    /// Algorithm of access tokens (server-wide).
+    pub access_token_alg: SigningAlgorithm,
 }
 
 impl Settings {
@@ -46,12 +49,18 @@ impl Settings {
             authorization_code_ttl: DEFAULT_AUTHORIZATION_CODE_TTL,
             session_ttl: DEFAULT_SESSION_TTL,
             login_ttl: DEFAULT_LOGIN_TTL,
+            access_token_alg: SigningAlgorithm::Rs256,
         }
     }
 
     /// The absolute URL of an endpoint path.
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// The longest lifetime of any token ferrid signs, seconds.
+    pub fn longest_token_ttl(&self) -> i64 {
+        self.access_token_ttl.max(self.id_token_ttl)
     }
 
     /// Whether the issuer is served over TLS, so cookies must be `Secure`.

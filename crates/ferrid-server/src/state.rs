@@ -1,51 +1,121 @@
 //! Shared application state handed to every handler.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use actix_web::web;
 use ferrid_store::{PasswordHasher, Store, StoreResult};
-use ferrid_tokens::Keyring;
+use ferrid_tokens::{Keyring, MasterKey};
 
 use crate::clock::Clock;
 use crate::error::Internal;
+use crate::keys::{self, KeyEvent, KeyPolicy, KeyringError};
 use crate::metadata::Metadata;
 use crate::settings::Settings;
+
+/// The keyring and the documents built from it, replaced as a whole when
+/// the stored keys change.
+#[derive(Debug)]
+pub struct Published {
+    /// Keys that sign and verify.
+    pub keyring: Keyring,
+    /// Discovery and JWKS documents.
+    pub metadata: Metadata,
+    /// Which stored keys (kid, state, activation) this was built from.
+    fingerprint: String,
+}
 
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     /// The database.
     pub store: Store,
-    /// Signing keys.
-    pub keyring: Arc<Keyring>,
     /// Password hashing.
     pub passwords: PasswordHasher,
     /// Protocol settings.
     pub settings: Arc<Settings>,
     /// The time.
     pub clock: Arc<dyn Clock>,
-    /// Discovery and JWKS documents, serialised once.
-    pub metadata: Arc<Metadata>,
+    /// The key rotation schedule.
+    pub key_policy: Arc<KeyPolicy>,
+    /// Unseals the stored private keys on reload.
+    master_key: MasterKey,
+    /// This process's name in leases.
+    node_id: Arc<str>,
+    published: Arc<RwLock<Arc<Published>>>,
+}
+
+fn fingerprint(store: &Store) -> StoreResult<String> {
+    Ok(store
+        .list_signing_keys()?
+        .iter()
+        .map(|key| format!("{}:{}:{};", key.kid, key.state, key.activates_at))
+        .collect())
 }
 
 impl AppState {
-    /// Assembles the state and builds the published documents.
-    pub fn new(
+    /// Loads the keyring (creating keys the policy needs) and builds the
+    /// published documents.
+    pub fn start(
         store: Store,
-        keyring: Keyring,
+        master_key: MasterKey,
+        key_policy: KeyPolicy,
         passwords: PasswordHasher,
         settings: Settings,
         clock: Arc<dyn Clock>,
-    ) -> Result<AppState, Internal> {
-        let metadata = Metadata::build(&settings, &keyring)?;
+    ) -> Result<AppState, KeyringError> {
+        let node_id: Arc<str> = ferrid_store::secret::random_identifier(8).into();
+        let keyring = keys::load_at_start(&store, &master_key, &key_policy, clock.now(), &node_id)?;
+        let published = publish(&store, keyring, &settings)?;
         Ok(AppState {
             store,
-            keyring: Arc::new(keyring),
             passwords,
             settings: Arc::new(settings),
             clock,
-            metadata: Arc::new(metadata),
+            key_policy: Arc::new(key_policy),
+            master_key,
+            node_id,
+            published: Arc::new(RwLock::new(Arc::new(published))),
         })
+    }
+
+    /// The current keyring and documents.
+    pub fn published(&self) -> Arc<Published> {
+        match self.published.read() {
+            Ok(published) => published.clone(),
+            // A panic while swapping cannot leave a torn value: the Arc is
+            // replaced whole, so the poisoned value is still consistent.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reloads the keyring if the stored keys changed (another node, the
+    /// CLI, or this node's rotation); true if it did. Blocking.
+    pub fn refresh_keys(&self) -> Result<bool, KeyringError> {
+        let current = fingerprint(&self.store)?;
+        if current == self.published().fingerprint {
+            return Ok(false);
+        }
+        let keyring = Keyring::load(&keys::stored_keys(&self.store)?, &self.master_key)?;
+        let published = Arc::new(publish(&self.store, keyring, &self.settings)?);
+        match self.published.write() {
+            Ok(mut slot) => *slot = published,
+            Err(poisoned) => *poisoned.into_inner() = published,
+        }
+        tracing::info!("signing keys reloaded");
+        Ok(true)
+    }
+
+    /// Runs the scheduled key work (under the lease) and reloads. Blocking.
+    pub fn maintain_keys(&self) -> Result<Vec<KeyEvent>, KeyringError> {
+        let events = keys::maintain(
+            &self.store,
+            &self.master_key,
+            &self.key_policy,
+            self.now(),
+            &self.node_id,
+        )?;
+        self.refresh_keys()?;
+        Ok(events)
     }
 
     /// The current time, Unix seconds.
@@ -66,4 +136,21 @@ impl AppState {
             .map_err(Internal::log)?
             .map_err(Internal::from)
     }
+}
+
+fn publish(
+    store: &Store,
+    keyring: Keyring,
+    settings: &Settings,
+) -> Result<Published, KeyringError> {
+    // Read the fingerprint after loading: a change in between only causes
+    // one more (harmless) reload.
+    let fingerprint = fingerprint(store)?;
+    let metadata = Metadata::build(settings, &keyring)
+        .map_err(|_| KeyringError::Refused("cannot build the discovery document".into()))?;
+    Ok(Published {
+        keyring,
+        metadata,
+        fingerprint,
+    })
 }

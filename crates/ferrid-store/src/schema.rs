@@ -26,6 +26,15 @@ diesel::table! {
         grant_types -> Text,
         scopes -> Text,
         created_at -> BigInt,
+        id_token_signed_response_alg -> Text,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> BigInt,
     }
 }
 
@@ -37,6 +46,8 @@ diesel::table! {
         public_jwk -> Text,
         private_key_sealed -> Text,
         created_at -> BigInt,
+        activates_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
     }
 }
 
@@ -104,4 +115,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_requests,
     authorization_codes,
     consents,
+    leases,
 );

@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use crate::keyring::SigningAlgorithm;
 
@@ -68,10 +68,14 @@ pub struct AccessTokenClaims {
 }
 
 /// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access
-/// token, with the hash function of the ID token's algorithm.
+/// token, with the hash function of the ID token's algorithm (SHA-512 for
+/// EdDSA on Ed25519, as the OpenID Foundation's libraries use).
 pub fn access_token_hash(access_token: &str, alg: SigningAlgorithm) -> String {
     let digest = match alg {
-        SigningAlgorithm::Rs256 => Sha256::digest(access_token.as_bytes()),
+        SigningAlgorithm::Rs256 | SigningAlgorithm::Ps256 | SigningAlgorithm::Es256 => {
+            Sha256::digest(access_token.as_bytes()).to_vec()
+        }
+        SigningAlgorithm::EdDsa => Sha512::digest(access_token.as_bytes()).to_vec(),
     };
     URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }

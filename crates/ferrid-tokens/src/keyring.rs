@@ -1,8 +1,10 @@
 //! The keyring: signing keys decrypted into memory, the JWKS built from
 //! them, and JWT signing and verification.
 
+use josekit::jwk::alg::ed::EdCurve;
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, RS256};
+use josekit::jwk::KeyPair;
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, JwsVerifier, ES256, PS256, RS256};
 use josekit::jwt::{self, JwtPayload};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -14,52 +16,90 @@ use crate::master_key::MasterKey;
 const RSA_BITS: u32 = 2048;
 
 /// A JWS algorithm ferrid signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigningAlgorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256, the default: every client library
     /// supports it.
     Rs256,
+    /// RSASSA-PSS with SHA-256.
+    Ps256,
+    /// ECDSA on P-256 with SHA-256.
+    Es256,
+    /// EdDSA on Ed25519.
+    EdDsa,
 }
 
 impl SigningAlgorithm {
+    /// Every supported algorithm, the default first.
+    pub const ALL: [SigningAlgorithm; 4] = [
+        SigningAlgorithm::Rs256,
+        SigningAlgorithm::Ps256,
+        SigningAlgorithm::Es256,
+        SigningAlgorithm::EdDsa,
+    ];
+
     /// The JWA name.
     pub fn as_str(self) -> &'static str {
         match self {
             SigningAlgorithm::Rs256 => "RS256",
+            SigningAlgorithm::Ps256 => "PS256",
+            SigningAlgorithm::Es256 => "ES256",
+            SigningAlgorithm::EdDsa => "EdDSA",
         }
     }
 
     /// Parses a JWA name.
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "RS256" => Some(SigningAlgorithm::Rs256),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|alg| alg.as_str() == name)
     }
 }
 
-/// Lifecycle state of a key. Rotation adds states later; today every key
-/// signs and is published.
+impl std::fmt::Display for SigningAlgorithm {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Lifecycle state of a key: next → current → retired → (deleted), or
+/// revoked at any time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
-    /// Signs new tokens and is published in the JWKS.
+    /// Published in the JWKS, not yet signing: caches learn it first.
+    Next,
+    /// Signs new tokens.
     Current,
+    /// No longer signs; published until every token it signed has expired.
+    Retired,
+    /// Withdrawn at once: neither published nor accepted.
+    Revoked,
 }
 
 impl KeyState {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
+            KeyState::Next => "next",
             KeyState::Current => "current",
+            KeyState::Retired => "retired",
+            KeyState::Revoked => "revoked",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "current" => Some(KeyState::Current),
-            _ => None,
-        }
+        [
+            KeyState::Next,
+            KeyState::Current,
+            KeyState::Retired,
+            KeyState::Revoked,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == name)
+    }
+
+    /// Whether keys in this state are in the JWKS and verify tokens.
+    pub fn is_published(self) -> bool {
+        self != KeyState::Revoked
     }
 }
 
@@ -79,32 +119,45 @@ pub struct StoredKey {
     pub private_key_sealed: String,
     /// Creation time, Unix seconds.
     pub created_at: i64,
+    /// When it starts (or started) signing, Unix seconds.
+    pub activates_at: i64,
+    /// When it stopped signing, Unix seconds.
+    pub retired_at: Option<i64>,
 }
 
-/// Generates a new key for `alg` and seals its private half.
+/// Generates a new key for `alg` in `state`, signing from `activates_at`,
+/// and seals its private half under the master key.
 pub fn generate_key(
     alg: SigningAlgorithm,
     master_key: &MasterKey,
+    state: KeyState,
     now: i64,
+    activates_at: i64,
 ) -> TokenResult<StoredKey> {
     let kid = format!("k{}", random_id());
-    let key_pair = match alg {
-        SigningAlgorithm::Rs256 => RS256
-            .generate_key_pair(RSA_BITS)
-            .map_err(|error| TokenError::Sign(error.to_string()))?,
+    let failed = |error: josekit::JoseError| TokenError::Sign(error.to_string());
+    let key_pair: Box<dyn KeyPair> = match alg {
+        SigningAlgorithm::Rs256 => Box::new(RS256.generate_key_pair(RSA_BITS).map_err(failed)?),
+        SigningAlgorithm::Ps256 => Box::new(PS256.generate_key_pair(RSA_BITS).map_err(failed)?),
+        SigningAlgorithm::Es256 => Box::new(ES256.generate_key_pair().map_err(failed)?),
+        SigningAlgorithm::EdDsa => {
+            Box::new(EdDSA.generate_key_pair(EdCurve::Ed25519).map_err(failed)?)
+        }
     };
-    let mut public_jwk = josekit::jwk::KeyPair::to_jwk_public_key(&key_pair);
+    let mut public_jwk = key_pair.to_jwk_public_key();
     public_jwk.set_key_id(&kid);
     public_jwk.set_algorithm(alg.as_str());
     public_jwk.set_key_use("sig");
-    let private_der = josekit::jwk::KeyPair::to_der_private_key(&key_pair);
+    let private_der = key_pair.to_der_private_key();
     Ok(StoredKey {
         private_key_sealed: master_key.seal(&private_der, &kid)?,
         public_jwk: public_jwk.to_string(),
         alg: alg.as_str().to_owned(),
-        state: KeyState::Current.as_str().to_owned(),
+        state: state.as_str().to_owned(),
         kid,
         created_at: now,
+        activates_at,
+        retired_at: None,
     })
 }
 
@@ -121,7 +174,7 @@ struct LoadedKey {
     kid: String,
     alg: SigningAlgorithm,
     state: KeyState,
-    created_at: i64,
+    activates_at: i64,
     signer: Box<dyn JwsSigner>,
     verifier: Box<dyn JwsVerifier>,
     public_jwk: Jwk,
@@ -140,6 +193,7 @@ impl Keyring {
     pub fn load(stored: &[StoredKey], master_key: &MasterKey) -> TokenResult<Keyring> {
         let keys = stored
             .iter()
+            .filter(|key| KeyState::parse(&key.state) != Some(KeyState::Revoked))
             .map(|key| load_key(key, master_key))
             .collect::<TokenResult<Vec<_>>>()?;
         let jwks = serde_json::json!({
@@ -155,23 +209,25 @@ impl Keyring {
         &self.jwks
     }
 
-    /// Algorithms that have a key able to sign.
+    /// Algorithms that have a key able to sign, in [`SigningAlgorithm::ALL`] order.
     pub fn signing_algorithms(&self) -> Vec<SigningAlgorithm> {
-        let mut algorithms: Vec<SigningAlgorithm> = Vec::new();
-        for key in &self.keys {
-            if key.state == KeyState::Current && !algorithms.contains(&key.alg) {
-                algorithms.push(key.alg);
-            }
-        }
-        algorithms
+        SigningAlgorithm::ALL
+            .into_iter()
+            .filter(|alg| {
+                self.keys
+                    .iter()
+                    .any(|key| key.alg == *alg && key.state == KeyState::Current)
+            })
+            .collect()
     }
 
     fn signing_key(&self, alg: SigningAlgorithm) -> TokenResult<&LoadedKey> {
-        // The newest current key signs, so a freshly added key takes over.
+        // If two keys are current for a moment (an emergency rotation seen
+        // by this node before the old key's retirement), the newer signs.
         self.keys
             .iter()
             .filter(|key| key.alg == alg && key.state == KeyState::Current)
-            .max_by_key(|key| key.created_at)
+            .max_by_key(|key| key.activates_at)
             .ok_or(TokenError::NoSigningKey)
     }
 
@@ -230,25 +286,30 @@ fn load_key(stored: &StoredKey, master_key: &MasterKey) -> TokenResult<LoadedKey
     let private_der = master_key.open(&stored.private_key_sealed, &stored.kid)?;
     let public_jwk = Jwk::from_bytes(stored.public_jwk.as_bytes())
         .map_err(|error| key_error(error.to_string()))?;
+    let key_failed = |error: josekit::JoseError| key_error(error.to_string());
     let (signer, verifier): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = match alg {
         SigningAlgorithm::Rs256 => (
-            Box::new(
-                RS256
-                    .signer_from_der(&private_der)
-                    .map_err(|error| key_error(error.to_string()))?,
-            ),
-            Box::new(
-                RS256
-                    .verifier_from_jwk(&public_jwk)
-                    .map_err(|error| key_error(error.to_string()))?,
-            ),
+            Box::new(RS256.signer_from_der(&private_der).map_err(key_failed)?),
+            Box::new(RS256.verifier_from_jwk(&public_jwk).map_err(key_failed)?),
+        ),
+        SigningAlgorithm::Ps256 => (
+            Box::new(PS256.signer_from_der(&private_der).map_err(key_failed)?),
+            Box::new(PS256.verifier_from_jwk(&public_jwk).map_err(key_failed)?),
+        ),
+        SigningAlgorithm::Es256 => (
+            Box::new(ES256.signer_from_der(&private_der).map_err(key_failed)?),
+            Box::new(ES256.verifier_from_jwk(&public_jwk).map_err(key_failed)?),
+        ),
+        SigningAlgorithm::EdDsa => (
+            Box::new(EdDSA.signer_from_der(&private_der).map_err(key_failed)?),
+            Box::new(EdDSA.verifier_from_jwk(&public_jwk).map_err(key_failed)?),
         ),
     };
     Ok(LoadedKey {
         kid: stored.kid.clone(),
         alg,
         state,
-        created_at: stored.created_at,
+        activates_at: stored.activates_at,
         signer,
         verifier,
         public_jwk,
@@ -267,7 +328,14 @@ mod tests {
 
     #[test]
     fn signs_and_verifies_with_public_only_jwks() {
-        let stored = generate_key(SigningAlgorithm::Rs256, &master(), 100).unwrap();
+        let stored = generate_key(
+            SigningAlgorithm::Rs256,
+            &master(),
+            KeyState::Current,
+            100,
+            100,
+        )
+        .unwrap();
         let keyring = Keyring::load(std::slice::from_ref(&stored), &master()).unwrap();
         let token = keyring
             .sign(
@@ -297,12 +365,12 @@ mod tests {
     #[test]
     fn foreign_and_tampered_tokens_fail() {
         let ours = Keyring::load(
-            &[generate_key(SigningAlgorithm::Rs256, &master(), 1).unwrap()],
+            &[generate_key(SigningAlgorithm::Rs256, &master(), KeyState::Current, 1, 1).unwrap()],
             &master(),
         )
         .unwrap();
         let foreign = Keyring::load(
-            &[generate_key(SigningAlgorithm::Rs256, &master(), 1).unwrap()],
+            &[generate_key(SigningAlgorithm::Rs256, &master(), KeyState::Current, 1, 1).unwrap()],
             &master(),
         )
         .unwrap();
@@ -320,7 +388,8 @@ mod tests {
 
     #[test]
     fn wrong_master_key_fails_to_load() {
-        let stored = generate_key(SigningAlgorithm::Rs256, &master(), 1).unwrap();
+        let stored =
+            generate_key(SigningAlgorithm::Rs256, &master(), KeyState::Current, 1, 1).unwrap();
         let other =
             MasterKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([4u8; 32]))
                 .unwrap();
@@ -328,5 +397,85 @@ mod tests {
             Keyring::load(&[stored], &other),
             Err(TokenError::Unseal)
         ));
+    }
+
+    #[test]
+    fn every_algorithm_signs_and_verifies() {
+        for alg in SigningAlgorithm::ALL {
+            let stored = generate_key(alg, &master(), KeyState::Current, 1, 1).unwrap();
+            let keyring = Keyring::load(std::slice::from_ref(&stored), &master()).unwrap();
+            assert_eq!(keyring.signing_algorithms(), vec![alg]);
+            let token = keyring
+                .sign(&serde_json::json!({"sub": "u"}), "JWT", alg)
+                .unwrap();
+            let claims: serde_json::Value = keyring.verify(&token, "JWT").unwrap();
+            assert_eq!(claims["sub"], "u", "{alg}");
+            let jwks: serde_json::Value = serde_json::from_slice(keyring.jwks()).unwrap();
+            assert_eq!(jwks["keys"][0]["alg"], alg.as_str());
+            assert!(
+                jwks["keys"][0].get("d").is_none(),
+                "{alg} leaks its private key"
+            );
+        }
+    }
+
+    #[test]
+    fn states_decide_what_signs_and_what_is_published() {
+        let old =
+            generate_key(SigningAlgorithm::Es256, &master(), KeyState::Retired, 1, 1).unwrap();
+        let current =
+            generate_key(SigningAlgorithm::Es256, &master(), KeyState::Current, 2, 2).unwrap();
+        let next = generate_key(SigningAlgorithm::Es256, &master(), KeyState::Next, 3, 10).unwrap();
+        let revoked =
+            generate_key(SigningAlgorithm::Es256, &master(), KeyState::Revoked, 4, 4).unwrap();
+        let keyring = Keyring::load(
+            &[old.clone(), current.clone(), next.clone(), revoked.clone()],
+            &master(),
+        )
+        .unwrap();
+        let token = keyring
+            .sign(&serde_json::json!({}), "JWT", SigningAlgorithm::Es256)
+            .unwrap();
+        let header: serde_json::Value = {
+            use base64::Engine;
+            let part = token.split('.').next().unwrap();
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(part)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            header["kid"],
+            current.kid.as_str(),
+            "only the current key signs"
+        );
+        let jwks: serde_json::Value = serde_json::from_slice(keyring.jwks()).unwrap();
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert!(kids.contains(&old.kid.as_str()) && kids.contains(&next.kid.as_str()));
+        assert!(
+            !kids.contains(&revoked.kid.as_str()),
+            "revoked keys leave the JWKS"
+        );
+        // A token signed by the revoked key no longer verifies.
+        let revoked_only = Keyring::load(
+            &[{
+                let mut as_current = revoked.clone();
+                as_current.state = "current".into();
+                as_current
+            }],
+            &master(),
+        )
+        .unwrap();
+        let forged = revoked_only
+            .sign(&serde_json::json!({}), "JWT", SigningAlgorithm::Es256)
+            .unwrap();
+        assert!(keyring.verify::<serde_json::Value>(&forged, "JWT").is_err());
     }
 }

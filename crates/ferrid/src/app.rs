@@ -49,13 +49,19 @@ pub fn master_key(config: &Config, store: &Store) -> anyhow::Result<MasterKey> {
     Ok(key)
 }
 
-/// Everything `serve` needs before it binds: migrated store, keys, state.
+/// Everything `serve` needs before it binds: migrated store, keys (created
+/// as the key policy requires), state.
 pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let store = open_migrated_store(config)?;
     let master_key = master_key(config, &store)?;
-    let keyring = ferrid_server::keys::load_or_create(&store, &master_key, clock.now())
-        .context("cannot load the signing keys")?;
     let passwords = PasswordHasher::new(config.argon2)?;
-    AppState::new(store, keyring, passwords, config.settings()?, clock)
-        .map_err(|_| anyhow::anyhow!("cannot build the discovery document"))
+    AppState::start(
+        store,
+        master_key,
+        config.key_policy()?,
+        passwords,
+        config.settings()?,
+        clock,
+    )
+    .context("cannot load the signing keys")
 }

@@ -51,6 +51,14 @@ pub enum ClientCommand {
         /// The client id.
         client_id: String,
     },
+    /// Change a client's settings.
+    Update {
+        /// The client id.
+        client_id: String,
+        /// Algorithm of the client's ID tokens.
+        #[arg(long)]
+        id_token_alg: String,
+    },
     /// Delete a client.
     Delete {
         /// The client id.
@@ -83,6 +91,9 @@ pub struct ClientCreate {
     /// Allowed scopes, space-separated.
     #[arg(long, default_value = "openid profile email")]
     pub scope: String,
+    /// Algorithm of the client's ID tokens (RS256, PS256, ES256, EdDSA).
+    #[arg(long, default_value = "RS256")]
+    pub id_token_alg: String,
 }
 
 /// `ferrid user …`
@@ -125,4 +136,27 @@ pub enum UserCommand {
 pub enum KeyCommand {
     /// List signing keys.
     List,
+    /// Rotate: publish a new key now, to sign after the pre-publication
+    /// period; with --now, the new key signs at once (emergency).
+    Rotate {
+        /// Only this algorithm (default: every enabled algorithm).
+        #[arg(long)]
+        alg: Option<String>,
+        /// Sign with the new key immediately; the old key is retired.
+        #[arg(long)]
+        now: bool,
+    },
+    /// Revoke a key: it leaves the JWKS at once and tokens it signed are
+    /// no longer accepted.
+    Revoke {
+        /// The key id.
+        kid: String,
+    },
+    /// Re-encrypt every private key under a new master key, in one
+    /// transaction; the file is created (0600) if it does not exist.
+    Rewrap {
+        /// The new master key file.
+        #[arg(long, value_name = "PATH")]
+        new_master_key: std::path::PathBuf,
+    },
 }

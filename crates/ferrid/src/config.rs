@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use ferrid_server::settings::{self, Settings};
+use ferrid_server::keys::{self, KeyPolicy};
+use ferrid_server::settings::{self, Settings, METADATA_MAX_AGE};
 use ferrid_store::Argon2Params;
+use ferrid_tokens::SigningAlgorithm;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -65,6 +67,16 @@ pub struct Config {
     pub session_ttl: i64,
     /// Time allowed to finish a login, seconds.
     pub login_ttl: i64,
+    /// Algorithms ferrid keeps signing keys for (RS256 always included).
+    pub signing_algorithms: Vec<String>,
+    /// Algorithm of access tokens.
+    pub access_token_alg: String,
+    /// Seconds between two keys of one algorithm.
+    pub key_rotation_interval: i64,
+    /// Seconds a new key is published before it signs.
+    pub key_prepublish: i64,
+    /// Seconds between two checks of the stored keys by each node.
+    pub key_refresh_interval: i64,
     /// Argon2id parameters for new password hashes.
     pub argon2: Argon2Params,
     /// HTTP worker threads; 0 means one per CPU core.
@@ -87,6 +99,14 @@ impl Default for Config {
             authorization_code_ttl: settings::DEFAULT_AUTHORIZATION_CODE_TTL,
             session_ttl: settings::DEFAULT_SESSION_TTL,
             login_ttl: settings::DEFAULT_LOGIN_TTL,
+            signing_algorithms: SigningAlgorithm::ALL
+                .iter()
+                .map(|alg| alg.as_str().to_owned())
+                .collect(),
+            access_token_alg: SigningAlgorithm::Rs256.as_str().to_owned(),
+            key_rotation_interval: keys::DEFAULT_ROTATION_INTERVAL,
+            key_prepublish: keys::DEFAULT_PREPUBLISH,
+            key_refresh_interval: keys::DEFAULT_REFRESH_INTERVAL,
             argon2: Argon2Params::default(),
             workers: 0,
             log_format: LogFormat::Text,
@@ -153,7 +173,68 @@ impl Config {
         }
         ferrid_store::PasswordHasher::new(self.argon2)
             .map_err(|error| anyhow::anyhow!("invalid configuration: argon2: {error}"))?;
+        self.key_policy()?;
         Ok(())
+    }
+
+    /// The enabled signing algorithms, validated.
+    pub fn signing_algorithms(&self) -> anyhow::Result<Vec<SigningAlgorithm>> {
+        let mut algorithms = Vec::new();
+        for name in &self.signing_algorithms {
+            let alg = SigningAlgorithm::parse(name).with_context(|| {
+                format!(
+                    "invalid configuration: signing_algorithms: unknown algorithm \"{name}\" (known: {})",
+                    SigningAlgorithm::ALL.map(SigningAlgorithm::as_str).join(", ")
+                )
+            })?;
+            if !algorithms.contains(&alg) {
+                algorithms.push(alg);
+            }
+        }
+        if !algorithms.contains(&SigningAlgorithm::Rs256) {
+            bail!("invalid configuration: signing_algorithms must include RS256, the default for every client");
+        }
+        Ok(algorithms)
+    }
+
+    /// The key rotation schedule, validated.
+    pub fn key_policy(&self) -> anyhow::Result<KeyPolicy> {
+        let algorithms = self.signing_algorithms()?;
+        let access_token_alg = self.access_token_algorithm()?;
+        if !algorithms.contains(&access_token_alg) {
+            bail!("invalid configuration: access_token_alg must be one of signing_algorithms");
+        }
+        if !(1..=METADATA_MAX_AGE).contains(&self.key_refresh_interval) {
+            bail!("invalid configuration: key_refresh_interval must be 1 to {METADATA_MAX_AGE} seconds");
+        }
+        // A key must be in every cache before it signs: caches keep the
+        // JWKS up to METADATA_MAX_AGE, and nodes see changes within the
+        // refresh interval.
+        let minimum_prepublish = METADATA_MAX_AGE + self.key_refresh_interval;
+        if self.key_prepublish < minimum_prepublish {
+            bail!("invalid configuration: key_prepublish must be at least {minimum_prepublish} seconds (JWKS cache lifetime + key_refresh_interval)");
+        }
+        if self.key_rotation_interval <= self.key_prepublish {
+            bail!(
+                "invalid configuration: key_rotation_interval must be longer than key_prepublish"
+            );
+        }
+        Ok(KeyPolicy::new(
+            algorithms,
+            self.key_rotation_interval,
+            self.key_prepublish,
+            self.key_refresh_interval,
+            self.access_token_ttl.max(self.id_token_ttl),
+        ))
+    }
+
+    fn access_token_algorithm(&self) -> anyhow::Result<SigningAlgorithm> {
+        SigningAlgorithm::parse(&self.access_token_alg).with_context(|| {
+            format!(
+                "invalid configuration: access_token_alg: unknown algorithm \"{}\"",
+                self.access_token_alg
+            )
+        })
     }
 
     /// Settings that are valid but weaker than recommended, as messages
@@ -225,6 +306,7 @@ impl Config {
         settings.authorization_code_ttl = self.authorization_code_ttl;
         settings.session_ttl = self.session_ttl;
         settings.login_ttl = self.login_ttl;
+        settings.access_token_alg = self.access_token_algorithm()?;
         Ok(settings)
     }
 }
@@ -283,6 +365,14 @@ mod tests {
                 "authorization_code_ttl",
             ),
             ("FERRID_ID_TOKEN_TTL", "0", "id_token_ttl"),
+            ("FERRID_ACCESS_TOKEN_ALG", "HS256", "access_token_alg"),
+            ("FERRID_KEY_PREPUBLISH", "60", "key_prepublish"),
+            (
+                "FERRID_KEY_ROTATION_INTERVAL",
+                "86400",
+                "key_rotation_interval",
+            ),
+            ("FERRID_KEY_REFRESH_INTERVAL", "0", "key_refresh_interval"),
         ];
         for (variable, value, key) in cases {
             Jail::expect_with(|jail| {

@@ -326,6 +326,7 @@ mod tests {
             grant_types: vec!["authorization_code".into()],
             scopes: vec!["openid".into(), "profile".into()],
             created_at: 0,
+            id_token_signed_response_alg: "RS256".into(),
         }
     }
 

@@ -1,5 +1,5 @@
 //! `GET /.well-known/openid-configuration` and `GET /jwks`, served from
-//! memory.
+//! memory: no database query and no allocation but the response itself.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -7,10 +7,10 @@ use crate::state::AppState;
 
 /// The discovery document.
 pub async fn discovery(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
-    state.metadata.discovery.respond(&http)
+    state.published().metadata.discovery.respond(&http)
 }
 
 /// The JSON Web Key Set.
 pub async fn jwks(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
-    state.metadata.jwks.respond(&http)
+    state.published().metadata.jwks.respond(&http)
 }

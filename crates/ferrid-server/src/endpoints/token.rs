@@ -156,7 +156,14 @@ fn mint(
 ) -> Result<TokenResponse, Internal> {
     let now = state.now();
     let settings = &state.settings;
-    let alg = SigningAlgorithm::Rs256;
+    let published = state.published();
+    let id_token_alg =
+        SigningAlgorithm::parse(&client.id_token_signed_response_alg).ok_or_else(|| {
+            Internal::log(format!(
+                "client {} has an unknown ID token algorithm",
+                client.client_id
+            ))
+        })?;
     let access_claims = AccessTokenClaims {
         iss: settings.issuer.clone(),
         sub: user.id.clone(),
@@ -169,10 +176,10 @@ fn mint(
         auth_time: Some(code.auth_time),
         sid: Some(code.sid.clone()),
     };
-    let access_token = state.keyring.sign(
+    let access_token = published.keyring.sign(
         &access_claims,
         ferrid_tokens::claims::ACCESS_TOKEN_TYPE,
-        alg,
+        settings.access_token_alg,
     )?;
     let id_token = if scopes::split(&code.scope)
         .iter()
@@ -186,14 +193,14 @@ fn mint(
             iat: now,
             auth_time: code.auth_time,
             nonce: code.nonce.clone(),
-            at_hash: Some(access_token_hash(&access_token, alg)),
+            at_hash: Some(access_token_hash(&access_token, id_token_alg)),
             sid: code.sid.clone(),
             amr: vec![AMR_PASSWORD.to_owned()],
         };
         Some(
-            state
+            published
                 .keyring
-                .sign(&claims, ferrid_tokens::claims::ID_TOKEN_TYPE, alg)?,
+                .sign(&claims, ferrid_tokens::claims::ID_TOKEN_TYPE, id_token_alg)?,
         )
     } else {
         None

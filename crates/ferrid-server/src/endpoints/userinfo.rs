@@ -82,6 +82,7 @@ async fn respond(state: &AppState, token: Result<Option<String>, OAuthError>) ->
 async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>, OAuthError> {
     let invalid = |description: &'static str| OAuthError::new(ErrorCode::InvalidToken, description);
     let access: AccessTokenClaims = state
+        .published()
         .keyring
         .verify(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
         .map_err(|_| invalid("the access token is invalid"))?;

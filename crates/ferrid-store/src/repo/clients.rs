@@ -67,6 +67,8 @@ pub struct Client {
     pub scopes: Vec<String>,
     /// Registration time, Unix seconds.
     pub created_at: i64,
+    /// JWS algorithm of this client's ID tokens.
+    pub id_token_signed_response_alg: String,
 }
 
 impl std::fmt::Debug for Client {
@@ -114,6 +116,7 @@ struct ClientRow {
     grant_types: String,
     scopes: String,
     created_at: i64,
+    id_token_signed_response_alg: String,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -142,6 +145,7 @@ impl TryFrom<ClientRow> for Client {
             name: row.name,
             secret_digest: row.secret_digest,
             created_at: row.created_at,
+            id_token_signed_response_alg: row.id_token_signed_response_alg,
         })
     }
 }
@@ -165,6 +169,7 @@ impl Store {
                 clients::grant_types.eq(client.grant_types.join(" ")),
                 clients::scopes.eq(client.scopes.join(" ")),
                 clients::created_at.eq(client.created_at),
+                clients::id_token_signed_response_alg.eq(&client.id_token_signed_response_alg),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;
@@ -192,6 +197,18 @@ impl Store {
             .into_iter()
             .map(Client::try_from)
             .collect()
+    }
+
+    /// Changes the algorithm of a client's ID tokens.
+    pub fn set_client_id_token_alg(&self, client_id: &str, alg: &str) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(client_id))
+            .set(clients::id_token_signed_response_alg.eq(alg))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
     }
 
     /// Deletes a client and, by cascade, its codes and consents.

@@ -4,5 +4,6 @@ pub mod authorization;
 pub mod clients;
 pub mod consents;
 pub mod keys;
+pub mod leases;
 pub mod sessions;
 pub mod users;

@@ -1,9 +1,10 @@
 //! `ferrid client …`
 
 use anyhow::bail;
-use ferrid_server::registration::{register, ClientRegistration};
+use ferrid_server::registration::{check_id_token_alg, register, ClientRegistration};
 use ferrid_server::{Clock, SystemClock};
 use ferrid_store::Client;
+use ferrid_tokens::SigningAlgorithm;
 use serde::Serialize;
 use serde_json::json;
 
@@ -21,6 +22,7 @@ struct ClientView<'a> {
     post_logout_redirect_uris: &'a [String],
     grant_types: &'a [String],
     scope: String,
+    id_token_signed_response_alg: &'a str,
     created_at: String,
 }
 
@@ -34,6 +36,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             post_logout_redirect_uris: &client.post_logout_redirect_uris,
             grant_types: &client.grant_types,
             scope: client.scopes.join(" "),
+            id_token_signed_response_alg: &client.id_token_signed_response_alg,
             created_at: timestamp(client.created_at),
         }
     }
@@ -42,12 +45,13 @@ impl<'a> From<&'a Client> for ClientView<'a> {
 impl ClientView<'_> {
     fn human(&self) -> String {
         format!(
-            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
+            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nID token alg:  {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
             self.client_id,
             self.name,
             self.token_endpoint_auth_method,
             self.grant_types.join(", "),
             self.scope,
+            self.id_token_signed_response_alg,
             self.redirect_uris.join(" "),
             self.post_logout_redirect_uris.join(" "),
             self.created_at
@@ -59,7 +63,27 @@ impl ClientView<'_> {
 pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Result<()> {
     let store = app::open_migrated_store(config)?;
     match command {
-        ClientCommand::Create(options) => create(&store, json, options),
+        ClientCommand::Create(options) => {
+            create(&store, &config.signing_algorithms()?, json, options)
+        }
+        ClientCommand::Update {
+            client_id,
+            id_token_alg,
+        } => {
+            let alg = check_id_token_alg(&id_token_alg, &config.signing_algorithms()?)
+                .map_err(anyhow::Error::msg)?;
+            match store.set_client_id_token_alg(&client_id, alg.as_str()) {
+                Err(ferrid_store::StoreError::NotFound(_)) => {
+                    bail!("no client with id {client_id}")
+                }
+                other => other?,
+            }
+            emit(
+                json,
+                &json!({ "client_id": client_id, "id_token_signed_response_alg": alg.as_str() }),
+                || format!("Client {client_id} now gets {alg} ID tokens."),
+            )
+        }
         ClientCommand::List => {
             let clients = store.list_clients()?;
             let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
@@ -101,7 +125,12 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
     }
 }
 
-fn create(store: &ferrid_store::Store, json: bool, options: ClientCreate) -> anyhow::Result<()> {
+fn create(
+    store: &ferrid_store::Store,
+    enabled: &[SigningAlgorithm],
+    json: bool,
+    options: ClientCreate,
+) -> anyhow::Result<()> {
     let registration = ClientRegistration {
         name: options.name,
         redirect_uris: options.redirect_uris,
@@ -109,8 +138,10 @@ fn create(store: &ferrid_store::Store, json: bool, options: ClientCreate) -> any
         grant_types: options.grants,
         auth_method: options.auth_method,
         scope: options.scope,
+        id_token_alg: options.id_token_alg,
     };
-    let registered = register(registration, SystemClock.now()).map_err(anyhow::Error::msg)?;
+    let registered =
+        register(registration, enabled, SystemClock.now()).map_err(anyhow::Error::msg)?;
     store.create_client(&registered.client)?;
     let client_id = &registered.client.client_id;
     let secret = registered.secret.as_deref();

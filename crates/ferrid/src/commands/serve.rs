@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ferrid_server::maintenance::KeyMaintenance;
 use ferrid_server::metadata::paths;
 use ferrid_server::SystemClock;
 
@@ -23,6 +24,8 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
     };
     let issuer = state.settings.issuer.clone();
     tracing::info!(%address, %issuer, discovery = %state.settings.endpoint(paths::DISCOVERY), "ferrid is listening");
+    // Rotation and reloads run beside the server until it stops.
+    let _maintenance = KeyMaintenance::spawn(state.clone())?;
     actix_web::rt::System::new()
         .block_on(async move { ferrid_server::http_server(state, listener, workers)?.await })?;
     Ok(())

@@ -256,6 +256,7 @@ on_both_backends!(
             grant_types: vec!["client_credentials".into()],
             auth_method: "client_secret_basic".into(),
             scope: "profile".into(),
+            id_token_alg: "RS256".into(),
         });
         // It has no redirect URI, so nothing can be redirected: a page.
         let url = authorize_url(

@@ -35,7 +35,7 @@ on_both_backends!(discovery_and_jwks, |backend: Backend| async move {
     );
     assert_eq!(
         discovery["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
+        serde_json::json!(["RS256", "PS256", "ES256", "EdDSA"])
     );
     assert_eq!(
         discovery["authorization_response_iss_parameter_supported"],
@@ -59,23 +59,36 @@ on_both_backends!(discovery_and_jwks, |backend: Backend| async move {
         .await
         .unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
-    let key = &keys[0];
-    assert_eq!(key["kty"], "RSA");
-    assert_eq!(key["alg"], "RS256");
-    assert_eq!(key["use"], "sig");
-    assert!(key["kid"].is_string());
+    assert_eq!(keys.len(), 4, "one current key per algorithm");
+    let by_alg = |alg: &str| {
+        keys.iter()
+            .find(|key| key["alg"] == alg)
+            .unwrap_or_else(|| panic!("no {alg} key"))
+    };
+    let rsa = by_alg("RS256");
+    assert_eq!(rsa["kty"], "RSA");
     assert!(
-        key["n"].as_str().unwrap().len() >= 342,
+        rsa["n"].as_str().unwrap().len() >= 342,
         "RSA 2048 or larger"
     );
-    for private in ["d", "p", "q", "dp", "dq", "qi"] {
-        assert!(key.get(private).is_none());
+    assert_eq!(by_alg("PS256")["kty"], "RSA");
+    assert_eq!(by_alg("ES256")["crv"], "P-256");
+    assert_eq!(by_alg("EdDSA")["crv"], "Ed25519");
+    for key in keys {
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].is_string());
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(
+                key.get(private).is_none(),
+                "private member {private} in {key}"
+            );
+        }
     }
     // The private key is stored sealed, never as a plain JWK or PEM.
-    let stored = server.store.list_signing_keys().unwrap();
-    assert!(stored[0].private_key_sealed.starts_with("v1."));
-    assert!(!stored[0].private_key_sealed.contains("PRIVATE"));
+    for stored in server.store.list_signing_keys().unwrap() {
+        assert!(stored.private_key_sealed.starts_with("v1."));
+        assert!(!stored.private_key_sealed.contains("PRIVATE"));
+    }
 });
 
 on_both_backends!(health_and_security_headers, |backend: Backend| async move {

@@ -75,8 +75,14 @@ on_both_backends!(bearer_token_rules, |backend: Backend| async move {
         let master =
             ferrid_tokens::MasterKey::from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
                 .unwrap();
-        let key = ferrid_tokens::generate_key(ferrid_tokens::SigningAlgorithm::Rs256, &master, 0)
-            .unwrap();
+        let key = ferrid_tokens::generate_key(
+            ferrid_tokens::SigningAlgorithm::Rs256,
+            &master,
+            ferrid_tokens::KeyState::Current,
+            0,
+            0,
+        )
+        .unwrap();
         let keyring = ferrid_tokens::Keyring::load(&[key], &master).unwrap();
         let claims = crate::support::oidc::jwt_claims(&token);
         keyring

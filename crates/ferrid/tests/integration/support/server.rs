@@ -124,12 +124,15 @@ impl TestServer {
             grant_types: vec!["authorization_code".into()],
             auth_method: auth_method.into(),
             scope: "openid profile email".into(),
+            id_token_alg: "RS256".into(),
         })
     }
 
     /// Registers a client from a full registration.
     pub fn create_client_with(&self, registration: ClientRegistration) -> TestClient {
-        let registered = register(registration, self.clock.now()).expect("valid registration");
+        let enabled = self.config.signing_algorithms().expect("algorithms");
+        let registered =
+            register(registration, &enabled, self.clock.now()).expect("valid registration");
         self.store
             .create_client(&registered.client)
             .expect("store client");

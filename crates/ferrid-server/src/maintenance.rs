@@ -1,0 +1,47 @@
+//! The background thread that runs the scheduled key work and picks up
+//! key changes made elsewhere, every refresh interval.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::state::AppState;
+
+/// Runs until dropped.
+pub struct KeyMaintenance {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl KeyMaintenance {
+    /// Starts the thread. Work runs off the async executor: it touches the
+    /// database and may generate keys.
+    pub fn spawn(state: AppState) -> std::io::Result<KeyMaintenance> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let interval =
+            Duration::from_secs(u64::try_from(state.key_policy.refresh_interval).unwrap_or(10));
+        let thread = std::thread::Builder::new()
+            .name("ferrid-keys".into())
+            .spawn(move || {
+                // Wakes every interval; a stop message or a dropped sender ends it.
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    if let Err(error) = state.maintain_keys() {
+                        tracing::error!(%error, "key maintenance failed; retrying next interval");
+                    }
+                }
+            })?;
+        Ok(KeyMaintenance {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for KeyMaintenance {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,4 @@
+DROP TABLE leases;
+ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;
+ALTER TABLE signing_keys DROP COLUMN retired_at;
+ALTER TABLE signing_keys DROP COLUMN activates_at;
