@@ -8,6 +8,7 @@ mod support;
 mod authorize_errors;
 mod cli;
 mod code_flow;
+mod keys;
 mod login;
 mod metadata;
 mod storage;

@@ -72,6 +72,13 @@ impl TempDatabase {
     }
 }
 
+/// A direct connection to a ferrid database URL, for tests that must
+/// tamper with rows the way an attacker with database access could.
+pub fn raw_connection(url: &str) -> ferrid_store::DbConnection {
+    let target = url.strip_prefix("sqlite://").unwrap_or(url);
+    <ferrid_store::DbConnection as diesel::Connection>::establish(target).expect("raw connection")
+}
+
 impl Drop for TempDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.postgres {

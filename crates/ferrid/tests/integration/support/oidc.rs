@@ -92,7 +92,9 @@ pub async fn sign_in_and_exchange(
     let redirected = browser
         .sign_in(&server.issuer, start.url.as_str(), username)
         .await;
-    let code = redirected.param("code").expect("code in redirect");
+    let code = redirected
+        .param("code")
+        .unwrap_or_else(|| panic!("no code in redirect {}", redirected.url));
     let tokens = rp
         .exchange_code(AuthorizationCode::new(code))
         .expect("token endpoint")

@@ -43,6 +43,9 @@ pub struct TestServer {
     pub config: Config,
     /// Direct access to its database.
     pub store: Store,
+    /// The server's state, for driving key maintenance by hand.
+    pub state: ferrid_server::AppState,
+    maintenance: Option<ferrid_server::maintenance::KeyMaintenance>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     // Dropped after the server stops.
@@ -52,8 +55,12 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server, or `None` when PostgreSQL tests are knowingly skipped.
-    pub fn start(backend: Backend) -> Option<TestServer> {
+    /// Starts a server whose configuration `configure` adjusts, or `None`
+    /// when PostgreSQL tests are knowingly skipped. Key
+    /// maintenance runs only when asked for ([`run_key_maintenance`]) or
+    /// when `key_refresh_interval` is below 10 s, so timelines driven by
+    /// the manual clock stay deterministic.
+    pub fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestServer> {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = TempDatabase::create(backend, dir.path())?;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -68,13 +75,19 @@ impl TestServer {
             workers: 1,
             ..Config::default()
         };
+        let mut config = config;
+        configure(&mut config);
         let clock = ManualClock::new(ferrid_server::SystemClock.now());
         let state = ferrid::app::prepare(&config, Arc::new(clock.clone())).expect("start-up");
         let store = state.store.clone();
+        let maintenance = (config.key_refresh_interval < 10).then(|| {
+            ferrid_server::maintenance::KeyMaintenance::spawn(state.clone()).expect("maintenance")
+        });
+        let server_state = state.clone();
         let (sender, receiver) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = ferrid_server::http_server(state, listener, 1).expect("server");
+                let server = ferrid_server::http_server(server_state, listener, 1).expect("server");
                 sender.send(server.handle()).expect("handle");
                 let _ = server.await;
             });
@@ -85,11 +98,18 @@ impl TestServer {
             clock,
             config,
             store,
+            state,
+            maintenance,
             handle,
             thread: Some(thread),
             _database: database,
             dir,
         })
+    }
+
+    /// Runs the scheduled key work now, as the background job would.
+    pub fn run_key_maintenance(&self) -> Vec<ferrid_server::keys::KeyEvent> {
+        self.state.maintain_keys().expect("key maintenance")
     }
 
     /// An absolute URL on this server.
@@ -156,15 +176,19 @@ impl Drop for TestServer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        drop(self.maintenance.take());
     }
 }
 
-/// Starts a server or returns from the calling test when PostgreSQL is
-/// knowingly skipped.
+/// Starts a server (optionally with a configuration closure) or returns
+/// from the calling test when PostgreSQL is knowingly skipped.
 #[macro_export]
 macro_rules! server_or_skip {
     ($backend:expr) => {
-        match $crate::support::TestServer::start($backend) {
+        $crate::server_or_skip!($backend, |_| {})
+    };
+    ($backend:expr, $configure:expr) => {
+        match $crate::support::TestServer::start_with($backend, $configure) {
             Some(server) => server,
             None => return,
         }

@@ -1,0 +1,497 @@
+//! Signing keys: four algorithms, the rotation timeline, revocation,
+//! multi-node leases and keys sealed at rest.
+
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier};
+
+use diesel::RunQueryDsl;
+use ferrid_server::keys::{self, KeyEvent};
+use ferrid_server::Clock;
+use ferrid_tokens::KeyState;
+use openidconnect::core::CoreJwsSigningAlgorithm;
+use openidconnect::{AccessTokenHash, OAuth2TokenResponse, TokenResponse};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::database::raw_connection;
+use crate::support::oidc::{jwt_header, sign_in_and_exchange};
+use crate::support::{Backend, Browser, TestServer};
+
+async fn jwks_kids(server: &TestServer) -> Vec<String> {
+    let jwks: Value = reqwest::get(server.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn kid_of(token: &str) -> String {
+    jwt_header(token)["kid"].as_str().unwrap().to_owned()
+}
+
+fn state_of(server: &TestServer, kid: &str) -> Option<String> {
+    server
+        .store
+        .list_signing_keys()
+        .unwrap()
+        .into_iter()
+        .find(|key| key.kid == kid)
+        .map(|key| key.state)
+}
+
+on_both_backends!(
+    rotation_never_breaks_a_relying_party,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("rita");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let policy = server.state.key_policy.clone();
+
+        let (before, nonce, rp) = sign_in_and_exchange(&server, &client, &browser, "rita").await;
+        let old_id_token = before.id_token().unwrap().clone();
+        let old_kid = kid_of(&old_id_token.to_string());
+        assert_eq!(state_of(&server, &old_kid).as_deref(), Some("current"));
+
+        // Nothing is due yet.
+        assert!(server.run_key_maintenance().is_empty());
+
+        // Pre-publication: the next key appears in the JWKS, but does not sign.
+        server
+            .clock
+            .advance(policy.rotation_interval - policy.prepublish);
+        let events = server.run_key_maintenance();
+        let next_kid = events
+            .iter()
+            .find_map(|event| match event {
+                KeyEvent::Created {
+                    kid,
+                    alg,
+                    state: KeyState::Next,
+                } if alg.as_str() == "RS256" => Some(kid.clone()),
+                _ => None,
+            })
+            .expect("a next RS256 key");
+        assert!(
+            jwks_kids(&server).await.contains(&next_kid),
+            "published before it signs"
+        );
+        let (during, _, _) = sign_in_and_exchange(&server, &client, &browser, "rita").await;
+        assert_eq!(kid_of(&during.id_token().unwrap().to_string()), old_kid);
+        assert!(
+            server.run_key_maintenance().is_empty(),
+            "nothing more until it is due"
+        );
+
+        // Due: the next key signs, the old one is retired but still published,
+        // and a token it signed still verifies through the JWKS.
+        server.clock.advance(policy.prepublish);
+        assert!(server.run_key_maintenance().contains(&KeyEvent::Promoted {
+            kid: next_kid.clone()
+        }));
+        let (after, _, _) = sign_in_and_exchange(&server, &client, &browser, "rita").await;
+        assert_eq!(kid_of(&after.id_token().unwrap().to_string()), next_kid);
+        assert_eq!(state_of(&server, &old_kid).as_deref(), Some("retired"));
+        assert!(jwks_kids(&server).await.contains(&old_kid));
+        let rp_after = crate::support::oidc::relying_party(&server, &client).await;
+        old_id_token
+            .claims(&rp_after.id_token_verifier(), &nonce)
+            .expect("a token signed before the rotation still verifies");
+        let _ = rp;
+        let userinfo = reqwest::Client::new()
+            .get(server.url("/userinfo"))
+            .bearer_auth(before.access_token().secret())
+            .send()
+            .await
+            .unwrap();
+        // (Expired by now on the server's clock, but not for its signature.)
+        assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+        assert!(userinfo.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("expired"));
+
+        // The retired key stays until every token it signed has expired.
+        server.clock.advance(policy.retention - 1);
+        server.run_key_maintenance();
+        assert!(jwks_kids(&server).await.contains(&old_kid));
+        server.clock.advance(1);
+        assert!(server
+            .run_key_maintenance()
+            .contains(&KeyEvent::Deleted { count: 4 }));
+        assert!(
+            !jwks_kids(&server).await.contains(&old_kid),
+            "removed after retention"
+        );
+        assert!(jwks_kids(&server).await.contains(&next_kid));
+    }
+);
+
+on_both_backends!(
+    every_algorithm_is_verified_by_openidconnect,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("alg");
+        let cases = [
+            ("RS256", CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
+            ("PS256", CoreJwsSigningAlgorithm::RsaSsaPssSha256),
+            ("ES256", CoreJwsSigningAlgorithm::EcdsaP256Sha256),
+            ("EdDSA", CoreJwsSigningAlgorithm::EdDsa),
+        ];
+        for (name, alg) in cases {
+            let client =
+                server.create_client_with(ferrid_server::registration::ClientRegistration {
+                    name: format!("{name} app"),
+                    redirect_uris: vec![format!("https://{}.example/cb", name.to_lowercase())],
+                    post_logout_redirect_uris: vec![],
+                    grant_types: vec!["authorization_code".into()],
+                    auth_method: "client_secret_basic".into(),
+                    scope: "openid profile email".into(),
+                    id_token_alg: name.into(),
+                });
+            let (tokens, nonce, rp) =
+                sign_in_and_exchange(&server, &client, &Browser::new(), "alg").await;
+            let id_token = tokens.id_token().unwrap();
+            assert_eq!(jwt_header(&id_token.to_string())["alg"], name);
+            let verifier = rp.id_token_verifier().set_allowed_algs(vec![alg.clone()]);
+            let claims = id_token
+                .claims(&verifier, &nonce)
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            let expected = AccessTokenHash::from_token(
+                tokens.access_token(),
+                id_token.signing_alg().unwrap(),
+                id_token.signing_key(&verifier).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                claims.access_token_hash(),
+                Some(&expected),
+                "{name} at_hash"
+            );
+            // Access tokens follow the server-wide setting.
+            assert_eq!(jwt_header(tokens.access_token().secret())["alg"], "RS256");
+        }
+    }
+);
+
+on_both_backends!(
+    revoked_keys_leave_at_once_and_their_tokens_fail,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("vic");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "vic").await;
+        let access = tokens.access_token().secret().clone();
+        let kid = kid_of(&access);
+
+        let events = keys::revoke(
+            &server.store,
+            &master_key(&server),
+            &kid,
+            server.clock.now(),
+            "test",
+        )
+        .unwrap();
+        assert_eq!(events[0], KeyEvent::Revoked { kid: kid.clone() });
+        assert!(
+            matches!(
+                events[1],
+                KeyEvent::Created {
+                    state: KeyState::Current,
+                    ..
+                }
+            ),
+            "a replacement signs at once"
+        );
+        assert!(server.state.refresh_keys().unwrap());
+        assert!(!jwks_kids(&server).await.contains(&kid));
+        let revoked = server
+            .store
+            .list_signing_keys()
+            .unwrap()
+            .into_iter()
+            .find(|key| key.kid == kid)
+            .unwrap();
+        assert!(
+            revoked.private_key_sealed.is_empty(),
+            "the private key is erased"
+        );
+
+        let response = reqwest::Client::new()
+            .get(server.url("/userinfo"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let (fresh, _, _) = sign_in_and_exchange(&server, &client, &browser, "vic").await;
+        assert_ne!(kid_of(fresh.access_token().secret()), kid);
+        assert!(keys::revoke(
+            &server.store,
+            &master_key(&server),
+            &kid,
+            server.clock.now(),
+            "test"
+        )
+        .is_err());
+    }
+);
+
+fn master_key(server: &TestServer) -> ferrid_tokens::MasterKey {
+    ferrid_tokens::MasterKey::load(&server.config.master_key_file).unwrap()
+}
+
+on_both_backends!(
+    two_nodes_rotating_at_once_make_one_key,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let policy = (*server.state.key_policy).clone();
+        let due = server.clock.now() + policy.rotation_interval - policy.prepublish;
+        let before = server.store.list_signing_keys().unwrap().len();
+
+        // Two "nodes": separate connection pools on the same database.
+        let nodes = 2;
+        let barrier = Arc::new(Barrier::new(nodes));
+        let threads: Vec<_> = (0..nodes)
+            .map(|node| {
+                let store = ferrid_store::Store::open(&server.config.database_url, 4).unwrap();
+                let (barrier, policy, master) =
+                    (barrier.clone(), policy.clone(), master_key(&server));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    keys::maintain(&store, &master, &policy, due, &format!("node-{node}")).unwrap()
+                })
+            })
+            .collect();
+        let created: usize = threads
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| matches!(e, KeyEvent::Created { .. }))
+                    .count()
+            })
+            .sum();
+        assert_eq!(created, 4, "one next key per algorithm, not two");
+        assert_eq!(server.store.list_signing_keys().unwrap().len(), before + 4);
+
+        // Two CLI processes asking for a planned rotation at the same moment.
+        let spawn = || {
+            Command::new(env!("CARGO_BIN_EXE_ferrid"))
+                .args(["key", "rotate", "--alg", "ES256", "--json"])
+                .env("FERRID_DATABASE_URL", &server.config.database_url)
+                .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (spawn(), spawn());
+        for child in [first, second] {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        // ES256 already had a next key from the maintenance above: still one.
+        let next_es256 = server
+            .store
+            .list_signing_keys()
+            .unwrap()
+            .into_iter()
+            .filter(|key| key.alg == "ES256" && key.state == "next")
+            .count();
+        assert_eq!(next_es256, 1);
+    }
+);
+
+on_both_backends!(
+    emergency_rotation_signs_at_once,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("emma");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let (before, _, _) = sign_in_and_exchange(&server, &client, &Browser::new(), "emma").await;
+        let old = kid_of(&before.id_token().unwrap().to_string());
+        let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
+            .args(["key", "rotate", "--alg", "RS256", "--now", "--json"])
+            .env("FERRID_DATABASE_URL", &server.config.database_url)
+            .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            server.state.refresh_keys().unwrap(),
+            "the server picks up the CLI's change"
+        );
+        let (after, _, _) = sign_in_and_exchange(&server, &client, &Browser::new(), "emma").await;
+        let new = kid_of(&after.id_token().unwrap().to_string());
+        assert_ne!(new, old);
+        assert_eq!(state_of(&server, &old).as_deref(), Some("retired"));
+        assert!(
+            jwks_kids(&server).await.contains(&old),
+            "the old key stays published"
+        );
+    }
+);
+
+on_both_backends!(
+    nodes_see_key_changes_within_the_refresh_interval,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| config.key_refresh_interval = 1);
+        let kid = jwks_kids(&server).await[0].clone();
+        keys::revoke(
+            &server.store,
+            &master_key(&server),
+            &kid,
+            server.clock.now(),
+            "cli",
+        )
+        .unwrap();
+        let mut seen = false;
+        for _ in 0..50 {
+            if !jwks_kids(&server).await.contains(&kid) {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(
+            seen,
+            "the background job reloads the keys within about one interval"
+        );
+    }
+);
+
+/// Runs `ferrid serve` on the server's database with `env`, expecting it to
+/// refuse to start; returns its error output.
+fn refused_start(server: &TestServer, env: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
+        .arg("serve")
+        .current_dir(server.dir.path())
+        .env("FERRID_DATABASE_URL", &server.config.database_url)
+        .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+        .env("FERRID_BIND", "127.0.0.1:0")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "started anyway: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+on_both_backends!(
+    bad_master_keys_and_tampered_keys_stop_start_up,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let wrong = refused_start(
+            &server,
+            &[(
+                "FERRID_MASTER_KEY",
+                "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+            )],
+        );
+        assert!(wrong.contains("wrong master key or tampered"), "{wrong}");
+        let missing = refused_start(
+            &server,
+            &[("FERRID_MASTER_KEY_FILE", "/nonexistent/master.key")],
+        );
+        assert!(
+            missing.contains("master key file /nonexistent/master.key is missing"),
+            "{missing}"
+        );
+        let malformed = refused_start(&server, &[("FERRID_MASTER_KEY", "not base64")]);
+        assert!(malformed.contains("FERRID_MASTER_KEY"), "{malformed}");
+
+        // Swap two rows' ciphertexts: the kid is bound as associated data.
+        let keys = server.store.list_signing_keys().unwrap();
+        let (a, b) = (&keys[0], &keys[1]);
+        let mut connection = raw_connection(&server.config.database_url);
+        let set = |connection: &mut ferrid_store::DbConnection, kid: &str, sealed: &str| {
+            let query = match connection {
+                ferrid_store::DbConnection::Sqlite(_) => {
+                    "UPDATE signing_keys SET private_key_sealed = ? WHERE kid = ?"
+                }
+                ferrid_store::DbConnection::Postgres(_) => {
+                    "UPDATE signing_keys SET private_key_sealed = $1 WHERE kid = $2"
+                }
+            };
+            diesel::sql_query(query)
+                .bind::<diesel::sql_types::Text, _>(sealed)
+                .bind::<diesel::sql_types::Text, _>(kid)
+                .execute(connection)
+                .unwrap();
+        };
+        set(&mut connection, &a.kid, &b.private_key_sealed);
+        let swapped = refused_start(&server, &[]);
+        assert!(
+            swapped.contains("wrong master key or tampered"),
+            "{swapped}"
+        );
+
+        // Flip one character of a ciphertext.
+        let mut tampered = a.private_key_sealed.clone();
+        let last = tampered.pop().unwrap();
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        set(&mut connection, &a.kid, &tampered);
+        let flipped = refused_start(&server, &[]);
+        assert!(
+            flipped.contains("wrong master key or tampered"),
+            "{flipped}"
+        );
+    }
+);
+
+on_both_backends!(
+    rewrap_moves_every_key_to_a_new_master_key,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let new_key = server.dir.path().join("keys/new-master.key");
+        let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
+            .args(["key", "rewrap", "--new-master-key"])
+            .arg(&new_key)
+            .args(["--json"])
+            .env("FERRID_DATABASE_URL", &server.config.database_url)
+            .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["rewrapped"], 4);
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&new_key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // The old master key no longer opens the keys; the new one does.
+        let old = refused_start(&server, &[]);
+        assert!(old.contains("wrong master key"), "{old}");
+        let new = ferrid_tokens::MasterKey::load(&new_key).unwrap();
+        let stored = ferrid_server::keys::stored_keys(&server.store).unwrap();
+        ferrid_tokens::Keyring::load(&stored, &new)
+            .expect("every key opens with the new master key");
+    }
+);
