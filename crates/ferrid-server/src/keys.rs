@@ -21,6 +21,11 @@ pub const DEFAULT_ROTATION_INTERVAL: i64 = 30 * 24 * 3600;
 pub const DEFAULT_PREPUBLISH: i64 = 24 * 3600;
 /// Default bound on how long a node takes to see a key change: 10 s.
 pub const DEFAULT_REFRESH_INTERVAL: i64 = 10;
+// The defaults must satisfy the rule the configuration enforces: a key is
+// in every cache before it signs.
+const _: () =
+    assert!(DEFAULT_PREPUBLISH >= crate::settings::METADATA_MAX_AGE + DEFAULT_REFRESH_INTERVAL);
+
 /// Clock-skew allowance added to token lifetimes before a retired key is
 /// dropped: 60 s.
 pub const CLOCK_SKEW: i64 = 60;
@@ -366,4 +371,35 @@ pub fn revoke(
         }
         Ok(events)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::METADATA_MAX_AGE;
+
+    /// docs/keys.md states the defaults; this keeps it honest.
+    #[test]
+    fn documented_defaults_match_the_code() {
+        let doc = include_str!("../../../docs/keys.md");
+        for row in [
+            format!("| `key_rotation_interval` | {DEFAULT_ROTATION_INTERVAL} s (30 days) |"),
+            format!("| `key_prepublish` | {DEFAULT_PREPUBLISH} s (1 day) |"),
+            format!("| `key_refresh_interval` | {DEFAULT_REFRESH_INTERVAL} s |"),
+            format!("| (fixed) | {CLOCK_SKEW} s |"),
+            format!("| (fixed, `Cache-Control: public, max-age`) | {METADATA_MAX_AGE} s |"),
+        ] {
+            assert!(doc.contains(&row), "docs/keys.md lacks {row}");
+        }
+        let policy = KeyPolicy::new(
+            vec![SigningAlgorithm::Rs256],
+            DEFAULT_ROTATION_INTERVAL,
+            DEFAULT_PREPUBLISH,
+            DEFAULT_REFRESH_INTERVAL,
+            crate::settings::DEFAULT_ACCESS_TOKEN_TTL.max(crate::settings::DEFAULT_ID_TOKEN_TTL),
+        );
+        assert!(doc.contains(&format!("= {} s by default", policy.retention)));
+        assert_eq!(DEFAULT_ROTATION_INTERVAL, 30 * 86_400);
+        assert_eq!(DEFAULT_PREPUBLISH, 86_400);
+    }
 }
