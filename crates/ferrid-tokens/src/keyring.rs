@@ -463,6 +463,21 @@ mod tests {
             !kids.contains(&revoked.kid.as_str()),
             "revoked keys leave the JWKS"
         );
+        // A token the retired key signed while it was current still verifies
+        // (logout hints, UserInfo) until the key is deleted.
+        let old_as_current = {
+            let mut key = old.clone();
+            key.state = "current".into();
+            Keyring::load(&[key], &master()).unwrap()
+        };
+        let earlier = old_as_current
+            .sign(
+                &serde_json::json!({"sub": "u"}),
+                "JWT",
+                SigningAlgorithm::Es256,
+            )
+            .unwrap();
+        assert!(keyring.verify::<serde_json::Value>(&earlier, "JWT").is_ok());
         // A token signed by the revoked key no longer verifies.
         let revoked_only = Keyring::load(
             &[{

@@ -242,6 +242,53 @@ on_both_backends!(
             .status
             .success());
 
+        // The ID token algorithm can be changed; unknown ones are refused.
+        let updated = json(&ferrid(
+            &server,
+            &[
+                "client",
+                "update",
+                &client_id,
+                "--id-token-alg",
+                "ES256",
+                "--json",
+            ],
+            None,
+        ));
+        assert_eq!(updated["id_token_signed_response_alg"], "ES256");
+        let shown = json(&ferrid(
+            &server,
+            &["client", "show", &client_id, "--json"],
+            None,
+        ));
+        assert_eq!(shown["id_token_signed_response_alg"], "ES256");
+        let bad_alg = ferrid(
+            &server,
+            &["client", "update", &client_id, "--id-token-alg", "HS256"],
+            None,
+        );
+        assert!(!bad_alg.status.success());
+        assert!(
+            stderr(&bad_alg).contains("id-token-alg"),
+            "{}",
+            stderr(&bad_alg)
+        );
+        let bad_create = ferrid(
+            &server,
+            &[
+                "client",
+                "create",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "https://x.example/cb",
+                "--id-token-alg",
+                "none",
+            ],
+            None,
+        );
+        assert!(!bad_create.status.success());
+
         // Keys and migrations.
         let keys = json(&ferrid(&server, &["key", "list", "--json"], None));
         let algs: Vec<&str> = keys

@@ -194,24 +194,23 @@ on_both_backends!(
         let access = tokens.access_token().secret().clone();
         let kid = kid_of(&access);
 
-        let events = keys::revoke(
-            &server.store,
-            &master_key(&server),
-            &kid,
-            server.clock.now(),
-            "test",
-        )
-        .unwrap();
-        assert_eq!(events[0], KeyEvent::Revoked { kid: kid.clone() });
+        let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
+            .args(["key", "revoke", &kid, "--json"])
+            .env("FERRID_DATABASE_URL", &server.config.database_url)
+            .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+            .output()
+            .unwrap();
         assert!(
-            matches!(
-                events[1],
-                KeyEvent::Created {
-                    state: KeyState::Current,
-                    ..
-                }
-            ),
-            "a replacement signs at once"
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let events = report["events"].as_array().unwrap();
+        assert_eq!(events[0], format!("revoked key {kid}").as_str());
+        assert!(
+            events[1].as_str().unwrap().contains("(current)"),
+            "a replacement signs at once: {events:?}"
         );
         assert!(server.state.refresh_keys().unwrap());
         assert!(!jwks_kids(&server).await.contains(&kid));
