@@ -14,6 +14,8 @@ use ferrid_tokens::{
     generate_key, KeyState, Keyring, MasterKey, SigningAlgorithm, StoredKey, TokenError,
 };
 
+use crate::clock::Clock;
+
 /// Default time between two keys of one algorithm: 30 days.
 pub const DEFAULT_ROTATION_INTERVAL: i64 = 30 * 24 * 3600;
 /// Default time a new key is published before it signs: 1 day, far more
@@ -33,6 +35,10 @@ pub const CLOCK_SKEW: i64 = 60;
 const LEASE: &str = "signing-keys";
 /// How long the lease is held at most if its holder dies mid-job.
 const LEASE_SECONDS: i64 = 60;
+/// Pause between two attempts to take the lease.
+const LEASE_WAIT_PAUSE: Duration = Duration::from_millis(250);
+/// Attempts before giving up: a little longer than a dead holder's lease.
+const LEASE_WAIT_ATTEMPTS: u32 = 4 * (LEASE_SECONDS as u32 + 10);
 
 /// Why key handling failed.
 #[derive(Debug, thiserror::Error)]
@@ -147,24 +153,41 @@ fn to_record(key: StoredKey) -> SigningKeyRecord {
     }
 }
 
+/// Checks that `master_key` opens the stored keys, before anything is
+/// sealed with it: a node started with the wrong master key must fail, not
+/// add a key no other node can open.
+pub fn check_master_key(store: &Store, master_key: &MasterKey) -> Result<(), KeyringError> {
+    let stored = stored_keys(store)?;
+    match stored
+        .iter()
+        .find(|key| KeyState::parse(&key.state) != Some(KeyState::Revoked))
+    {
+        Some(key) => Ok(master_key
+            .open(&key.private_key_sealed, &key.kid)
+            .map(drop)?),
+        None => Ok(()),
+    }
+}
+
 /// Loads the keyring at start-up, first making sure every algorithm of
-/// the policy has a current key. Waits (a few seconds at most) while
-/// another node starting at the same moment holds the lease.
+/// the policy has a current key. Waits while another node starting at the
+/// same moment holds the lease (a crashed holder's lease expires).
 pub fn load_at_start(
     store: &Store,
     master_key: &MasterKey,
     policy: &KeyPolicy,
-    now: i64,
+    clock: &dyn Clock,
     holder: &str,
 ) -> Result<Keyring, KeyringError> {
-    for _ in 0..50 {
-        maintain(store, master_key, policy, now, holder)?;
+    check_master_key(store, master_key)?;
+    for _ in 0..LEASE_WAIT_ATTEMPTS {
+        maintain(store, master_key, policy, clock.now(), holder)?;
         let keyring = Keyring::load(&stored_keys(store)?, master_key)?;
         let signing = keyring.signing_algorithms();
         if policy.algorithms.iter().all(|alg| signing.contains(alg)) {
             return Ok(keyring);
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(LEASE_WAIT_PAUSE);
     }
     Err(KeyringError::Busy)
 }
@@ -185,18 +208,20 @@ fn with_lease<T>(
     result.map(Some)
 }
 
-/// Like [`with_lease`], retrying for a few seconds: for operator commands.
+/// Like [`with_lease`], waiting for the lease (long enough for a crashed
+/// holder's lease to expire): for operator commands.
 fn with_lease_waiting<T>(
     store: &Store,
-    now: i64,
+    clock: &dyn Clock,
     holder: &str,
-    mut work: impl FnMut() -> Result<T, KeyringError>,
+    mut work: impl FnMut(i64) -> Result<T, KeyringError>,
 ) -> Result<T, KeyringError> {
-    for _ in 0..50 {
-        if let Some(result) = with_lease(store, now, holder, &mut work)? {
+    for _ in 0..LEASE_WAIT_ATTEMPTS {
+        let now = clock.now();
+        if let Some(result) = with_lease(store, now, holder, || work(now))? {
             return Ok(result);
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(LEASE_WAIT_PAUSE);
     }
     Err(KeyringError::Busy)
 }
@@ -208,12 +233,17 @@ fn create(
     state: KeyState,
     now: i64,
     activates_at: i64,
-) -> Result<KeyEvent, KeyringError> {
+) -> Result<(KeyEvent, StoredKey), KeyringError> {
+    check_master_key(store, master_key)?;
     let key = generate_key(alg, master_key, state, now, activates_at)?;
-    let kid = key.kid.clone();
-    store.insert_signing_key(&to_record(key))?;
-    tracing::info!(%kid, %alg, state = state.as_str(), activates_at, "created signing key");
-    Ok(KeyEvent::Created { kid, alg, state })
+    store.insert_signing_key(&to_record(key.clone()))?;
+    tracing::info!(kid = %key.kid, %alg, state = state.as_str(), activates_at, "created signing key");
+    let event = KeyEvent::Created {
+        kid: key.kid.clone(),
+        alg,
+        state,
+    };
+    Ok((event, key))
 }
 
 fn promote(store: &Store, key: &StoredKey, now: i64) -> Result<KeyEvent, KeyringError> {
@@ -263,7 +293,7 @@ pub fn maintain(
             match (keys.current, keys.next) {
                 (None, Some(next)) => events.push(promote(store, &next, now)?),
                 (None, None) => {
-                    events.push(create(store, master_key, alg, KeyState::Current, now, now)?)
+                    events.push(create(store, master_key, alg, KeyState::Current, now, now)?.0)
                 }
                 (Some(_), Some(next)) if now >= next.activates_at => {
                     events.push(promote(store, &next, now)?)
@@ -274,7 +304,7 @@ pub fn maintain(
                 {
                     let due = (current.activates_at + policy.rotation_interval)
                         .max(now + policy.prepublish);
-                    events.push(create(store, master_key, alg, KeyState::Next, now, due)?);
+                    events.push(create(store, master_key, alg, KeyState::Next, now, due)?.0);
                 }
                 _ => {}
             }
@@ -298,10 +328,10 @@ pub fn rotate(
     policy: &KeyPolicy,
     algorithms: &[SigningAlgorithm],
     immediately: bool,
-    now: i64,
+    clock: &dyn Clock,
     holder: &str,
 ) -> Result<Vec<KeyEvent>, KeyringError> {
-    with_lease_waiting(store, now, holder, || {
+    with_lease_waiting(store, clock, holder, |now| {
         let stored = stored_keys(store)?;
         let mut events = Vec::new();
         for &alg in algorithms {
@@ -310,26 +340,16 @@ pub fn rotate(
                 let next = match pending_next {
                     Some(next) => next,
                     None => {
-                        let key = generate_key(alg, master_key, KeyState::Next, now, now)?;
-                        store.insert_signing_key(&to_record(key.clone()))?;
-                        events.push(KeyEvent::Created {
-                            kid: key.kid.clone(),
-                            alg,
-                            state: KeyState::Next,
-                        });
+                        let (event, key) =
+                            create(store, master_key, alg, KeyState::Next, now, now)?;
+                        events.push(event);
                         key
                     }
                 };
                 events.push(promote(store, &next, now)?);
             } else if pending_next.is_none() {
-                events.push(create(
-                    store,
-                    master_key,
-                    alg,
-                    KeyState::Next,
-                    now,
-                    now + policy.prepublish,
-                )?);
+                let due = now + policy.prepublish;
+                events.push(create(store, master_key, alg, KeyState::Next, now, due)?.0);
             }
         }
         Ok(events)
@@ -342,10 +362,10 @@ pub fn revoke(
     store: &Store,
     master_key: &MasterKey,
     kid: &str,
-    now: i64,
+    clock: &dyn Clock,
     holder: &str,
 ) -> Result<Vec<KeyEvent>, KeyringError> {
-    with_lease_waiting(store, now, holder, || {
+    with_lease_waiting(store, clock, holder, |now| {
         let revoked = match store.revoke_signing_key(kid, now) {
             Err(StoreError::NotFound(_)) => {
                 return Err(KeyringError::Refused(format!(
@@ -366,10 +386,29 @@ pub fn revoke(
             (Some(_), _) => {}
             (None, Some(next)) => events.push(promote(store, &next, now)?),
             (None, None) => {
-                events.push(create(store, master_key, alg, KeyState::Current, now, now)?)
+                events.push(create(store, master_key, alg, KeyState::Current, now, now)?.0)
             }
         }
         Ok(events)
+    })
+}
+
+/// `ferrid key rewrap`: re-encrypts every private key under `new`, in one
+/// transaction and under the lease, so no key is created meanwhile.
+/// Returns how many keys moved.
+pub fn rewrap(
+    store: &Store,
+    old: &MasterKey,
+    new: &MasterKey,
+    clock: &dyn Clock,
+    holder: &str,
+) -> Result<usize, KeyringError> {
+    with_lease_waiting(store, clock, holder, |_| {
+        let resealed = store.reseal_signing_keys(|key| {
+            let private = old.open(&key.private_key_sealed, &key.kid)?;
+            new.seal(&private, &key.kid)
+        })?;
+        Ok(resealed?)
     })
 }
 

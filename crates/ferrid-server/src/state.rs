@@ -64,7 +64,8 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Result<AppState, KeyringError> {
         let node_id: Arc<str> = ferrid_store::secret::random_identifier(8).into();
-        let keyring = keys::load_at_start(&store, &master_key, &key_policy, clock.now(), &node_id)?;
+        let keyring =
+            keys::load_at_start(&store, &master_key, &key_policy, clock.as_ref(), &node_id)?;
         let published = publish(&store, keyring, &settings)?;
         Ok(AppState {
             store,
@@ -95,7 +96,13 @@ impl AppState {
         if current == self.published().fingerprint {
             return Ok(false);
         }
-        let keyring = Keyring::load(&keys::stored_keys(&self.store)?, &self.master_key)?;
+        // Unlike at start-up, one key that does not open must not freeze the
+        // whole keyring on an old version: it is left out and reported.
+        let (keyring, unreadable) =
+            Keyring::load_readable(&keys::stored_keys(&self.store)?, &self.master_key);
+        for (kid, error) in unreadable {
+            tracing::error!(%kid, %error, "signing key left out of the keyring");
+        }
         let published = Arc::new(publish(&self.store, keyring, &self.settings)?);
         match self.published.write() {
             Ok(mut slot) => *slot = published,
@@ -105,7 +112,9 @@ impl AppState {
         Ok(true)
     }
 
-    /// Runs the scheduled key work (under the lease) and reloads. Blocking.
+    /// Runs the scheduled key work (under the lease) and reloads. The
+    /// reload happens even if the work failed, so changes made elsewhere
+    /// are still picked up. Blocking.
     pub fn maintain_keys(&self) -> Result<Vec<KeyEvent>, KeyringError> {
         let events = keys::maintain(
             &self.store,
@@ -113,9 +122,9 @@ impl AppState {
             &self.key_policy,
             self.now(),
             &self.node_id,
-        )?;
+        );
         self.refresh_keys()?;
-        Ok(events)
+        events
     }
 
     /// The current time, Unix seconds.

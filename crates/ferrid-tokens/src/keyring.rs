@@ -191,11 +191,43 @@ impl Keyring {
     /// Decrypts and loads stored keys. Any key that cannot be decrypted or
     /// parsed fails the whole load: a wrong master key must stop start-up.
     pub fn load(stored: &[StoredKey], master_key: &MasterKey) -> TokenResult<Keyring> {
-        let keys = stored
-            .iter()
-            .filter(|key| KeyState::parse(&key.state) != Some(KeyState::Revoked))
+        let keys = unrevoked(stored)
             .map(|key| load_key(key, master_key))
             .collect::<TokenResult<Vec<_>>>()?;
+        Self::from_keys(keys)
+    }
+
+    /// Like [`load`](Self::load), but leaves out keys that cannot be
+    /// decrypted or parsed and returns them with the reason: for reloads on
+    /// a running node, where one bad row must not freeze the keyring.
+    pub fn load_readable(
+        stored: &[StoredKey],
+        master_key: &MasterKey,
+    ) -> (Keyring, Vec<(String, TokenError)>) {
+        let mut keys = Vec::new();
+        let mut unreadable = Vec::new();
+        for key in unrevoked(stored) {
+            match load_key(key, master_key) {
+                Ok(loaded) => keys.push(loaded),
+                Err(error) => unreadable.push((key.kid.clone(), error)),
+            }
+        }
+        match Self::from_keys(keys) {
+            Ok(keyring) => (keyring, unreadable),
+            Err(error) => {
+                unreadable.push(("(jwks)".to_owned(), error));
+                (
+                    Keyring {
+                        keys: Vec::new(),
+                        jwks: b"{\"keys\":[]}".to_vec(),
+                    },
+                    unreadable,
+                )
+            }
+        }
+    }
+
+    fn from_keys(keys: Vec<LoadedKey>) -> TokenResult<Keyring> {
         let jwks = serde_json::json!({
             "keys": keys.iter().map(|key| key.public_jwk.as_ref()).collect::<Vec<_>>()
         });
@@ -272,6 +304,13 @@ impl Keyring {
         serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone()))
             .map_err(|_| TokenError::Invalid("claims"))
     }
+}
+
+/// Revoked keys are neither published nor accepted (and hold no private key).
+fn unrevoked(stored: &[StoredKey]) -> impl Iterator<Item = &StoredKey> {
+    stored
+        .iter()
+        .filter(|key| KeyState::parse(&key.state) != Some(KeyState::Revoked))
 }
 
 fn load_key(stored: &StoredKey, master_key: &MasterKey) -> TokenResult<LoadedKey> {
@@ -492,5 +531,19 @@ mod tests {
             .sign(&serde_json::json!({}), "JWT", SigningAlgorithm::Es256)
             .unwrap();
         assert!(keyring.verify::<serde_json::Value>(&forged, "JWT").is_err());
+    }
+
+    #[test]
+    fn reloads_leave_out_unreadable_keys() {
+        let good =
+            generate_key(SigningAlgorithm::EdDsa, &master(), KeyState::Current, 1, 1).unwrap();
+        let mut bad =
+            generate_key(SigningAlgorithm::Es256, &master(), KeyState::Current, 1, 1).unwrap();
+        bad.private_key_sealed = good.private_key_sealed.clone();
+        assert!(Keyring::load(&[good.clone(), bad.clone()], &master()).is_err());
+        let (keyring, unreadable) = Keyring::load_readable(&[good, bad.clone()], &master());
+        assert_eq!(keyring.signing_algorithms(), vec![SigningAlgorithm::EdDsa]);
+        assert_eq!(unreadable.len(), 1);
+        assert_eq!(unreadable[0].0, bad.kid);
     }
 }

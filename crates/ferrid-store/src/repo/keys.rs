@@ -37,7 +37,9 @@ impl Store {
         diesel::insert_into(signing_keys::table)
             .values(key)
             .execute(&mut connection)
-            .map_err(StoreError::conflict_as("a signing key with this kid"))?;
+            .map_err(StoreError::conflict_as(
+                "a signing key with this kid, or a second current or next key of this algorithm",
+            ))?;
         Ok(())
     }
 
@@ -123,6 +125,13 @@ impl Store {
     ) -> StoreResult<Result<usize, E>> {
         let mut connection = self.connection()?;
         let outcome = connection.transaction::<_, ResealAbort<E>, _>(|connection| {
+            // Write first: SQLite then takes its write lock at the start,
+            // instead of failing to upgrade a read made before another
+            // connection's commit (SQLITE_BUSY_SNAPSHOT, which the busy
+            // timeout does not cover).
+            diesel::update(signing_keys::table.filter(signing_keys::state.ne("revoked")))
+                .set(signing_keys::private_key_sealed.eq(signing_keys::private_key_sealed))
+                .execute(connection)?;
             let keys: Vec<SigningKeyRecord> = signing_keys::table
                 .filter(signing_keys::state.ne("revoked"))
                 .select(SigningKeyRecord::as_select())

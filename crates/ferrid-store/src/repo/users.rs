@@ -134,18 +134,22 @@ impl Store {
 
     /// Disables a user and ends every browser session they have.
     pub fn disable_user(&self, username: &str, now: i64) -> StoreResult<()> {
+        let username = username.to_lowercase();
         let mut connection = self.connection()?;
         connection.transaction(|connection| {
-            let id: Option<String> = users::table
-                .filter(users::username.eq(username.to_lowercase()))
-                .select(users::id)
-                .first(connection)
-                .optional()?;
-            let id = id.ok_or(StoreError::NotFound("user"))?;
-            diesel::update(users::table.find(&id))
+            // The update comes first so that SQLite takes its write lock at
+            // the start of the transaction (a read first could not upgrade
+            // after another connection's commit).
+            let updated = diesel::update(users::table.filter(users::username.eq(&username)))
                 .set((users::disabled.eq(true), users::updated_at.eq(now)))
                 .execute(connection)?;
-            diesel::delete(sessions::table.filter(sessions::user_id.eq(&id)))
+            if updated == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            let user_ids = users::table
+                .filter(users::username.eq(&username))
+                .select(users::id);
+            diesel::delete(sessions::table.filter(sessions::user_id.eq_any(user_ids)))
                 .execute(connection)?;
             Ok(())
         })

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use ferrid_server::keys::{self, KeyEvent};
-use ferrid_server::{Clock, SystemClock};
+use ferrid_server::SystemClock;
 use ferrid_store::Store;
 use ferrid_tokens::{MasterKey, SigningAlgorithm};
 use serde::Serialize;
@@ -49,12 +49,14 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
                 &policy,
                 &algorithms,
                 now,
-                SystemClock.now(),
+                &SystemClock,
                 &holder(),
             )?;
             report(json, &events, || {
                 if now {
-                    "Emergency rotation done: the new keys sign now; running servers switch within key_refresh_interval."
+                    "Emergency rotation done: the new keys sign now (running servers switch within \
+                     key_refresh_interval). Validators whose cached JWKS predates this may see an unknown \
+                     kid until their cache expires (at most 300 s); most libraries refetch the JWKS then."
                 } else {
                     "New keys are published and will sign after key_prepublish; nothing to do if one was already scheduled."
                 }
@@ -62,7 +64,7 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
         }
         KeyCommand::Revoke { kid } => {
             let master_key = app::master_key(config, &store)?;
-            let events = keys::revoke(&store, &master_key, &kid, SystemClock.now(), &holder())?;
+            let events = keys::revoke(&store, &master_key, &kid, &SystemClock, &holder())?;
             report(json, &events, || {
                 "Revoked: running servers drop the key within key_refresh_interval."
             })
@@ -135,12 +137,7 @@ fn rewrap(config: &Config, store: &Store, new_path: &Path, json: bool) -> anyhow
     } else {
         MasterKey::generate(new_path)?
     };
-    let count = store
-        .reseal_signing_keys(|key| {
-            let private = old.open(&key.private_key_sealed, &key.kid)?;
-            new.seal(&private, &key.kid)
-        })?
-        .context("re-encryption failed; no key was changed")?;
+    let count = keys::rewrap(store, &old, &new, &SystemClock, &holder())?;
     if count == 0 {
         bail!("there are no keys to re-encrypt");
     }

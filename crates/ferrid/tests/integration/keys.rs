@@ -239,7 +239,7 @@ on_both_backends!(
             &server.store,
             &master_key(&server),
             &kid,
-            server.clock.now(),
+            &server.clock,
             "test"
         )
         .is_err());
@@ -361,7 +361,7 @@ on_both_backends!(
             &server.store,
             &master_key(&server),
             &kid,
-            server.clock.now(),
+            &server.clock,
             "cli",
         )
         .unwrap();
@@ -420,6 +420,33 @@ on_both_backends!(
         );
         let malformed = refused_start(&server, &[("FERRID_MASTER_KEY", "not base64")]);
         assert!(malformed.contains("FERRID_MASTER_KEY"), "{malformed}");
+
+        // A command that would seal a new key checks the master key first:
+        // a wrong one must not add a key no node can open.
+        let count = server.store.list_signing_keys().unwrap().len();
+        let rotate = Command::new(env!("CARGO_BIN_EXE_ferrid"))
+            .args(["key", "rotate", "--alg", "RS256"])
+            .env("FERRID_DATABASE_URL", &server.config.database_url)
+            .env(
+                "FERRID_MASTER_KEY",
+                "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+            )
+            .output()
+            .unwrap();
+        assert!(!rotate.status.success());
+        assert_eq!(
+            server.store.list_signing_keys().unwrap().len(),
+            count,
+            "no key was written"
+        );
+
+        // The database itself refuses a second current key for an algorithm.
+        let mut second = server.store.list_signing_keys().unwrap()[0].clone();
+        second.kid = "k-second-current".into();
+        assert!(matches!(
+            server.store.insert_signing_key(&second),
+            Err(ferrid_store::StoreError::Conflict(_))
+        ));
 
         // Swap two rows' ciphertexts: the kid is bound as associated data.
         let keys = server.store.list_signing_keys().unwrap();
