@@ -149,6 +149,9 @@ mod tests {
             scopes: vec![],
             created_at: 0,
             id_token_signed_response_alg: "RS256".into(),
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
+            refresh_for_online_sessions: false,
         }
     }
 

@@ -13,6 +13,7 @@ mod cookies;
 pub mod endpoints;
 pub mod error;
 pub mod forms;
+pub mod grants;
 pub mod http;
 pub mod keys;
 pub mod maintenance;
@@ -34,7 +35,8 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use crate::endpoints::{
-    assets, authorize as authz, consent, health, login, metadata as meta, token, userinfo,
+    assets, authorize as authz, consent, health, introspect, login, metadata as meta, revoke,
+    token, userinfo,
 };
 use crate::metadata::paths;
 
@@ -58,6 +60,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::LOGIN, web::post().to(login::submit))
         .route(paths::CONSENT, web::post().to(consent::submit))
         .route(paths::TOKEN, web::post().to(token::token))
+        .route(paths::INTROSPECT, web::post().to(introspect::introspect))
+        .route(paths::REVOKE, web::post().to(revoke::revoke))
         .route(paths::USERINFO, web::get().to(userinfo::get))
         .route(paths::USERINFO, web::post().to(userinfo::post))
         .route(paths::HEALTH, web::get().to(health::health))

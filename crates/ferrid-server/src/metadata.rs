@@ -27,6 +27,10 @@ pub mod paths {
     pub const TOKEN: &str = "/token";
     /// UserInfo endpoint.
     pub const USERINFO: &str = "/userinfo";
+    /// Token introspection (RFC 7662).
+    pub const INTROSPECT: &str = "/introspect";
+    /// Token revocation (RFC 7009).
+    pub const REVOKE: &str = "/revoke";
     /// Login page.
     pub const LOGIN: &str = "/login";
     /// Consent page.
@@ -122,14 +126,19 @@ impl Metadata {
             "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
             "token_endpoint": settings.endpoint(paths::TOKEN),
             "userinfo_endpoint": settings.endpoint(paths::USERINFO),
+            "introspection_endpoint": settings.endpoint(paths::INTROSPECT),
+            "revocation_endpoint": settings.endpoint(paths::REVOKE),
             "jwks_uri": settings.endpoint(paths::JWKS),
             "scopes_supported": scopes::SUPPORTED.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": crate::endpoints::token::GRANT_TYPES,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algorithms,
             "token_endpoint_auth_methods_supported":
+                ClientAuthMethod::ALL.iter().map(|method| method.as_str()).collect::<Vec<_>>(),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported":
                 ClientAuthMethod::ALL.iter().map(|method| method.as_str()).collect::<Vec<_>>(),
             "code_challenge_methods_supported": [pkce::S256],
             "claims_supported": [

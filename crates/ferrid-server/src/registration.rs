@@ -14,7 +14,7 @@ use crate::scopes;
 pub const KNOWN_GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
 /// What an administrator asks for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ClientRegistration {
     /// Display name.
     pub name: String,
@@ -30,6 +30,12 @@ pub struct ClientRegistration {
     pub scope: String,
     /// `id_token_signed_response_alg`.
     pub id_token_alg: String,
+    /// Refresh-token idle lifetime override, seconds.
+    pub refresh_idle_ttl: Option<i64>,
+    /// Refresh-token absolute lifetime override, seconds.
+    pub refresh_absolute_ttl: Option<i64>,
+    /// Issue refresh tokens without `offline_access`.
+    pub refresh_for_online_sessions: bool,
 }
 
 /// A registered client and its secret, which is shown once.
@@ -107,6 +113,35 @@ pub fn register(
         return Err("a public client (auth-method none) cannot use client_credentials".into());
     }
 
+    let uses_refresh = grant_types.iter().any(|grant| grant == "refresh_token");
+    if uses_refresh && !uses_code {
+        return Err("the refresh_token grant needs the authorization_code grant".into());
+    }
+    let refresh_settings = registration.refresh_idle_ttl.is_some()
+        || registration.refresh_absolute_ttl.is_some()
+        || registration.refresh_for_online_sessions;
+    if refresh_settings && !uses_refresh {
+        return Err("refresh settings need the refresh_token grant".into());
+    }
+    if [
+        registration.refresh_idle_ttl,
+        registration.refresh_absolute_ttl,
+    ]
+    .iter()
+    .flatten()
+    .any(|ttl| *ttl <= 0)
+    {
+        return Err("refresh lifetimes must be positive numbers of seconds".into());
+    }
+    if let (Some(idle), Some(absolute)) = (
+        registration.refresh_idle_ttl,
+        registration.refresh_absolute_ttl,
+    ) {
+        if idle > absolute {
+            return Err("refresh-idle-ttl cannot exceed refresh-absolute-ttl".into());
+        }
+    }
+
     let redirect_uris = checked_uris(&registration.redirect_uris, "redirect-uri")?;
     if uses_code && redirect_uris.is_empty() {
         return Err("the authorization_code grant needs at least one --redirect-uri".into());
@@ -147,6 +182,9 @@ pub fn register(
             scopes,
             created_at: now,
             id_token_signed_response_alg: id_token_alg.as_str().to_owned(),
+            refresh_idle_ttl: registration.refresh_idle_ttl,
+            refresh_absolute_ttl: registration.refresh_absolute_ttl,
+            refresh_for_online_sessions: registration.refresh_for_online_sessions,
         },
         secret,
     })
@@ -205,6 +243,9 @@ mod tests {
             auth_method: "client_secret_basic".into(),
             scope: "openid profile".into(),
             id_token_alg: "RS256".into(),
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
+            refresh_for_online_sessions: false,
         }
     }
 
@@ -256,7 +297,7 @@ mod tests {
 
     #[test]
     fn invalid_registrations_are_refused() {
-        let cases: [fn(&mut ClientRegistration); 12] = [
+        let cases: [fn(&mut ClientRegistration); 15] = [
             |r| r.name = " ".into(),
             |r| r.redirect_uris.clear(),
             |r| r.redirect_uris = vec!["/relative".into()],
@@ -268,6 +309,13 @@ mod tests {
             |r| r.scope = "openid admin".into(),
             |r| r.scope = "profile".into(),
             |r| r.id_token_alg = "HS256".into(),
+            |r| r.grant_types = vec!["refresh_token".into()],
+            |r| r.refresh_for_online_sessions = true,
+            |r| {
+                r.grant_types.push("refresh_token".into());
+                r.refresh_idle_ttl = Some(10);
+                r.refresh_absolute_ttl = Some(5);
+            },
             |r| {
                 r.auth_method = "none".into();
                 r.grant_types.push("client_credentials".into());

@@ -2,11 +2,18 @@
 
 /// Scopes this server supports, with what they grant in words (shown on
 /// the consent page).
-pub const SUPPORTED: [(&str, &str); 3] = [
+pub const SUPPORTED: [(&str, &str); 4] = [
     ("openid", "Sign you in and know who you are"),
     ("profile", "Your name and username"),
     ("email", "Your e-mail address"),
+    (
+        OFFLINE_ACCESS,
+        "Stay connected to your account while you are away",
+    ),
 ];
+
+/// The scope that asks for a refresh token (OIDC Core §11).
+pub const OFFLINE_ACCESS: &str = "offline_access";
 
 /// The scope every OpenID Connect request must include.
 pub const OPENID: &str = "openid";
@@ -22,6 +29,11 @@ pub fn describe(scope: &str) -> &'static str {
         .iter()
         .find(|(name, _)| *name == scope)
         .map_or("", |(_, description)| description)
+}
+
+/// Whether a granted scope list contains `scope`.
+pub fn contains(scopes: &[String], scope: &str) -> bool {
+    scopes.iter().any(|granted| granted == scope)
 }
 
 /// Splits a space-delimited scope parameter (RFC 6749 §3.3), dropping

@@ -17,6 +17,10 @@ pub const MAX_AUTHORIZATION_CODE_TTL: i64 = 60;
 pub const DEFAULT_SESSION_TTL: i64 = 12 * 3600;
 /// How long a user has to finish logging in: 15 minutes.
 pub const DEFAULT_LOGIN_TTL: i64 = 15 * 60;
+/// Default refresh-token idle lifetime: 14 days without use.
+pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 14 * 24 * 3600;
+/// Default refresh-token absolute lifetime: 90 days after the login.
+pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 90 * 24 * 3600;
 /// How long caches may keep the discovery and JWKS documents.
 pub const METADATA_MAX_AGE: i64 = 300;
 
@@ -37,6 +41,13 @@ pub struct Settings {
     pub login_ttl: i64,
     /// Algorithm of access tokens (server-wide).
     pub access_token_alg: SigningAlgorithm,
+    /// Refresh-token idle lifetime, seconds (per-client overridable).
+    pub refresh_idle_ttl: i64,
+    /// Refresh-token absolute lifetime, seconds (per-client overridable).
+    pub refresh_absolute_ttl: i64,
+    /// Seconds after a rotation during which the previous refresh token
+    /// still works once more (for clients that lose a response); 0 = off.
+    pub refresh_reuse_grace: i64,
 }
 
 impl Settings {
@@ -50,6 +61,9 @@ impl Settings {
             session_ttl: DEFAULT_SESSION_TTL,
             login_ttl: DEFAULT_LOGIN_TTL,
             access_token_alg: SigningAlgorithm::Rs256,
+            refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,
+            refresh_absolute_ttl: DEFAULT_REFRESH_ABSOLUTE_TTL,
+            refresh_reuse_grace: 0,
         }
     }
 

@@ -27,6 +27,42 @@ diesel::table! {
         scopes -> Text,
         created_at -> BigInt,
         id_token_signed_response_alg -> Text,
+        refresh_idle_ttl -> Nullable<BigInt>,
+        refresh_absolute_ttl -> Nullable<BigInt>,
+        refresh_for_online_sessions -> Bool,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        sid -> Text,
+        scope -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_digest) {
+        token_digest -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        rotated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    revoked_access_tokens (jti) {
+        jti -> Text,
+        expires_at -> BigInt,
     }
 }
 
@@ -88,6 +124,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         redeemed_at -> Nullable<BigInt>,
+        grant_id -> Nullable<Text>,
     }
 }
 
@@ -106,6 +143,8 @@ diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_requests -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
+diesel::joinable!(refresh_tokens -> grants (grant_id));
+diesel::joinable!(grants -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -116,4 +155,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     consents,
     leases,
+    grants,
+    refresh_tokens,
+    revoked_access_tokens,
 );

@@ -65,6 +65,9 @@ pub struct AccessTokenClaims {
     /// Session the token came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The grant (token family) it belongs to; revoking the grant ends it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }
 
 /// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access

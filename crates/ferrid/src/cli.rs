@@ -94,6 +94,15 @@ pub struct ClientCreate {
     /// Algorithm of the client's ID tokens (RS256, PS256, ES256, EdDSA).
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
+    /// Refresh-token idle lifetime for this client, seconds (default: server setting).
+    #[arg(long)]
+    pub refresh_idle_ttl: Option<i64>,
+    /// Refresh-token absolute lifetime for this client, seconds (default: server setting).
+    #[arg(long)]
+    pub refresh_absolute_ttl: Option<i64>,
+    /// Issue refresh tokens even without the offline_access scope.
+    #[arg(long)]
+    pub refresh_online: bool,
 }
 
 /// `ferrid user …`

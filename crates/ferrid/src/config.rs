@@ -67,6 +67,12 @@ pub struct Config {
     pub session_ttl: i64,
     /// Time allowed to finish a login, seconds.
     pub login_ttl: i64,
+    /// Refresh-token idle lifetime, seconds.
+    pub refresh_idle_ttl: i64,
+    /// Refresh-token absolute lifetime, seconds.
+    pub refresh_absolute_ttl: i64,
+    /// Seconds a rotated refresh token still works (0 = off).
+    pub refresh_reuse_grace: i64,
     /// Algorithms ferrid keeps signing keys for (RS256 always included).
     pub signing_algorithms: Vec<String>,
     /// Algorithm of access tokens.
@@ -99,6 +105,9 @@ impl Default for Config {
             authorization_code_ttl: settings::DEFAULT_AUTHORIZATION_CODE_TTL,
             session_ttl: settings::DEFAULT_SESSION_TTL,
             login_ttl: settings::DEFAULT_LOGIN_TTL,
+            refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
+            refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
+            refresh_reuse_grace: 0,
             signing_algorithms: SigningAlgorithm::ALL
                 .iter()
                 .map(|alg| alg.as_str().to_owned())
@@ -160,10 +169,18 @@ impl Config {
             ("authorization_code_ttl", self.authorization_code_ttl),
             ("session_ttl", self.session_ttl),
             ("login_ttl", self.login_ttl),
+            ("refresh_idle_ttl", self.refresh_idle_ttl),
+            ("refresh_absolute_ttl", self.refresh_absolute_ttl),
         ] {
             if value <= 0 {
                 bail!("invalid configuration: {key} must be a positive number of seconds");
             }
+        }
+        if self.refresh_idle_ttl > self.refresh_absolute_ttl {
+            bail!("invalid configuration: refresh_idle_ttl cannot exceed refresh_absolute_ttl");
+        }
+        if !(0..=300).contains(&self.refresh_reuse_grace) {
+            bail!("invalid configuration: refresh_reuse_grace must be 0 (off) to 300 seconds");
         }
         if self.authorization_code_ttl > settings::MAX_AUTHORIZATION_CODE_TTL {
             bail!(
@@ -307,6 +324,9 @@ impl Config {
         settings.session_ttl = self.session_ttl;
         settings.login_ttl = self.login_ttl;
         settings.access_token_alg = self.access_token_algorithm()?;
+        settings.refresh_idle_ttl = self.refresh_idle_ttl;
+        settings.refresh_absolute_ttl = self.refresh_absolute_ttl;
+        settings.refresh_reuse_grace = self.refresh_reuse_grace;
         Ok(settings)
     }
 }

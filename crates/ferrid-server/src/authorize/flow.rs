@@ -194,6 +194,7 @@ pub async fn issue_code(
         created_at: now,
         expires_at: now + state.settings.authorization_code_ttl,
         redeemed_at: None,
+        grant_id: None,
     };
     let pending_digest = digest(&pending.id);
     // Claiming (deleting) the pending request first means two concurrent

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_tokens::AccessTokenClaims;
 use serde_json::{json, Map, Value};
 
+use crate::endpoints::introspect::active_access_token;
 use crate::error::{ErrorCode, OAuthError};
 use crate::http::{is_form, Params};
 use crate::scopes;
@@ -81,18 +82,20 @@ async fn respond(state: &AppState, token: Result<Option<String>, OAuthError>) ->
 
 async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>, OAuthError> {
     let invalid = |description: &'static str| OAuthError::new(ErrorCode::InvalidToken, description);
-    let access: AccessTokenClaims = state
+    // Expired tokens get their own message; everything else (signature,
+    // type, issuer, audience, revocation) is simply invalid.
+    if let Ok(claims) = state
         .published()
         .keyring
-        .verify(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
-        .map_err(|_| invalid("the access token is invalid"))?;
-    // RFC 9068 §4: the token must be for us (issuer and audience).
-    if access.iss != state.settings.issuer || access.aud != state.settings.issuer {
-        return Err(invalid("the access token is invalid"));
+        .verify::<AccessTokenClaims>(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
+    {
+        if claims.exp <= state.now() {
+            return Err(invalid("the access token has expired"));
+        }
     }
-    if access.exp <= state.now() {
-        return Err(invalid("the access token has expired"));
-    }
+    let access = active_access_token(state, token)
+        .await?
+        .ok_or_else(|| invalid("the access token is invalid"))?;
     let granted = scopes::split(&access.scope);
     if !granted.iter().any(|scope| scope == scopes::OPENID) {
         return Err(OAuthError::new(

@@ -54,6 +54,8 @@ pub struct AuthorizationCode {
     pub expires_at: i64,
     /// When it was redeemed; `None` until then.
     pub redeemed_at: Option<i64>,
+    /// The grant its redemption created.
+    pub grant_id: Option<String>,
 }
 
 impl Store {

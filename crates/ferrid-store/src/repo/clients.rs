@@ -69,6 +69,12 @@ pub struct Client {
     pub created_at: i64,
     /// JWS algorithm of this client's ID tokens.
     pub id_token_signed_response_alg: String,
+    /// Refresh-token idle lifetime, seconds; `None` for the server default.
+    pub refresh_idle_ttl: Option<i64>,
+    /// Refresh-token absolute lifetime, seconds; `None` for the server default.
+    pub refresh_absolute_ttl: Option<i64>,
+    /// Whether refresh tokens are issued without `offline_access`.
+    pub refresh_for_online_sessions: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,6 +123,9 @@ struct ClientRow {
     scopes: String,
     created_at: i64,
     id_token_signed_response_alg: String,
+    refresh_idle_ttl: Option<i64>,
+    refresh_absolute_ttl: Option<i64>,
+    refresh_for_online_sessions: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -146,6 +155,9 @@ impl TryFrom<ClientRow> for Client {
             secret_digest: row.secret_digest,
             created_at: row.created_at,
             id_token_signed_response_alg: row.id_token_signed_response_alg,
+            refresh_idle_ttl: row.refresh_idle_ttl,
+            refresh_absolute_ttl: row.refresh_absolute_ttl,
+            refresh_for_online_sessions: row.refresh_for_online_sessions,
         })
     }
 }
@@ -170,6 +182,9 @@ impl Store {
                 clients::scopes.eq(client.scopes.join(" ")),
                 clients::created_at.eq(client.created_at),
                 clients::id_token_signed_response_alg.eq(&client.id_token_signed_response_alg),
+                clients::refresh_idle_ttl.eq(client.refresh_idle_ttl),
+                clients::refresh_absolute_ttl.eq(client.refresh_absolute_ttl),
+                clients::refresh_for_online_sessions.eq(client.refresh_for_online_sessions),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;

@@ -3,6 +3,7 @@
 pub mod authorization;
 pub mod clients;
 pub mod consents;
+pub mod grants;
 pub mod keys;
 pub mod leases;
 pub mod sessions;

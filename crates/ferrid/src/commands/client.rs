@@ -23,6 +23,9 @@ struct ClientView<'a> {
     grant_types: &'a [String],
     scope: String,
     id_token_signed_response_alg: &'a str,
+    refresh_idle_ttl: Option<i64>,
+    refresh_absolute_ttl: Option<i64>,
+    refresh_for_online_sessions: bool,
     created_at: String,
 }
 
@@ -37,6 +40,9 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             grant_types: &client.grant_types,
             scope: client.scopes.join(" "),
             id_token_signed_response_alg: &client.id_token_signed_response_alg,
+            refresh_idle_ttl: client.refresh_idle_ttl,
+            refresh_absolute_ttl: client.refresh_absolute_ttl,
+            refresh_for_online_sessions: client.refresh_for_online_sessions,
             created_at: timestamp(client.created_at),
         }
     }
@@ -139,6 +145,9 @@ fn create(
         auth_method: options.auth_method,
         scope: options.scope,
         id_token_alg: options.id_token_alg,
+        refresh_idle_ttl: options.refresh_idle_ttl,
+        refresh_absolute_ttl: options.refresh_absolute_ttl,
+        refresh_for_online_sessions: options.refresh_online,
     };
     let registered =
         register(registration, enabled, SystemClock.now()).map_err(anyhow::Error::msg)?;

@@ -257,6 +257,7 @@ on_both_backends!(
             auth_method: "client_secret_basic".into(),
             scope: "profile".into(),
             id_token_alg: "RS256".into(),
+            ..Default::default()
         });
         // It has no redirect URI, so nothing can be redirected: a page.
         let url = authorize_url(

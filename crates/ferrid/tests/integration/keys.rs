@@ -157,6 +157,7 @@ on_both_backends!(
                     auth_method: "client_secret_basic".into(),
                     scope: "openid profile email".into(),
                     id_token_alg: name.into(),
+                    ..Default::default()
                 });
             let (tokens, nonce, rp) =
                 sign_in_and_exchange(&server, &client, &Browser::new(), "alg").await;

@@ -30,6 +30,7 @@ on_both_backends!(
             created_at: now,
             expires_at: now + 60,
             redeemed_at: None,
+            grant_id: None,
         };
         server.store.insert_authorization_code(&code).unwrap();
 

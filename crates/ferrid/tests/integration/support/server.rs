@@ -145,6 +145,7 @@ impl TestServer {
             auth_method: auth_method.into(),
             scope: "openid profile email".into(),
             id_token_alg: "RS256".into(),
+            ..Default::default()
         })
     }
 

@@ -1,0 +1,132 @@
+//! `POST /introspect` (RFC 7662): is this token active, and what is it?
+//! The caller must authenticate as a confidential client. Any such client
+//! (a resource server) may introspect access tokens; refresh tokens only
+//! their own client.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::secret::digest;
+use ferrid_store::Client;
+use ferrid_tokens::AccessTokenClaims;
+use serde_json::{json, Value};
+
+use crate::client_auth;
+use crate::error::{ErrorCode, Internal, OAuthError};
+use crate::grants::issue::REFRESH_TOKEN_PREFIX;
+use crate::http::{is_form, Params};
+use crate::state::AppState;
+
+/// Handles an introspection request.
+pub async fn introspect(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    match answer(&state, &http, &body).await {
+        Ok(document) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(document),
+        Err(error) => error.token_response(),
+    }
+}
+
+async fn answer(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<Value, OAuthError> {
+    if !is_form(http) {
+        return Err(OAuthError::invalid_request(
+            "the introspection request must be application/x-www-form-urlencoded",
+        ));
+    }
+    let params =
+        Params::parse(body).map_err(|error| OAuthError::invalid_request(error.to_string()))?;
+    let client = client_auth::authenticate(state, http, &params).await?;
+    if !client.auth_method.is_confidential() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "introspection needs a confidential client",
+        ));
+    }
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let inactive = json!({ "active": false });
+    // The hint only orders the lookups; the prefix decides reliably.
+    let document = if token.starts_with(REFRESH_TOKEN_PREFIX) {
+        refresh_token(state, &client, token).await?
+    } else {
+        access_token(state, token).await?
+    };
+    Ok(document.unwrap_or(inactive))
+}
+
+/// The claims of an access token this server signed, if it is still valid:
+/// signature by a published key, issuer, expiry, and not revoked.
+pub async fn active_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<AccessTokenClaims>, Internal> {
+    let Ok(claims) = state
+        .published()
+        .keyring
+        .verify::<AccessTokenClaims>(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
+    else {
+        return Ok(None);
+    };
+    if claims.iss != state.settings.issuer
+        || claims.aud != state.settings.issuer
+        || claims.exp <= state.now()
+    {
+        return Ok(None);
+    }
+    let (jti, gid) = (claims.jti.clone(), claims.gid.clone());
+    let revoked = state
+        .db(move |store| store.is_access_token_revoked(&jti, gid.as_deref()))
+        .await?;
+    Ok((!revoked).then_some(claims))
+}
+
+async fn access_token(state: &AppState, token: &str) -> Result<Option<Value>, Internal> {
+    Ok(active_access_token(state, token).await?.map(|claims| {
+        json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": claims.scope,
+            "client_id": claims.client_id,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "jti": claims.jti,
+        })
+    }))
+}
+
+async fn refresh_token(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+) -> Result<Option<Value>, Internal> {
+    let token_digest = digest(token);
+    let Some((row, grant)) = state
+        .db(move |store| store.find_refresh_token(&token_digest))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let active = row.client_id == client.client_id
+        && row.rotated_at.is_none()
+        && row.expires_at > state.now()
+        && grant.revoked_at.is_none();
+    Ok(active.then(|| {
+        json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "scope": row.scope,
+            "client_id": row.client_id,
+            "sub": grant.user_id,
+            "iss": state.settings.issuer,
+            "exp": row.expires_at,
+            "iat": row.created_at,
+        })
+    }))
+}

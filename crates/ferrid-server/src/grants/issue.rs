@@ -1,0 +1,168 @@
+//! Minting what a token response carries: the access token (RFC 9068), the
+//! ID token (OIDC Core §3.1.3.6) and, for grants that allow it, a refresh
+//! token. Which grant gets what is the grant handlers' decision.
+
+use ferrid_store::secret::{digest, generate_secret, random_token};
+use ferrid_store::{Client, Grant, RefreshToken};
+use ferrid_tokens::claims::{ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
+use ferrid_tokens::{access_token_hash, AccessTokenClaims, IdTokenClaims, SigningAlgorithm};
+use serde::Serialize;
+
+use crate::error::Internal;
+use crate::scopes;
+use crate::session::AMR_PASSWORD;
+use crate::state::AppState;
+
+/// Prefix of refresh tokens, so secret scanners can spot a leaked one.
+pub const REFRESH_TOKEN_PREFIX: &str = "frt_";
+
+/// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// JWT access token (RFC 9068).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access-token lifetime, seconds.
+    pub expires_in: i64,
+    /// Granted scopes.
+    pub scope: String,
+    /// ID token, when `openid` was granted to a user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// Refresh token, when the grant allows one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Who the tokens are about: a user's grant, or the client itself.
+pub enum Subject<'a> {
+    /// A user, through a grant (code or refresh).
+    User {
+        /// The grant.
+        grant: &'a Grant,
+        /// The nonce of the authorization request (first ID token only).
+        nonce: Option<&'a str>,
+    },
+    /// The client acting for itself (client credentials).
+    Client,
+}
+
+/// Signs an access token, and an ID token for a user grant with `openid`.
+pub fn tokens(
+    state: &AppState,
+    client: &Client,
+    subject: Subject<'_>,
+    scope: &[String],
+) -> Result<TokenResponse, Internal> {
+    let now = state.now();
+    let settings = &state.settings;
+    let published = state.published();
+    let scope_text = scope.join(" ");
+    let (sub, auth_time, sid, gid) = match &subject {
+        Subject::User { grant, .. } => (
+            grant.user_id.clone(),
+            Some(grant.auth_time),
+            Some(grant.sid.clone()),
+            Some(grant.id.clone()),
+        ),
+        Subject::Client => (client.client_id.clone(), None, None, None),
+    };
+    let access_claims = AccessTokenClaims {
+        iss: settings.issuer.clone(),
+        sub: sub.clone(),
+        aud: settings.issuer.clone(),
+        client_id: client.client_id.clone(),
+        exp: now + settings.access_token_ttl,
+        iat: now,
+        jti: random_token(16),
+        scope: scope_text.clone(),
+        auth_time,
+        sid: sid.clone(),
+        gid,
+    };
+    let access_token =
+        published
+            .keyring
+            .sign(&access_claims, ACCESS_TOKEN_TYPE, settings.access_token_alg)?;
+    let id_token = match subject {
+        Subject::User { grant, nonce } if scopes::contains(scope, scopes::OPENID) => {
+            let alg =
+                SigningAlgorithm::parse(&client.id_token_signed_response_alg).ok_or_else(|| {
+                    Internal::log(format!(
+                        "client {} has an unknown ID token algorithm",
+                        client.client_id
+                    ))
+                })?;
+            let claims = IdTokenClaims {
+                iss: settings.issuer.clone(),
+                sub,
+                aud: client.client_id.clone(),
+                exp: now + settings.id_token_ttl,
+                iat: now,
+                auth_time: grant.auth_time,
+                nonce: nonce.map(str::to_owned),
+                at_hash: Some(access_token_hash(&access_token, alg)),
+                sid: grant.sid.clone(),
+                amr: vec![AMR_PASSWORD.to_owned()],
+            };
+            Some(published.keyring.sign(&claims, ID_TOKEN_TYPE, alg)?)
+        }
+        _ => None,
+    };
+    tracing::info!(client_id = %client.client_id, jti = %access_claims.jti, "tokens issued");
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: settings.access_token_ttl,
+        scope: scope_text,
+        id_token,
+        refresh_token: None,
+    })
+}
+
+/// The client's refresh-token lifetimes: (idle, absolute), seconds.
+pub fn refresh_lifetimes(state: &AppState, client: &Client) -> (i64, i64) {
+    (
+        client
+            .refresh_idle_ttl
+            .unwrap_or(state.settings.refresh_idle_ttl),
+        client
+            .refresh_absolute_ttl
+            .unwrap_or(state.settings.refresh_absolute_ttl),
+    )
+}
+
+/// Whether a grant of `scope` to `client` gets refresh tokens: the client
+/// must be allowed the grant, and the user must have granted
+/// `offline_access` (or the client gets them for online sessions too).
+pub fn allows_refresh(client: &Client, scope: &[String]) -> bool {
+    client.allows_grant("refresh_token")
+        && (scopes::contains(scope, scopes::OFFLINE_ACCESS) || client.refresh_for_online_sessions)
+}
+
+/// Creates and stores a new refresh token in `grant`'s family.
+pub async fn refresh_token(
+    state: &AppState,
+    client: &Client,
+    grant: &Grant,
+    scope: &str,
+) -> Result<String, Internal> {
+    let token = generate_secret(REFRESH_TOKEN_PREFIX);
+    let now = state.now();
+    let (idle, _) = refresh_lifetimes(state, client);
+    let row = RefreshToken {
+        token_digest: digest(&token),
+        grant_id: grant.id.clone(),
+        client_id: client.client_id.clone(),
+        scope: scope.to_owned(),
+        created_at: now,
+        // The idle limit, never past the family's absolute end.
+        expires_at: (now + idle).min(grant.expires_at),
+        rotated_at: None,
+    };
+    state
+        .db(move |store| store.insert_refresh_token(&row))
+        .await?;
+    Ok(token)
+}

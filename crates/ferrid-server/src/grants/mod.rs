@@ -1,0 +1,13 @@
+//! One module per grant type; `issue` mints what they hand out.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod issue;
+pub mod refresh;
+
+use crate::error::{ErrorCode, OAuthError};
+
+/// `invalid_grant` with a description.
+pub fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}

@@ -1,0 +1,161 @@
+//! The refresh token grant (RFC 6749 §6) with rotation on every use and
+//! reuse detection (RFC 9700 §4.14.2).
+
+use ferrid_store::secret::digest;
+use ferrid_store::Client;
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::grants::invalid_grant;
+use crate::grants::issue::{self, Subject, TokenResponse};
+use crate::http::Params;
+use crate::scopes;
+use crate::state::AppState;
+
+/// What presenting a refresh token amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presentation {
+    /// The live token: this request rotates it.
+    Rotates,
+    /// Rotated within the grace window: answered once more.
+    WithinGrace,
+    /// Rotated in this same second by a concurrent request of the client:
+    /// refused, but not treated as theft.
+    Concurrent,
+    /// Rotated earlier: a replay, so the whole family is revoked.
+    Reuse,
+}
+
+/// Classifies the presentation of a token that this request could not
+/// rotate, from when it was rotated.
+pub fn classify_used(rotated_at: i64, now: i64, grace: i64) -> Presentation {
+    if grace > 0 && now - rotated_at <= grace {
+        Presentation::WithinGrace
+    } else if rotated_at >= now {
+        Presentation::Concurrent
+    } else {
+        Presentation::Reuse
+    }
+}
+
+/// Exchanges a refresh token for new tokens and a new refresh token.
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let token_digest = digest(presented);
+    let found = {
+        let token_digest = token_digest.clone();
+        state
+            .db(move |store| store.find_refresh_token(&token_digest))
+            .await?
+    };
+    let Some((token, grant)) = found else {
+        return Err(invalid_grant("the refresh token is invalid"));
+    };
+    if token.client_id != client.client_id {
+        return Err(invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if grant.revoked_at.is_some() {
+        return Err(invalid_grant("the refresh token has been revoked"));
+    }
+    let now = state.now();
+    if token.expires_at <= now {
+        return Err(invalid_grant("the refresh token has expired"));
+    }
+
+    // Narrowing is allowed, widening never (RFC 6749 §6).
+    let granted = scopes::split(&token.scope);
+    let scope = match params.get("scope") {
+        Some(requested) => {
+            let requested = scopes::split(requested);
+            if let Some(extra) = requested
+                .iter()
+                .find(|scope| !scopes::contains(&granted, scope))
+            {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!(
+                        "scope \"{}\" was not granted",
+                        extra.chars().take(64).collect::<String>()
+                    ),
+                ));
+            }
+            requested
+        }
+        None => granted,
+    };
+
+    let rotated = {
+        let token_digest = token_digest.clone();
+        state
+            .db(move |store| store.rotate_refresh_token(&token_digest, now))
+            .await?
+    };
+    let presentation = match (rotated, token.rotated_at) {
+        (true, _) => Presentation::Rotates,
+        (false, Some(rotated_at)) => {
+            classify_used(rotated_at, now, state.settings.refresh_reuse_grace)
+        }
+        // Not rotated, yet not rotatable: a concurrent request took it just
+        // now (the row was read before its rotation).
+        (false, None) => Presentation::Concurrent,
+    };
+    match presentation {
+        Presentation::Rotates | Presentation::WithinGrace => {}
+        Presentation::Concurrent => {
+            return Err(invalid_grant(
+                "the refresh token was just used by another request",
+            ))
+        }
+        Presentation::Reuse => {
+            let grant_id = grant.id.clone();
+            state
+                .db(move |store| store.revoke_grant(&grant_id, now))
+                .await?;
+            tracing::warn!(grant_id = %grant.id, client_id = %client.client_id,
+                "refresh token reused: the whole grant is revoked");
+            return Err(invalid_grant(
+                "the refresh token was already used; the grant is revoked",
+            ));
+        }
+    }
+
+    let user_id = grant.user_id.clone();
+    state
+        .db(move |store| store.find_user(&user_id))
+        .await?
+        .filter(|user| !user.disabled)
+        .ok_or_else(|| invalid_grant("the user is no longer active"))?;
+
+    let mut response = issue::tokens(
+        state,
+        client,
+        Subject::User {
+            grant: &grant,
+            nonce: None,
+        },
+        &scope,
+    )?;
+    // The new refresh token keeps the original scope (RFC 6749 §6).
+    response.refresh_token = Some(issue::refresh_token(state, client, &grant, &token.scope).await?);
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn used_tokens_are_classified_by_when_they_were_rotated() {
+        assert_eq!(classify_used(100, 100, 0), Presentation::Concurrent);
+        assert_eq!(classify_used(99, 100, 0), Presentation::Reuse);
+        assert_eq!(classify_used(90, 100, 10), Presentation::WithinGrace);
+        assert_eq!(classify_used(89, 100, 10), Presentation::Reuse);
+    }
+}

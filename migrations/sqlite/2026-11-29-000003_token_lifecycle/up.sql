@@ -1,0 +1,40 @@
+-- Grants (a family of tokens from one authorization), refresh tokens,
+-- revoked access tokens, and per-client refresh settings. Additive only.
+
+CREATE TABLE grants (
+    id TEXT PRIMARY KEY NOT NULL,
+    client_id TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    sid TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    auth_time BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX grants_user_id ON grants (user_id);
+CREATE INDEX grants_sid ON grants (sid);
+CREATE INDEX grants_expires_at ON grants (expires_at);
+
+CREATE TABLE refresh_tokens (
+    token_digest TEXT PRIMARY KEY NOT NULL,
+    grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    rotated_at BIGINT
+);
+CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
+CREATE INDEX refresh_tokens_expires_at ON refresh_tokens (expires_at);
+
+CREATE TABLE revoked_access_tokens (
+    jti TEXT PRIMARY KEY NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+ALTER TABLE authorization_codes ADD COLUMN grant_id TEXT;
+
+ALTER TABLE clients ADD COLUMN refresh_idle_ttl BIGINT;
+ALTER TABLE clients ADD COLUMN refresh_absolute_ttl BIGINT;
+ALTER TABLE clients ADD COLUMN refresh_for_online_sessions BOOLEAN NOT NULL DEFAULT FALSE;
