@@ -13,4 +13,5 @@ mod login;
 mod metadata;
 mod storage;
 mod token_errors;
+mod token_lifecycle;
 mod userinfo;

@@ -87,8 +87,19 @@ pub async fn sign_in_and_exchange(
     browser: &Browser,
     username: &str,
 ) -> (CoreTokenResponse, Nonce, DiscoveredClient) {
+    sign_in_with_scopes(server, client, browser, username, &["profile", "email"]).await
+}
+
+/// [`sign_in_and_exchange`] asking for `scopes` (besides `openid`).
+pub async fn sign_in_with_scopes(
+    server: &TestServer,
+    client: &TestClient,
+    browser: &Browser,
+    username: &str,
+    scopes: &[&str],
+) -> (CoreTokenResponse, Nonce, DiscoveredClient) {
     let rp = relying_party(server, client).await;
-    let start = authorization_url(&rp, &["profile", "email"]);
+    let start = authorization_url(&rp, scopes);
     let redirected = browser
         .sign_in(&server.issuer, start.url.as_str(), username)
         .await;
