@@ -14,6 +14,7 @@ pub mod endpoints;
 pub mod error;
 pub mod forms;
 pub mod grants;
+pub mod housekeeping;
 pub mod http;
 pub mod keys;
 pub mod maintenance;

@@ -1,5 +1,6 @@
-//! The background thread that runs the scheduled key work and picks up
-//! key changes made elsewhere, every refresh interval.
+//! The background thread that, every key refresh interval, runs the
+//! scheduled key work, picks up key changes made elsewhere, and deletes
+//! expired rows.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -27,6 +28,9 @@ impl KeyMaintenance {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
                     if let Err(error) = state.maintain_keys() {
                         tracing::error!(%error, "key maintenance failed; retrying next interval");
+                    }
+                    if let Err(error) = state.clean_up() {
+                        tracing::error!(%error, "cleanup of expired rows failed; retrying next interval");
                     }
                 }
             })?;

@@ -127,6 +127,17 @@ impl AppState {
         events
     }
 
+    /// Deletes expired rows (under a lease); `None` if another node is at
+    /// it. Blocking.
+    pub fn clean_up(&self) -> StoreResult<Option<ferrid_store::Removed>> {
+        crate::housekeeping::run(
+            &self.store,
+            self.now(),
+            self.settings.longest_token_ttl(),
+            &self.node_id,
+        )
+    }
+
     /// The current time, Unix seconds.
     pub fn now(&self) -> i64 {
         self.clock.now()

@@ -19,6 +19,7 @@ pub use password::{Argon2Params, PasswordHasher};
 pub use repo::authorization::{AuthorizationCode, PendingAuthorization};
 pub use repo::clients::{Client, ClientAuthMethod};
 pub use repo::grants::{Grant, RefreshToken};
+pub use repo::housekeeping::Removed;
 pub use repo::keys::SigningKeyRecord;
 pub use repo::sessions::Session;
 pub use repo::users::{NewUser, User};

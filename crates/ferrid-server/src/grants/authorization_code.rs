@@ -55,7 +55,13 @@ pub async fn exchange(
         .ok_or_else(|| invalid_grant("the user is no longer active"))?;
 
     let scope = scopes::split(&redeemed.scope);
-    let (_, absolute) = issue::refresh_lifetimes(state, client);
+    // A grant with refresh tokens lives as long as they may; one without
+    // ends with its access token.
+    let expires_at = if issue::allows_refresh(client, &scope) {
+        now + issue::refresh_lifetimes(state, client).1
+    } else {
+        now + state.settings.access_token_ttl
+    };
     let grant = Grant {
         id: random_token(16),
         client_id: client.client_id.clone(),
@@ -64,7 +70,7 @@ pub async fn exchange(
         scope: redeemed.scope.clone(),
         auth_time: redeemed.auth_time,
         created_at: now,
-        expires_at: now + absolute,
+        expires_at,
         revoked_at: None,
     };
     {

@@ -4,6 +4,7 @@ pub mod authorization;
 pub mod clients;
 pub mod consents;
 pub mod grants;
+pub mod housekeeping;
 pub mod keys;
 pub mod leases;
 pub mod sessions;

@@ -134,3 +134,59 @@ on_both_backends!(
         ));
     }
 );
+
+on_both_backends!(
+    expired_rows_are_cleaned_up_once_across_nodes,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("old");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        // A login leaves a session, a redeemed code and a grant behind; an
+        // abandoned authorization request stays pending.
+        crate::support::oidc::sign_in_and_exchange(
+            &server,
+            &client,
+            &crate::support::Browser::new(),
+            "old",
+        )
+        .await;
+        let abandoned = format!(
+            "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid",
+            server.url("/authorize"),
+            client.id,
+            client.redirect_uri
+        );
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(&abandoned)
+            .send()
+            .await
+            .unwrap();
+
+        // Nothing has expired yet.
+        let removed = server.state.clean_up().unwrap().expect("lease");
+        assert_eq!(removed.total(), 0);
+
+        // Another node holding the lease: this one does nothing.
+        let now = server.clock.now();
+        assert!(server
+            .store
+            .try_acquire_lease("housekeeping", "other-node", now, now + 60)
+            .unwrap());
+        assert!(server.state.clean_up().unwrap().is_none());
+        server
+            .store
+            .release_lease("housekeeping", "other-node")
+            .unwrap();
+
+        server.clock.advance(2 * 86_400);
+        let removed = server.state.clean_up().unwrap().expect("lease");
+        assert_eq!(removed.authorization_requests, 1);
+        assert_eq!(removed.authorization_codes, 1);
+        assert_eq!(removed.sessions, 1);
+        assert_eq!(removed.grants, 1);
+        assert_eq!(server.state.clean_up().unwrap().expect("lease").total(), 0);
+    }
+);

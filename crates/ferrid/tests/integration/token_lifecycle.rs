@@ -370,7 +370,11 @@ on_both_backends!(client_credentials_grant, |backend: Backend| async move {
         .send()
         .await
         .unwrap();
-    assert_eq!(userinfo.status(), StatusCode::FORBIDDEN, "no openid scope: insufficient_scope");
+    assert_eq!(
+        userinfo.status(),
+        StatusCode::FORBIDDEN,
+        "no openid scope: insufficient_scope"
+    );
     // A client without the grant cannot use it.
     let web_app = server.create_client("client_secret_basic", "https://web.example/cb");
     let (status, body) = call(
