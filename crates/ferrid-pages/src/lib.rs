@@ -67,6 +67,43 @@ pub struct ErrorPage<'a> {
     pub hint: Option<&'a str>,
 }
 
+/// "Sign out?" — asked when a logout request cannot be trusted on its own.
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage<'a> {
+    /// The client that asked, if known.
+    pub client_name: Option<&'a str>,
+    /// Anti-CSRF token echoed by the form.
+    pub csrf_token: &'a str,
+}
+
+/// "You are signed out."
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage;
+
+/// One of the user's sessions, as listed.
+pub struct SessionView {
+    /// Public session id.
+    pub sid: String,
+    /// When it signed in, as text.
+    pub signed_in: String,
+    /// Whether it is the browser looking at the page.
+    pub current: bool,
+}
+
+/// The user's sessions, each with an "End" button.
+#[derive(Template)]
+#[template(path = "sessions.html")]
+pub struct SessionsPage<'a> {
+    /// The signed-in user.
+    pub username: &'a str,
+    /// Their sessions.
+    pub sessions: Vec<SessionView>,
+    /// Anti-CSRF token echoed by the forms.
+    pub csrf_token: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

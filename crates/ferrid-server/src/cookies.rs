@@ -49,6 +49,11 @@ pub fn session_cookie(settings: &Settings, session_id: String) -> Cookie<'static
     build(settings, SESSION, session_id, Some(settings.session_ttl))
 }
 
+/// A cookie that removes the session cookie from the browser.
+pub fn session_removal(settings: &Settings) -> Cookie<'static> {
+    build(settings, SESSION, String::new(), Some(0))
+}
+
 /// The CSRF token the browser holds, if any.
 pub fn csrf_token(request: &HttpRequest, settings: &Settings) -> Option<String> {
     read(request, settings, CSRF)

@@ -14,6 +14,7 @@ pub mod endpoints;
 pub mod error;
 pub mod forms;
 pub mod grants;
+pub mod hint;
 pub mod housekeeping;
 pub mod http;
 pub mod keys;
@@ -36,8 +37,8 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use crate::endpoints::{
-    assets, authorize as authz, consent, health, introspect, login, metadata as meta, revoke,
-    token, userinfo,
+    account, assets, authorize as authz, consent, health, introspect, login, logout,
+    metadata as meta, revoke, token, userinfo,
 };
 use crate::metadata::paths;
 
@@ -60,6 +61,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::LOGIN, web::get().to(login::show))
         .route(paths::LOGIN, web::post().to(login::submit))
         .route(paths::CONSENT, web::post().to(consent::submit))
+        .route(paths::LOGOUT, web::get().to(logout::get))
+        .route(paths::LOGOUT, web::post().to(logout::post))
+        .route(paths::LOGOUT_CONFIRM, web::post().to(logout::confirm))
+        .route(paths::SESSIONS, web::get().to(account::sessions))
+        .route(paths::SESSIONS_END, web::post().to(account::end))
         .route(paths::TOKEN, web::post().to(token::token))
         .route(paths::INTROSPECT, web::post().to(introspect::introspect))
         .route(paths::REVOKE, web::post().to(revoke::revoke))

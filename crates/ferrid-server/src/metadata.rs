@@ -35,6 +35,14 @@ pub mod paths {
     pub const LOGIN: &str = "/login";
     /// Consent page.
     pub const CONSENT: &str = "/consent";
+    /// End-session endpoint (RP-Initiated Logout).
+    pub const LOGOUT: &str = "/logout";
+    /// Where the logout confirmation form posts.
+    pub const LOGOUT_CONFIRM: &str = "/logout/confirm";
+    /// The user's sessions.
+    pub const SESSIONS: &str = "/account/sessions";
+    /// Where a session is ended.
+    pub const SESSIONS_END: &str = "/account/sessions/end";
     /// Health check.
     pub const HEALTH: &str = "/health";
 }
@@ -128,6 +136,7 @@ impl Metadata {
             "userinfo_endpoint": settings.endpoint(paths::USERINFO),
             "introspection_endpoint": settings.endpoint(paths::INTROSPECT),
             "revocation_endpoint": settings.endpoint(paths::REVOKE),
+            "end_session_endpoint": settings.endpoint(paths::LOGOUT),
             "jwks_uri": settings.endpoint(paths::JWKS),
             "scopes_supported": scopes::SUPPORTED.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
             "response_types_supported": ["code"],
@@ -142,10 +151,11 @@ impl Metadata {
                 ClientAuthMethod::ALL.iter().map(|method| method.as_str()).collect::<Vec<_>>(),
             "code_challenge_methods_supported": [pkce::S256],
             "claims_supported": [
-                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr",
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "acr",
                 "name", "preferred_username", "updated_at", "email", "email_verified"
             ],
             "prompt_values_supported": ["none", "login", "consent"],
+            "acr_values_supported": [crate::session::ACR_SINGLE_FACTOR],
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,

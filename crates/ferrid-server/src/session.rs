@@ -11,6 +11,8 @@ use crate::state::AppState;
 
 /// The `amr` value of a password login (RFC 8176).
 pub const AMR_PASSWORD: &str = "pwd";
+/// The `acr` of a login with one factor (level of assurance 1).
+pub const ACR_SINGLE_FACTOR: &str = "1";
 
 /// The browser's live session and its user, if it has one.
 pub async fn current(
@@ -58,4 +60,42 @@ pub async fn start(
         crate::cookies::session_cookie(&state.settings, session_id),
         sid,
     ))
+}
+
+/// Ends sessions: the browser's own (if `browser` is given) and the one
+/// with public id `sid` (if given). Returns the sessions that ended.
+pub async fn end(
+    state: &AppState,
+    browser: Option<&HttpRequest>,
+    sid: Option<String>,
+) -> Result<Vec<Session>, Internal> {
+    let cookie_digest = browser
+        .and_then(|request| crate::cookies::session_id(request, &state.settings))
+        .map(|session_id| digest(&session_id));
+    let now = state.now();
+    let ended = state
+        .db(move |store| {
+            let mut ended: Vec<Session> = Vec::new();
+            if let Some(cookie_digest) = cookie_digest {
+                if let Some((session, _)) = store.find_active_session(&cookie_digest, now)? {
+                    ended.push(session);
+                }
+            }
+            if let Some(sid) = sid {
+                if let Some(session) = store.find_session_by_sid(&sid)? {
+                    if !ended.iter().any(|known| known.sid == session.sid) {
+                        ended.push(session);
+                    }
+                }
+            }
+            for session in &ended {
+                store.delete_session(&session.id_digest)?;
+            }
+            Ok(ended)
+        })
+        .await?;
+    for session in &ended {
+        tracing::info!(sid = %session.sid, user_id = %session.user_id, "session ended");
+    }
+    Ok(ended)
 }

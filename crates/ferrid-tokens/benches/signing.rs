@@ -16,6 +16,7 @@ fn claims() -> IdTokenClaims {
         at_hash: Some("77QmUPtjPfzWtF2AnpK9RQ".into()),
         sid: "sid-12345".into(),
         amr: vec!["pwd".into()],
+        acr: Some("1".into()),
     }
 }
 

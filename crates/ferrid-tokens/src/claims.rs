@@ -38,6 +38,9 @@ pub struct IdTokenClaims {
     pub sid: String,
     /// Authentication methods references.
     pub amr: Vec<String>,
+    /// Authentication context class reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 /// JWT access token claims (RFC 9068 §2.2).

@@ -1,8 +1,6 @@
 //! CLI output: a human-readable default, or JSON with `--json`.
 
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// Prints `value` as JSON when `json` is set, else the human text.
 pub fn emit(
@@ -18,13 +16,7 @@ pub fn emit(
     Ok(())
 }
 
-/// Formats Unix seconds as an RFC 3339 UTC time.
-pub fn timestamp(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
-        .unwrap_or_else(|| seconds.to_string())
-}
+pub use ferrid_server::http::timestamp;
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,7 @@ pub enum Next {
 }
 
 /// How the browser's session authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authentication {
     /// When the user last authenticated.
     pub auth_time: i64,
@@ -27,6 +27,8 @@ pub struct Authentication {
     /// satisfies `prompt=login` (a timestamp comparison would not, within
     /// the same second).
     pub for_this_request: bool,
+    /// The session's user.
+    pub subject: String,
 }
 
 /// Decides the next step.
@@ -42,13 +44,19 @@ pub fn decide(
     let needs_login = match authentication {
         None => true,
         Some(session) => {
+            // An id_token_hint for another user: this session cannot answer.
+            let other_user = request
+                .expected_subject
+                .as_ref()
+                .is_some_and(|expected| *expected != session.subject);
             // A login made for this request satisfies both prompt=login and
             // max_age, however long the user took (max_age=0 would loop).
-            !session.for_this_request
-                && (request.prompt.login
-                    || request
-                        .max_age
-                        .is_some_and(|max_age| now - session.auth_time > max_age))
+            other_user
+                || (!session.for_this_request
+                    && (request.prompt.login
+                        || request
+                            .max_age
+                            .is_some_and(|max_age| now - session.auth_time > max_age)))
         }
     };
     if needs_login {
@@ -90,6 +98,7 @@ mod tests {
             prompt,
             max_age,
             login_hint: None,
+            expected_subject: None,
         }
     }
 
@@ -101,6 +110,7 @@ mod tests {
         Some(Authentication {
             auth_time,
             for_this_request: false,
+            subject: "alice".into(),
         })
     }
 
@@ -108,6 +118,7 @@ mod tests {
         Some(Authentication {
             auth_time,
             for_this_request: true,
+            subject: "alice".into(),
         })
     }
 
@@ -209,6 +220,22 @@ mod tests {
                 Some(&granted),
                 101
             ),
+            Next::IssueCode
+        );
+    }
+
+    #[test]
+    fn id_token_hint_for_another_user_needs_a_login() {
+        let granted = granted();
+        let mut hinted = request(NONE, None);
+        hinted.expected_subject = Some("bob".into());
+        assert_eq!(
+            decide(&hinted, session(50), Some(&granted), 100),
+            Next::Fail(ErrorCode::LoginRequired)
+        );
+        hinted.expected_subject = Some("alice".into());
+        assert_eq!(
+            decide(&hinted, session(50), Some(&granted), 100),
             Next::IssueCode
         );
     }

@@ -33,6 +33,7 @@ impl Pending {
         Authentication {
             auth_time: session.auth_time,
             for_this_request: self.login_sid.as_deref() == Some(session.sid.as_str()),
+            subject: session.user_id.clone(),
         }
     }
 

@@ -45,6 +45,10 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     /// Suggested login name.
     pub login_hint: Option<String>,
+    /// The subject of a verified `id_token_hint`: only that user's
+    /// session may answer without a new login.
+    #[serde(default)]
+    pub expected_subject: Option<String>,
 }
 
 /// Why a request was refused.
@@ -265,6 +269,7 @@ fn validate_for_client(
         prompt,
         max_age,
         login_hint,
+        expected_subject: None,
     })
 }
 

@@ -5,7 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::authorize::flow;
 use crate::authorize::request::{self, Rejection};
-use crate::error::PageError;
+use crate::error::{OAuthError, PageError};
+use crate::hint;
 use crate::http::{is_form, Params};
 use crate::state::AppState;
 
@@ -41,16 +42,40 @@ async fn authorize(state: &AppState, http: &HttpRequest, encoded: &[u8]) -> Http
         None => None,
     };
     match request::validate(&params, client.as_ref()) {
-        Ok(request) => match flow::store(state, request).await {
-            Ok(pending) => flow::proceed(state, http, pending).await,
-            Err(internal) => PageError::from(internal).response(),
-        },
+        Ok(mut request) => {
+            if let Some(raw) = params.get("id_token_hint") {
+                match hint::verify(state, raw, Some(&request.client_id)) {
+                    Some(claims) => request.expected_subject = Some(claims.sub),
+                    None => return flow::redirect_error(
+                        state,
+                        &request.redirect_uri,
+                        request.state.as_deref(),
+                        &OAuthError::invalid_request(
+                            "id_token_hint is not an ID token this server issued to this client",
+                        ),
+                    ),
+                }
+            }
+            proceed_new(state, http, request).await
+        }
         Err(Rejection::Page(page)) => page.response(),
         Err(Rejection::Redirect {
             redirect_uri,
             state: client_state,
             error,
         }) => flow::redirect_error(state, &redirect_uri, client_state.as_deref(), &error),
+    }
+}
+
+/// Stores a new validated request and takes it as far as it can go.
+async fn proceed_new(
+    state: &AppState,
+    http: &HttpRequest,
+    request: request::AuthorizationRequest,
+) -> HttpResponse {
+    match flow::store(state, request).await {
+        Ok(pending) => flow::proceed(state, http, pending).await,
+        Err(internal) => PageError::from(internal).response(),
     }
 }
 

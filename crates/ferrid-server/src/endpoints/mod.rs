@@ -1,11 +1,13 @@
 //! One module per endpoint.
 
+pub mod account;
 pub mod assets;
 pub mod authorize;
 pub mod consent;
 pub mod health;
 pub mod introspect;
 pub mod login;
+pub mod logout;
 pub mod metadata;
 pub mod revoke;
 pub mod token;

@@ -56,6 +56,27 @@ impl Store {
             .optional()?)
     }
 
+    /// The unexpired sessions of a user, newest first.
+    pub fn list_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<Session>> {
+        let mut connection = self.connection()?;
+        Ok(sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::expires_at.gt(now))
+            .order(sessions::created_at.desc())
+            .select(Session::as_select())
+            .load(&mut connection)?)
+    }
+
+    /// The session with this public id.
+    pub fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<Session>> {
+        let mut connection = self.connection()?;
+        Ok(sessions::table
+            .filter(sessions::sid.eq(sid))
+            .select(Session::as_select())
+            .first(&mut connection)
+            .optional()?)
+    }
+
     /// Ends a session.
     pub fn delete_session(&self, id_digest: &str) -> StoreResult<()> {
         let mut connection = self.connection()?;

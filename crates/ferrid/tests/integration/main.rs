@@ -10,6 +10,7 @@ mod cli;
 mod code_flow;
 mod keys;
 mod login;
+mod logout;
 mod metadata;
 mod storage;
 mod token_errors;

@@ -1,0 +1,84 @@
+//! `GET /account/sessions` and `POST /account/sessions/end`: a signed-in
+//! user lists their browser sessions and ends any of them.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::{Internal, PageError};
+use crate::metadata::paths;
+use crate::state::AppState;
+use crate::{cookies, forms, session};
+
+fn not_signed_in() -> PageError {
+    PageError {
+        status: StatusCode::UNAUTHORIZED,
+        title: "Not signed in".into(),
+        message: "This browser is not signed in to ferrid.".into(),
+        hint: Some("Sign in through one of your applications, then come back to this page.".into()),
+    }
+}
+
+/// Lists the user's sessions.
+pub async fn sessions(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    let result = async {
+        let Some((current, user)) = session::current(&state, &http).await? else {
+            return Err(not_signed_in());
+        };
+        let (user_id, now) = (user.id.clone(), state.now());
+        let sessions = state
+            .db(move |store| store.list_sessions(&user_id, now))
+            .await?;
+        let token = forms::FormToken::for_browser(&state, &http);
+        let page = ferrid_pages::SessionsPage {
+            username: &user.username,
+            sessions: sessions
+                .into_iter()
+                .map(|session| ferrid_pages::SessionView {
+                    current: session.sid == current.sid,
+                    signed_in: crate::http::timestamp(session.auth_time),
+                    sid: session.sid,
+                })
+                .collect(),
+            csrf_token: &token.value,
+        };
+        token.respond(StatusCode::OK, &page)
+    };
+    result
+        .await
+        .unwrap_or_else(|page: PageError| page.response())
+}
+
+/// Ends one of the user's sessions.
+pub async fn end(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let result = async {
+        let params = forms::posted(&state, &http, &body)?;
+        let Some((current, user)) = session::current(&state, &http).await? else {
+            return Err(not_signed_in());
+        };
+        let sid = params.get("sid").unwrap_or_default().to_owned();
+        let owned = {
+            let sid = sid.clone();
+            state
+                .db(move |store| store.find_session_by_sid(&sid))
+                .await?
+        }
+        .is_some_and(|session| session.user_id == user.id);
+        if !owned {
+            return Err(PageError::bad_request(
+                "Unknown session",
+                "No such session of yours.",
+            ));
+        }
+        session::end(&state, None, Some(sid.clone())).await?;
+        let mut response = crate::http::see_other(paths::SESSIONS);
+        if sid == current.sid {
+            response
+                .add_cookie(&cookies::session_removal(&state.settings))
+                .map_err(Internal::log)?;
+        }
+        Ok(response)
+    };
+    result
+        .await
+        .unwrap_or_else(|page: PageError| page.response())
+}

@@ -1,0 +1,120 @@
+//! RP-Initiated Logout 1.0: `GET|POST /logout` (the end-session endpoint)
+//! and `POST /logout/confirm`.
+//!
+//! A request with a valid `id_token_hint` signs the user out at once and,
+//! if its `post_logout_redirect_uri` is registered for the client (exact
+//! string match, query included), returns there with `state`. Anything
+//! less trusted gets a confirmation page and then a "signed out" page,
+//! never a redirect.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use url::Url;
+
+use crate::error::{Internal, PageError};
+use crate::http::{html_response, is_form, see_other, Params};
+use crate::state::AppState;
+use crate::{cookies, forms, hint, session};
+
+/// `GET /logout`.
+pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    logout(&state, &http, http.query_string().as_bytes()).await
+}
+
+/// `POST /logout` (form-encoded, RP-Initiated Logout §2).
+pub async fn post(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if !is_form(&http) {
+        return PageError::bad_request(
+            "Invalid sign-out request",
+            "A POST to the logout endpoint must be application/x-www-form-urlencoded.",
+        )
+        .response();
+    }
+    logout(&state, &http, &body).await
+}
+
+async fn logout(state: &AppState, http: &HttpRequest, encoded: &[u8]) -> HttpResponse {
+    let result = async {
+        let params = Params::parse(encoded).map_err(|error| {
+            PageError::bad_request("Invalid sign-out request", error.to_string())
+        })?;
+        let claims = params
+            .get("id_token_hint")
+            .and_then(|raw| hint::verify(state, raw, params.get("client_id")));
+        let client_id = params
+            .get("client_id")
+            .map(str::to_owned)
+            .or_else(|| claims.as_ref().map(|claims| claims.aud.clone()));
+        let client = match client_id {
+            Some(client_id) => state.db(move |store| store.find_client(&client_id)).await?,
+            None => None,
+        };
+        let redirect = match (params.get("post_logout_redirect_uri"), &client) {
+            (Some(uri), Some(client))
+                if client.post_logout_redirect_uris.iter().any(|r| r == uri) =>
+            {
+                Some(uri.to_owned())
+            }
+            (Some(uri), _) => {
+                tracing::warn!(rejected = uri, client_id = ?client.as_ref().map(|c| &c.client_id),
+                    "post_logout_redirect_uri not registered; no redirect");
+                return confirmation(state, http, client.as_ref().map(|c| c.name.as_str()));
+            }
+            (None, _) => None,
+        };
+        let Some(claims) = claims else {
+            return confirmation(state, http, client.as_ref().map(|c| c.name.as_str()));
+        };
+        session::end(state, Some(http), Some(claims.sid.clone())).await?;
+        let mut response = match redirect {
+            Some(uri) => {
+                let mut url = Url::parse(&uri).map_err(Internal::log)?;
+                if let Some(client_state) = params.get("state") {
+                    url.query_pairs_mut().append_pair("state", client_state);
+                }
+                see_other(url.as_str())
+            }
+            None => html_response(StatusCode::OK, &ferrid_pages::SignedOutPage),
+        };
+        response
+            .add_cookie(&cookies::session_removal(&state.settings))
+            .map_err(Internal::log)?;
+        Ok(response)
+    };
+    result
+        .await
+        .unwrap_or_else(|page: PageError| page.response())
+}
+
+fn confirmation(
+    state: &AppState,
+    http: &HttpRequest,
+    client_name: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let token = forms::FormToken::for_browser(state, http);
+    let page = ferrid_pages::LogoutConfirmPage {
+        client_name,
+        csrf_token: &token.value,
+    };
+    token.respond(StatusCode::OK, &page)
+}
+
+/// `POST /logout/confirm`: the user confirmed; sign out, no redirect.
+pub async fn confirm(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        forms::posted(&state, &http, &body)?;
+        session::end(&state, Some(&http), None).await?;
+        let mut response = html_response(StatusCode::OK, &ferrid_pages::SignedOutPage);
+        response
+            .add_cookie(&cookies::session_removal(&state.settings))
+            .map_err(Internal::log)?;
+        Ok(response)
+    };
+    result
+        .await
+        .unwrap_or_else(|page: PageError| page.response())
+}

@@ -1,0 +1,358 @@
+//! SSO, id_token_hint, RP-initiated logout and the sessions page.
+
+use ferrid_server::registration::ClientRegistration;
+use openidconnect::TokenResponse;
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::browser::{hidden_field, location};
+use crate::support::oidc::{authorization_url, jwt_claims, relying_party, sign_in_and_exchange};
+use crate::support::server::TestClient;
+use crate::support::{Backend, Browser, TestServer};
+
+const BYE: &str = "https://app.example/bye?from=ferrid";
+
+fn app(server: &TestServer, host: &str) -> TestClient {
+    server.create_client_with(ClientRegistration {
+        name: format!("{host} app"),
+        redirect_uris: vec![format!("https://{host}/cb")],
+        post_logout_redirect_uris: vec![BYE.into()],
+        grant_types: vec!["authorization_code".into()],
+        auth_method: "client_secret_basic".into(),
+        scope: "openid profile email".into(),
+        id_token_alg: "RS256".into(),
+        ..Default::default()
+    })
+}
+
+/// Where a silent (prompt=none) authorization for `client` ends: Ok(code)
+/// or Err(error).
+async fn silent(
+    server: &TestServer,
+    client: &TestClient,
+    browser: &Browser,
+) -> Result<String, String> {
+    let rp = relying_party(server, client).await;
+    let url = format!(
+        "{}&prompt=none",
+        authorization_url(&rp, &["profile", "email"]).url
+    );
+    let response = browser.get(&url).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let target = Url::parse(&location(&response)).unwrap();
+    let param = |name: &str| {
+        target
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    param("code").ok_or_else(|| param("error").unwrap_or_default())
+}
+
+async fn logout(
+    browser: &Browser,
+    server: &TestServer,
+    query: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut url = Url::parse(&server.url("/logout")).unwrap();
+    url.query_pairs_mut().extend_pairs(query);
+    browser.get(url.as_str()).await
+}
+
+on_both_backends!(
+    one_session_signs_in_to_every_client,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("sso");
+        let (first, second) = (app(&server, "one.example"), app(&server, "two.example"));
+        let browser = Browser::new();
+        let (tokens, _, _) = sign_in_and_exchange(&server, &first, &browser, "sso").await;
+        let claims = jwt_claims(&tokens.id_token().unwrap().to_string());
+        assert_eq!(claims["acr"], "1");
+        assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+        // The second client needs consent, but no login.
+        let rp = relying_party(&server, &second).await;
+        let response = browser
+            .get(authorization_url(&rp, &["profile"]).url.as_str())
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("action=\"/consent\""));
+        let (tokens, _, _) = sign_in_and_exchange(&server, &second, &browser, "sso").await;
+        assert_eq!(
+            jwt_claims(&tokens.id_token().unwrap().to_string())["sid"],
+            claims["sid"],
+            "one session"
+        );
+        assert!(silent(&server, &first, &browser).await.is_ok());
+    }
+);
+
+on_both_backends!(id_token_hint_is_honoured, |backend: Backend| async move {
+    let server = server_or_skip!(backend);
+    server.create_user("hana");
+    server.create_user("other");
+    let client = app(&server, "hint.example");
+    let browser = Browser::new();
+    let (tokens, _, rp) = sign_in_and_exchange(&server, &client, &browser, "hana").await;
+    let hint = tokens.id_token().unwrap().to_string();
+    let (others, _, _) = sign_in_and_exchange(&server, &client, &Browser::new(), "other").await;
+    let other_hint = others.id_token().unwrap().to_string();
+
+    let with_hint = |hint: &str| {
+        let mut url = authorization_url(&rp, &["profile", "email"]).url;
+        url.query_pairs_mut()
+            .append_pair("prompt", "none")
+            .append_pair("id_token_hint", hint);
+        url.to_string()
+    };
+    let error_of = |response: &reqwest::Response| {
+        let target = Url::parse(&location(response)).unwrap();
+        target
+            .query_pairs()
+            .find(|(k, _)| k == "error")
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(
+        error_of(&browser.get(&with_hint(&hint)).await),
+        None,
+        "the session's own user"
+    );
+    assert_eq!(
+        error_of(&browser.get(&with_hint(&other_hint)).await).as_deref(),
+        Some("login_required")
+    );
+    let mut tampered = hint.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+    assert_eq!(
+        error_of(&browser.get(&with_hint(&tampered)).await).as_deref(),
+        Some("invalid_request")
+    );
+});
+
+on_both_backends!(
+    logout_with_a_valid_hint_redirects_and_ends_the_session,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("lou");
+        let client = app(&server, "lou.example");
+        let browser = Browser::new();
+        let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "lou").await;
+        let hint = tokens.id_token().unwrap().to_string();
+
+        // Hints are usually old: an expired one is still accepted.
+        server.clock.advance(server.config.id_token_ttl + 60);
+        let response = logout(
+            &browser,
+            &server,
+            &[
+                ("id_token_hint", &hint),
+                ("post_logout_redirect_uri", BYE),
+                ("state", "s1"),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let target = location(&response);
+        assert!(
+            target.starts_with("https://app.example/bye?from=ferrid&state=s1"),
+            "{target}"
+        );
+        let removal = response.headers().get_all("set-cookie").iter().any(|c| {
+            let c = c.to_str().unwrap();
+            c.starts_with("ferrid_session=") && c.contains("Max-Age=0")
+        });
+        assert!(removal, "the session cookie is removed");
+        assert_eq!(
+            silent(&server, &client, &browser).await,
+            Err("login_required".into())
+        );
+    }
+);
+
+on_both_backends!(
+    untrusted_logouts_ask_and_never_redirect,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("una");
+        let client = app(&server, "una.example");
+        let browser = Browser::new();
+        let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "una").await;
+        let hint = tokens.id_token().unwrap().to_string();
+        let mut tampered = hint.clone();
+        tampered.replace_range(tampered.len() - 4.., "AAAA");
+        let foreign = {
+            let master = ferrid_tokens::MasterKey::from_base64(
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            )
+            .unwrap();
+            let key = ferrid_tokens::generate_key(
+                ferrid_tokens::SigningAlgorithm::Rs256,
+                &master,
+                ferrid_tokens::KeyState::Current,
+                0,
+                0,
+            )
+            .unwrap();
+            ferrid_tokens::Keyring::load(&[key], &master)
+                .unwrap()
+                .sign(
+                    &jwt_claims(&hint),
+                    "JWT",
+                    ferrid_tokens::SigningAlgorithm::Rs256,
+                )
+                .unwrap()
+        };
+        let cases: Vec<Vec<(&str, &str)>> = vec![
+            vec![("post_logout_redirect_uri", BYE)],
+            vec![
+                ("id_token_hint", &hint),
+                ("post_logout_redirect_uri", "https://app.example/bye"),
+            ],
+            vec![
+                ("id_token_hint", &hint),
+                (
+                    "post_logout_redirect_uri",
+                    "https://app.example/bye?from=evil",
+                ),
+            ],
+            vec![
+                ("id_token_hint", &hint),
+                ("post_logout_redirect_uri", "https://evil.example/"),
+            ],
+            vec![
+                ("id_token_hint", &tampered),
+                ("post_logout_redirect_uri", BYE),
+            ],
+            vec![
+                ("id_token_hint", &foreign),
+                ("post_logout_redirect_uri", BYE),
+            ],
+            vec![
+                ("id_token_hint", &hint),
+                ("client_id", "someone-else"),
+                ("post_logout_redirect_uri", BYE),
+            ],
+        ];
+        for query in &cases {
+            let response = logout(&browser, &server, query).await;
+            assert_eq!(response.status(), StatusCode::OK, "{query:?}");
+            assert!(response.headers().get("location").is_none());
+            let page = response.text().await.unwrap();
+            assert!(
+                page.contains("action=\"/logout/confirm\""),
+                "{query:?}: {page}"
+            );
+            assert!(
+                silent(&server, &client, &browser).await.is_ok(),
+                "nothing ended before confirmation"
+            );
+        }
+        // Confirming without the CSRF token does nothing; with it, signs out.
+        let response = browser.post_form(&server.url("/logout/confirm"), &[]).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let page = logout(&browser, &server, &[]).await.text().await.unwrap();
+        let response = browser
+            .post_form(
+                &server.url("/logout/confirm"),
+                &[("csrf_token", &hidden_field(&page, "csrf_token"))],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.text().await.unwrap().contains("Signed out"));
+        assert_eq!(
+            silent(&server, &client, &browser).await,
+            Err("login_required".into())
+        );
+    }
+);
+
+on_both_backends!(
+    a_hint_signed_by_a_retired_key_still_logs_out,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("rey");
+        let client = app(&server, "rey.example");
+        let browser = Browser::new();
+        let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "rey").await;
+        let hint = tokens.id_token().unwrap().to_string();
+        ferrid_server::keys::rotate(
+            &server.store,
+            &ferrid_tokens::MasterKey::load(&server.config.master_key_file).unwrap(),
+            &server.state.key_policy,
+            &[ferrid_tokens::SigningAlgorithm::Rs256],
+            true,
+            &server.clock,
+            "test",
+        )
+        .unwrap();
+        assert!(server.state.refresh_keys().unwrap());
+        let response = logout(
+            &browser,
+            &server,
+            &[("id_token_hint", &hint), ("post_logout_redirect_uri", BYE)],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+);
+
+on_both_backends!(
+    users_list_and_end_their_sessions,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("sam");
+        let client = app(&server, "sam.example");
+        let (laptop, phone) = (Browser::new(), Browser::new());
+        sign_in_and_exchange(&server, &client, &laptop, "sam").await;
+        let (tokens, _, _) = sign_in_and_exchange(&server, &client, &phone, "sam").await;
+        let phone_sid = jwt_claims(&tokens.id_token().unwrap().to_string())["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let response = Browser::new().get(&server.url("/account/sessions")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let page = laptop
+            .get(&server.url("/account/sessions"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(page.matches("action=\"/account/sessions/end\"").count(), 2);
+        assert!(page.contains("(this browser)"));
+        assert!(page.contains(&phone_sid));
+
+        // Ending another session needs the CSRF token and signs that browser out.
+        let response = laptop
+            .post_form(&server.url("/account/sessions/end"), &[("sid", &phone_sid)])
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let csrf = hidden_field(&page, "csrf_token");
+        let response = laptop
+            .post_form(
+                &server.url("/account/sessions/end"),
+                &[("sid", &phone_sid), ("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            silent(&server, &client, &phone).await,
+            Err("login_required".into())
+        );
+        assert!(silent(&server, &client, &laptop).await.is_ok());
+        // Someone else's session id is refused.
+        let response = laptop
+            .post_form(
+                &server.url("/account/sessions/end"),
+                &[("sid", "not-mine"), ("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+);
