@@ -152,6 +152,7 @@ mod tests {
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
             refresh_for_online_sessions: false,
+            backchannel_logout_uri: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod clock;
 mod cookies;

@@ -1,6 +1,6 @@
 //! The background thread that, every key refresh interval, runs the
-//! scheduled key work, picks up key changes made elsewhere, and deletes
-//! expired rows.
+//! scheduled key work, picks up key changes made elsewhere, deletes
+//! expired rows, and delivers due back-channel logouts.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -24,6 +24,14 @@ impl KeyMaintenance {
         let thread = std::thread::Builder::new()
             .name("ferrid-keys".into())
             .spawn(move || {
+                // Deliveries are async HTTP: a small runtime of this thread's own.
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot start the background runtime");
+                        return;
+                    }
+                };
                 // Wakes every interval; a stop message or a dropped sender ends it.
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
                     if let Err(error) = state.maintain_keys() {
@@ -31,6 +39,9 @@ impl KeyMaintenance {
                     }
                     if let Err(error) = state.clean_up() {
                         tracing::error!(%error, "cleanup of expired rows failed; retrying next interval");
+                    }
+                    if let Err(error) = runtime.block_on(crate::backchannel::deliver_due(&state)) {
+                        tracing::error!(?error, "back-channel logout delivery failed");
                     }
                 }
             })?;

@@ -156,6 +156,8 @@ impl Metadata {
             ],
             "prompt_values_supported": ["none", "login", "consent"],
             "acr_values_supported": [crate::session::ACR_SINGLE_FACTOR],
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,

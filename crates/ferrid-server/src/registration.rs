@@ -36,6 +36,8 @@ pub struct ClientRegistration {
     pub refresh_absolute_ttl: Option<i64>,
     /// Issue refresh tokens without `offline_access`.
     pub refresh_for_online_sessions: bool,
+    /// Back-channel logout receiver.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// A registered client and its secret, which is shown once.
@@ -153,6 +155,17 @@ pub fn register(
         &registration.post_logout_redirect_uris,
         "post-logout-redirect-uri",
     )?;
+    let backchannel_logout_uri = match &registration.backchannel_logout_uri {
+        Some(uri) => {
+            if !uri.starts_with("https://") && !uri.starts_with("http://") {
+                return Err("backchannel-logout-uri must be an http(s) URL".into());
+            }
+            checked_uris(std::slice::from_ref(uri), "backchannel-logout-uri")?
+                .into_iter()
+                .next()
+        }
+        None => None,
+    };
 
     let scopes = scopes::split(&registration.scope);
     if let Some(unknown) = scopes.iter().find(|scope| !scopes::is_supported(scope)) {
@@ -185,6 +198,7 @@ pub fn register(
             refresh_idle_ttl: registration.refresh_idle_ttl,
             refresh_absolute_ttl: registration.refresh_absolute_ttl,
             refresh_for_online_sessions: registration.refresh_for_online_sessions,
+            backchannel_logout_uri,
         },
         secret,
     })
@@ -246,6 +260,7 @@ mod tests {
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
             refresh_for_online_sessions: false,
+            backchannel_logout_uri: None,
         }
     }
 
@@ -297,7 +312,7 @@ mod tests {
 
     #[test]
     fn invalid_registrations_are_refused() {
-        let cases: [fn(&mut ClientRegistration); 15] = [
+        let cases: [fn(&mut ClientRegistration); 17] = [
             |r| r.name = " ".into(),
             |r| r.redirect_uris.clear(),
             |r| r.redirect_uris = vec!["/relative".into()],
@@ -311,6 +326,8 @@ mod tests {
             |r| r.id_token_alg = "HS256".into(),
             |r| r.grant_types = vec!["refresh_token".into()],
             |r| r.refresh_for_online_sessions = true,
+            |r| r.backchannel_logout_uri = Some("http://rp.example/logout".into()),
+            |r| r.backchannel_logout_uri = Some("com.example:/logout".into()),
             |r| {
                 r.grant_types.push("refresh_token".into());
                 r.refresh_idle_ttl = Some(10);

@@ -97,5 +97,14 @@ pub async fn end(
     for session in &ended {
         tracing::info!(sid = %session.sid, user_id = %session.user_id, "session ended");
     }
+    crate::backchannel::enqueue(state, &ended).await?;
+    // Deliver now rather than at the next background run; failures stay
+    // in the outbox for the retries.
+    let sender = state.clone();
+    actix_web::rt::spawn(async move {
+        if let Err(error) = crate::backchannel::deliver_due(&sender).await {
+            tracing::error!(?error, "back-channel logout delivery failed");
+        }
+    });
     Ok(ended)
 }

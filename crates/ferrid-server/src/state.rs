@@ -37,6 +37,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The key rotation schedule.
     pub key_policy: Arc<KeyPolicy>,
+    /// Outgoing HTTP (back-channel logout): short timeouts, no redirects.
+    pub http: reqwest::Client,
     /// Unseals the stored private keys on reload.
     master_key: MasterKey,
     /// This process's name in leases.
@@ -67,7 +69,16 @@ impl AppState {
         let keyring =
             keys::load_at_start(&store, &master_key, &key_policy, clock.as_ref(), &node_id)?;
         let published = publish(&store, keyring, &settings)?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("ferrid")
+            .build()
+            .map_err(|error| {
+                KeyringError::Refused(format!("cannot build the HTTP client: {error}"))
+            })?;
         Ok(AppState {
+            http,
             store,
             passwords,
             settings: Arc::new(settings),

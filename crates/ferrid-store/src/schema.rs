@@ -30,6 +30,21 @@ diesel::table! {
         refresh_idle_ttl -> Nullable<BigInt>,
         refresh_absolute_ttl -> Nullable<BigInt>,
         refresh_for_online_sessions -> Bool,
+        backchannel_logout_uri -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    logout_deliveries (id) {
+        id -> Text,
+        client_id -> Text,
+        uri -> Text,
+        logout_token -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -145,6 +160,7 @@ diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(grants -> users (user_id));
+diesel::joinable!(grants -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -158,4 +174,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     grants,
     refresh_tokens,
     revoked_access_tokens,
+    logout_deliveries,
 );

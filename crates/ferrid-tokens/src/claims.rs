@@ -73,6 +73,32 @@ pub struct AccessTokenClaims {
     pub gid: Option<String>,
 }
 
+/// JOSE `typ` of logout tokens (Back-Channel Logout 1.0 §2.4).
+pub const LOGOUT_TOKEN_TYPE: &str = "logout+jwt";
+/// The event a logout token carries.
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Logout token claims (Back-Channel Logout 1.0 §2.4): never a `nonce`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogoutTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience: the client.
+    pub aud: String,
+    /// Issue time, Unix seconds.
+    pub iat: i64,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Unique id (receivers reject replays).
+    pub jti: String,
+    /// `{ BACKCHANNEL_LOGOUT_EVENT: {} }`.
+    pub events: serde_json::Value,
+    /// The user.
+    pub sub: String,
+    /// The session that ended.
+    pub sid: String,
+}
+
 /// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access
 /// token, with the hash function of the ID token's algorithm (SHA-512 for
 /// EdDSA on Ed25519, as the OpenID Foundation's libraries use).

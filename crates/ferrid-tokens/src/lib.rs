@@ -8,7 +8,7 @@ pub mod error;
 pub mod keyring;
 pub mod master_key;
 
-pub use claims::{access_token_hash, AccessTokenClaims, IdTokenClaims};
+pub use claims::{access_token_hash, AccessTokenClaims, IdTokenClaims, LogoutTokenClaims};
 pub use error::{TokenError, TokenResult};
 pub use keyring::{generate_key, KeyState, Keyring, SigningAlgorithm, StoredKey};
 pub use master_key::MasterKey;

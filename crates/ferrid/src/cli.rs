@@ -103,6 +103,9 @@ pub struct ClientCreate {
     /// Issue refresh tokens even without the offline_access scope.
     #[arg(long)]
     pub refresh_online: bool,
+    /// Back-channel logout receiver (OIDC Back-Channel Logout 1.0).
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// `ferrid user …`

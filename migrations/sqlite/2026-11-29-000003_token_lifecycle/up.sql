@@ -38,3 +38,20 @@ ALTER TABLE authorization_codes ADD COLUMN grant_id TEXT;
 ALTER TABLE clients ADD COLUMN refresh_idle_ttl BIGINT;
 ALTER TABLE clients ADD COLUMN refresh_absolute_ttl BIGINT;
 ALTER TABLE clients ADD COLUMN refresh_for_online_sessions BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- Back-channel logout: the client's receiver, and a durable outbox of
+-- logout tokens to deliver, retried with backoff.
+ALTER TABLE clients ADD COLUMN backchannel_logout_uri TEXT;
+
+CREATE TABLE logout_deliveries (
+    id TEXT PRIMARY KEY NOT NULL,
+    client_id TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    uri TEXT NOT NULL,
+    logout_token TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    delivered_at BIGINT,
+    last_error TEXT
+);
+CREATE INDEX logout_deliveries_due ON logout_deliveries (next_attempt_at);

@@ -75,6 +75,8 @@ pub struct Client {
     pub refresh_absolute_ttl: Option<i64>,
     /// Whether refresh tokens are issued without `offline_access`.
     pub refresh_for_online_sessions: bool,
+    /// Where back-channel logout tokens are delivered.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -126,6 +128,7 @@ struct ClientRow {
     refresh_idle_ttl: Option<i64>,
     refresh_absolute_ttl: Option<i64>,
     refresh_for_online_sessions: bool,
+    backchannel_logout_uri: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -158,6 +161,7 @@ impl TryFrom<ClientRow> for Client {
             refresh_idle_ttl: row.refresh_idle_ttl,
             refresh_absolute_ttl: row.refresh_absolute_ttl,
             refresh_for_online_sessions: row.refresh_for_online_sessions,
+            backchannel_logout_uri: row.backchannel_logout_uri,
         })
     }
 }
@@ -185,6 +189,7 @@ impl Store {
                 clients::refresh_idle_ttl.eq(client.refresh_idle_ttl),
                 clients::refresh_absolute_ttl.eq(client.refresh_absolute_ttl),
                 clients::refresh_for_online_sessions.eq(client.refresh_for_online_sessions),
+                clients::backchannel_logout_uri.eq(&client.backchannel_logout_uri),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use crate::error::StoreResult;
 use crate::schema::{
-    authorization_codes, authorization_requests, grants, refresh_tokens, revoked_access_tokens,
-    sessions,
+    authorization_codes, authorization_requests, grants, logout_deliveries, refresh_tokens,
+    revoked_access_tokens, sessions,
 };
 use crate::Store;
 
@@ -24,6 +24,8 @@ pub struct Removed {
     pub refresh_tokens: usize,
     /// Revocation records of expired access tokens.
     pub revoked_access_tokens: usize,
+    /// Back-channel logout deliveries a week old (delivered or given up).
+    pub logout_deliveries: usize,
 }
 
 impl Removed {
@@ -35,6 +37,7 @@ impl Removed {
             + self.grants
             + self.refresh_tokens
             + self.revoked_access_tokens
+            + self.logout_deliveries
     }
 }
 
@@ -76,6 +79,10 @@ impl Store {
             .execute(&mut connection)?,
             revoked_access_tokens: diesel::delete(
                 revoked_access_tokens::table.filter(revoked_access_tokens::expires_at.le(now)),
+            )
+            .execute(&mut connection)?,
+            logout_deliveries: diesel::delete(
+                logout_deliveries::table.filter(logout_deliveries::created_at.le(now - 7 * 86_400)),
             )
             .execute(&mut connection)?,
         })

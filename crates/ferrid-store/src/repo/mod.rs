@@ -7,5 +7,6 @@ pub mod grants;
 pub mod housekeeping;
 pub mod keys;
 pub mod leases;
+pub mod logout_deliveries;
 pub mod sessions;
 pub mod users;

@@ -26,6 +26,7 @@ struct ClientView<'a> {
     refresh_idle_ttl: Option<i64>,
     refresh_absolute_ttl: Option<i64>,
     refresh_for_online_sessions: bool,
+    backchannel_logout_uri: Option<&'a str>,
     created_at: String,
 }
 
@@ -43,6 +44,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             refresh_idle_ttl: client.refresh_idle_ttl,
             refresh_absolute_ttl: client.refresh_absolute_ttl,
             refresh_for_online_sessions: client.refresh_for_online_sessions,
+            backchannel_logout_uri: client.backchannel_logout_uri.as_deref(),
             created_at: timestamp(client.created_at),
         }
     }
@@ -148,6 +150,7 @@ fn create(
         refresh_idle_ttl: options.refresh_idle_ttl,
         refresh_absolute_ttl: options.refresh_absolute_ttl,
         refresh_for_online_sessions: options.refresh_online,
+        backchannel_logout_uri: options.backchannel_logout_uri,
     };
     let registered =
         register(registration, enabled, SystemClock.now()).map_err(anyhow::Error::msg)?;

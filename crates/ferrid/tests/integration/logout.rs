@@ -356,3 +356,101 @@ on_both_backends!(
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }
 );
+
+on_both_backends!(
+    backchannel_logout_is_delivered_and_retried,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("bea");
+        let port = crate::support::receiver::free_port();
+        let client = server.create_client_with(ClientRegistration {
+            name: "Back-channel app".into(),
+            redirect_uris: vec!["https://bc.example/cb".into()],
+            post_logout_redirect_uris: vec![BYE.into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid profile email".into(),
+            id_token_alg: "ES256".into(),
+            backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/backchannel")),
+            ..Default::default()
+        });
+        let browser = Browser::new();
+        let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "bea").await;
+        let id_claims = jwt_claims(&tokens.id_token().unwrap().to_string());
+
+        // The receiver is down when the user signs out: the first attempt fails
+        // and the logout waits in the outbox.
+        let response = logout(
+            &browser,
+            &server,
+            &[("id_token_hint", &tokens.id_token().unwrap().to_string())],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut failed = None;
+        for _ in 0..100 {
+            let rows = server.store.list_logout_deliveries().unwrap();
+            if rows.first().is_some_and(|row| row.attempts == 1) {
+                failed = rows.into_iter().next();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let failed = failed.expect("one failed attempt recorded");
+        assert!(failed.delivered_at.is_none());
+        assert!(failed.last_error.is_some());
+        assert_eq!(
+            failed.next_attempt_at,
+            failed.created_at + ferrid_server::backchannel::backoff(1)
+        );
+
+        // The receiver comes up; nothing is resent before the backoff is over.
+        let receiver = crate::support::receiver::Receiver::start(port);
+        assert_eq!(
+            ferrid_server::backchannel::deliver_due(&server.state)
+                .await
+                .unwrap(),
+            0
+        );
+        server.clock.advance(ferrid_server::backchannel::backoff(1));
+        assert_eq!(
+            ferrid_server::backchannel::deliver_due(&server.state)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            ferrid_server::backchannel::deliver_due(&server.state)
+                .await
+                .unwrap(),
+            0,
+            "delivered once"
+        );
+
+        let received = receiver.logout_tokens();
+        assert_eq!(received.len(), 1);
+        let token = &received[0];
+        let header = crate::support::oidc::jwt_header(token);
+        assert_eq!(header["typ"], "logout+jwt");
+        assert_eq!(header["alg"], "ES256");
+        let claims = jwt_claims(token);
+        assert_eq!(claims["iss"], server.issuer.as_str());
+        assert_eq!(claims["aud"], client.id.as_str());
+        assert_eq!(claims["sid"], id_claims["sid"]);
+        assert_eq!(claims["sub"], id_claims["sub"]);
+        assert!(claims["jti"].is_string() && claims["iat"].is_i64());
+        assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+        assert!(claims.get("nonce").is_none());
+        // Signed by a published key.
+        let verified: serde_json::Value = server
+            .state
+            .published()
+            .keyring
+            .verify(token, "logout+jwt")
+            .unwrap();
+        assert_eq!(verified["sid"], id_claims["sid"]);
+        let row = &server.store.list_logout_deliveries().unwrap()[0];
+        assert!(row.delivered_at.is_some());
+        assert_eq!(row.attempts, 2);
+    }
+);

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod database;
 pub mod oidc;
+pub mod receiver;
 pub mod server;
 
 pub use browser::Browser;

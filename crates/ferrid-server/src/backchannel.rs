@@ -1,0 +1,137 @@
+//! Back-Channel Logout 1.0: when a session ends, every client that got
+//! tokens from it and registered a `backchannel_logout_uri` receives a
+//! signed logout token. Tokens go through a durable outbox in the
+//! database, delivered with retries and exponential backoff, so neither a
+//! receiver that is down nor a restart loses a logout.
+
+use ferrid_store::secret::{random_identifier, random_token};
+use ferrid_store::{LogoutDelivery, Session};
+use ferrid_tokens::claims::{BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYPE};
+use ferrid_tokens::{LogoutTokenClaims, SigningAlgorithm};
+use serde_json::json;
+
+use crate::error::Internal;
+use crate::state::AppState;
+
+/// Attempts before a delivery is given up.
+pub const MAX_ATTEMPTS: i64 = 10;
+/// Seconds a node holds a delivery while it sends it.
+const CLAIM_SECONDS: i64 = 30;
+/// Lifetime of a logout token, seconds (receivers check `exp`).
+const LOGOUT_TOKEN_TTL: i64 = 120;
+/// Deliveries sent per run at most.
+const BATCH: i64 = 100;
+
+/// Seconds to wait after failed attempt number `attempts` (1, 2, …):
+/// 5 s, 10 s, 20 s … capped at one hour.
+pub fn backoff(attempts: i64) -> i64 {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    (5_i64 << exponent).min(3600)
+}
+
+/// Queues logout tokens for the clients of the ended sessions.
+pub async fn enqueue(state: &AppState, ended: &[Session]) -> Result<(), Internal> {
+    let now = state.now();
+    let published = state.published();
+    let mut deliveries = Vec::new();
+    for session in ended {
+        let sid = session.sid.clone();
+        let targets = state
+            .db(move |store| store.backchannel_targets(&sid))
+            .await?;
+        for target in targets {
+            let alg = SigningAlgorithm::parse(&target.alg).unwrap_or(SigningAlgorithm::Rs256);
+            let claims = LogoutTokenClaims {
+                iss: state.settings.issuer.clone(),
+                aud: target.client_id.clone(),
+                iat: now,
+                exp: now + LOGOUT_TOKEN_TTL,
+                jti: random_token(16),
+                events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+                sub: session.user_id.clone(),
+                sid: session.sid.clone(),
+            };
+            deliveries.push(LogoutDelivery {
+                id: random_identifier(16),
+                client_id: target.client_id,
+                uri: target.uri,
+                logout_token: published.keyring.sign(&claims, LOGOUT_TOKEN_TYPE, alg)?,
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+                delivered_at: None,
+                last_error: None,
+            });
+        }
+    }
+    if !deliveries.is_empty() {
+        let count = deliveries.len();
+        state
+            .db(move |store| store.enqueue_logout_deliveries(&deliveries))
+            .await?;
+        tracing::info!(count, "back-channel logouts queued");
+    }
+    Ok(())
+}
+
+/// Sends every due logout token once; returns how many were delivered.
+/// Safe on several nodes at once: each delivery is claimed first.
+pub async fn deliver_due(state: &AppState) -> Result<usize, Internal> {
+    let now = state.now();
+    let due = state
+        .db(move |store| store.due_logout_deliveries(now, MAX_ATTEMPTS, BATCH))
+        .await?;
+    let mut delivered = 0;
+    for delivery in due {
+        let id = delivery.id.clone();
+        let claimed = state
+            .db(move |store| store.claim_logout_delivery(&id, now, now + CLAIM_SECONDS))
+            .await?;
+        if !claimed {
+            continue;
+        }
+        let outcome = state
+            .http
+            .post(&delivery.uri)
+            .form(&[("logout_token", delivery.logout_token.as_str())])
+            .send()
+            .await;
+        let failure = match outcome {
+            Ok(response) if response.status().is_success() => None,
+            Ok(response) => Some(format!("receiver answered {}", response.status())),
+            Err(error) => Some(format!("cannot reach the receiver: {error}")),
+        };
+        let id = delivery.id.clone();
+        match failure {
+            None => {
+                state
+                    .db(move |store| store.mark_logout_delivered(&id, now))
+                    .await?;
+                delivered += 1;
+            }
+            Some(error) => {
+                let attempts = delivery.attempts + 1;
+                let retry_at = now + backoff(attempts);
+                tracing::warn!(client_id = %delivery.client_id, attempts, %error, retry_at,
+                    "back-channel logout delivery failed");
+                state
+                    .db(move |store| store.mark_logout_failed(&id, &error, retry_at))
+                    .await?;
+            }
+        }
+    }
+    Ok(delivered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), 5);
+        assert_eq!(backoff(2), 10);
+        assert_eq!(backoff(5), 80);
+        assert_eq!(backoff(30), 3600);
+    }
+}
