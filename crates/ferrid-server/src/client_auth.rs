@@ -10,19 +10,28 @@ use base64::Engine;
 use ferrid_store::secret::matches_digest;
 use ferrid_store::{Client, ClientAuthMethod};
 
+use crate::client_assertion::{self, JWT_BEARER};
 use crate::error::{ErrorCode, OAuthError};
 use crate::http::Params;
 use crate::state::AppState;
+
+/// What the client presented to prove who it is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// A secret (`client_secret_basic`, `client_secret_post`), or nothing
+    /// (`none`), with the method it corresponds to.
+    Secret(Option<String>, ClientAuthMethod),
+    /// A signed JWT (`client_secret_jwt`, `private_key_jwt`).
+    Assertion(String),
+}
 
 /// Credentials as the client presented them.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Presented {
     /// The claimed client id.
     pub client_id: String,
-    /// The secret, if one was sent.
-    pub secret: Option<String>,
-    /// The method the presentation corresponds to.
-    pub method: ClientAuthMethod,
+    /// The proof.
+    pub credential: Credential,
 }
 
 fn invalid_client(description: &'static str) -> OAuthError {
@@ -37,13 +46,51 @@ pub fn presented(http: &HttpRequest, params: &Params) -> Result<Presented, OAuth
     };
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
+    let assertion = match (
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    ) {
+        (None, None) => None,
+        (Some(JWT_BEARER), Some(assertion)) => Some(assertion),
+        (Some(JWT_BEARER), None) => {
+            return Err(OAuthError::invalid_request("client_assertion is required"))
+        }
+        (Some(_), _) => {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {JWT_BEARER}"
+            )))
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type is required",
+            ))
+        }
+    };
+    let methods = usize::from(basic.is_some())
+        + usize::from(body_secret.is_some())
+        + usize::from(assertion.is_some());
+    if methods > 1 {
+        return Err(OAuthError::invalid_request(
+            "use one client authentication method only",
+        ));
+    }
+    if let Some(assertion) = assertion {
+        // The client is named by the assertion's issuer (checked against
+        // the signature later); a client_id parameter must agree.
+        let issuer = unverified_issuer(assertion)
+            .ok_or_else(|| invalid_client("the client assertion is not a JWT with an iss claim"))?;
+        if body_id.is_some_and(|body_id| body_id != issuer) {
+            return Err(invalid_client(
+                "client_id differs from the client assertion's issuer",
+            ));
+        }
+        return Ok(Presented {
+            client_id: issuer,
+            credential: Credential::Assertion(assertion.to_owned()),
+        });
+    }
     match basic {
         Some((client_id, secret)) => {
-            if body_secret.is_some() {
-                return Err(OAuthError::invalid_request(
-                    "use one client authentication method, not both Basic and client_secret",
-                ));
-            }
             if body_id.is_some_and(|body_id| body_id != client_id) {
                 return Err(OAuthError::invalid_request(
                     "client_id in the body differs from the Authorization header",
@@ -51,28 +98,35 @@ pub fn presented(http: &HttpRequest, params: &Params) -> Result<Presented, OAuth
             }
             Ok(Presented {
                 client_id,
-                secret: Some(secret),
-                method: ClientAuthMethod::ClientSecretBasic,
+                credential: Credential::Secret(Some(secret), ClientAuthMethod::ClientSecretBasic),
             })
         }
         None => {
             let client_id = body_id
                 .ok_or_else(|| invalid_client("client authentication is required"))?
                 .to_owned();
-            Ok(match body_secret {
-                Some(secret) => Presented {
-                    client_id,
-                    secret: Some(secret.to_owned()),
-                    method: ClientAuthMethod::ClientSecretPost,
-                },
-                None => Presented {
-                    client_id,
-                    secret: None,
-                    method: ClientAuthMethod::None,
-                },
+            let credential = match body_secret {
+                Some(secret) => {
+                    Credential::Secret(Some(secret.to_owned()), ClientAuthMethod::ClientSecretPost)
+                }
+                None => Credential::Secret(None, ClientAuthMethod::None),
+            };
+            Ok(Presented {
+                client_id,
+                credential,
             })
         }
     }
+}
+
+/// The `iss` of a JWT, read without verifying it (only to find the client
+/// whose keys then verify it).
+fn unverified_issuer(jwt: &str) -> Option<String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = jwt.split('.').nth(1)?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
 }
 
 /// Parses `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
@@ -102,7 +156,7 @@ fn form_decode(value: &str) -> Option<String> {
         .map(|decoded| decoded.into_owned())
 }
 
-/// Authenticates the client of a token request.
+/// Authenticates the client of a token, introspection or revocation request.
 pub async fn authenticate(
     state: &AppState,
     http: &HttpRequest,
@@ -114,18 +168,27 @@ pub async fn authenticate(
         .db(move |store| store.find_client(&client_id))
         .await?
         .ok_or_else(|| invalid_client("client authentication failed"))?;
-    verify(&client, &presented)?;
+    match &presented.credential {
+        Credential::Assertion(assertion) => {
+            client_assertion::check(state, &client, assertion).await?
+        }
+        Credential::Secret(secret, method) => verify(&client, *method, secret.as_deref())?,
+    }
     Ok(client)
 }
 
-/// Checks presented credentials against a registered client.
-pub fn verify(client: &Client, presented: &Presented) -> Result<(), OAuthError> {
-    if presented.method != client.auth_method {
+/// Checks a presented secret against a registered client.
+pub fn verify(
+    client: &Client,
+    method: ClientAuthMethod,
+    secret: Option<&str>,
+) -> Result<(), OAuthError> {
+    if method != client.auth_method {
         return Err(invalid_client(
             "the client must authenticate with its registered token_endpoint_auth_method",
         ));
     }
-    match (&client.secret_digest, &presented.secret) {
+    match (&client.secret_digest, secret) {
         (None, None) => Ok(()),
         (Some(digest), Some(secret)) if matches_digest(secret, digest) => Ok(()),
         _ => Err(invalid_client("client authentication failed")),
@@ -153,6 +216,9 @@ mod tests {
             refresh_absolute_ttl: None,
             refresh_for_online_sessions: false,
             backchannel_logout_uri: None,
+            secret_sealed: None,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 
@@ -172,33 +238,13 @@ mod tests {
     #[test]
     fn registered_method_and_secret_must_match() {
         let basic = client(ClientAuthMethod::ClientSecretBasic, Some("s3cret"));
-        let presented = |method, secret: Option<&str>| Presented {
-            client_id: "app".into(),
-            secret: secret.map(str::to_owned),
-            method,
-        };
-        assert!(verify(
-            &basic,
-            &presented(ClientAuthMethod::ClientSecretBasic, Some("s3cret"))
-        )
-        .is_ok());
-        assert!(verify(
-            &basic,
-            &presented(ClientAuthMethod::ClientSecretBasic, Some("wrong"))
-        )
-        .is_err());
-        assert!(verify(
-            &basic,
-            &presented(ClientAuthMethod::ClientSecretPost, Some("s3cret"))
-        )
-        .is_err());
-        assert!(verify(&basic, &presented(ClientAuthMethod::None, None)).is_err());
-        let public = client(ClientAuthMethod::None, None);
-        assert!(verify(&public, &presented(ClientAuthMethod::None, None)).is_ok());
-        assert!(verify(
-            &public,
-            &presented(ClientAuthMethod::ClientSecretPost, Some("x"))
-        )
-        .is_err());
+        use ClientAuthMethod::{ClientSecretBasic, ClientSecretPost, None as Public};
+        assert!(verify(&basic, ClientSecretBasic, Some("s3cret")).is_ok());
+        assert!(verify(&basic, ClientSecretBasic, Some("wrong")).is_err());
+        assert!(verify(&basic, ClientSecretPost, Some("s3cret")).is_err());
+        assert!(verify(&basic, Public, None).is_err());
+        let public = client(Public, None);
+        assert!(verify(&public, Public, None).is_ok());
+        assert!(verify(&public, ClientSecretPost, Some("x")).is_err());
     }
 }

@@ -5,7 +5,7 @@
 
 use ferrid_store::secret::{digest, generate_secret, random_identifier, CLIENT_SECRET_PREFIX};
 use ferrid_store::{Client, ClientAuthMethod};
-use ferrid_tokens::SigningAlgorithm;
+use ferrid_tokens::{MasterKey, SigningAlgorithm};
 use url::Url;
 
 use crate::scopes;
@@ -38,6 +38,10 @@ pub struct ClientRegistration {
     pub refresh_for_online_sessions: bool,
     /// Back-channel logout receiver.
     pub backchannel_logout_uri: Option<String>,
+    /// For `private_key_jwt`: the client's public keys (a JWKS, JSON).
+    pub jwks: Option<String>,
+    /// For `private_key_jwt`: where to fetch them.
+    pub jwks_uri: Option<String>,
 }
 
 /// A registered client and its secret, which is shown once.
@@ -73,6 +77,7 @@ pub fn check_id_token_alg(
 pub fn register(
     registration: ClientRegistration,
     enabled: &[SigningAlgorithm],
+    master_key: &MasterKey,
     now: i64,
 ) -> Result<Registered, String> {
     let id_token_alg = check_id_token_alg(&registration.id_token_alg, enabled)?;
@@ -178,16 +183,52 @@ pub fn register(
         return Err("a client with the authorization_code grant needs the openid scope".into());
     }
 
-    let secret = auth_method
-        .is_confidential()
+    let (jwks, jwks_uri) = match (auth_method, registration.jwks, registration.jwks_uri) {
+        (ClientAuthMethod::PrivateKeyJwt, Some(jwks), None) => {
+            ferrid_tokens::assertion::check_public_jwks(&jwks)
+                .map_err(|error| format!("jwks: {error}"))?;
+            (Some(jwks), None)
+        }
+        (ClientAuthMethod::PrivateKeyJwt, None, Some(uri)) => {
+            let checked = checked_uris(std::slice::from_ref(&uri), "jwks-uri")?;
+            if !uri.starts_with("https://") && !uri.starts_with("http://") {
+                return Err("jwks-uri must be an http(s) URL".into());
+            }
+            (None, checked.into_iter().next())
+        }
+        (ClientAuthMethod::PrivateKeyJwt, _, _) => {
+            return Err("private_key_jwt needs exactly one of --jwks and --jwks-uri".into())
+        }
+        (_, None, None) => (None, None),
+        (_, _, _) => return Err("--jwks and --jwks-uri are only for private_key_jwt".into()),
+    };
+    // Every confidential method but private_key_jwt has a secret; only
+    // client_secret_jwt keeps it (sealed), as the HMAC key it is.
+    let secret = (auth_method.is_confidential() && auth_method != ClientAuthMethod::PrivateKeyJwt)
         .then(|| generate_secret(CLIENT_SECRET_PREFIX));
+    // 128 random bits; hex so that it never starts with `-` and is taken
+    // for an option on the command line.
+    let client_id = random_identifier(16);
+    let (secret_digest, secret_sealed) = match (&secret, auth_method) {
+        (Some(secret), ClientAuthMethod::ClientSecretJwt) => (
+            None,
+            Some(
+                master_key
+                    .seal(secret.as_bytes(), &client_id)
+                    .map_err(|error| error.to_string())?,
+            ),
+        ),
+        (Some(secret), _) => (Some(digest(secret)), None),
+        (None, _) => (None, None),
+    };
     Ok(Registered {
         client: Client {
-            // 128 random bits; hex so that it never starts with `-` and
-            // is taken for an option on the command line.
-            client_id: random_identifier(16),
+            client_id,
             name: name.to_owned(),
-            secret_digest: secret.as_deref().map(digest),
+            secret_digest,
+            secret_sealed,
+            jwks,
+            jwks_uri,
             auth_method,
             redirect_uris,
             post_logout_redirect_uris,
@@ -261,12 +302,18 @@ mod tests {
             refresh_absolute_ttl: None,
             refresh_for_online_sessions: false,
             backchannel_logout_uri: None,
+            jwks: None,
+            jwks_uri: None,
         }
+    }
+
+    fn master() -> MasterKey {
+        MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap()
     }
 
     #[test]
     fn confidential_clients_get_a_prefixed_secret_stored_as_digest() {
-        let registered = register(registration(), &SigningAlgorithm::ALL, 1).unwrap();
+        let registered = register(registration(), &SigningAlgorithm::ALL, &master(), 1).unwrap();
         let secret = registered.secret.unwrap();
         assert!(secret.starts_with(CLIENT_SECRET_PREFIX));
         // Regression: a base64url id starting with '-' broke `ferrid client show ID`.
@@ -288,15 +335,43 @@ mod tests {
         ] {
             let mut native = registration();
             native.redirect_uris = vec![uri.into()];
-            assert!(register(native, &SigningAlgorithm::ALL, 1).is_ok(), "{uri}");
+            assert!(
+                register(native, &SigningAlgorithm::ALL, &master(), 1).is_ok(),
+                "{uri}"
+            );
         }
+    }
+
+    #[test]
+    fn jwt_methods_keep_a_sealed_secret_or_public_keys() {
+        let mut hmac = registration();
+        hmac.auth_method = "client_secret_jwt".into();
+        let registered = register(hmac, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        let secret = registered.secret.unwrap();
+        assert!(registered.client.secret_digest.is_none());
+        let sealed = registered.client.secret_sealed.unwrap();
+        assert_eq!(
+            master()
+                .open(&sealed, &registered.client.client_id)
+                .unwrap(),
+            secret.as_bytes()
+        );
+
+        let mut keys = registration();
+        keys.auth_method = "private_key_jwt".into();
+        keys.jwks_uri = Some("https://rp.example/jwks".into());
+        let registered = register(keys, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        assert!(registered.secret.is_none());
+        assert!(
+            registered.client.secret_digest.is_none() && registered.client.secret_sealed.is_none()
+        );
     }
 
     #[test]
     fn public_clients_have_no_secret() {
         let mut public = registration();
         public.auth_method = "none".into();
-        let registered = register(public, &SigningAlgorithm::ALL, 1).unwrap();
+        let registered = register(public, &SigningAlgorithm::ALL, &master(), 1).unwrap();
         assert!(registered.secret.is_none());
         assert!(registered.client.secret_digest.is_none());
     }
@@ -307,12 +382,12 @@ mod tests {
         service.redirect_uris.clear();
         service.grant_types = vec!["client_credentials".into()];
         service.scope = "profile".into();
-        assert!(register(service, &SigningAlgorithm::ALL, 1).is_ok());
+        assert!(register(service, &SigningAlgorithm::ALL, &master(), 1).is_ok());
     }
 
     #[test]
     fn invalid_registrations_are_refused() {
-        let cases: [fn(&mut ClientRegistration); 17] = [
+        let cases: [fn(&mut ClientRegistration); 20] = [
             |r| r.name = " ".into(),
             |r| r.redirect_uris.clear(),
             |r| r.redirect_uris = vec!["/relative".into()],
@@ -320,7 +395,7 @@ mod tests {
             |r| r.redirect_uris = vec!["javascript:alert(1)".into()],
             |r| r.redirect_uris = vec!["http://app.example/cb".into()],
             |r| r.grant_types = vec!["implicit".into()],
-            |r| r.auth_method = "private_key_jwt".into(),
+            |r| r.auth_method = "tls_client_auth".into(),
             |r| r.scope = "openid admin".into(),
             |r| r.scope = "profile".into(),
             |r| r.id_token_alg = "HS256".into(),
@@ -328,6 +403,12 @@ mod tests {
             |r| r.refresh_for_online_sessions = true,
             |r| r.backchannel_logout_uri = Some("http://rp.example/logout".into()),
             |r| r.backchannel_logout_uri = Some("com.example:/logout".into()),
+            |r| r.auth_method = "private_key_jwt".into(),
+            |r| {
+                r.auth_method = "private_key_jwt".into();
+                r.jwks = Some(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#.into());
+            },
+            |r| r.jwks_uri = Some("https://rp.example/jwks".into()),
             |r| {
                 r.grant_types.push("refresh_token".into());
                 r.refresh_idle_ttl = Some(10);
@@ -342,7 +423,7 @@ mod tests {
             let mut bad = registration();
             mutate(&mut bad);
             assert!(
-                register(bad, &SigningAlgorithm::ALL, 1).is_err(),
+                register(bad, &SigningAlgorithm::ALL, &master(), 1).is_err(),
                 "case {index} was accepted"
             );
         }

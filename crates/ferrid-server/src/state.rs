@@ -37,8 +37,11 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The key rotation schedule.
     pub key_policy: Arc<KeyPolicy>,
-    /// Outgoing HTTP (back-channel logout): short timeouts, no redirects.
+    /// Outgoing HTTP (back-channel logout, client JWKS): short timeouts,
+    /// no redirects.
     pub http: reqwest::Client,
+    /// Client JWKS fetched from their `jwks_uri`.
+    pub jwks_cache: Arc<crate::client_assertion::JwksCache>,
     /// Unseals the stored private keys on reload.
     master_key: MasterKey,
     /// This process's name in leases.
@@ -79,6 +82,7 @@ impl AppState {
             })?;
         Ok(AppState {
             http,
+            jwks_cache: Arc::default(),
             store,
             passwords,
             settings: Arc::new(settings),
@@ -147,6 +151,13 @@ impl AppState {
             self.settings.longest_token_ttl(),
             &self.node_id,
         )
+    }
+
+    /// Opens a `client_secret_jwt` secret sealed at registration.
+    pub fn unseal_client_secret(&self, sealed: &str, client_id: &str) -> Result<Vec<u8>, Internal> {
+        self.master_key
+            .open(sealed, client_id)
+            .map_err(Internal::from)
     }
 
     /// The current time, Unix seconds.

@@ -31,6 +31,16 @@ diesel::table! {
         refresh_absolute_ttl -> Nullable<BigInt>,
         refresh_for_online_sessions -> Bool,
         backchannel_logout_uri -> Nullable<Text>,
+        secret_sealed -> Nullable<Text>,
+        jwks -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    client_assertions (id) {
+        id -> Text,
+        expires_at -> BigInt,
     }
 }
 
@@ -175,4 +185,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     revoked_access_tokens,
     logout_deliveries,
+    client_assertions,
 );

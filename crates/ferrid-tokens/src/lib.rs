@@ -3,6 +3,7 @@
 //! sets of ID and access tokens. It signs and verifies; it does not decide
 //! who may get a token.
 
+pub mod assertion;
 pub mod claims;
 pub mod error;
 pub mod keyring;

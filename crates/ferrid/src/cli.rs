@@ -106,6 +106,13 @@ pub struct ClientCreate {
     /// Back-channel logout receiver (OIDC Back-Channel Logout 1.0).
     #[arg(long, value_name = "URI")]
     pub backchannel_logout_uri: Option<String>,
+    /// For private_key_jwt: the client's public keys, a JWKS file (or the
+    /// JSON itself).
+    #[arg(long, value_name = "FILE|JSON")]
+    pub jwks: Option<String>,
+    /// For private_key_jwt: where ferrid fetches the client's public keys.
+    #[arg(long, value_name = "URI")]
+    pub jwks_uri: Option<String>,
 }
 
 /// `ferrid user …`

@@ -1,3 +1,7 @@
+DROP TABLE client_assertions;
+ALTER TABLE clients DROP COLUMN jwks_uri;
+ALTER TABLE clients DROP COLUMN jwks;
+ALTER TABLE clients DROP COLUMN secret_sealed;
 DROP TABLE logout_deliveries;
 ALTER TABLE clients DROP COLUMN backchannel_logout_uri;
 ALTER TABLE clients DROP COLUMN refresh_for_online_sessions;

@@ -55,3 +55,17 @@ CREATE TABLE logout_deliveries (
     last_error TEXT
 );
 CREATE INDEX logout_deliveries_due ON logout_deliveries (next_attempt_at);
+
+-- JWT client authentication (RFC 7523): the client_secret_jwt secret,
+-- sealed under the master key (the one secret not stored as a digest,
+-- since it is an HMAC key), the private_key_jwt public keys by value or by
+-- URL, and the assertion ids seen, to refuse replays.
+ALTER TABLE clients ADD COLUMN secret_sealed TEXT;
+ALTER TABLE clients ADD COLUMN jwks TEXT;
+ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
+
+CREATE TABLE client_assertions (
+    id TEXT PRIMARY KEY NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX client_assertions_expires_at ON client_assertions (expires_at);

@@ -336,6 +336,9 @@ mod tests {
             refresh_absolute_ttl: None,
             refresh_for_online_sessions: false,
             backchannel_logout_uri: None,
+            secret_sealed: None,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 

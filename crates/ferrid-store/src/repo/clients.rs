@@ -14,15 +14,21 @@ pub enum ClientAuthMethod {
     ClientSecretBasic,
     /// Client id and secret in the form body.
     ClientSecretPost,
+    /// A JWT signed with the client secret (HMAC, RFC 7523).
+    ClientSecretJwt,
+    /// A JWT signed with the client's private key (RFC 7523).
+    PrivateKeyJwt,
     /// A public client: no secret, PKCE required.
     None,
 }
 
 impl ClientAuthMethod {
     /// Every method, in the order discovery lists them.
-    pub const ALL: [ClientAuthMethod; 3] = [
+    pub const ALL: [ClientAuthMethod; 5] = [
         ClientAuthMethod::ClientSecretBasic,
         ClientAuthMethod::ClientSecretPost,
+        ClientAuthMethod::ClientSecretJwt,
+        ClientAuthMethod::PrivateKeyJwt,
         ClientAuthMethod::None,
     ];
 
@@ -31,6 +37,8 @@ impl ClientAuthMethod {
         match self {
             ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
             ClientAuthMethod::ClientSecretPost => "client_secret_post",
+            ClientAuthMethod::ClientSecretJwt => "client_secret_jwt",
+            ClientAuthMethod::PrivateKeyJwt => "private_key_jwt",
             ClientAuthMethod::None => "none",
         }
     }
@@ -77,6 +85,12 @@ pub struct Client {
     pub refresh_for_online_sessions: bool,
     /// Where back-channel logout tokens are delivered.
     pub backchannel_logout_uri: Option<String>,
+    /// For `client_secret_jwt`: the secret, sealed under the master key.
+    pub secret_sealed: Option<String>,
+    /// For `private_key_jwt`: the public keys (a JWKS), by value.
+    pub jwks: Option<String>,
+    /// For `private_key_jwt`: where to fetch the public keys.
+    pub jwks_uri: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -129,6 +143,9 @@ struct ClientRow {
     refresh_absolute_ttl: Option<i64>,
     refresh_for_online_sessions: bool,
     backchannel_logout_uri: Option<String>,
+    secret_sealed: Option<String>,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -162,6 +179,9 @@ impl TryFrom<ClientRow> for Client {
             refresh_absolute_ttl: row.refresh_absolute_ttl,
             refresh_for_online_sessions: row.refresh_for_online_sessions,
             backchannel_logout_uri: row.backchannel_logout_uri,
+            secret_sealed: row.secret_sealed,
+            jwks: row.jwks,
+            jwks_uri: row.jwks_uri,
         })
     }
 }
@@ -190,6 +210,9 @@ impl Store {
                 clients::refresh_absolute_ttl.eq(client.refresh_absolute_ttl),
                 clients::refresh_for_online_sessions.eq(client.refresh_for_online_sessions),
                 clients::backchannel_logout_uri.eq(&client.backchannel_logout_uri),
+                clients::secret_sealed.eq(&client.secret_sealed),
+                clients::jwks.eq(&client.jwks),
+                clients::jwks_uri.eq(&client.jwks_uri),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use crate::error::StoreResult;
 use crate::schema::{
-    authorization_codes, authorization_requests, grants, logout_deliveries, refresh_tokens,
-    revoked_access_tokens, sessions,
+    authorization_codes, authorization_requests, client_assertions, grants, logout_deliveries,
+    refresh_tokens, revoked_access_tokens, sessions,
 };
 use crate::Store;
 
@@ -26,6 +26,8 @@ pub struct Removed {
     pub revoked_access_tokens: usize,
     /// Back-channel logout deliveries a week old (delivered or given up).
     pub logout_deliveries: usize,
+    /// Replay records of expired client assertions.
+    pub client_assertions: usize,
 }
 
 impl Removed {
@@ -38,6 +40,7 @@ impl Removed {
             + self.refresh_tokens
             + self.revoked_access_tokens
             + self.logout_deliveries
+            + self.client_assertions
     }
 }
 
@@ -79,6 +82,10 @@ impl Store {
             .execute(&mut connection)?,
             revoked_access_tokens: diesel::delete(
                 revoked_access_tokens::table.filter(revoked_access_tokens::expires_at.le(now)),
+            )
+            .execute(&mut connection)?,
+            client_assertions: diesel::delete(
+                client_assertions::table.filter(client_assertions::expires_at.le(now)),
             )
             .execute(&mut connection)?,
             logout_deliveries: diesel::delete(

@@ -1,6 +1,7 @@
 //! One module per stored concern; each adds its methods to [`crate::Store`].
 
 pub mod authorization;
+pub mod client_assertions;
 pub mod clients;
 pub mod consents;
 pub mod grants;

@@ -72,7 +72,14 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
     let store = app::open_migrated_store(config)?;
     match command {
         ClientCommand::Create(options) => {
-            create(&store, &config.signing_algorithms()?, json, options)
+            let master_key = app::master_key(config, &store)?;
+            create(
+                &store,
+                &config.signing_algorithms()?,
+                &master_key,
+                json,
+                options,
+            )
         }
         ClientCommand::Update {
             client_id,
@@ -136,9 +143,18 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
 fn create(
     store: &ferrid_store::Store,
     enabled: &[SigningAlgorithm],
+    master_key: &ferrid_tokens::MasterKey,
     json: bool,
     options: ClientCreate,
 ) -> anyhow::Result<()> {
+    let jwks = match options.jwks {
+        Some(value) if value.trim_start().starts_with('{') => Some(value),
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|error| anyhow::anyhow!("cannot read --jwks {path}: {error}"))?,
+        ),
+        None => None,
+    };
     let registration = ClientRegistration {
         name: options.name,
         redirect_uris: options.redirect_uris,
@@ -151,9 +167,11 @@ fn create(
         refresh_absolute_ttl: options.refresh_absolute_ttl,
         refresh_for_online_sessions: options.refresh_online,
         backchannel_logout_uri: options.backchannel_logout_uri,
+        jwks,
+        jwks_uri: options.jwks_uri,
     };
-    let registered =
-        register(registration, enabled, SystemClock.now()).map_err(anyhow::Error::msg)?;
+    let registered = register(registration, enabled, master_key, SystemClock.now())
+        .map_err(anyhow::Error::msg)?;
     store.create_client(&registered.client)?;
     let client_id = &registered.client.client_id;
     let secret = registered.secret.as_deref();

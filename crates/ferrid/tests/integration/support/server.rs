@@ -107,6 +107,11 @@ impl TestServer {
         })
     }
 
+    /// The server's master key.
+    pub fn master_key(&self) -> ferrid_tokens::MasterKey {
+        ferrid_tokens::MasterKey::load(&self.config.master_key_file).expect("master key")
+    }
+
     /// Runs the scheduled key work now, as the background job would.
     pub fn run_key_maintenance(&self) -> Vec<ferrid_server::keys::KeyEvent> {
         self.state.maintain_keys().expect("key maintenance")
@@ -152,8 +157,8 @@ impl TestServer {
     /// Registers a client from a full registration.
     pub fn create_client_with(&self, registration: ClientRegistration) -> TestClient {
         let enabled = self.config.signing_algorithms().expect("algorithms");
-        let registered =
-            register(registration, &enabled, self.clock.now()).expect("valid registration");
+        let registered = register(registration, &enabled, &self.master_key(), self.clock.now())
+            .expect("valid registration");
         self.store
             .create_client(&registered.client)
             .expect("store client");
