@@ -43,7 +43,7 @@ pub enum Command {
 pub enum ClientCommand {
     /// Register a client; prints its id and, for a confidential client,
     /// its secret (shown once).
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     /// List clients.
     List,
     /// Show one client.

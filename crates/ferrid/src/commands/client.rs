@@ -78,7 +78,7 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
                 &config.signing_algorithms()?,
                 &master_key,
                 json,
-                options,
+                *options,
             )
         }
         ClientCommand::Update {
