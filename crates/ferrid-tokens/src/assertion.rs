@@ -69,10 +69,17 @@ pub fn verify_assertion<T: DeserializeOwned>(token: &str, key: AssertionKey<'_>)
                 Some(kid) => set.get(kid),
                 None => set.keys(),
             };
-            let jwk = candidates
+            let mut jwk = candidates
                 .into_iter()
                 .find(|jwk| jwk.algorithm().is_none_or(|key_alg| key_alg == alg))
-                .ok_or(TokenError::Invalid("kid"))?;
+                .ok_or(TokenError::Invalid("kid"))?
+                .clone();
+            if kid.is_none() {
+                // josekit's verifier insists on the key's kid in the header;
+                // an assertion without one may use any key of the set.
+                jwk.set_parameter("kid", None).map_err(bad_key)?;
+            }
+            let jwk = &jwk;
             match alg.as_str() {
                 "RS256" => Box::new(RS256.verifier_from_jwk(jwk).map_err(bad_key)?),
                 "PS256" => Box::new(PS256.verifier_from_jwk(jwk).map_err(bad_key)?),

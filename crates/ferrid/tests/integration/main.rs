@@ -7,6 +7,7 @@ mod support;
 
 mod authorize_errors;
 mod cli;
+mod client_jwt;
 mod code_flow;
 mod keys;
 mod login;

@@ -25,13 +25,18 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// Listens on `port`.
+    /// Listens on `port`, answering 200 with an empty body.
     pub fn start(port: u16) -> Receiver {
+        Self::serving(port, String::new())
+    }
+
+    /// Listens on `port`, answering every request 200 with `body` (JSON).
+    pub fn serving(port: u16, body: String) -> Receiver {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("receiver port");
         listener.set_nonblocking(true).unwrap();
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (seen, stopping) = (bodies.clone(), stop.clone());
+        let (seen, stopping, answer) = (bodies.clone(), stop.clone(), body);
         let thread = std::thread::spawn(move || {
             while !stopping.load(Ordering::SeqCst) {
                 match listener.accept() {
@@ -43,7 +48,7 @@ impl Receiver {
                         let mut request = Vec::new();
                         let mut buffer = [0u8; 4096];
                         // Read the head, then as much body as Content-Length says.
-                        let body = loop {
+                        let request_body = loop {
                             let read = stream.read(&mut buffer).unwrap_or(0);
                             if read == 0 {
                                 break None;
@@ -66,11 +71,15 @@ impl Receiver {
                         };
                         // Recorded before answering, so a caller that saw the
                         // 200 also sees the body.
-                        if let Some(body) = body {
-                            seen.lock().unwrap().push(body);
+                        if let Some(request_body) = request_body {
+                            seen.lock().unwrap().push(request_body);
                         }
                         let _ = stream.write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                                answer.len()
+                            )
+                            .as_bytes(),
                         );
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),

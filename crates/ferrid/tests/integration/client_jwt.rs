@@ -1,0 +1,303 @@
+//! JWT client authentication (RFC 7523): client_secret_jwt and
+//! private_key_jwt, with keys by value and by jwks_uri.
+
+use ferrid_server::registration::ClientRegistration;
+use ferrid_server::Clock;
+use josekit::jwk::KeyPair;
+use josekit::jws::{JwsHeader, JwsSigner, ES256, HS256};
+use josekit::jwt::{self, JwtPayload};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::receiver::{free_port, Receiver};
+use crate::support::server::TestClient;
+use crate::support::{Backend, TestServer};
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn service(
+    server: &TestServer,
+    auth_method: &str,
+    tweak: impl FnOnce(&mut ClientRegistration),
+) -> TestClient {
+    let mut registration = ClientRegistration {
+        name: "JWT service".into(),
+        grant_types: vec!["client_credentials".into()],
+        auth_method: auth_method.into(),
+        scope: "profile".into(),
+        id_token_alg: "RS256".into(),
+        ..Default::default()
+    };
+    tweak(&mut registration);
+    server.create_client_with(registration)
+}
+
+fn assertion(signer: &dyn JwsSigner, kid: Option<&str>, claims: Value) -> String {
+    let mut header = JwsHeader::new();
+    header.set_token_type("JWT");
+    if let Some(kid) = kid {
+        header.set_key_id(kid);
+    }
+    let Value::Object(map) = claims else {
+        panic!("claims object")
+    };
+    jwt::encode_with_signer(&JwtPayload::from_map(map).unwrap(), &header, signer).unwrap()
+}
+
+fn claims(server: &TestServer, client_id: &str, jti: &str) -> Value {
+    let now = server.clock.now();
+    json!({ "iss": client_id, "sub": client_id, "aud": server.url("/token"), "exp": now + 60, "iat": now, "jti": jti })
+}
+
+async fn token_with(
+    server: &TestServer,
+    assertion: &str,
+    extra: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion),
+    ];
+    form.extend_from_slice(extra);
+    let response = reqwest::Client::new()
+        .post(server.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+on_both_backends!(client_secret_jwt_rules, |backend: Backend| async move {
+    let server = server_or_skip!(backend);
+    let client = service(&server, "client_secret_jwt", |_| {});
+    let secret = client.secret.clone().expect("a secret, shown once");
+    let stored = server.store.find_client(&client.id).unwrap().unwrap();
+    assert!(
+        stored.secret_digest.is_none()
+            && stored
+                .secret_sealed
+                .as_deref()
+                .is_some_and(|s| !s.contains(&secret))
+    );
+    let signer = HS256.signer_from_bytes(secret.as_bytes()).unwrap();
+    let wrong = HS256
+        .signer_from_bytes(b"not the secret at all, not at all")
+        .unwrap();
+
+    let good = assertion(&signer, None, claims(&server, &client.id, "one"));
+    let (status, body) = token_with(&server, &good, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The same assertion again: a replay.
+    let (status, body) = token_with(&server, &good, &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+
+    let issuer_audience = {
+        let mut c = claims(&server, &client.id, "two");
+        c["aud"] = server.issuer.clone().into();
+        assertion(&signer, None, c)
+    };
+    assert_eq!(
+        token_with(&server, &issuer_audience, &[]).await.0,
+        StatusCode::OK,
+        "aud may be the issuer"
+    );
+
+    let mut refused = Vec::new();
+    let mut with = |change: &dyn Fn(&mut Value), signer: &dyn JwsSigner| {
+        let mut c = claims(&server, &client.id, &format!("bad-{}", refused.len()));
+        change(&mut c);
+        refused.push(assertion(signer, None, c));
+    };
+    with(&|_| {}, &*wrong);
+    with(
+        &|c| c["aud"] = "https://elsewhere.example/token".into(),
+        &signer,
+    );
+    with(
+        &|c| c["exp"] = (c["iat"].as_i64().unwrap() - 61).into(),
+        &signer,
+    );
+    with(
+        &|c| {
+            c.as_object_mut().unwrap().remove("exp");
+        },
+        &signer,
+    );
+    with(
+        &|c| {
+            c.as_object_mut().unwrap().remove("jti");
+        },
+        &signer,
+    );
+    with(&|c| c["sub"] = "someone-else".into(), &signer);
+    with(
+        &|c| c["iat"] = (c["iat"].as_i64().unwrap() + 120).into(),
+        &signer,
+    );
+    for bad in refused {
+        let (status, body) = token_with(&server, &bad, &[]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+            "{}",
+            crate::support::oidc::jwt_claims(&bad)
+        );
+    }
+    // Within the 60 s leeway, a just-expired assertion still passes.
+    let mut late = claims(&server, &client.id, "late");
+    late["exp"] = (server.clock.now() - 30).into();
+    assert_eq!(
+        token_with(&server, &assertion(&signer, None, late), &[])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // One method only; a mismatching client_id; garbage.
+    let fresh = assertion(&signer, None, claims(&server, &client.id, "three"));
+    let response = reqwest::Client::new()
+        .post(server.url("/token"))
+        .basic_auth(&client.id, Some(&secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &fresh),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        token_with(&server, &fresh, &[("client_id", "other")])
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        token_with(&server, "not.a.jwt", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = token_with(&server, &fresh, &[("client_assertion_type", "urn:other")]).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a repeated or wrong assertion type"
+    );
+    // A client registered for Basic cannot switch to an assertion.
+    let basic = service(&server, "client_secret_basic", |_| {});
+    let hmac = HS256
+        .signer_from_bytes(basic.secret.unwrap().as_bytes())
+        .unwrap();
+    let switched = assertion(&hmac, None, claims(&server, &basic.id, "x"));
+    assert_eq!(
+        token_with(&server, &switched, &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+});
+
+on_both_backends!(
+    private_key_jwt_with_keys_by_value_and_by_uri,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let pair = ES256.generate_key_pair().unwrap();
+        let mut public = pair.to_jwk_public_key();
+        public.set_key_id("client-key-1");
+        let jwks = json!({ "keys": [serde_json::to_value(public.as_ref()).unwrap()] }).to_string();
+        let signer = ES256.signer_from_der(pair.to_der_private_key()).unwrap();
+        let stranger = ES256
+            .signer_from_der(ES256.generate_key_pair().unwrap().to_der_private_key())
+            .unwrap();
+
+        // Keys by value.
+        let by_value = service(&server, "private_key_jwt", |r| r.jwks = Some(jwks.clone()));
+        assert!(by_value.secret.is_none(), "no secret for private_key_jwt");
+        let good = assertion(
+            &signer,
+            Some("client-key-1"),
+            claims(&server, &by_value.id, "v1"),
+        );
+        let (status, body) = token_with(&server, &good, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let forged = assertion(
+            &*stranger,
+            Some("client-key-1"),
+            claims(&server, &by_value.id, "v2"),
+        );
+        assert_eq!(
+            token_with(&server, &forged, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let unknown_kid = assertion(
+            &signer,
+            Some("other-key"),
+            claims(&server, &by_value.id, "v3"),
+        );
+        assert_eq!(
+            token_with(&server, &unknown_kid, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // Keys by URI, fetched from the client's server.
+        let port = free_port();
+        let by_uri = service(&server, "private_key_jwt", |r| {
+            r.jwks_uri = Some(format!("http://127.0.0.1:{port}/jwks.json"));
+        });
+        let down = assertion(&signer, None, claims(&server, &by_uri.id, "u0"));
+        assert_eq!(
+            token_with(&server, &down, &[]).await.0,
+            StatusCode::UNAUTHORIZED,
+            "keys unreachable"
+        );
+        let keys_server = Receiver::serving(port, jwks.clone());
+        let good = assertion(&signer, None, claims(&server, &by_uri.id, "u1"));
+        let (status, body) = token_with(&server, &good, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let again = assertion(&signer, None, claims(&server, &by_uri.id, "u2"));
+        assert_eq!(token_with(&server, &again, &[]).await.0, StatusCode::OK);
+        assert_eq!(keys_server.logout_tokens().len(), 0);
+        drop(keys_server);
+    }
+);
+
+on_both_backends!(
+    jwt_clients_can_introspect_and_revoke,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let client = service(&server, "client_secret_jwt", |_| {});
+        let signer = HS256
+            .signer_from_bytes(client.secret.clone().unwrap().as_bytes())
+            .unwrap();
+        let (status, body) = token_with(
+            &server,
+            &assertion(&signer, None, claims(&server, &client.id, "a")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let access = body["access_token"].as_str().unwrap();
+        let introspected: Value = reqwest::Client::new()
+            .post(server.url("/introspect"))
+            .form(&[
+                ("token", access),
+                ("client_assertion_type", JWT_BEARER),
+                (
+                    "client_assertion",
+                    &assertion(&signer, None, claims(&server, &client.id, "b")),
+                ),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(introspected["active"], true);
+    }
+);
