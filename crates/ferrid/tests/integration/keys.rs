@@ -238,7 +238,7 @@ on_both_backends!(
         assert_ne!(kid_of(fresh.access_token().secret()), kid);
         assert!(keys::revoke(
             &server.store,
-            &master_key(&server),
+            &server.master_key(),
             &kid,
             &server.clock,
             "test"
@@ -246,10 +246,6 @@ on_both_backends!(
         .is_err());
     }
 );
-
-fn master_key(server: &TestServer) -> ferrid_tokens::MasterKey {
-    ferrid_tokens::MasterKey::load(&server.config.master_key_file).unwrap()
-}
 
 on_both_backends!(
     two_nodes_rotating_at_once_make_one_key,
@@ -266,7 +262,7 @@ on_both_backends!(
             .map(|node| {
                 let store = ferrid_store::Store::open(&server.config.database_url, 4).unwrap();
                 let (barrier, policy, master) =
-                    (barrier.clone(), policy.clone(), master_key(&server));
+                    (barrier.clone(), policy.clone(), server.master_key());
                 std::thread::spawn(move || {
                     barrier.wait();
                     keys::maintain(&store, &master, &policy, due, &format!("node-{node}")).unwrap()
@@ -360,7 +356,7 @@ on_both_backends!(
         let kid = jwks_kids(&server).await[0].clone();
         keys::revoke(
             &server.store,
-            &master_key(&server),
+            &server.master_key(),
             &kid,
             &server.clock,
             "cli",

@@ -283,7 +283,7 @@ on_both_backends!(
         let hint = tokens.id_token().unwrap().to_string();
         ferrid_server::keys::rotate(
             &server.store,
-            &ferrid_tokens::MasterKey::load(&server.config.master_key_file).unwrap(),
+            &server.master_key(),
             &server.state.key_policy,
             &[ferrid_tokens::SigningAlgorithm::Rs256],
             true,
