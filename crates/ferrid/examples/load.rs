@@ -33,7 +33,9 @@ struct Target {
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [mode, issuer, seconds, workers, client_id, secret, rest @ ..] = args.as_slice() else {
-        return Err("usage: load MODE ISSUER SECONDS WORKERS CLIENT_ID SECRET [USER PASSWORD]".into());
+        return Err(
+            "usage: load MODE ISSUER SECONDS WORKERS CLIENT_ID SECRET [USER PASSWORD]".into(),
+        );
     };
     let target = Target {
         issuer: issuer.clone(),
@@ -48,7 +50,9 @@ async fn main() -> Result<(), Error> {
     let mut tasks = Vec::new();
     for _ in 0..workers {
         let (mode, target) = (mode.clone(), target.clone());
-        tasks.push(tokio::spawn(async move { worker(&mode, &target, deadline).await }));
+        tasks.push(tokio::spawn(async move {
+            worker(&mode, &target, deadline).await
+        }));
     }
     let mut latencies = Vec::new();
     let mut errors = 0usize;
@@ -84,7 +88,11 @@ fn client(cookies: bool) -> reqwest::Client {
 }
 
 /// One worker: repeats its mode's request until the deadline.
-async fn worker(mode: &str, target: &Target, deadline: Instant) -> Result<(Vec<Duration>, usize), Error> {
+async fn worker(
+    mode: &str,
+    target: &Target,
+    deadline: Instant,
+) -> Result<(Vec<Duration>, usize), Error> {
     let http = client(false);
     let mut samples = Vec::new();
     let mut errors = 0;
@@ -92,10 +100,12 @@ async fn worker(mode: &str, target: &Target, deadline: Instant) -> Result<(Vec<D
     let mut refresh_token = String::new();
     let mut access_token = String::new();
     match mode {
-        "refresh" => refresh_token = login(target, &["openid", "offline_access"]).await?["refresh_token"]
-            .as_str()
-            .ok_or("no refresh token")?
-            .to_owned(),
+        "refresh" => {
+            refresh_token = login(target, &["openid", "offline_access"]).await?["refresh_token"]
+                .as_str()
+                .ok_or("no refresh token")?
+                .to_owned()
+        }
         "introspect" => access_token = client_credentials(&http, target).await?,
         _ => {}
     }
@@ -122,7 +132,11 @@ async fn worker(mode: &str, target: &Target, deadline: Instant) -> Result<(Vec<D
     Ok((samples, errors))
 }
 
-async fn token(http: &reqwest::Client, target: &Target, form: &[(&str, &str)]) -> Result<Value, Error> {
+async fn token(
+    http: &reqwest::Client,
+    target: &Target,
+    form: &[(&str, &str)],
+) -> Result<Value, Error> {
     let response = http
         .post(format!("{}/token", target.issuer))
         .basic_auth(&target.client_id, Some(&target.secret))
@@ -137,15 +151,37 @@ async fn token(http: &reqwest::Client, target: &Target, form: &[(&str, &str)]) -
 
 async fn client_credentials(http: &reqwest::Client, target: &Target) -> Result<String, Error> {
     let body = token(http, target, &[("grant_type", "client_credentials")]).await?;
-    Ok(body["access_token"].as_str().ok_or("no access token")?.to_owned())
+    Ok(body["access_token"]
+        .as_str()
+        .ok_or("no access token")?
+        .to_owned())
 }
 
-async fn refresh(http: &reqwest::Client, target: &Target, refresh_token: &str) -> Result<String, Error> {
-    let body = token(http, target, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await?;
-    Ok(body["refresh_token"].as_str().ok_or("no refresh token")?.to_owned())
+async fn refresh(
+    http: &reqwest::Client,
+    target: &Target,
+    refresh_token: &str,
+) -> Result<String, Error> {
+    let body = token(
+        http,
+        target,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await?;
+    Ok(body["refresh_token"]
+        .as_str()
+        .ok_or("no refresh token")?
+        .to_owned())
 }
 
-async fn introspect(http: &reqwest::Client, target: &Target, access_token: &str) -> Result<(), Error> {
+async fn introspect(
+    http: &reqwest::Client,
+    target: &Target,
+    access_token: &str,
+) -> Result<(), Error> {
     let response = http
         .post(format!("{}/introspect", target.issuer))
         .basic_auth(&target.client_id, Some(&target.secret))
@@ -173,7 +209,11 @@ fn location(response: &reqwest::Response, issuer: &str) -> Result<String, Error>
         .ok_or("no redirect")?
         .to_str()?
         .to_owned();
-    Ok(if location.starts_with('/') { format!("{issuer}{location}") } else { location })
+    Ok(if location.starts_with('/') {
+        format!("{issuer}{location}")
+    } else {
+        location
+    })
 }
 
 /// A full login through the HTML forms (consent when asked), then the
@@ -196,7 +236,16 @@ async fn login(target: &Target, scopes: &[&str]) -> Result<Value, Error> {
                     .map(|(_, value)| value.into_owned())
                     .ok_or("no code")?;
                 let http = client(false);
-                return token(&http, target, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)]).await;
+                return token(
+                    &http,
+                    target,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", REDIRECT),
+                    ],
+                )
+                .await;
             }
             response = browser.get(&next).send().await?;
             continue;
@@ -219,7 +268,11 @@ async fn login(target: &Target, scopes: &[&str]) -> Result<Value, Error> {
             return Err("unexpected page".into());
         };
         let action = if form.len() == 4 { "login" } else { "consent" };
-        response = browser.post(format!("{issuer}/{action}")).form(&form).send().await?;
+        response = browser
+            .post(format!("{issuer}/{action}"))
+            .form(&form)
+            .send()
+            .await?;
     }
     Err("too many steps".into())
 }
