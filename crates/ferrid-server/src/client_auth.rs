@@ -163,18 +163,27 @@ pub async fn authenticate(
     params: &Params,
 ) -> Result<Client, OAuthError> {
     let presented = presented(http, params)?;
-    let client_id = presented.client_id.clone();
-    let client = state
-        .db(move |store| store.find_client(&client_id))
-        .await?
-        .ok_or_else(|| invalid_client("client authentication failed"))?;
+    let client = match state.recent_clients.get(&presented.client_id) {
+        Some(client) => client,
+        None => {
+            let client_id = presented.client_id.clone();
+            let client = std::sync::Arc::new(
+                state
+                    .db(move |store| store.find_client(&client_id))
+                    .await?
+                    .ok_or_else(|| invalid_client("client authentication failed"))?,
+            );
+            state.recent_clients.put(client.clone());
+            client
+        }
+    };
     match &presented.credential {
         Credential::Assertion(assertion) => {
             client_assertion::check(state, &client, assertion).await?
         }
         Credential::Secret(secret, method) => verify(&client, *method, secret.as_deref())?,
     }
-    Ok(client)
+    Ok(std::sync::Arc::unwrap_or_clone(client))
 }
 
 /// Checks a presented secret against a registered client.

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod authorize;
 pub mod backchannel;
+pub mod caches;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod clock;

@@ -20,6 +20,8 @@ pub struct Published {
     pub keyring: Keyring,
     /// Discovery and JWKS documents.
     pub metadata: Metadata,
+    /// Access tokens verified with this keyring.
+    pub verified_tokens: crate::caches::VerifiedTokens,
     /// Which stored keys (kid, state, activation) this was built from.
     fingerprint: String,
 }
@@ -42,6 +44,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Client JWKS fetched from their `jwks_uri`.
     pub jwks_cache: Arc<crate::client_assertion::JwksCache>,
+    /// Clients recently read by client authentication.
+    pub recent_clients: Arc<crate::caches::RecentClients>,
     /// Unseals the stored private keys on reload.
     master_key: MasterKey,
     /// This process's name in leases.
@@ -83,6 +87,7 @@ impl AppState {
         Ok(AppState {
             http,
             jwks_cache: Arc::default(),
+            recent_clients: Arc::default(),
             store,
             passwords,
             settings: Arc::new(settings),
@@ -193,6 +198,7 @@ fn publish(
     Ok(Published {
         keyring,
         metadata,
+        verified_tokens: crate::caches::VerifiedTokens::default(),
         fingerprint,
     })
 }

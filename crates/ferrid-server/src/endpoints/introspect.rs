@@ -64,11 +64,13 @@ pub async fn active_access_token(
     state: &AppState,
     token: &str,
 ) -> Result<Option<AccessTokenClaims>, Internal> {
-    let Ok(claims) = state
-        .published()
-        .keyring
-        .verify::<AccessTokenClaims>(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
-    else {
+    let published = state.published();
+    let Some(claims) = published.verified_tokens.get_or_verify(token, || {
+        published
+            .keyring
+            .verify::<AccessTokenClaims>(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
+            .ok()
+    }) else {
         return Ok(None);
     };
     if claims.iss != state.settings.issuer

@@ -194,6 +194,14 @@ on_both_backends!(
         let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "vic").await;
         let access = tokens.access_token().secret().clone();
         let kid = kid_of(&access);
+        // Used once before the revocation, so its verification is cached.
+        let before = reqwest::Client::new()
+            .get(server.url("/userinfo"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(before.status(), StatusCode::OK);
 
         let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
             .args(["key", "revoke", &kid, "--json"])
