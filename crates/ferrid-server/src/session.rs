@@ -2,7 +2,7 @@
 //! fresh id (never the pre-login one), stored as a digest.
 
 use actix_web::cookie::Cookie;
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, HttpResponse};
 use ferrid_store::secret::{digest, random_token};
 use ferrid_store::{Session, User};
 
@@ -60,6 +60,13 @@ pub async fn start(
         crate::cookies::session_cookie(&state.settings, session_id),
         sid,
     ))
+}
+
+/// Removes the session cookie from the browser with `response`.
+pub fn clear_cookie(state: &AppState, response: &mut HttpResponse) -> Result<(), Internal> {
+    response
+        .add_cookie(&crate::cookies::session_removal(&state.settings))
+        .map_err(Internal::log)
 }
 
 /// Ends sessions: the browser's own (if `browser` is given) and the one

@@ -332,13 +332,7 @@ mod tests {
             scopes: vec!["openid".into(), "profile".into()],
             created_at: 0,
             id_token_signed_response_alg: "RS256".into(),
-            refresh_idle_ttl: None,
-            refresh_absolute_ttl: None,
-            refresh_for_online_sessions: false,
-            backchannel_logout_uri: None,
-            secret_sealed: None,
-            jwks: None,
-            jwks_uri: None,
+            ..Default::default()
         }
     }
 

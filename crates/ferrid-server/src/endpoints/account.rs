@@ -4,10 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::error::{Internal, PageError};
+use crate::error::PageError;
 use crate::metadata::paths;
 use crate::state::AppState;
-use crate::{cookies, forms, session};
+use crate::{forms, session};
 
 fn not_signed_in() -> PageError {
     PageError {
@@ -72,9 +72,7 @@ pub async fn end(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes
         session::end(&state, None, Some(sid.clone())).await?;
         let mut response = crate::http::see_other(paths::SESSIONS);
         if sid == current.sid {
-            response
-                .add_cookie(&cookies::session_removal(&state.settings))
-                .map_err(Internal::log)?;
+            session::clear_cookie(&state, &mut response)?;
         }
         Ok(response)
     };

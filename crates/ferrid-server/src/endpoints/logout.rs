@@ -14,7 +14,7 @@ use url::Url;
 use crate::error::{Internal, PageError};
 use crate::http::{html_response, is_form, see_other, Params};
 use crate::state::AppState;
-use crate::{cookies, forms, hint, session};
+use crate::{forms, hint, session};
 
 /// `GET /logout`.
 pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
@@ -76,9 +76,7 @@ async fn logout(state: &AppState, http: &HttpRequest, encoded: &[u8]) -> HttpRes
             }
             None => html_response(StatusCode::OK, &ferrid_pages::SignedOutPage),
         };
-        response
-            .add_cookie(&cookies::session_removal(&state.settings))
-            .map_err(Internal::log)?;
+        session::clear_cookie(state, &mut response)?;
         Ok(response)
     };
     result
@@ -109,9 +107,7 @@ pub async fn confirm(
         forms::posted(&state, &http, &body)?;
         session::end(&state, Some(&http), None).await?;
         let mut response = html_response(StatusCode::OK, &ferrid_pages::SignedOutPage);
-        response
-            .add_cookie(&cookies::session_removal(&state.settings))
-            .map_err(Internal::log)?;
+        session::clear_cookie(&state, &mut response)?;
         Ok(response)
     };
     result

@@ -8,9 +8,10 @@ use crate::Store;
 
 /// How a client authenticates at the token endpoint
 /// (`token_endpoint_auth_method`, RFC 7591 §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientAuthMethod {
-    /// HTTP Basic with client id and secret.
+    /// HTTP Basic with client id and secret (the default, as in RFC 7591).
+    #[default]
     ClientSecretBasic,
     /// Client id and secret in the form body.
     ClientSecretPost,
@@ -55,7 +56,7 @@ impl ClientAuthMethod {
 }
 
 /// A registered client.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Client {
     /// Public identifier.
     pub client_id: String,

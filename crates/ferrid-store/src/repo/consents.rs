@@ -19,7 +19,8 @@ impl Store {
     }
 
     /// Records that a user granted a client these scopes, replacing any
-    /// earlier grant.
+    /// earlier grant. Safe when the same user consents in several browser
+    /// tabs at once: an insert that loses the race becomes an update.
     pub fn grant_consent(
         &self,
         user_id: &str,
@@ -28,17 +29,32 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         let mut connection = self.connection()?;
-        connection.transaction(|connection| {
-            diesel::delete(consents::table.find((user_id, client_id))).execute(connection)?;
-            diesel::insert_into(consents::table)
+        let scope = scopes.join(" ");
+        for _ in 0..3 {
+            let updated = diesel::update(consents::table.find((user_id, client_id)))
+                .set((consents::scope.eq(&scope), consents::granted_at.eq(now)))
+                .execute(&mut connection)?;
+            if updated == 1 {
+                return Ok(());
+            }
+            let inserted = diesel::insert_into(consents::table)
                 .values((
                     consents::user_id.eq(user_id),
                     consents::client_id.eq(client_id),
-                    consents::scope.eq(scopes.join(" ")),
+                    consents::scope.eq(&scope),
                     consents::granted_at.eq(now),
                 ))
-                .execute(connection)?;
-            Ok(())
-        })
+                .execute(&mut connection);
+            match inserted {
+                Ok(_) => return Ok(()),
+                // Another request inserted it first: update that row.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(crate::StoreError::Conflict("consent"))
     }
 }

@@ -190,3 +190,33 @@ on_both_backends!(
         assert_eq!(server.state.clean_up().unwrap().expect("lease").total(), 0);
     }
 );
+
+on_both_backends!(
+    concurrent_consents_for_one_user_and_client_all_succeed,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let user = server.create_user("tabs");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let racers = 8;
+        let barrier = Arc::new(Barrier::new(racers));
+        let threads: Vec<_> = (0..racers)
+            .map(|_| {
+                let (store, barrier) = (server.store.clone(), barrier.clone());
+                let (user_id, client_id) = (user.id.clone(), client.id.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.grant_consent(&user_id, &client_id, &["openid".into()], 1)
+                })
+            })
+            .collect();
+        for thread in threads {
+            // Regression: on PostgreSQL, concurrent first consents failed
+            // with a unique violation (a 500 on the consent page).
+            thread.join().unwrap().expect("consent recorded");
+        }
+        assert_eq!(
+            server.store.find_consent(&user.id, &client.id).unwrap(),
+            Some(vec!["openid".to_owned()])
+        );
+    }
+);
