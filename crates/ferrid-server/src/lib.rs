@@ -23,6 +23,7 @@ pub mod http;
 pub mod keys;
 pub mod maintenance;
 pub mod metadata;
+pub mod password_pool;
 pub mod pkce;
 pub mod registration;
 pub mod scopes;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub store: Store,
     /// Password hashing.
     pub passwords: PasswordHasher,
+    /// Where password hashing runs: one thread per core.
+    pub password_pool: Arc<crate::password_pool::PasswordPool>,
     /// Protocol settings.
     pub settings: Arc<Settings>,
     /// The time.
@@ -84,7 +86,12 @@ impl AppState {
             .map_err(|error| {
                 KeyringError::Refused(format!("cannot build the HTTP client: {error}"))
             })?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let password_pool = crate::password_pool::PasswordPool::new(cores).map_err(|error| {
+            KeyringError::Refused(format!("cannot start the password pool: {error}"))
+        })?;
         Ok(AppState {
+            password_pool: Arc::new(password_pool),
             http,
             jwks_cache: Arc::default(),
             recent_clients: Arc::default(),

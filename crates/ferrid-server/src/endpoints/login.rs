@@ -74,17 +74,20 @@ pub async fn submit(
     result.await.unwrap_or_else(|page| page.response())
 }
 
-/// Verifies credentials off the executor. Unknown and disabled users are
-/// refused after the same Argon2 work as a wrong password.
+/// Verifies credentials on the password pool (off the executor, at most
+/// one Argon2 computation per core at a time). Unknown and disabled users
+/// are refused after the same Argon2 work as a wrong password.
 async fn check_credentials(
     state: &AppState,
     login: String,
     password: String,
 ) -> Result<Option<User>, Internal> {
     let passwords = state.passwords.clone();
+    let store = state.store.clone();
     state
-        .db(move |store| {
-            Ok(match store.find_user_by_login(&login)? {
+        .password_pool
+        .run(move || {
+            Ok::<_, ferrid_store::StoreError>(match store.find_user_by_login(&login)? {
                 Some(user) => {
                     let valid = passwords.verify(&password, &user.password_hash);
                     (valid && !user.disabled).then_some(user)
@@ -95,7 +98,8 @@ async fn check_credentials(
                 }
             })
         })
-        .await
+        .await?
+        .map_err(Internal::from)
 }
 
 async fn render(

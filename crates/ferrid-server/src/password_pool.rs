@@ -1,0 +1,95 @@
+//! A small, fixed pool of threads for password hashing. Argon2id costs
+//! 19 MiB and tens of milliseconds per attempt; running it on its own few
+//! threads (one per core) makes a flood of logins queue here instead of
+//! occupying the general blocking pool, and keeps the memory it touches to
+//! a few threads' worth.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use crate::error::Internal;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The pool; cheap to share.
+pub struct PasswordPool {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl PasswordPool {
+    /// Starts `threads` worker threads.
+    pub fn new(threads: usize) -> std::io::Result<PasswordPool> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("ferrid-passwords-{index}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking a job.
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => break,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                })?;
+        }
+        Ok(PasswordPool { jobs })
+    }
+
+    /// Runs `work` on the pool and waits for its result without blocking
+    /// the async executor.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Internal> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(work());
+            }))
+            .map_err(|_| Internal::log("the password pool has stopped"))?;
+        result
+            .await
+            .map_err(|_| Internal::log("a password job was dropped"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_jobs_at_most_threads_at_a_time() {
+        let pool = Arc::new(PasswordPool::new(2).unwrap());
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let jobs: Vec<_> = (0..6)
+            .map(|job| {
+                let (pool, running, peak) = (pool.clone(), running.clone(), peak.clone());
+                tokio::spawn(async move {
+                    pool.run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(30));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        job * 2
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for job in jobs {
+            results.push(job.await.unwrap());
+        }
+        assert_eq!(results, vec![0, 2, 4, 6, 8, 10]);
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+}
