@@ -142,13 +142,13 @@ pub fn allows_refresh(client: &Client, scope: &[String]) -> bool {
         && (scopes::contains(scope, scopes::OFFLINE_ACCESS) || client.refresh_for_online_sessions)
 }
 
-/// Creates and stores a new refresh token in `grant`'s family.
-pub async fn refresh_token(
+/// A new refresh token in `grant`'s family and the row that stores it.
+pub fn new_refresh_token(
     state: &AppState,
     client: &Client,
     grant: &Grant,
     scope: &str,
-) -> Result<String, Internal> {
+) -> (String, RefreshToken) {
     let token = generate_secret(REFRESH_TOKEN_PREFIX);
     let now = state.now();
     let (idle, _) = refresh_lifetimes(state, client);
@@ -162,6 +162,17 @@ pub async fn refresh_token(
         expires_at: (now + idle).min(grant.expires_at),
         rotated_at: None,
     };
+    (token, row)
+}
+
+/// Creates and stores a new refresh token in `grant`'s family.
+pub async fn refresh_token(
+    state: &AppState,
+    client: &Client,
+    grant: &Grant,
+    scope: &str,
+) -> Result<String, Internal> {
+    let (token, row) = new_refresh_token(state, client, grant, scope);
     state
         .db(move |store| store.insert_refresh_token(&row))
         .await?;

@@ -2,7 +2,7 @@
 //! reuse detection (RFC 9700 §4.14.2).
 
 use ferrid_store::secret::digest;
-use ferrid_store::Client;
+use ferrid_store::{Client, Grant, Store, StoreResult};
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::invalid_grant;
@@ -37,7 +37,18 @@ pub fn classify_used(rotated_at: i64, now: i64, grace: i64) -> Presentation {
     }
 }
 
-/// Exchanges a refresh token for new tokens and a new refresh token.
+/// The outcome of the database part of a refresh.
+enum Step {
+    /// Refused with `invalid_grant`.
+    Refused(&'static str),
+    /// A wider scope than granted was asked for.
+    WiderScope(String),
+    /// Rotated: the grant, the scope to issue, and the new refresh token.
+    Rotated(Box<Grant>, Vec<String>, String),
+}
+
+/// Exchanges a refresh token for new tokens and a new refresh token. All
+/// database work happens in one blocking call: this is a hot path.
 pub async fn exchange(
     state: &AppState,
     client: &Client,
@@ -45,58 +56,76 @@ pub async fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params
         .get("refresh_token")
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?
+        .to_owned();
+    let requested = params.get("scope").map(scopes::split);
+    let (worker, caller) = (state.clone(), client.clone());
+    let step = state
+        .db(move |store| refresh_in_store(&worker, store, &caller, &presented, requested))
+        .await?;
+    match step {
+        Step::Refused(reason) => Err(invalid_grant(reason)),
+        Step::WiderScope(extra) => Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!(
+                "scope \"{}\" was not granted",
+                extra.chars().take(64).collect::<String>()
+            ),
+        )),
+        Step::Rotated(grant, scope, refresh_token) => {
+            let mut response = issue::tokens(
+                state,
+                client,
+                Subject::User {
+                    grant: &grant,
+                    nonce: None,
+                },
+                &scope,
+            )?;
+            response.refresh_token = Some(refresh_token);
+            Ok(response)
+        }
+    }
+}
+
+fn refresh_in_store(
+    state: &AppState,
+    store: &Store,
+    client: &Client,
+    presented: &str,
+    requested: Option<Vec<String>>,
+) -> StoreResult<Step> {
     let token_digest = digest(presented);
-    let found = {
-        let token_digest = token_digest.clone();
-        state
-            .db(move |store| store.find_refresh_token(&token_digest))
-            .await?
-    };
-    let Some((token, grant)) = found else {
-        return Err(invalid_grant("the refresh token is invalid"));
+    let Some((token, grant)) = store.find_refresh_token(&token_digest)? else {
+        return Ok(Step::Refused("the refresh token is invalid"));
     };
     if token.client_id != client.client_id {
-        return Err(invalid_grant(
+        return Ok(Step::Refused(
             "the refresh token was issued to another client",
         ));
     }
     if grant.revoked_at.is_some() {
-        return Err(invalid_grant("the refresh token has been revoked"));
+        return Ok(Step::Refused("the refresh token has been revoked"));
     }
     let now = state.now();
     if token.expires_at <= now {
-        return Err(invalid_grant("the refresh token has expired"));
+        return Ok(Step::Refused("the refresh token has expired"));
     }
-
     // Narrowing is allowed, widening never (RFC 6749 §6).
     let granted = scopes::split(&token.scope);
-    let scope = match params.get("scope") {
+    let scope = match requested {
         Some(requested) => {
-            let requested = scopes::split(requested);
             if let Some(extra) = requested
                 .iter()
                 .find(|scope| !scopes::contains(&granted, scope))
             {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    format!(
-                        "scope \"{}\" was not granted",
-                        extra.chars().take(64).collect::<String>()
-                    ),
-                ));
+                return Ok(Step::WiderScope(extra.clone()));
             }
             requested
         }
         None => granted,
     };
-
-    let rotated = {
-        let token_digest = token_digest.clone();
-        state
-            .db(move |store| store.rotate_refresh_token(&token_digest, now))
-            .await?
-    };
+    let rotated = store.rotate_refresh_token(&token_digest, now)?;
     let presentation = match (rotated, token.rotated_at) {
         (true, _) => Presentation::Rotates,
         (false, Some(rotated_at)) => {
@@ -109,42 +138,29 @@ pub async fn exchange(
     match presentation {
         Presentation::Rotates | Presentation::WithinGrace => {}
         Presentation::Concurrent => {
-            return Err(invalid_grant(
+            return Ok(Step::Refused(
                 "the refresh token was just used by another request",
             ))
         }
         Presentation::Reuse => {
-            let grant_id = grant.id.clone();
-            state
-                .db(move |store| store.revoke_grant(&grant_id, now))
-                .await?;
+            store.revoke_grant(&grant.id, now)?;
             tracing::warn!(grant_id = %grant.id, client_id = %client.client_id,
                 "refresh token reused: the whole grant is revoked");
-            return Err(invalid_grant(
+            return Ok(Step::Refused(
                 "the refresh token was already used; the grant is revoked",
             ));
         }
     }
-
-    let user_id = grant.user_id.clone();
-    state
-        .db(move |store| store.find_user(&user_id))
-        .await?
-        .filter(|user| !user.disabled)
-        .ok_or_else(|| invalid_grant("the user is no longer active"))?;
-
-    let mut response = issue::tokens(
-        state,
-        client,
-        Subject::User {
-            grant: &grant,
-            nonce: None,
-        },
-        &scope,
-    )?;
+    if store
+        .find_user(&grant.user_id)?
+        .is_none_or(|user| user.disabled)
+    {
+        return Ok(Step::Refused("the user is no longer active"));
+    }
     // The new refresh token keeps the original scope (RFC 6749 §6).
-    response.refresh_token = Some(issue::refresh_token(state, client, &grant, &token.scope).await?);
-    Ok(response)
+    let (refresh_token, row) = issue::new_refresh_token(state, client, &grant, &token.scope);
+    store.insert_refresh_token(&row)?;
+    Ok(Step::Rotated(Box::new(grant), scope, refresh_token))
 }
 
 #[cfg(test)]
