@@ -454,3 +454,38 @@ on_both_backends!(
         assert_eq!(row.attempts, 2);
     }
 );
+
+on_both_backends!(
+    sessions_live_in_the_database_for_every_node,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("node");
+        let client = app(&server, "nodes.example");
+        let browser = Browser::new();
+        sign_in_and_exchange(&server, &client, &browser, "node").await;
+        // A node started after the login (as after a restart) knows the
+        // session: the same browser gets a code silently there. Cookies
+        // are per host, not per port, so the browser sends it.
+        let other = server.second_node();
+        assert!(silent(&other, &client, &browser).await.is_ok());
+        // Ending it on one node ends it on the other.
+        let page = browser
+            .get(&other.url("/account/sessions"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let sid = hidden_field(&page, "sid");
+        let csrf = hidden_field(&page, "csrf_token");
+        browser
+            .post_form(
+                &other.url("/account/sessions/end"),
+                &[("sid", &sid), ("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(
+            silent(&server, &client, &browser).await,
+            Err("login_required".into())
+        );
+    }
+);

@@ -48,8 +48,8 @@ pub struct TestServer {
     maintenance: Option<ferrid_server::maintenance::KeyMaintenance>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
-    // Dropped after the server stops.
-    _database: TempDatabase,
+    // Dropped after the server stops; a second node does not own it.
+    _database: Option<TempDatabase>,
     /// Temporary directory holding the SQLite file and master key.
     pub dir: tempfile::TempDir,
 }
@@ -63,11 +63,7 @@ impl TestServer {
     pub fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestServer> {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = TempDatabase::create(backend, dir.path())?;
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let address = listener.local_addr().expect("address");
-        let config = Config {
-            issuer: format!("http://{address}"),
-            bind: address.to_string(),
+        let mut config = Config {
             database_url: database.url.clone(),
             database_max_connections: 8,
             master_key_file: dir.path().join("keys/master.key"),
@@ -75,8 +71,30 @@ impl TestServer {
             workers: 1,
             ..Config::default()
         };
-        let mut config = config;
         configure(&mut config);
+        Some(Self::launch(config, Some(database), dir))
+    }
+
+    /// Another node on this server's database and master key, with its own
+    /// port and clock: what one node stored, the other sees (and a node
+    /// that restarts finds it again).
+    pub fn second_node(&self) -> TestServer {
+        Self::launch(
+            self.config.clone(),
+            None,
+            tempfile::tempdir().expect("temp dir"),
+        )
+    }
+
+    fn launch(
+        mut config: Config,
+        database: Option<TempDatabase>,
+        dir: tempfile::TempDir,
+    ) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        config.issuer = format!("http://{address}");
+        config.bind = address.to_string();
         let clock = ManualClock::new(ferrid_server::SystemClock.now());
         let state = ferrid::app::prepare(&config, Arc::new(clock.clone())).expect("start-up");
         let store = state.store.clone();
@@ -93,7 +111,7 @@ impl TestServer {
             });
         });
         let handle = receiver.recv().expect("server handle");
-        Some(TestServer {
+        TestServer {
             issuer: config.issuer.clone(),
             clock,
             config,
@@ -104,7 +122,7 @@ impl TestServer {
             thread: Some(thread),
             _database: database,
             dir,
-        })
+        }
     }
 
     /// The server's master key.
