@@ -4,8 +4,8 @@
 //! database, delivered with retries and exponential backoff, so neither a
 //! receiver that is down nor a restart loses a logout.
 
-use ferrid_store::secret::{random_identifier, random_token};
-use ferrid_store::{LogoutDelivery, Session};
+use ferrid_store::secret::random_token;
+use ferrid_store::LogoutDelivery;
 use ferrid_tokens::claims::{BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYPE};
 use ferrid_tokens::{LogoutTokenClaims, SigningAlgorithm};
 use serde_json::json;
@@ -29,51 +29,6 @@ pub fn backoff(attempts: i64) -> i64 {
     (5_i64 << exponent).min(3600)
 }
 
-/// Queues logout tokens for the clients of the ended sessions.
-pub async fn enqueue(state: &AppState, ended: &[Session]) -> Result<(), Internal> {
-    let now = state.now();
-    let published = state.published();
-    let mut deliveries = Vec::new();
-    for session in ended {
-        let sid = session.sid.clone();
-        let targets = state
-            .db(move |store| store.backchannel_targets(&sid))
-            .await?;
-        for target in targets {
-            let alg = SigningAlgorithm::parse(&target.alg).unwrap_or(SigningAlgorithm::Rs256);
-            let claims = LogoutTokenClaims {
-                iss: state.settings.issuer.clone(),
-                aud: target.client_id.clone(),
-                iat: now,
-                exp: now + LOGOUT_TOKEN_TTL,
-                jti: random_token(16),
-                events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
-                sub: session.user_id.clone(),
-                sid: session.sid.clone(),
-            };
-            deliveries.push(LogoutDelivery {
-                id: random_identifier(16),
-                client_id: target.client_id,
-                uri: target.uri,
-                logout_token: published.keyring.sign(&claims, LOGOUT_TOKEN_TYPE, alg)?,
-                attempts: 0,
-                next_attempt_at: now,
-                created_at: now,
-                delivered_at: None,
-                last_error: None,
-            });
-        }
-    }
-    if !deliveries.is_empty() {
-        let count = deliveries.len();
-        state
-            .db(move |store| store.enqueue_logout_deliveries(&deliveries))
-            .await?;
-        tracing::info!(count, "back-channel logouts queued");
-    }
-    Ok(())
-}
-
 /// Sends every due logout token once; returns how many were delivered.
 /// Safe on several nodes at once: each delivery is claimed first.
 pub async fn deliver_due(state: &AppState) -> Result<usize, Internal> {
@@ -90,10 +45,13 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, Internal> {
         if !claimed {
             continue;
         }
+        // Signed now, not when queued: a retry an hour later still carries
+        // a token that is fresh by its exp.
+        let logout_token = sign(state, &delivery)?;
         let outcome = state
             .http
             .post(&delivery.uri)
-            .form(&[("logout_token", delivery.logout_token.as_str())])
+            .form(&[("logout_token", logout_token.as_str())])
             .send()
             .await;
         let failure = match outcome {
@@ -121,6 +79,26 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, Internal> {
         }
     }
     Ok(delivered)
+}
+
+/// The logout token for a queued delivery.
+fn sign(state: &AppState, delivery: &LogoutDelivery) -> Result<String, Internal> {
+    let now = state.now();
+    let alg = SigningAlgorithm::parse(&delivery.alg).unwrap_or(SigningAlgorithm::Rs256);
+    let claims = LogoutTokenClaims {
+        iss: state.settings.issuer.clone(),
+        aud: delivery.client_id.clone(),
+        iat: now,
+        exp: now + LOGOUT_TOKEN_TTL,
+        jti: random_token(16),
+        events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+        sub: delivery.sub.clone(),
+        sid: delivery.sid.clone(),
+    };
+    Ok(state
+        .published()
+        .keyring
+        .sign(&claims, LOGOUT_TOKEN_TYPE, alg)?)
 }
 
 #[cfg(test)]

@@ -104,13 +104,13 @@ pub async fn check(state: &AppState, client: &Client, assertion: &str) -> Result
     let exp = claims
         .exp
         .ok_or_else(|| invalid_client("the client assertion has no exp"))?;
-    if exp + CLOCK_SKEW <= now {
+    if exp.saturating_add(CLOCK_SKEW) <= now {
         return Err(invalid_client("the client assertion has expired"));
     }
     if [claims.iat, claims.nbf]
         .iter()
         .flatten()
-        .any(|time| *time > now + CLOCK_SKEW)
+        .any(|time| *time > now.saturating_add(CLOCK_SKEW))
     {
         return Err(invalid_client("the client assertion is not valid yet"));
     }
@@ -119,7 +119,9 @@ pub async fn check(state: &AppState, client: &Client, assertion: &str) -> Result
         .ok_or_else(|| invalid_client("the client assertion has no jti"))?;
     let client_id = client.client_id.clone();
     let first_use = state
-        .db(move |store| store.record_client_assertion(&client_id, &jti, exp + CLOCK_SKEW))
+        .db(move |store| {
+            store.record_client_assertion(&client_id, &jti, exp.saturating_add(CLOCK_SKEW))
+        })
         .await?;
     if !first_use {
         return Err(invalid_client("the client assertion was already used"));

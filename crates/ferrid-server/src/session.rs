@@ -35,7 +35,7 @@ pub async fn start(
     request: &HttpRequest,
     user_id: String,
 ) -> Result<(Cookie<'static>, String), Internal> {
-    let previous = crate::cookies::session_id(request, &state.settings);
+    let previous = crate::cookies::session_id(request, &state.settings).map(|id| digest(&id));
     let session_id = random_token(32);
     let now = state.now();
     let session = Session {
@@ -50,8 +50,12 @@ pub async fn start(
     let sid = session.sid.clone();
     state
         .db(move |store| {
+            // The browser's previous session ends as any other would
+            // (back-channel logouts, its online grants revoked).
             if let Some(previous) = previous {
-                store.delete_session(&digest(&previous))?;
+                if let Some((old, _)) = store.find_active_session(&previous, now)? {
+                    store.end_sessions(&[old], now)?;
+                }
             }
             store.create_session(&session)
         })
@@ -70,7 +74,9 @@ pub fn clear_cookie(state: &AppState, response: &mut HttpResponse) -> Result<(),
 }
 
 /// Ends sessions: the browser's own (if `browser` is given) and the one
-/// with public id `sid` (if given). Returns the sessions that ended.
+/// with public id `sid` (if given; the caller has checked it may). Their
+/// online grants are revoked and back-channel logouts queued, in one
+/// transaction. Returns the sessions that ended.
 pub async fn end(
     state: &AppState,
     browser: Option<&HttpRequest>,
@@ -95,16 +101,13 @@ pub async fn end(
                     }
                 }
             }
-            for session in &ended {
-                store.delete_session(&session.id_digest)?;
-            }
+            store.end_sessions(&ended, now)?;
             Ok(ended)
         })
         .await?;
     for session in &ended {
         tracing::info!(sid = %session.sid, user_id = %session.user_id, "session ended");
     }
-    crate::backchannel::enqueue(state, &ended).await?;
     // Deliver now rather than at the next background run; failures stay
     // in the outbox for the retries.
     let sender = state.clone();

@@ -21,7 +21,7 @@ pub use repo::clients::{Client, ClientAuthMethod};
 pub use repo::grants::{Grant, RefreshToken};
 pub use repo::housekeeping::Removed;
 pub use repo::keys::SigningKeyRecord;
-pub use repo::logout_deliveries::{BackchannelTarget, LogoutDelivery};
+pub use repo::logout_deliveries::LogoutDelivery;
 pub use repo::sessions::Session;
 pub use repo::users::{NewUser, User};
 

@@ -49,7 +49,9 @@ diesel::table! {
         id -> Text,
         client_id -> Text,
         uri -> Text,
-        logout_token -> Text,
+        sub -> Text,
+        sid -> Text,
+        alg -> Text,
         attempts -> BigInt,
         next_attempt_at -> BigInt,
         created_at -> BigInt,
@@ -81,6 +83,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         rotated_at -> Nullable<BigInt>,
+        grace_used -> Bool,
     }
 }
 

@@ -23,7 +23,8 @@ CREATE TABLE refresh_tokens (
     scope TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
-    rotated_at BIGINT
+    rotated_at BIGINT,
+    grace_used BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
 CREATE INDEX refresh_tokens_expires_at ON refresh_tokens (expires_at);
@@ -47,7 +48,9 @@ CREATE TABLE logout_deliveries (
     id TEXT PRIMARY KEY NOT NULL,
     client_id TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
     uri TEXT NOT NULL,
-    logout_token TEXT NOT NULL,
+    sub TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    alg TEXT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL,

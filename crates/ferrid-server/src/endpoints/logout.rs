@@ -1,11 +1,11 @@
 //! RP-Initiated Logout 1.0: `GET|POST /logout` (the end-session endpoint)
 //! and `POST /logout/confirm`.
 //!
-//! A request with a valid `id_token_hint` signs the user out at once and,
-//! if its `post_logout_redirect_uri` is registered for the client (exact
-//! string match, query included), returns there with `state`. Anything
-//! less trusted gets a confirmation page and then a "signed out" page,
-//! never a redirect.
+//! A request with a valid `id_token_hint` for this browser's own session
+//! signs the user out at once and, if its `post_logout_redirect_uri` is
+//! registered for the client (exact string match, query included), returns
+//! there with `state`. Anything less trusted gets a confirmation page and
+//! then a "signed out" page, never a redirect.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -62,10 +62,20 @@ async fn logout(state: &AppState, http: &HttpRequest, encoded: &[u8]) -> HttpRes
             }
             (None, _) => None,
         };
-        let Some(claims) = claims else {
-            return confirmation(state, http, client.as_ref().map(|c| c.name.as_str()));
+        // A valid hint signs out without asking only if it is this
+        // browser's own session; anything else could be a third party's
+        // token used to sign the user out (RP-Initiated Logout §2).
+        let current = session::current(state, http).await?;
+        let matches = match (&claims, &current) {
+            (Some(claims), Some((session, user))) => {
+                claims.sid == session.sid && claims.sub == user.id
+            }
+            _ => false,
         };
-        session::end(state, Some(http), Some(claims.sid.clone())).await?;
+        if !matches {
+            return confirmation(state, http, client.as_ref().map(|c| c.name.as_str()));
+        }
+        session::end(state, Some(http), None).await?;
         let mut response = match redirect {
             Some(uri) => {
                 let mut url = Url::parse(&uri).map_err(Internal::log)?;

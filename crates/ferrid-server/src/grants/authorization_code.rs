@@ -125,7 +125,7 @@ fn check_code(
 ) -> Result<(), OAuthError> {
     if code.client_id != client.client_id {
         return Err(invalid_grant(
-            "the authorization code was issued to another client",
+            "the authorization code is invalid, expired or already used",
         ));
     }
     if code.redirect_uri != redirect_uri {

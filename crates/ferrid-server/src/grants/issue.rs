@@ -161,6 +161,7 @@ pub fn new_refresh_token(
         // The idle limit, never past the family's absolute end.
         expires_at: (now + idle).min(grant.expires_at),
         rotated_at: None,
+        grace_used: false,
     };
     (token, row)
 }

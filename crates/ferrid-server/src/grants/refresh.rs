@@ -26,16 +26,22 @@ pub enum Presentation {
 }
 
 /// Classifies the presentation of a token that this request could not
-/// rotate, from when it was rotated.
+/// rotate, from when it was rotated. Times are whole seconds, so a
+/// rotation in the previous second may still be a concurrent request of
+/// the same client straddling the boundary.
 pub fn classify_used(rotated_at: i64, now: i64, grace: i64) -> Presentation {
     if grace > 0 && now - rotated_at <= grace {
         Presentation::WithinGrace
-    } else if rotated_at >= now {
+    } else if rotated_at >= now - CONCURRENCY_WINDOW {
         Presentation::Concurrent
     } else {
         Presentation::Reuse
     }
 }
+
+/// Seconds after a rotation during which a presentation counts as a
+/// concurrent request rather than a replay.
+pub const CONCURRENCY_WINDOW: i64 = 1;
 
 /// The outcome of the database part of a refresh.
 enum Step {
@@ -135,6 +141,14 @@ fn refresh_in_store(
         // now (the row was read before its rotation).
         (false, None) => Presentation::Concurrent,
     };
+    // The grace window answers a rotated token once, not as often as it
+    // is presented (the family must not fork).
+    let presentation = match presentation {
+        Presentation::WithinGrace if !store.use_refresh_grace(&token_digest)? => {
+            Presentation::Reuse
+        }
+        other => other,
+    };
     match presentation {
         Presentation::Rotates | Presentation::WithinGrace => {}
         Presentation::Concurrent => {
@@ -170,7 +184,8 @@ mod tests {
     #[test]
     fn used_tokens_are_classified_by_when_they_were_rotated() {
         assert_eq!(classify_used(100, 100, 0), Presentation::Concurrent);
-        assert_eq!(classify_used(99, 100, 0), Presentation::Reuse);
+        assert_eq!(classify_used(99, 100, 0), Presentation::Concurrent);
+        assert_eq!(classify_used(98, 100, 0), Presentation::Reuse);
         assert_eq!(classify_used(90, 100, 10), Presentation::WithinGrace);
         assert_eq!(classify_used(89, 100, 10), Presentation::Reuse);
     }

@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 
 use crate::error::StoreResult;
-use crate::schema::{authorization_codes, grants, refresh_tokens, revoked_access_tokens};
+use crate::schema::{authorization_codes, grants, refresh_tokens, revoked_access_tokens, users};
 use crate::Store;
 
 /// A grant row.
@@ -51,6 +51,8 @@ pub struct RefreshToken {
     pub expires_at: i64,
     /// When it was used (rotated); `None` while it is the live token.
     pub rotated_at: Option<i64>,
+    /// Whether its one use within the reuse grace window was spent.
+    pub grace_used: bool,
 }
 
 impl Store {
@@ -112,6 +114,20 @@ impl Store {
         Ok(rotated == 1)
     }
 
+    /// Spends a rotated token's one use within the grace window: true for
+    /// exactly one caller.
+    pub fn use_refresh_grace(&self, digest: &str) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        let used = diesel::update(
+            refresh_tokens::table
+                .find(digest)
+                .filter(refresh_tokens::grace_used.eq(false)),
+        )
+        .set(refresh_tokens::grace_used.eq(true))
+        .execute(&mut connection)?;
+        Ok(used == 1)
+    }
+
     /// Revokes one access token by `jti` until it would have expired.
     pub fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
         let mut connection = self.connection()?;
@@ -156,9 +172,12 @@ impl Store {
         }
         match grant_id {
             Some(grant_id) => {
+                // A disabled user's tokens are dead too.
                 let live: i64 = grants::table
+                    .inner_join(users::table)
                     .filter(grants::id.eq(grant_id))
                     .filter(grants::revoked_at.is_null())
+                    .filter(users::disabled.eq(false))
                     .count()
                     .get_result(&mut connection)?;
                 Ok(live == 0)

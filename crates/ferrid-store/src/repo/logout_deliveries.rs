@@ -4,7 +4,8 @@
 use diesel::prelude::*;
 
 use crate::error::StoreResult;
-use crate::schema::{clients, grants, logout_deliveries};
+use crate::repo::sessions::Session;
+use crate::schema::{clients, grants, logout_deliveries, sessions};
 use crate::Store;
 
 /// An outbox row.
@@ -17,8 +18,13 @@ pub struct LogoutDelivery {
     pub client_id: String,
     /// Its `backchannel_logout_uri`.
     pub uri: String,
-    /// The signed logout token.
-    pub logout_token: String,
+    /// The user whose session ended.
+    pub sub: String,
+    /// The session that ended.
+    pub sid: String,
+    /// The algorithm to sign the logout token with (the client's ID token
+    /// algorithm). The token is signed when sent, so it is fresh on retries.
+    pub alg: String,
     /// Delivery attempts so far.
     pub attempts: i64,
     /// When it may next be tried, Unix seconds.
@@ -31,57 +37,58 @@ pub struct LogoutDelivery {
     pub last_error: Option<String>,
 }
 
-/// A client to notify when a session ends.
-#[derive(Debug, Clone)]
-pub struct BackchannelTarget {
-    /// The client.
-    pub client_id: String,
-    /// Its receiver.
-    pub uri: String,
-    /// Its ID token algorithm (the logout token uses the same).
-    pub alg: String,
-}
-
 impl Store {
-    /// The clients with a back-channel receiver that received tokens from
-    /// session `sid`.
-    pub fn backchannel_targets(&self, sid: &str) -> StoreResult<Vec<BackchannelTarget>> {
+    /// Ends sessions, in one transaction with what must follow: the
+    /// session rows go, the grants made in them without `offline_access`
+    /// are revoked (their tokens end with the session, OIDC Core §11), and
+    /// a back-channel logout is queued for every client with a receiver
+    /// that got tokens from them. Returns the deliveries queued.
+    pub fn end_sessions(&self, ended: &[Session], now: i64) -> StoreResult<usize> {
         let mut connection = self.connection()?;
-        let rows: Vec<(String, Option<String>, String)> = grants::table
-            .inner_join(clients::table)
-            .filter(grants::sid.eq(sid))
-            .filter(clients::backchannel_logout_uri.is_not_null())
-            .select((
-                clients::client_id,
-                clients::backchannel_logout_uri,
-                clients::id_token_signed_response_alg,
-            ))
-            .distinct()
-            .load(&mut connection)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(client_id, uri, alg)| {
-                uri.map(|uri| BackchannelTarget {
-                    client_id,
-                    uri,
-                    alg,
-                })
-            })
-            .collect())
-    }
-
-    /// Queues logout tokens for delivery.
-    pub fn enqueue_logout_deliveries(&self, deliveries: &[LogoutDelivery]) -> StoreResult<()> {
-        let mut connection = self.connection()?;
-        // One statement per row: batch inserts are not available over both
-        // backends at once.
         connection.transaction(|connection| {
-            for delivery in deliveries {
-                diesel::insert_into(logout_deliveries::table)
-                    .values(delivery)
-                    .execute(connection)?;
+            let mut queued = 0;
+            for session in ended {
+                diesel::delete(sessions::table.find(&session.id_digest)).execute(connection)?;
+                diesel::update(
+                    grants::table
+                        .filter(grants::sid.eq(&session.sid))
+                        .filter(grants::revoked_at.is_null())
+                        .filter(grants::scope.not_like("%offline_access%")),
+                )
+                .set(grants::revoked_at.eq(now))
+                .execute(connection)?;
+                let targets: Vec<(String, Option<String>, String)> = grants::table
+                    .inner_join(clients::table)
+                    .filter(grants::sid.eq(&session.sid))
+                    .filter(clients::backchannel_logout_uri.is_not_null())
+                    .select((
+                        clients::client_id,
+                        clients::backchannel_logout_uri,
+                        clients::id_token_signed_response_alg,
+                    ))
+                    .distinct()
+                    .load(connection)?;
+                for (client_id, uri, alg) in targets {
+                    let Some(uri) = uri else { continue };
+                    diesel::insert_into(logout_deliveries::table)
+                        .values(&LogoutDelivery {
+                            id: crate::secret::random_identifier(16),
+                            client_id,
+                            uri,
+                            sub: session.user_id.clone(),
+                            sid: session.sid.clone(),
+                            alg,
+                            attempts: 0,
+                            next_attempt_at: now,
+                            created_at: now,
+                            delivered_at: None,
+                            last_error: None,
+                        })
+                        .execute(connection)?;
+                    queued += 1;
+                }
             }
-            Ok(())
+            Ok(queued)
         })
     }
 

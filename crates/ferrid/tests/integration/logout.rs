@@ -489,3 +489,139 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    someone_elses_hint_cannot_sign_a_user_out,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("victim");
+        server.create_user("attacker");
+        let client = app(&server, "hint-abuse.example");
+        let (victim, attacker) = (Browser::new(), Browser::new());
+        sign_in_and_exchange(&server, &client, &victim, "victim").await;
+        let (tokens, _, _) = sign_in_and_exchange(&server, &client, &attacker, "attacker").await;
+        let attackers_hint = tokens.id_token().unwrap().to_string();
+        // Regression: a page making the victim's browser load the logout URL
+        // with the attacker's own valid ID token signed the victim out.
+        let response = logout(
+            &victim,
+            &server,
+            &[
+                ("id_token_hint", &attackers_hint),
+                ("post_logout_redirect_uri", BYE),
+            ],
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "a confirmation page, no redirect"
+        );
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("action=\"/logout/confirm\""));
+        assert!(
+            silent(&server, &client, &victim).await.is_ok(),
+            "the victim is still signed in"
+        );
+        assert!(
+            silent(&server, &client, &attacker).await.is_ok(),
+            "no session ends by sid alone"
+        );
+    }
+);
+
+on_both_backends!(
+    ending_a_session_revokes_its_online_tokens_only,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("ola");
+        let client = server.create_client_with(ClientRegistration {
+            name: "Offline app".into(),
+            redirect_uris: vec!["https://offline.example/cb".into()],
+            post_logout_redirect_uris: vec![BYE.into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid profile email offline_access".into(),
+            id_token_alg: "RS256".into(),
+            ..Default::default()
+        });
+        let browser = Browser::new();
+        let (online, _, _) = sign_in_and_exchange(&server, &client, &browser, "ola").await;
+        let (offline, _, _) = crate::support::oidc::sign_in_with_scopes(
+            &server,
+            &client,
+            &browser,
+            "ola",
+            &["offline_access"],
+        )
+        .await;
+        let introspect = |token: String| {
+            let client = client.clone();
+            let url = server.url("/introspect");
+            async move {
+                let body: serde_json::Value = reqwest::Client::new()
+                    .post(url)
+                    .basic_auth(&client.id, client.secret.as_ref())
+                    .form(&[("token", token)])
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                body["active"].as_bool().unwrap()
+            }
+        };
+        use openidconnect::OAuth2TokenResponse;
+        let online_access = online.access_token().secret().clone();
+        let offline_refresh = offline.refresh_token().unwrap().secret().clone();
+        assert!(introspect(online_access.clone()).await);
+        let hint = offline.id_token().unwrap().to_string();
+        let response = logout(&browser, &server, &[("id_token_hint", &hint)]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            !introspect(online_access).await,
+            "tokens of the session end with it"
+        );
+        assert!(
+            introspect(offline_refresh).await,
+            "offline_access outlives the session"
+        );
+    }
+);
+
+on_both_backends!(
+    a_new_login_ends_the_previous_session_with_its_logouts,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("rex");
+        let client = server.create_client_with(ClientRegistration {
+            name: "Relogin app".into(),
+            redirect_uris: vec!["https://relogin.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid profile email".into(),
+            id_token_alg: "RS256".into(),
+            backchannel_logout_uri: Some("http://127.0.0.1:9/backchannel".into()),
+            ..Default::default()
+        });
+        let browser = Browser::new();
+        let (first, _, rp) = sign_in_and_exchange(&server, &client, &browser, "rex").await;
+        let first_sid = jwt_claims(&first.id_token().unwrap().to_string())["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // prompt=login: a new session replaces the old one, which must be
+        // ended like any other (regression: it was deleted silently).
+        let forced = format!("{}&prompt=login", authorization_url(&rp, &["profile"]).url);
+        browser.sign_in(&server.issuer, &forced, "rex").await;
+        let queued = server.store.list_logout_deliveries().unwrap();
+        assert!(
+            queued.iter().any(|delivery| delivery.sid == first_sid),
+            "{queued:?}"
+        );
+    }
+);

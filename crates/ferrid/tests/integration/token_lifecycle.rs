@@ -108,7 +108,7 @@ on_both_backends!(
 
         // The old token is refused; a second later it counts as reuse and the
         // whole family goes: the new refresh token and the access tokens too.
-        server.clock.advance(1);
+        server.clock.advance(2);
         let (status, body) = refresh(&server, &client, &first_refresh).await;
         assert_eq!(
             (status, body["error"].as_str()),
