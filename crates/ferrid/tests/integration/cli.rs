@@ -13,18 +13,8 @@ use crate::support::{Backend, Browser, TestServer};
 
 /// Runs `ferrid ARGS` with the server's configuration, feeding `stdin`.
 fn ferrid(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ferrid"));
-    command
-        .args(args)
-        .current_dir(server.dir.path())
-        .env("FERRID_DATABASE_URL", &server.config.database_url)
-        .env("FERRID_ISSUER", &server.issuer)
-        .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
-        .env("FERRID_ARGON2__MEMORY_KIB", "64")
-        .env("FERRID_ARGON2__ITERATIONS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = server.cli(args);
+    command.stdin(Stdio::piped());
     let mut child = command.spawn().expect("run ferrid");
     if let Some(input) = stdin {
         child

@@ -1,7 +1,6 @@
 //! Signing keys: four algorithms, the rotation timeline, revocation,
 //! multi-node leases and keys sealed at rest.
 
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 
 use diesel::RunQueryDsl;
@@ -203,10 +202,8 @@ on_both_backends!(
             .unwrap();
         assert_eq!(before.status(), StatusCode::OK);
 
-        let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
-            .args(["key", "revoke", &kid, "--json"])
-            .env("FERRID_DATABASE_URL", &server.config.database_url)
-            .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+        let output = server
+            .cli(&["key", "revoke", &kid, "--json"])
             .output()
             .unwrap();
         assert!(
@@ -293,12 +290,8 @@ on_both_backends!(
 
         // Two CLI processes asking for a planned rotation at the same moment.
         let spawn = || {
-            Command::new(env!("CARGO_BIN_EXE_ferrid"))
-                .args(["key", "rotate", "--alg", "ES256", "--json"])
-                .env("FERRID_DATABASE_URL", &server.config.database_url)
-                .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
+            server
+                .cli(&["key", "rotate", "--alg", "ES256", "--json"])
                 .spawn()
                 .unwrap()
         };
@@ -331,10 +324,8 @@ on_both_backends!(
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
         let (before, _, _) = sign_in_and_exchange(&server, &client, &Browser::new(), "emma").await;
         let old = kid_of(&before.id_token().unwrap().to_string());
-        let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
-            .args(["key", "rotate", "--alg", "RS256", "--now", "--json"])
-            .env("FERRID_DATABASE_URL", &server.config.database_url)
-            .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+        let output = server
+            .cli(&["key", "rotate", "--alg", "RS256", "--now", "--json"])
             .output()
             .unwrap();
         assert!(
@@ -388,11 +379,8 @@ on_both_backends!(
 /// Runs `ferrid serve` on the server's database with `env`, expecting it to
 /// refuse to start; returns its error output.
 fn refused_start(server: &TestServer, env: &[(&str, &str)]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
-        .arg("serve")
-        .current_dir(server.dir.path())
-        .env("FERRID_DATABASE_URL", &server.config.database_url)
-        .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+    let output = server
+        .cli(&["serve"])
         .env("FERRID_BIND", "127.0.0.1:0")
         .envs(env.iter().copied())
         .output()
@@ -429,9 +417,8 @@ on_both_backends!(
         // A command that would seal a new key checks the master key first:
         // a wrong one must not add a key no node can open.
         let count = server.store.list_signing_keys().unwrap().len();
-        let rotate = Command::new(env!("CARGO_BIN_EXE_ferrid"))
-            .args(["key", "rotate", "--alg", "RS256"])
-            .env("FERRID_DATABASE_URL", &server.config.database_url)
+        let rotate = server
+            .cli(&["key", "rotate", "--alg", "RS256"])
             .env(
                 "FERRID_MASTER_KEY",
                 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
@@ -497,12 +484,14 @@ on_both_backends!(
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
         let new_key = server.dir.path().join("keys/new-master.key");
-        let output = Command::new(env!("CARGO_BIN_EXE_ferrid"))
-            .args(["key", "rewrap", "--new-master-key"])
-            .arg(&new_key)
-            .args(["--json"])
-            .env("FERRID_DATABASE_URL", &server.config.database_url)
-            .env("FERRID_MASTER_KEY_FILE", &server.config.master_key_file)
+        let output = server
+            .cli(&[
+                "key",
+                "rewrap",
+                "--new-master-key",
+                new_key.to_str().unwrap(),
+                "--json",
+            ])
             .output()
             .unwrap();
         assert!(

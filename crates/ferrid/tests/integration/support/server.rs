@@ -125,6 +125,23 @@ impl TestServer {
         }
     }
 
+    /// The `ferrid` binary set up for this server's database, issuer and
+    /// master key (cheap Argon2), with its output captured.
+    pub fn cli(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ferrid"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("FERRID_DATABASE_URL", &self.config.database_url)
+            .env("FERRID_ISSUER", &self.issuer)
+            .env("FERRID_MASTER_KEY_FILE", &self.config.master_key_file)
+            .env("FERRID_ARGON2__MEMORY_KIB", "64")
+            .env("FERRID_ARGON2__ITERATIONS", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    }
+
     /// The server's master key.
     pub fn master_key(&self) -> ferrid_tokens::MasterKey {
         ferrid_tokens::MasterKey::load(&self.config.master_key_file).expect("master key")
