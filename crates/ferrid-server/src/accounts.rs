@@ -1,5 +1,9 @@
 //! Rules for user accounts, shared by the CLI and the pages.
 
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::OnceLock;
+
 /// Shortest accepted password (NIST SP 800-63B §5.1.1.2).
 pub const MIN_PASSWORD_LENGTH: usize = 8;
 /// Longest accepted password; bounds the work one login can cause.
@@ -27,12 +31,22 @@ pub fn check_identity(username: &str, email: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a new password's length (counted in characters).
-pub fn check_password(password: &str) -> Result<(), String> {
+/// Checks a new password against the policy of NIST SP 800-63B
+/// §5.1.1.2: at least `min_length` characters (counted as characters, so
+/// any Unicode is welcome), at most [`MAX_PASSWORD_LENGTH`], no
+/// composition rules, not one of the 100,000 most common passwords, and
+/// not the account's own username or e-mail address.
+pub fn check_password(
+    password: &str,
+    min_length: usize,
+    username: &str,
+    email: &str,
+) -> Result<(), String> {
+    let min_length = min_length.max(MIN_PASSWORD_LENGTH);
     let length = password.chars().count();
-    if length < MIN_PASSWORD_LENGTH {
+    if length < min_length {
         return Err(format!(
-            "the password must have at least {MIN_PASSWORD_LENGTH} characters"
+            "the password must have at least {min_length} characters"
         ));
     }
     if length > MAX_PASSWORD_LENGTH {
@@ -40,7 +54,32 @@ pub fn check_password(password: &str) -> Result<(), String> {
             "the password must have at most {MAX_PASSWORD_LENGTH} characters"
         ));
     }
+    let lowered = password.to_lowercase();
+    if lowered == username.to_lowercase() || lowered == email.to_lowercase() {
+        return Err("the password must not be your username or e-mail address".into());
+    }
+    if common_passwords().contains(lowered.as_str()) {
+        return Err(
+            "this password is one of the most commonly used passwords; choose another".into(),
+        );
+    }
     Ok(())
+}
+
+/// The bundled list (see `data/README.md`), decompressed on first use.
+fn common_passwords() -> &'static HashSet<&'static str> {
+    static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let compressed: &[u8] = include_bytes!("../data/common-passwords.txt.gz");
+        let mut text = String::new();
+        if let Err(error) = flate2::read::GzDecoder::new(compressed).read_to_string(&mut text) {
+            // Cannot happen with the bundled file; refusing nothing is
+            // safer than refusing every password.
+            tracing::error!(%error, "the common-password list is unreadable");
+        }
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        text.lines().collect()
+    })
 }
 
 #[cfg(test)]
@@ -60,9 +99,34 @@ mod tests {
     }
 
     #[test]
-    fn passwords() {
-        assert!(check_password("short").is_err());
-        assert!(check_password("long enough").is_ok());
-        assert!(check_password(&"x".repeat(MAX_PASSWORD_LENGTH + 1)).is_err());
+    fn password_policy() {
+        let check = |password: &str| check_password(password, 8, "alice", "alice@example.com");
+        assert!(check("short").is_err());
+        assert!(check("seven77").is_err());
+        assert!(check("long enough for me").is_ok());
+        // No composition rules: lower-case letters and spaces are fine,
+        // and so is any Unicode; length counts characters, not bytes.
+        assert!(check("correct horse battery staple").is_ok());
+        assert!(check("ñandú→ñandú").is_ok());
+        assert!(check("ééééééé").is_err());
+        assert!(check(&"x".repeat(64)).is_ok());
+        assert!(check(&"x".repeat(MAX_PASSWORD_LENGTH + 1)).is_err());
+        // Common passwords, whatever their case.
+        for common in [
+            "password",
+            "12345678",
+            "Password1",
+            "iloveyou",
+            "qwertyuiop",
+        ] {
+            assert!(check(common).is_err(), "{common} was accepted");
+        }
+        // The account's own name or address.
+        assert!(check_password("alice-the-great", 8, "alice-the-great", "a@example.com").is_err());
+        assert!(check_password("Alice@Example.com", 8, "alice", "alice@example.com").is_err());
+        // A configured minimum above 8, never below.
+        assert!(check_password("long enough", 12, "u", "u@example.com").is_err());
+        assert!(check_password("seven77", 4, "u", "u@example.com").is_err());
+        assert!(common_passwords().len() > 90_000);
     }
 }

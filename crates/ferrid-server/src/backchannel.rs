@@ -101,6 +101,17 @@ fn sign(state: &AppState, delivery: &LogoutDelivery) -> Result<String, Internal>
         .sign(&claims, LOGOUT_TOKEN_TYPE, alg)?)
 }
 
+/// Delivers queued logout tokens now rather than at the next background
+/// run; failures stay in the outbox for the retries.
+pub fn deliver_soon(state: &AppState) {
+    let sender = state.clone();
+    actix_web::rt::spawn(async move {
+        if let Err(error) = deliver_due(&sender).await {
+            tracing::error!(?error, "back-channel logout delivery failed");
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::backoff;

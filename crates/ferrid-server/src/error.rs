@@ -38,6 +38,8 @@ pub enum ErrorCode {
     /// OIDC Core §3.1.2.6.
     ConsentRequired,
     /// OIDC Core §3.1.2.6.
+    InteractionRequired,
+    /// OIDC Core §3.1.2.6.
     RequestNotSupported,
     /// OIDC Core §3.1.2.6.
     RequestUriNotSupported,
@@ -62,6 +64,7 @@ impl ErrorCode {
             ErrorCode::ServerError => "server_error",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",

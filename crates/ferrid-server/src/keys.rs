@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use ferrid_store::{SigningKeyRecord, Store, StoreError, StoreResult};
+use ferrid_store::{SealedKind, SigningKeyRecord, Store, StoreError, StoreResult};
 use ferrid_tokens::{
     generate_key, KeyState, Keyring, MasterKey, SigningAlgorithm, StoredKey, TokenError,
 };
@@ -120,6 +120,37 @@ pub enum KeyEvent {
         /// How many.
         count: usize,
     },
+}
+
+impl KeyEvent {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            KeyEvent::Created { kid, alg, state } => {
+                format!("created {alg} key {kid} ({})", state.as_str())
+            }
+            KeyEvent::Promoted { kid } => format!("key {kid} now signs"),
+            KeyEvent::Revoked { kid } => format!("revoked key {kid}"),
+            KeyEvent::Deleted { count } => format!("deleted {count} expired key(s)"),
+        }
+    }
+
+    /// Writes the event to the audit log, done by `actor`. Blocking.
+    pub fn audit(&self, store: &Store, actor: &str, now: i64) -> StoreResult<()> {
+        let (name, subject) = match self {
+            KeyEvent::Created { kid, .. } => ("key.create", Some(kid)),
+            KeyEvent::Promoted { kid } => ("key.rotate", Some(kid)),
+            KeyEvent::Revoked { kid } => ("key.revoke", Some(kid)),
+            KeyEvent::Deleted { .. } => ("key.delete", None),
+        };
+        let mut event = crate::audit::Event::new(name, crate::audit::Outcome::Success)
+            .actor(actor)
+            .detail(self.describe());
+        if let Some(kid) = subject {
+            event = event.subject(kid);
+        }
+        event.record_now(store, now)
+    }
 }
 
 /// Every stored key, in the form the keyring loads.
@@ -393,9 +424,10 @@ pub fn revoke(
     })
 }
 
-/// `ferrid key rewrap`: re-encrypts every private key under `new`, in one
-/// transaction and under the lease, so no key is created meanwhile.
-/// Returns how many keys moved.
+/// `ferrid key rewrap`: re-encrypts everything sealed under the master key
+/// (private signing keys, `client_secret_jwt` secrets, TOTP secrets) under
+/// `new`, in one transaction and under the lease, so no key is created
+/// meanwhile. Returns how many values moved.
 pub fn rewrap(
     store: &Store,
     old: &MasterKey,
@@ -404,9 +436,13 @@ pub fn rewrap(
     holder: &str,
 ) -> Result<usize, KeyringError> {
     with_lease_waiting(store, clock, holder, |_| {
-        let resealed = store.reseal_signing_keys(|key| {
-            let private = old.open(&key.private_key_sealed, &key.kid)?;
-            new.seal(&private, &key.kid)
+        let resealed = store.reseal_all(|kind, id, sealed| {
+            let aad = match kind {
+                SealedKind::SigningKey | SealedKind::ClientSecret => id.to_owned(),
+                SealedKind::TotpSecret => crate::state::totp_aad(id),
+            };
+            let value = old.open(sealed, &aad)?;
+            new.seal(&value, &aad)
         })?;
         Ok(resealed?)
     })

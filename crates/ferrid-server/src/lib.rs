@@ -6,6 +6,7 @@
 //! the time; handlers in [`endpoints`] wire them to HTTP and the store.
 
 pub mod accounts;
+pub mod audit;
 pub mod authorize;
 pub mod backchannel;
 pub mod caches;
@@ -21,19 +22,26 @@ pub mod hint;
 pub mod housekeeping;
 pub mod http;
 pub mod keys;
+pub mod lockout;
+pub mod mail;
 pub mod maintenance;
 pub mod metadata;
+pub mod mfa;
 pub mod password_pool;
 pub mod pkce;
+pub mod rate_limit;
 pub mod registration;
+pub mod request_id;
 pub mod scopes;
+pub mod security;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod tls;
 
 use std::net::TcpListener;
 
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -41,8 +49,8 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use crate::endpoints::{
-    account, assets, authorize as authz, consent, health, introspect, login, logout,
-    metadata as meta, revoke, token, userinfo,
+    account, account_security, assets, authorize as authz, consent, email_links, health,
+    introspect, login, login_mfa, logout, metadata as meta, revoke, token, userinfo,
 };
 use crate::metadata::paths;
 
@@ -64,12 +72,47 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::AUTHORIZE_CONTINUE, web::get().to(authz::resume))
         .route(paths::LOGIN, web::get().to(login::show))
         .route(paths::LOGIN, web::post().to(login::submit))
+        .route(paths::LOGIN_MFA, web::get().to(login_mfa::show))
+        .route(paths::LOGIN_MFA, web::post().to(login_mfa::submit))
         .route(paths::CONSENT, web::post().to(consent::submit))
         .route(paths::LOGOUT, web::get().to(logout::get))
         .route(paths::LOGOUT, web::post().to(logout::post))
         .route(paths::LOGOUT_CONFIRM, web::post().to(logout::confirm))
         .route(paths::SESSIONS, web::get().to(account::sessions))
         .route(paths::SESSIONS_END, web::post().to(account::end))
+        .route(
+            paths::ACCOUNT_SECURITY,
+            web::get().to(account_security::show),
+        )
+        .route(paths::ACCOUNT_TOTP, web::get().to(account_security::enrol))
+        .route(
+            paths::ACCOUNT_TOTP,
+            web::post().to(account_security::confirm),
+        )
+        .route(
+            paths::ACCOUNT_RECOVERY_CODES,
+            web::post().to(account_security::regenerate_recovery_codes),
+        )
+        .route(
+            paths::ACCOUNT_PASSWORD,
+            web::post().to(account_security::change_password),
+        )
+        .route(
+            paths::ACCOUNT_VERIFY_EMAIL,
+            web::post().to(account_security::send_verification),
+        )
+        .route(
+            paths::PASSWORD_FORGOT,
+            web::get().to(email_links::forgot_form),
+        )
+        .route(paths::PASSWORD_FORGOT, web::post().to(email_links::forgot))
+        .route(
+            paths::PASSWORD_RESET,
+            web::get().to(email_links::reset_form),
+        )
+        .route(paths::PASSWORD_RESET, web::post().to(email_links::reset))
+        .route(paths::VERIFY_EMAIL, web::get().to(email_links::verify_form))
+        .route(paths::VERIFY_EMAIL, web::post().to(email_links::verify))
         .route(paths::TOKEN, web::post().to(token::token))
         .route(paths::INTROSPECT, web::post().to(introspect::introspect))
         .route(paths::REVOKE, web::post().to(revoke::revoke))
@@ -82,31 +125,40 @@ pub fn routes(config: &mut web::ServiceConfig) {
         );
 }
 
-/// Builds the HTTP server on an already-bound listener.
+/// Builds the server on an already-bound listener: HTTPS when `tls` is
+/// given, plain HTTP otherwise (e.g. behind a TLS-terminating proxy).
 pub fn http_server(
     state: AppState,
     listener: TcpListener,
     workers: usize,
+    tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let hsts = state.settings.security.hsts_max_age.map(tls::hsts);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
+        let mut headers = DefaultHeaders::new()
+            .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+            .add(("X-Frame-Options", "DENY"))
+            .add(("X-Content-Type-Options", "nosniff"))
+            .add(("Referrer-Policy", "no-referrer"));
+        if let Some(hsts) = &hsts {
+            headers = headers.add(("Strict-Transport-Security", hsts.clone()));
+        }
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .wrap(
-                DefaultHeaders::new()
-                    .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-                    .add(("X-Frame-Options", "DENY"))
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("Referrer-Policy", "no-referrer")),
-            )
-            // The path only: query strings can carry values that do not
-            // belong in logs.
-            .wrap(Logger::new("%a \"%U\" %s %b %Dms"))
+            .wrap(from_fn(rate_limit::middleware))
+            .wrap(headers)
+            // The path only (%U): e-mailed links carry their token in the
+            // query, which must not reach the log.
+            .wrap(Logger::new("%a \"%U\" %s %b %Dms id=%{x-request-id}o"))
+            .wrap(from_fn(request_id::middleware))
             .configure(routes)
     })
-    .workers(workers)
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .workers(workers);
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }

@@ -37,6 +37,7 @@ impl KeyMaintenance {
                     if let Err(error) = state.maintain_keys() {
                         tracing::error!(%error, "key maintenance failed; retrying next interval");
                     }
+                    state.rate_limiter.retain_recent();
                     if let Err(error) = state.clean_up() {
                         tracing::error!(%error, "cleanup of expired rows failed; retrying next interval");
                     }

@@ -45,6 +45,24 @@ pub mod paths {
     pub const SESSIONS_END: &str = "/account/sessions/end";
     /// Health check.
     pub const HEALTH: &str = "/health";
+    /// Second-factor step of a login.
+    pub const LOGIN_MFA: &str = "/login/mfa";
+    /// Account security overview: second factor, recovery codes, password.
+    pub const ACCOUNT_SECURITY: &str = "/account/security";
+    /// TOTP enrolment (QR code, then confirmation).
+    pub const ACCOUNT_TOTP: &str = "/account/totp";
+    /// Regenerates recovery codes.
+    pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
+    /// Change password (needs the current one).
+    pub const ACCOUNT_PASSWORD: &str = "/account/password";
+    /// Sends an address-verification e-mail.
+    pub const ACCOUNT_VERIFY_EMAIL: &str = "/account/verify-email";
+    /// Where a verification link lands.
+    pub const VERIFY_EMAIL: &str = "/verify-email";
+    /// Asks for a password-reset e-mail.
+    pub const PASSWORD_FORGOT: &str = "/password/forgot";
+    /// Where a reset link lands.
+    pub const PASSWORD_RESET: &str = "/password/reset";
 }
 
 /// A document served verbatim. Every part of the response is prepared
@@ -155,7 +173,10 @@ impl Metadata {
                 "name", "preferred_username", "updated_at", "email", "email_verified"
             ],
             "prompt_values_supported": ["none", "login", "consent"],
-            "acr_values_supported": [crate::session::ACR_SINGLE_FACTOR],
+            "acr_values_supported": [
+                crate::session::ACR_SINGLE_FACTOR,
+                crate::session::ACR_MULTI_FACTOR
+            ],
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
             "claims_parameter_supported": false,

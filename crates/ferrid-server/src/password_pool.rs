@@ -2,8 +2,11 @@
 //! 19 MiB and tens of milliseconds per attempt; running it on its own few
 //! threads (one per core) makes a flood of logins queue here instead of
 //! occupying the general blocking pool, and keeps the memory it touches to
-//! a few threads' worth.
+//! a few threads' worth. The queue is bounded: when it is full a new
+//! request is refused at once (503 with `Retry-After`) rather than waiting
+//! behind a flood.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -11,14 +14,43 @@ use crate::error::Internal;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Why a job did not run.
+#[derive(Debug)]
+pub enum PoolError {
+    /// Every thread is busy and the queue is full.
+    Full,
+    /// The pool failed (logged).
+    Internal(Internal),
+}
+
+impl From<Internal> for PoolError {
+    fn from(internal: Internal) -> Self {
+        PoolError::Internal(internal)
+    }
+}
+
 /// The pool; cheap to share.
 pub struct PasswordPool {
     jobs: mpsc::Sender<Job>,
+    /// Jobs queued or running.
+    pending: Arc<AtomicUsize>,
+    /// Most jobs queued or running at once.
+    capacity: usize,
+}
+
+/// Decrements the pending count when a job ends, even by panic.
+struct Pending(Arc<AtomicUsize>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl PasswordPool {
-    /// Starts `threads` worker threads.
-    pub fn new(threads: usize) -> std::io::Result<PasswordPool> {
+    /// Starts `threads` worker threads that take at most `threads +
+    /// queue` jobs at a time.
+    pub fn new(threads: usize, queue_length: usize) -> std::io::Result<PasswordPool> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for index in 0..threads.max(1) {
@@ -37,7 +69,11 @@ impl PasswordPool {
                     }
                 })?;
         }
-        Ok(PasswordPool { jobs })
+        Ok(PasswordPool {
+            jobs,
+            pending: Arc::default(),
+            capacity: threads.max(1) + queue_length,
+        })
     }
 
     /// Runs `work` on the pool and waits for its result without blocking
@@ -45,16 +81,26 @@ impl PasswordPool {
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Internal> {
+    ) -> Result<T, PoolError> {
+        let admitted = self
+            .pending
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |pending| {
+                (pending < self.capacity).then_some(pending + 1)
+            });
+        if admitted.is_err() {
+            return Err(PoolError::Full);
+        }
+        let pending = Pending(self.pending.clone());
         let (done, result) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
+                let _pending = pending;
                 let _ = done.send(work());
             }))
             .map_err(|_| Internal::log("the password pool has stopped"))?;
-        result
+        Ok(result
             .await
-            .map_err(|_| Internal::log("a password job was dropped"))
+            .map_err(|_| Internal::log("a password job was dropped"))?)
     }
 }
 
@@ -67,7 +113,7 @@ mod tests {
 
     #[tokio::test]
     async fn runs_jobs_at_most_threads_at_a_time() {
-        let pool = Arc::new(PasswordPool::new(2).unwrap());
+        let pool = Arc::new(PasswordPool::new(2, 10).unwrap());
         let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let jobs: Vec<_> = (0..6)
             .map(|job| {
@@ -91,5 +137,33 @@ mod tests {
         }
         assert_eq!(results, vec![0, 2, 4, 6, 8, 10]);
         assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let pool = Arc::new(PasswordPool::new(1, 1).unwrap());
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(Mutex::new(wait));
+        let blockers: Vec<_> = (0..2)
+            .map(|_| {
+                let (pool, wait) = (pool.clone(), wait.clone());
+                tokio::spawn(async move {
+                    pool.run(move || {
+                        let _ = wait.lock().unwrap().recv();
+                    })
+                    .await
+                })
+            })
+            .collect();
+        while pool.pending.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(pool.run(|| ()).await, Err(PoolError::Full)));
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        for blocker in blockers {
+            assert!(blocker.await.unwrap().is_ok());
+        }
+        assert!(pool.run(|| 7).await.is_ok());
     }
 }

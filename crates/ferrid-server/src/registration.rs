@@ -38,6 +38,8 @@ pub struct ClientRegistration {
     pub refresh_for_online_sessions: bool,
     /// Back-channel logout receiver.
     pub backchannel_logout_uri: Option<String>,
+    /// Every login for this client needs a second factor.
+    pub require_mfa: bool,
     /// For `private_key_jwt`: the client's public keys (a JWKS, JSON).
     pub jwks: Option<String>,
     /// For `private_key_jwt`: where to fetch them.
@@ -240,6 +242,7 @@ pub fn register(
             refresh_absolute_ttl: registration.refresh_absolute_ttl,
             refresh_for_online_sessions: registration.refresh_for_online_sessions,
             backchannel_logout_uri,
+            require_mfa: registration.require_mfa,
         },
         secret,
     })
@@ -302,6 +305,7 @@ mod tests {
             refresh_absolute_ttl: None,
             refresh_for_online_sessions: false,
             backchannel_logout_uri: None,
+            require_mfa: false,
             jwks: None,
             jwks_uri: None,
         }

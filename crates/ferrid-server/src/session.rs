@@ -11,8 +11,28 @@ use crate::state::AppState;
 
 /// The `amr` value of a password login (RFC 8176).
 pub const AMR_PASSWORD: &str = "pwd";
+/// The `amr` value of a one-time password (RFC 8176), added to `pwd`
+/// when the user passed TOTP or a recovery code.
+pub const AMR_OTP: &str = "otp";
 /// The `acr` of a login with one factor (level of assurance 1).
 pub const ACR_SINGLE_FACTOR: &str = "1";
+/// The `acr` of a login with two factors; a client asks for it with
+/// `acr_values=2`.
+pub const ACR_MULTI_FACTOR: &str = "2";
+
+/// The `amr` of a login with a password and a second factor.
+pub fn amr_with_otp() -> String {
+    format!("{AMR_PASSWORD} {AMR_OTP}")
+}
+
+/// The `acr` that a login with these methods (space-separated) reached.
+pub fn acr_for(amr: &str) -> &'static str {
+    if amr.split_whitespace().any(|method| method == AMR_OTP) {
+        ACR_MULTI_FACTOR
+    } else {
+        ACR_SINGLE_FACTOR
+    }
+}
 
 /// The browser's live session and its user, if it has one.
 pub async fn current(
@@ -28,12 +48,14 @@ pub async fn current(
         .await
 }
 
-/// Starts a new session for `user_id`, ending the browser's previous one,
-/// and returns the cookie to set and the new session's `sid`.
+/// Starts a new session for `user_id`, authenticated by `amr` (space-
+/// separated methods), ending the browser's previous one, and returns the
+/// cookie to set and the new session's `sid`.
 pub async fn start(
     state: &AppState,
     request: &HttpRequest,
     user_id: String,
+    amr: String,
 ) -> Result<(Cookie<'static>, String), Internal> {
     let previous = crate::cookies::session_id(request, &state.settings).map(|id| digest(&id));
     let session_id = random_token(32);
@@ -43,7 +65,7 @@ pub async fn start(
         sid: random_token(16),
         user_id,
         auth_time: now,
-        amr: AMR_PASSWORD.to_owned(),
+        amr,
         created_at: now,
         expires_at: now + state.settings.session_ttl,
     };
@@ -64,6 +86,23 @@ pub async fn start(
         crate::cookies::session_cookie(&state.settings, session_id),
         sid,
     ))
+}
+
+/// Raises the browser's session to `amr` after a second factor: the
+/// session keeps its `sid` (and its relying parties stay signed in) but
+/// gets a new cookie value. Returns the cookie, or `None` if the session
+/// ended meanwhile.
+pub async fn elevate(
+    state: &AppState,
+    session: &Session,
+    amr: String,
+) -> Result<Option<Cookie<'static>>, Internal> {
+    let session_id = random_token(32);
+    let (old, new, now) = (session.id_digest.clone(), digest(&session_id), state.now());
+    let elevated = state
+        .db(move |store| store.elevate_session(&old, &new, &amr, now))
+        .await?;
+    Ok(elevated.then(|| crate::cookies::session_cookie(&state.settings, session_id)))
 }
 
 /// Removes the session cookie from the browser with `response`.
@@ -108,13 +147,6 @@ pub async fn end(
     for session in &ended {
         tracing::info!(sid = %session.sid, user_id = %session.user_id, "session ended");
     }
-    // Deliver now rather than at the next background run; failures stay
-    // in the outbox for the retries.
-    let sender = state.clone();
-    actix_web::rt::spawn(async move {
-        if let Err(error) = crate::backchannel::deliver_due(&sender).await {
-            tracing::error!(?error, "back-channel logout delivery failed");
-        }
-    });
+    crate::backchannel::deliver_soon(state);
     Ok(ended)
 }

@@ -48,6 +48,8 @@ pub struct Settings {
     /// Seconds after a rotation during which the previous refresh token
     /// still works once more (for clients that lose a response); 0 = off.
     pub refresh_reuse_grace: i64,
+    /// Lockout, rate limits, MFA, passwords, e-mail.
+    pub security: crate::security::SecurityPolicy,
 }
 
 impl Settings {
@@ -64,6 +66,7 @@ impl Settings {
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: DEFAULT_REFRESH_ABSOLUTE_TTL,
             refresh_reuse_grace: 0,
+            security: crate::security::SecurityPolicy::default(),
         }
     }
 

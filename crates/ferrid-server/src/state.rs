@@ -48,6 +48,10 @@ pub struct AppState {
     pub jwks_cache: Arc<crate::client_assertion::JwksCache>,
     /// Clients recently read by client authentication.
     pub recent_clients: Arc<crate::caches::RecentClients>,
+    /// Per-IP request limits (this node's).
+    pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// Outgoing e-mail.
+    pub mailer: Arc<crate::mail::Mailer>,
     /// Unseals the stored private keys on reload.
     master_key: MasterKey,
     /// This process's name in leases.
@@ -61,6 +65,12 @@ fn fingerprint(store: &Store) -> StoreResult<String> {
         .iter()
         .map(|key| format!("{}:{}:{};", key.kid, key.state, key.activates_at))
         .collect())
+}
+
+/// Binds a sealed TOTP secret to its user: one user's sealed secret
+/// copied into another's row does not open.
+pub(crate) fn totp_aad(user_id: &str) -> String {
+    format!("totp:{user_id}")
 }
 
 impl AppState {
@@ -87,10 +97,20 @@ impl AppState {
                 KeyringError::Refused(format!("cannot build the HTTP client: {error}"))
             })?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let password_pool = crate::password_pool::PasswordPool::new(cores).map_err(|error| {
+        let password_pool = crate::password_pool::PasswordPool::new(
+            cores,
+            settings.security.passwords.hashing_queue,
+        )
+        .map_err(|error| {
             KeyringError::Refused(format!("cannot start the password pool: {error}"))
         })?;
+        let rate_limiter = crate::rate_limit::RateLimiter::new(&settings.security.rate_limits)
+            .map_err(KeyringError::Refused)?;
+        let mailer =
+            crate::mail::Mailer::new(&settings.security.email).map_err(KeyringError::Refused)?;
         Ok(AppState {
+            rate_limiter: Arc::new(rate_limiter),
+            mailer: Arc::new(mailer),
             password_pool: Arc::new(password_pool),
             http,
             jwks_cache: Arc::default(),
@@ -151,7 +171,14 @@ impl AppState {
             &self.node_id,
         );
         self.refresh_keys()?;
-        events
+        let events = events?;
+        let now = self.now();
+        for event in &events {
+            if let Err(error) = event.audit(&self.store, "system", now) {
+                tracing::error!(%error, "could not write an audit event");
+            }
+        }
+        Ok(events)
     }
 
     /// Deletes expired rows (under a lease); `None` if another node is at
@@ -169,6 +196,20 @@ impl AppState {
     pub fn unseal_client_secret(&self, sealed: &str, client_id: &str) -> Result<Vec<u8>, Internal> {
         self.master_key
             .open(sealed, client_id)
+            .map_err(Internal::from)
+    }
+
+    /// Seals a user's TOTP secret under the master key, bound to the user.
+    pub fn seal_totp_secret(&self, secret: &[u8], user_id: &str) -> Result<String, Internal> {
+        self.master_key
+            .seal(secret, &totp_aad(user_id))
+            .map_err(Internal::from)
+    }
+
+    /// Opens a TOTP secret sealed by [`seal_totp_secret`](Self::seal_totp_secret).
+    pub fn open_totp_secret(&self, sealed: &str, user_id: &str) -> Result<Vec<u8>, Internal> {
+        self.master_key
+            .open(sealed, &totp_aad(user_id))
             .map_err(Internal::from)
     }
 

@@ -16,13 +16,16 @@ pub mod secret;
 pub use connection::{DatabaseUrl, DbConnection, DbPool};
 pub use error::{StoreError, StoreResult};
 pub use password::{Argon2Params, PasswordHasher};
+pub use repo::audit::{AuditEvent, AuditFilter};
 pub use repo::authorization::{AuthorizationCode, PendingAuthorization};
 pub use repo::clients::{Client, ClientAuthMethod};
+pub use repo::email_tokens::EmailToken;
 pub use repo::grants::{Grant, RefreshToken};
 pub use repo::housekeeping::Removed;
-pub use repo::keys::SigningKeyRecord;
+pub use repo::keys::{SealedKind, SigningKeyRecord};
 pub use repo::logout_deliveries::LogoutDelivery;
 pub use repo::sessions::Session;
+pub use repo::throttles::LoginThrottle;
 pub use repo::users::{NewUser, User};
 
 /// Handle to the database: a connection pool for one backend.

@@ -39,6 +39,7 @@ impl Default for Argon2Params {
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
+    params: Argon2Params,
     /// A hash of a random password, verified against when the user is
     /// unknown so that unknown and known users cost the same work.
     dummy_hash: String,
@@ -47,6 +48,7 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     /// Builds a hasher; fails if the parameters are out of Argon2's range.
     pub fn new(params: Argon2Params) -> StoreResult<Self> {
+        let configured = params;
         let params = Params::new(
             params.memory_kib,
             params.iterations,
@@ -57,6 +59,7 @@ impl PasswordHasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut hasher = PasswordHasher {
             argon2,
+            params: configured,
             dummy_hash: String::new(),
         };
         hasher.dummy_hash = hasher.hash(&crate::secret::random_token(16))?;
@@ -87,6 +90,23 @@ impl PasswordHasher {
         }
     }
 
+    /// Whether a stored hash was made with other parameters (or another
+    /// algorithm) than the configured ones, and should be replaced after
+    /// the next successful login.
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return true;
+        };
+        parsed.algorithm != Algorithm::Argon2id.ident()
+            || parsed.version != Some(Version::V0x13.into())
+            || params.m_cost() != self.params.memory_kib
+            || params.t_cost() != self.params.iterations
+            || params.p_cost() != self.params.parallelism
+    }
+
     /// Spends the same work as [`verify`](Self::verify) for a user that does
     /// not exist, and always fails.
     pub fn verify_unknown_user(&self, password: &str) -> bool {
@@ -114,6 +134,21 @@ mod tests {
         assert!(!hasher.verify("wrong horse", &hash));
         assert!(!hasher.verify("correct horse", "not a phc string"));
         assert!(!hasher.verify_unknown_user("correct horse"));
+        assert!(!hasher.needs_rehash(&hash));
+    }
+
+    #[test]
+    fn hashes_with_other_parameters_need_a_rehash() {
+        let old = PasswordHasher::new(CHEAP).unwrap().hash("pw").unwrap();
+        let stronger = PasswordHasher::new(Argon2Params {
+            memory_kib: 128,
+            ..CHEAP
+        })
+        .unwrap();
+        assert!(stronger.needs_rehash(&old));
+        assert!(stronger.verify("pw", &old));
+        assert!(!stronger.needs_rehash(&stronger.hash("pw").unwrap()));
+        assert!(!stronger.needs_rehash("not a phc string"));
     }
 
     #[test]

@@ -12,6 +12,9 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        totp_secret_sealed -> Nullable<Text>,
+        totp_pending_sealed -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 
@@ -34,6 +37,7 @@ diesel::table! {
         secret_sealed -> Nullable<Text>,
         jwks -> Nullable<Text>,
         jwks_uri -> Nullable<Text>,
+        require_mfa -> Bool,
     }
 }
 
@@ -71,6 +75,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        amr -> Text,
     }
 }
 
@@ -135,6 +140,7 @@ diesel::table! {
         login_sid -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        mfa_user_id -> Nullable<Text>,
     }
 }
 
@@ -153,6 +159,52 @@ diesel::table! {
         expires_at -> BigInt,
         redeemed_at -> Nullable<BigInt>,
         grant_id -> Nullable<Text>,
+        amr -> Text,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_digest) {
+        user_id -> Text,
+        code_digest -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    login_throttles (subject) {
+        subject -> Text,
+        failures -> BigInt,
+        locked_until -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    email_tokens (token_digest) {
+        token_digest -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        email -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> BigInt,
+        event -> Text,
+        outcome -> Text,
+        actor -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }
 
@@ -174,6 +226,8 @@ diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -189,4 +243,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     revoked_access_tokens,
     logout_deliveries,
     client_assertions,
+    recovery_codes,
+    login_throttles,
+    email_tokens,
+    audit_events,
 );

@@ -36,6 +36,39 @@ pub enum Command {
     /// Inspect signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Create a self-signed TLS certificate for local HTTPS.
+    DevCert {
+        /// Folder for cert.pem and key.pem (the key is created 0600).
+        #[arg(long, default_value = "keys")]
+        out_dir: PathBuf,
+        /// Host names and addresses the certificate is for (repeatable).
+        #[arg(long = "host", default_values_t = ["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()])]
+        hosts: Vec<String>,
+        /// Validity in days.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+    },
+}
+
+/// `ferrid audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the newest events, oldest first.
+    Tail {
+        /// Only events by or about this user (username or id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events since then: RFC 3339 (2026-11-29T10:00:00Z), Unix
+        /// seconds, or an age like 15m, 2h, 7d.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 /// `ferrid client …`
@@ -57,7 +90,10 @@ pub enum ClientCommand {
         client_id: String,
         /// Algorithm of the client's ID tokens.
         #[arg(long)]
-        id_token_alg: String,
+        id_token_alg: Option<String>,
+        /// Whether every login for this client needs a second factor.
+        #[arg(long, value_name = "true|false")]
+        require_mfa: Option<bool>,
     },
     /// Delete a client.
     Delete {
@@ -113,6 +149,10 @@ pub struct ClientCreate {
     /// For private_key_jwt: where ferrid fetches the client's public keys.
     #[arg(long, value_name = "URI")]
     pub jwks_uri: Option<String>,
+    /// Every login for this client needs a second factor (TOTP); users
+    /// without one are asked to set it up.
+    #[arg(long)]
+    pub require_mfa: bool,
 }
 
 /// `ferrid user …`
@@ -145,6 +185,12 @@ pub enum UserCommand {
     },
     /// Disable a user and end their sessions.
     Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Remove a user's second factor and recovery codes (lost device);
+    /// their next login asks for the password only.
+    ResetMfa {
         /// Login name.
         username: String,
     },

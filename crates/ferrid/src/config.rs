@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use ferrid_server::keys::{self, KeyPolicy};
+use ferrid_server::security::{
+    EmailSettings, LockoutPolicy, MfaPolicy, PasswordPolicy, RateLimits, SecurityPolicy,
+    TlsSettings,
+};
 use ferrid_server::settings::{self, Settings, METADATA_MAX_AGE};
 use ferrid_store::Argon2Params;
 use ferrid_tokens::SigningAlgorithm;
@@ -85,6 +89,18 @@ pub struct Config {
     pub key_refresh_interval: i64,
     /// Argon2id parameters for new password hashes.
     pub argon2: Argon2Params,
+    /// Per-account lockout after failed logins.
+    pub lockout: LockoutPolicy,
+    /// Per-client-IP request limits.
+    pub rate_limits: RateLimits,
+    /// When a second factor is required.
+    pub mfa: MfaPolicy,
+    /// Password rules and hashing capacity.
+    pub passwords: PasswordPolicy,
+    /// Outgoing e-mail (SMTP, or files in an outbox folder).
+    pub email: EmailSettings,
+    /// Serving HTTPS directly.
+    pub tls: TlsSettings,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// `text` or `json`.
@@ -117,6 +133,12 @@ impl Default for Config {
             key_prepublish: keys::DEFAULT_PREPUBLISH,
             key_refresh_interval: keys::DEFAULT_REFRESH_INTERVAL,
             argon2: Argon2Params::default(),
+            lockout: LockoutPolicy::default(),
+            rate_limits: RateLimits::default(),
+            mfa: MfaPolicy::default(),
+            passwords: PasswordPolicy::default(),
+            email: EmailSettings::default(),
+            tls: TlsSettings::default(),
             workers: 0,
             log_format: LogFormat::Text,
         }
@@ -305,6 +327,35 @@ impl Config {
         Ok(url)
     }
 
+    /// The TLS configuration, if ferrid serves HTTPS itself.
+    pub fn tls_config(&self) -> anyhow::Result<Option<rustls::ServerConfig>> {
+        if !self.tls.enabled() {
+            return Ok(None);
+        }
+        ferrid_server::tls::server_config(
+            Path::new(&self.tls.certificate),
+            Path::new(&self.tls.private_key),
+        )
+        .map(Some)
+        .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))
+    }
+
+    /// The plain-HTTP redirect listener address, if configured.
+    pub fn redirect_address(&self) -> anyhow::Result<Option<SocketAddr>> {
+        if self.tls.redirect_bind.is_empty() {
+            return Ok(None);
+        }
+        if !self.tls.enabled() {
+            bail!("invalid configuration: tls.redirect_bind needs tls.certificate");
+        }
+        self.tls.redirect_bind.parse().map(Some).with_context(|| {
+            format!(
+                "invalid configuration: tls.redirect_bind \"{}\" is not an address like 0.0.0.0:80",
+                self.tls.redirect_bind
+            )
+        })
+    }
+
     /// The listen address, validated.
     pub fn bind_address(&self) -> anyhow::Result<SocketAddr> {
         self.bind.parse().with_context(|| {
@@ -327,6 +378,29 @@ impl Config {
         settings.refresh_idle_ttl = self.refresh_idle_ttl;
         settings.refresh_absolute_ttl = self.refresh_absolute_ttl;
         settings.refresh_reuse_grace = self.refresh_reuse_grace;
+        self.lockout
+            .validate()
+            .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
+        if self.passwords.min_length < ferrid_server::accounts::MIN_PASSWORD_LENGTH {
+            bail!(
+                "invalid configuration: passwords.min_length must be at least {}",
+                ferrid_server::accounts::MIN_PASSWORD_LENGTH
+            );
+        }
+        if self.tls.certificate.is_empty() != self.tls.private_key.is_empty() {
+            bail!("invalid configuration: tls.certificate and tls.private_key go together");
+        }
+        if self.tls.enabled() && settings.issuer.starts_with("http://") {
+            bail!("invalid configuration: with tls.certificate set, the issuer must be https://");
+        }
+        settings.security = SecurityPolicy {
+            lockout: self.lockout.clone(),
+            rate_limits: self.rate_limits.clone(),
+            mfa: self.mfa.clone(),
+            passwords: self.passwords.clone(),
+            email: self.email.clone(),
+            hsts_max_age: self.tls.enabled().then_some(self.tls.hsts_max_age),
+        };
         Ok(settings)
     }
 }

@@ -26,6 +26,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(command) => commands::client::run(&config, cli.json, command),
         Command::User(command) => commands::user::run(&config, cli.json, command),
         Command::Key(command) => commands::key::run(&config, cli.json, command),
+        Command::Audit(command) => commands::audit::run(&config, cli.json, command),
+        Command::DevCert {
+            out_dir,
+            hosts,
+            days,
+        } => commands::dev_cert::run(&out_dir, hosts, days, cli.json),
     }
 }
 

@@ -12,6 +12,10 @@ pub enum Next {
     Login,
     /// Show the consent page.
     Consent,
+    /// Ask the session's user for their second factor (step-up).
+    SecondFactor,
+    /// Have the session's user enrol a second factor first.
+    EnrolSecondFactor,
     /// Issue an authorization code.
     IssueCode,
     /// Redirect this error to the client.
@@ -29,18 +33,28 @@ pub struct Authentication {
     pub for_this_request: bool,
     /// The session's user.
     pub subject: String,
+    /// Whether the session's login used a second factor.
+    pub multi_factor: bool,
+    /// Whether the user has a second factor enrolled.
+    pub enrolled: bool,
 }
 
 /// Decides the next step.
 ///
 /// * `authentication` — the browser's session, if it has one.
 /// * `consented` — scopes the user already granted this client, if any.
+/// * `mfa_required` — the client, the request (`acr_values=2`) or the
+///   server policy wants a second factor.
 pub fn decide(
     request: &AuthorizationRequest,
     authentication: Option<Authentication>,
     consented: Option<&[String]>,
+    mfa_required: bool,
     now: i64,
 ) -> Next {
+    let second_factor = authentication
+        .as_ref()
+        .map(|session| (session.multi_factor, session.enrolled));
     let needs_login = match authentication {
         None => true,
         Some(session) => {
@@ -65,6 +79,18 @@ pub fn decide(
         } else {
             Next::Login
         };
+    }
+    match second_factor {
+        Some((false, enrolled)) if mfa_required => {
+            return if request.prompt.none {
+                Next::Fail(ErrorCode::InteractionRequired)
+            } else if enrolled {
+                Next::SecondFactor
+            } else {
+                Next::EnrolSecondFactor
+            };
+        }
+        _ => {}
     }
     let covered = consented.is_some_and(|granted| {
         request
@@ -99,6 +125,7 @@ mod tests {
             max_age,
             login_hint: None,
             expected_subject: None,
+            acr_values: vec![],
         }
     }
 
@@ -111,6 +138,8 @@ mod tests {
             auth_time,
             for_this_request: false,
             subject: "alice".into(),
+            multi_factor: false,
+            enrolled: false,
         })
     }
 
@@ -119,6 +148,8 @@ mod tests {
             auth_time,
             for_this_request: true,
             subject: "alice".into(),
+            multi_factor: false,
+            enrolled: false,
         })
     }
 
@@ -141,11 +172,11 @@ mod tests {
     #[test]
     fn no_session_means_login_or_login_required() {
         assert_eq!(
-            decide(&request(Prompt::default(), None), None, None, 100),
+            decide(&request(Prompt::default(), None), None, None, false, 100),
             Next::Login
         );
         assert_eq!(
-            decide(&request(NONE, None), None, None, 100),
+            decide(&request(NONE, None), None, None, false, 100),
             Next::Fail(ErrorCode::LoginRequired)
         );
     }
@@ -154,11 +185,17 @@ mod tests {
     fn session_with_consent_issues_silently() {
         let granted = granted();
         assert_eq!(
-            decide(&request(NONE, None), session(50), Some(&granted), 100),
+            decide(
+                &request(NONE, None),
+                session(50),
+                Some(&granted),
+                false,
+                100
+            ),
             Next::IssueCode
         );
         assert_eq!(
-            decide(&request(NONE, None), session(50), None, 100),
+            decide(&request(NONE, None), session(50), None, false, 100),
             Next::Fail(ErrorCode::ConsentRequired)
         );
         let narrower = vec!["openid".to_owned()];
@@ -167,6 +204,7 @@ mod tests {
                 &request(Prompt::default(), None),
                 session(50),
                 Some(&narrower),
+                false,
                 100
             ),
             Next::Consent
@@ -177,11 +215,23 @@ mod tests {
     fn prompt_login_needs_a_login_after_the_request() {
         let granted = granted();
         assert_eq!(
-            decide(&request(LOGIN, None), session(100), Some(&granted), 100),
+            decide(
+                &request(LOGIN, None),
+                session(100),
+                Some(&granted),
+                false,
+                100
+            ),
             Next::Login
         );
         assert_eq!(
-            decide(&request(LOGIN, None), fresh(100), Some(&granted), 100),
+            decide(
+                &request(LOGIN, None),
+                fresh(100),
+                Some(&granted),
+                false,
+                100
+            ),
             Next::IssueCode
         );
     }
@@ -194,6 +244,7 @@ mod tests {
                 &request(Prompt::default(), Some(60)),
                 session(39),
                 Some(&granted),
+                false,
                 100
             ),
             Next::Login
@@ -203,12 +254,19 @@ mod tests {
                 &request(Prompt::default(), Some(60)),
                 session(40),
                 Some(&granted),
+                false,
                 100
             ),
             Next::IssueCode
         );
         assert_eq!(
-            decide(&request(NONE, Some(0)), session(99), Some(&granted), 100),
+            decide(
+                &request(NONE, Some(0)),
+                session(99),
+                Some(&granted),
+                false,
+                100
+            ),
             Next::Fail(ErrorCode::LoginRequired)
         );
         // Regression: a login made for the request satisfies max_age=0
@@ -218,6 +276,7 @@ mod tests {
                 &request(Prompt::default(), Some(0)),
                 fresh(99),
                 Some(&granted),
+                false,
                 101
             ),
             Next::IssueCode
@@ -230,12 +289,12 @@ mod tests {
         let mut hinted = request(NONE, None);
         hinted.expected_subject = Some("bob".into());
         assert_eq!(
-            decide(&hinted, session(50), Some(&granted), 100),
+            decide(&hinted, session(50), Some(&granted), false, 100),
             Next::Fail(ErrorCode::LoginRequired)
         );
         hinted.expected_subject = Some("alice".into());
         assert_eq!(
-            decide(&hinted, session(50), Some(&granted), 100),
+            decide(&hinted, session(50), Some(&granted), false, 100),
             Next::IssueCode
         );
     }
@@ -244,8 +303,58 @@ mod tests {
     fn prompt_consent_always_asks() {
         let granted = granted();
         assert_eq!(
-            decide(&request(CONSENT, None), session(50), Some(&granted), 100),
+            decide(
+                &request(CONSENT, None),
+                session(50),
+                Some(&granted),
+                false,
+                100
+            ),
             Next::Consent
         );
+    }
+
+    #[test]
+    fn required_mfa_steps_up_or_enrols() {
+        let granted = granted();
+        let with = |multi_factor, enrolled| {
+            Some(Authentication {
+                auth_time: 50,
+                for_this_request: false,
+                subject: "alice".into(),
+                multi_factor,
+                enrolled,
+            })
+        };
+        let plain = request(Prompt::default(), None);
+        assert_eq!(
+            decide(&plain, with(false, true), Some(&granted), true, 100),
+            Next::SecondFactor
+        );
+        assert_eq!(
+            decide(&plain, with(false, false), Some(&granted), true, 100),
+            Next::EnrolSecondFactor
+        );
+        assert_eq!(
+            decide(&plain, with(true, true), Some(&granted), true, 100),
+            Next::IssueCode
+        );
+        // Not required: an enrolled user's password-only session is enough.
+        assert_eq!(
+            decide(&plain, with(false, true), Some(&granted), false, 100),
+            Next::IssueCode
+        );
+        assert_eq!(
+            decide(
+                &request(NONE, None),
+                with(false, true),
+                Some(&granted),
+                true,
+                100
+            ),
+            Next::Fail(ErrorCode::InteractionRequired)
+        );
+        // No session: log in first; the second factor follows the password.
+        assert_eq!(decide(&plain, None, None, true, 100), Next::Login);
     }
 }

@@ -25,16 +25,29 @@ pub struct Pending {
     pub request: AuthorizationRequest,
     /// The session a login made for this request started, if any.
     pub login_sid: Option<String>,
+    /// The user who gave a correct password for this request and owes a
+    /// second factor.
+    pub mfa_user_id: Option<String>,
 }
 
 impl Pending {
     /// How `session` authenticated, as far as this request is concerned.
-    pub fn authentication(&self, session: &Session) -> Authentication {
+    pub fn authentication(&self, session: &Session, user: &User) -> Authentication {
         Authentication {
             auth_time: session.auth_time,
             for_this_request: self.login_sid.as_deref() == Some(session.sid.as_str()),
             subject: session.user_id.clone(),
+            multi_factor: session::acr_for(&session.amr) == session::ACR_MULTI_FACTOR,
+            enrolled: user.has_mfa(),
         }
+    }
+
+    /// Whether this request needs a second factor: the client requires
+    /// one, the request asked for it (`acr_values=2`), or every user must.
+    pub fn requires_mfa(&self, state: &AppState, client: &Client) -> bool {
+        client.require_mfa
+            || state.settings.security.mfa.required_for_all
+            || self.request.asks_for_mfa()
     }
 
     /// The requesting client; gone only if it was deleted meanwhile.
@@ -58,6 +71,7 @@ pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pe
         login_sid: None,
         created_at: now,
         expires_at: now + state.settings.login_ttl,
+        mfa_user_id: None,
     };
     state
         .db(move |store| store.create_pending_authorization(&row))
@@ -66,6 +80,7 @@ pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pe
         id,
         request,
         login_sid: None,
+        mfa_user_id: None,
     })
 }
 
@@ -88,6 +103,7 @@ pub async fn load(state: &AppState, id: Option<&str>) -> Result<Pending, PageErr
         id,
         request,
         login_sid: row.login_sid,
+        mfa_user_id: row.mfa_user_id,
     })
 }
 
@@ -114,15 +130,33 @@ async fn try_proceed(
         }
         None => None,
     };
+    let client = pending.client(state).await?;
     let next = decide(
         &pending.request,
         current
             .as_ref()
-            .map(|(session, _)| pending.authentication(session)),
+            .map(|(session, user)| pending.authentication(session, user)),
         consented.as_deref(),
+        pending.requires_mfa(state, &client),
         state.now(),
     );
     match (next, current) {
+        (Next::SecondFactor, Some((_, user))) => {
+            let (pending_digest, user_id) = (digest(&pending.id), user.id.clone());
+            state
+                .db(move |store| store.record_pending_password(&pending_digest, &user_id))
+                .await?;
+            Ok(see_other(&format!(
+                "{}?request_id={}",
+                paths::LOGIN_MFA,
+                pending.id
+            )))
+        }
+        (Next::EnrolSecondFactor, Some(_)) => Ok(see_other(&format!(
+            "{}?request_id={}",
+            paths::ACCOUNT_TOTP,
+            pending.id
+        ))),
         (Next::Fail(code), _) => fail(state, &pending, interaction_error(code)).await,
         (Next::Consent, Some((_, user))) => consent_page(state, http, &pending, &user).await,
         (Next::IssueCode, Some((session, user))) => {
@@ -130,7 +164,14 @@ async fn try_proceed(
         }
         // Login, or (never, as decide() asks for a login without a
         // session) consent or a code without a session.
-        (Next::Login | Next::Consent | Next::IssueCode, _) => Ok(to_login(&pending)),
+        (
+            Next::Login
+            | Next::Consent
+            | Next::IssueCode
+            | Next::SecondFactor
+            | Next::EnrolSecondFactor,
+            _,
+        ) => Ok(to_login(&pending)),
     }
 }
 
@@ -139,6 +180,10 @@ pub fn interaction_error(code: ErrorCode) -> OAuthError {
     match code {
         ErrorCode::LoginRequired => OAuthError::new(code, "the user must sign in"),
         ErrorCode::ConsentRequired => OAuthError::new(code, "the user must consent"),
+        ErrorCode::InteractionRequired => OAuthError::new(
+            code,
+            "the user must pass a second factor, which needs interaction",
+        ),
         _ => OAuthError::new(code, "the request cannot be completed"),
     }
 }
@@ -196,6 +241,7 @@ pub async fn issue_code(
         expires_at: now + state.settings.authorization_code_ttl,
         redeemed_at: None,
         grant_id: None,
+        amr: session.amr.clone(),
     };
     let pending_digest = digest(&pending.id);
     // Claiming (deleting) the pending request first means two concurrent

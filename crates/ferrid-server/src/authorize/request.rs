@@ -49,6 +49,19 @@ pub struct AuthorizationRequest {
     /// session may answer without a new login.
     #[serde(default)]
     pub expected_subject: Option<String>,
+    /// Requested authentication context classes (`acr_values`), in order
+    /// of preference; `2` asks for a second factor.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
+}
+
+impl AuthorizationRequest {
+    /// Whether the client asked for a multi-factor login.
+    pub fn asks_for_mfa(&self) -> bool {
+        self.acr_values
+            .iter()
+            .any(|value| value == crate::session::ACR_MULTI_FACTOR)
+    }
 }
 
 /// Why a request was refused.
@@ -258,6 +271,15 @@ fn validate_for_client(
         .transpose()?;
     let nonce = bounded(params, "nonce")?;
     let login_hint = bounded(params, "login_hint")?;
+    let acr_values = bounded(params, "acr_values")?
+        .map(|values| {
+            values
+                .split(' ')
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
 
     Ok(AuthorizationRequest {
         client_id: String::new(),
@@ -270,6 +292,7 @@ fn validate_for_client(
         max_age,
         login_hint,
         expected_subject: None,
+        acr_values,
     })
 }
 

@@ -9,7 +9,8 @@ use crate::metadata::paths;
 use crate::state::AppState;
 use crate::{forms, session};
 
-fn not_signed_in() -> PageError {
+/// The page for account pages opened without a session.
+pub fn not_signed_in() -> PageError {
     PageError {
         status: StatusCode::UNAUTHORIZED,
         title: "Not signed in".into(),

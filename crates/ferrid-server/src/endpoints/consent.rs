@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::audit::{Event, Outcome};
 use crate::authorize::decide::{decide, Next};
 use crate::authorize::flow;
 use crate::error::{ErrorCode, OAuthError, PageError};
@@ -23,9 +24,19 @@ pub async fn submit(
         };
         // The consent form must not be a way around prompt=login or
         // max_age: the session has to satisfy the request as at /authorize.
-        let authentication = pending.authentication(&session);
-        match decide(&pending.request, Some(authentication), None, state.now()) {
-            Next::Login => return Ok(flow::to_login(&pending)),
+        let authentication = pending.authentication(&session, &user);
+        let client = pending.client(&state).await?;
+        let mfa_required = pending.requires_mfa(&state, &client);
+        match decide(
+            &pending.request,
+            Some(authentication),
+            None,
+            mfa_required,
+            state.now(),
+        ) {
+            Next::Login | Next::SecondFactor | Next::EnrolSecondFactor => {
+                return Ok(flow::proceed(&state, &http, pending).await)
+            }
             Next::Fail(code) => {
                 return flow::fail(&state, &pending, flow::interaction_error(code)).await
             }
@@ -42,11 +53,23 @@ pub async fn submit(
                 state
                     .db(move |store| store.grant_consent(&user_id, &client_id, &scopes, now))
                     .await?;
-                tracing::info!(user_id = %user.id, client_id = %pending.request.client_id, "consent granted");
+                Event::new("consent", Outcome::Success)
+                    .actor(&user.id)
+                    .subject(&user.id)
+                    .client(&pending.request.client_id)
+                    .detail(format!("scope: {}", pending.request.scopes.join(" ")))
+                    .record(&state, &http)
+                    .await;
                 flow::issue_code(&state, &pending, &session, &user).await
             }
             Some("deny") => {
-                tracing::info!(user_id = %user.id, client_id = %pending.request.client_id, "consent denied");
+                Event::new("consent", Outcome::Refused)
+                    .actor(&user.id)
+                    .subject(&user.id)
+                    .client(&pending.request.client_id)
+                    .detail("the user denied the request")
+                    .record(&state, &http)
+                    .await;
                 flow::fail(
                     &state,
                     &pending,

@@ -1,18 +1,23 @@
 //! `GET|POST /login`: the password form. A failed attempt says only that
 //! the username or password is wrong, and an unknown user costs the same
 //! Argon2 work as a known one, so neither message nor timing tells which
-//! accounts exist.
+//! accounts exist. Failures are throttled per account (see `lockout`).
+//! A user with a second factor is sent on to `/login/mfa` without a
+//! session: the password alone proves nothing yet.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
 use ferrid_store::User;
 
+use crate::audit::{Event, Outcome};
 use crate::authorize::flow::{self, Pending};
 use crate::error::{Internal, PageError};
 use crate::forms;
 use crate::http::{see_other, Params};
+use crate::lockout::{self, Refusal};
 use crate::metadata::paths;
+use crate::password_pool::PoolError;
 use crate::session;
 use crate::state::AppState;
 
@@ -30,8 +35,20 @@ pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse
     result.await.unwrap_or_else(|page| page.response())
 }
 
+/// What checking a password found.
+enum PasswordCheck {
+    /// Right password, enabled account.
+    Valid(User),
+    /// Wrong password, unknown or disabled account; the failure was
+    /// counted and may have started a wait.
+    Invalid(Option<Refusal>),
+    /// Refused unchecked: a wait or lock is in force.
+    Refused(Refusal),
+}
+
 /// `POST /login`: checks the CSRF token and the credentials, then starts
-/// a new session and resumes the authorization request.
+/// a new session (or asks for the second factor) and resumes the
+/// authorization request.
 pub async fn submit(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -42,12 +59,7 @@ pub async fn submit(
         let pending = flow::load(&state, params.get("request_id")).await?;
         let username = params.get("username").unwrap_or_default().to_owned();
         let password = params.get("password").unwrap_or_default().to_owned();
-        let user = match (username.is_empty(), password.is_empty()) {
-            (false, false) => check_credentials(&state, username.clone(), password).await?,
-            _ => None,
-        };
-        let Some(user) = user else {
-            tracing::info!(client_id = %pending.request.client_id, "login failed");
+        if username.is_empty() || password.is_empty() {
             return render(
                 &state,
                 &http,
@@ -56,50 +68,206 @@ pub async fn submit(
                 Some(INVALID_CREDENTIALS),
             )
             .await;
+        }
+        let client_id = pending.request.client_id.clone();
+        let now = state.now();
+        let policy = &state.settings.security.lockout;
+        let user = match check_credentials(&state, username.clone(), password).await {
+            Ok(PasswordCheck::Valid(user)) => user,
+            Ok(PasswordCheck::Invalid(refusal)) => {
+                Event::new("login", Outcome::Failure)
+                    .client(&client_id)
+                    .detail("invalid username or password")
+                    .record(&state, &http)
+                    .await;
+                let message = match refusal {
+                    Some(refusal) => {
+                        lock_event(&state, &http, None, &client_id, &refusal).await;
+                        format!("{INVALID_CREDENTIALS} {}", refusal.message(now, policy))
+                    }
+                    None => INVALID_CREDENTIALS.to_owned(),
+                };
+                return render(&state, &http, &pending, &username, Some(&message)).await;
+            }
+            Ok(PasswordCheck::Refused(refusal)) => {
+                Event::new("login", Outcome::Refused)
+                    .client(&client_id)
+                    .detail(if refusal.locked {
+                        "account locked"
+                    } else {
+                        "throttled after failures"
+                    })
+                    .record(&state, &http)
+                    .await;
+                let message = refusal.message(now, policy);
+                return render(&state, &http, &pending, &username, Some(&message)).await;
+            }
+            Err(PoolError::Full) => return Ok(busy()),
+            Err(PoolError::Internal(internal)) => return Err(internal.into()),
         };
-        tracing::info!(user_id = %user.id, client_id = %pending.request.client_id, "login succeeded");
-        let (cookie, sid) = session::start(&state, &http, user.id).await?;
-        let pending_digest = digest(&pending.id);
-        state
-            .db(move |store| store.record_pending_login(&pending_digest, &sid))
-            .await?;
-        let mut response = see_other(&format!(
-            "{}?request_id={}",
-            paths::AUTHORIZE_CONTINUE,
-            pending.id
-        ));
-        response.add_cookie(&cookie).map_err(Internal::log)?;
-        Ok(response)
+        if user.has_mfa() {
+            // The password was right; the second factor decides. Nothing
+            // is reset yet: a wrong code still counts against the account.
+            let (pending_digest, user_id) = (digest(&pending.id), user.id.clone());
+            state
+                .db(move |store| store.record_pending_password(&pending_digest, &user_id))
+                .await?;
+            return Ok(see_other(&format!(
+                "{}?request_id={}",
+                paths::LOGIN_MFA,
+                pending.id
+            )));
+        }
+        complete(
+            &state,
+            &http,
+            &pending,
+            &user,
+            session::AMR_PASSWORD.to_owned(),
+            "password",
+        )
+        .await
     };
     result.await.unwrap_or_else(|page| page.response())
 }
 
+/// Finishes a login: clears the account's failures, starts the session,
+/// records the event and resumes the authorization request.
+pub async fn complete(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+    user: &User,
+    amr: String,
+    how: &str,
+) -> Result<HttpResponse, PageError> {
+    let subject = lockout::user_subject(&user.id);
+    state
+        .db(move |store| store.clear_login_failures(&subject))
+        .await?;
+    // A step-up (same user, one factor to two) keeps the browser's session
+    // (its relying parties stay signed in); anything else, a re-login for
+    // prompt=login included, starts a new one.
+    let step_up = |current: &ferrid_store::Session, same: &User| {
+        same.id == user.id
+            && session::acr_for(&current.amr) == session::ACR_SINGLE_FACTOR
+            && session::acr_for(&amr) == session::ACR_MULTI_FACTOR
+    };
+    let elevated = match session::current(state, http).await? {
+        Some((current, same)) if step_up(&current, &same) => {
+            session::elevate(state, &current, amr.clone())
+                .await?
+                .map(|cookie| (cookie, current.sid))
+        }
+        _ => None,
+    };
+    let (cookie, sid) = match elevated {
+        Some(elevated) => elevated,
+        None => session::start(state, http, user.id.clone(), amr).await?,
+    };
+    let pending_digest = digest(&pending.id);
+    state
+        .db(move |store| store.record_pending_login(&pending_digest, &sid))
+        .await?;
+    Event::new("login", Outcome::Success)
+        .actor(&user.id)
+        .subject(&user.id)
+        .client(&pending.request.client_id)
+        .detail(how)
+        .record(state, http)
+        .await;
+    let mut response = see_other(&format!(
+        "{}?request_id={}",
+        paths::AUTHORIZE_CONTINUE,
+        pending.id
+    ));
+    response.add_cookie(&cookie).map_err(Internal::log)?;
+    Ok(response)
+}
+
+/// Records that a wait or lock started.
+pub async fn lock_event(
+    state: &AppState,
+    http: &HttpRequest,
+    user_id: Option<&str>,
+    client_id: &str,
+    refusal: &Refusal,
+) {
+    let mut event = Event::new(
+        if refusal.locked {
+            "account.lock"
+        } else {
+            "account.throttle"
+        },
+        Outcome::Refused,
+    )
+    .client(client_id)
+    .detail(format!("until {}", refusal.until));
+    if let Some(user_id) = user_id {
+        event = event.subject(user_id);
+    }
+    event.record(state, http).await;
+}
+
+/// The 503 page for a full password-hashing queue, with `Retry-After`.
+pub fn busy() -> HttpResponse {
+    tracing::warn!("password hashing queue full; refusing a login");
+    let mut response = PageError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Busy".into(),
+        message: "The server is checking too many passwords right now (passwords.hashing_queue)."
+            .into(),
+        hint: Some("Try again in a few seconds.".into()),
+    }
+    .response();
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from_static("2"),
+    );
+    response
+}
+
 /// Verifies credentials on the password pool (off the executor, at most
 /// one Argon2 computation per core at a time). Unknown and disabled users
-/// are refused after the same Argon2 work as a wrong password.
+/// are refused after the same Argon2 work as a wrong password; a locked
+/// name, known or not, is refused before any.
 async fn check_credentials(
     state: &AppState,
     login: String,
     password: String,
-) -> Result<Option<User>, Internal> {
+) -> Result<PasswordCheck, PoolError> {
     let passwords = state.passwords.clone();
     let store = state.store.clone();
+    let policy = state.settings.security.lockout.clone();
+    let now = state.now();
     state
         .password_pool
-        .run(move || {
-            Ok::<_, ferrid_store::StoreError>(match store.find_user_by_login(&login)? {
-                Some(user) => {
-                    let valid = passwords.verify(&password, &user.password_hash);
-                    (valid && !user.disabled).then_some(user)
+        .run(move || -> ferrid_store::StoreResult<PasswordCheck> {
+            let user = store.find_user_by_login(&login)?;
+            let subject = lockout::subject(user.as_ref(), &login);
+            if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
+                return Ok(PasswordCheck::Refused(refusal));
+            }
+            let valid = match &user {
+                Some(user) => passwords.verify(&password, &user.password_hash) && !user.disabled,
+                None => passwords.verify_unknown_user(&password),
+            };
+            match user {
+                Some(user) if valid => {
+                    if passwords.needs_rehash(&user.password_hash) {
+                        let upgraded = passwords.hash(&password)?;
+                        store.upgrade_password_hash(&user.id, &user.password_hash, &upgraded)?;
+                        tracing::info!(user_id = %user.id, "password hash upgraded to the configured parameters");
+                    }
+                    Ok(PasswordCheck::Valid(user))
                 }
-                None => {
-                    passwords.verify_unknown_user(&password);
-                    None
-                }
-            })
+                _ => Ok(PasswordCheck::Invalid(lockout::record_failure(
+                    &store, &policy, &subject, now,
+                )?)),
+            }
         })
         .await?
-        .map_err(Internal::from)
+        .map_err(|error| PoolError::Internal(Internal::from(error)))
 }
 
 async fn render(

@@ -72,6 +72,7 @@ pub async fn exchange(
         created_at: now,
         expires_at,
         revoked_at: None,
+        amr: redeemed.amr.clone(),
     };
     {
         let (grant, code_digest) = (grant.clone(), code_digest.clone());

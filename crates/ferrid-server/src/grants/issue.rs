@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::Internal;
 use crate::scopes;
-use crate::session::{ACR_SINGLE_FACTOR, AMR_PASSWORD};
+use crate::session::acr_for;
 use crate::state::AppState;
 
 /// Prefix of refresh tokens, so secret scanners can spot a leaked one.
@@ -104,8 +104,8 @@ pub fn tokens(
                 nonce: nonce.map(str::to_owned),
                 at_hash: Some(access_token_hash(&access_token, alg)),
                 sid: grant.sid.clone(),
-                amr: vec![AMR_PASSWORD.to_owned()],
-                acr: Some(ACR_SINGLE_FACTOR.to_owned()),
+                amr: grant.amr.split_whitespace().map(str::to_owned).collect(),
+                acr: Some(acr_for(&grant.amr).to_owned()),
             };
             Some(published.keyring.sign(&claims, ID_TOKEN_TYPE, alg)?)
         }

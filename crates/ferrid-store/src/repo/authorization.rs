@@ -23,6 +23,9 @@ pub struct PendingAuthorization {
     pub created_at: i64,
     /// Expiry, Unix seconds.
     pub expires_at: i64,
+    /// The user who gave a correct password for this request and still
+    /// owes a second factor.
+    pub mfa_user_id: Option<String>,
 }
 
 /// An authorization code and everything the token endpoint must check
@@ -56,6 +59,8 @@ pub struct AuthorizationCode {
     pub redeemed_at: Option<i64>,
     /// The grant its redemption created.
     pub grant_id: Option<String>,
+    /// Authentication methods of the login (space-separated `amr` values).
+    pub amr: String,
 }
 
 impl Store {
@@ -89,6 +94,16 @@ impl Store {
         let mut connection = self.connection()?;
         diesel::update(authorization_requests::table.find(id_digest))
             .set(authorization_requests::login_sid.eq(sid))
+            .execute(&mut connection)?;
+        Ok(())
+    }
+
+    /// Records that `user_id` gave a correct password for this request
+    /// and must now pass a second factor.
+    pub fn record_pending_password(&self, id_digest: &str, user_id: &str) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::update(authorization_requests::table.find(id_digest))
+            .set(authorization_requests::mfa_user_id.eq(user_id))
             .execute(&mut connection)?;
         Ok(())
     }

@@ -92,6 +92,8 @@ pub struct Client {
     pub jwks: Option<String>,
     /// For `private_key_jwt`: where to fetch the public keys.
     pub jwks_uri: Option<String>,
+    /// Whether every login for this client needs a second factor.
+    pub require_mfa: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -147,6 +149,7 @@ struct ClientRow {
     secret_sealed: Option<String>,
     jwks: Option<String>,
     jwks_uri: Option<String>,
+    require_mfa: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -183,6 +186,7 @@ impl TryFrom<ClientRow> for Client {
             secret_sealed: row.secret_sealed,
             jwks: row.jwks,
             jwks_uri: row.jwks_uri,
+            require_mfa: row.require_mfa,
         })
     }
 }
@@ -214,6 +218,7 @@ impl Store {
                 clients::secret_sealed.eq(&client.secret_sealed),
                 clients::jwks.eq(&client.jwks),
                 clients::jwks_uri.eq(&client.jwks_uri),
+                clients::require_mfa.eq(client.require_mfa),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;
@@ -248,6 +253,18 @@ impl Store {
         let mut connection = self.connection()?;
         let updated = diesel::update(clients::table.find(client_id))
             .set(clients::id_token_signed_response_alg.eq(alg))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    /// Sets whether logins for this client need a second factor.
+    pub fn set_client_require_mfa(&self, client_id: &str, required: bool) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(client_id))
+            .set(clients::require_mfa.eq(required))
             .execute(&mut connection)?;
         if updated == 0 {
             return Err(StoreError::NotFound("client"));

@@ -31,6 +31,8 @@ pub struct Grant {
     pub expires_at: i64,
     /// When it was revoked.
     pub revoked_at: Option<i64>,
+    /// Authentication methods of the login (space-separated `amr` values).
+    pub amr: String,
 }
 
 /// A refresh token row (by digest).

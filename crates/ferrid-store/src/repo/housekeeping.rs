@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use crate::error::StoreResult;
 use crate::schema::{
-    authorization_codes, authorization_requests, client_assertions, grants, logout_deliveries,
-    refresh_tokens, revoked_access_tokens, sessions,
+    authorization_codes, authorization_requests, client_assertions, email_tokens, grants,
+    login_throttles, logout_deliveries, refresh_tokens, revoked_access_tokens, sessions,
 };
 use crate::Store;
 
@@ -28,6 +28,10 @@ pub struct Removed {
     pub logout_deliveries: usize,
     /// Replay records of expired client assertions.
     pub client_assertions: usize,
+    /// Login failure counts untouched for a day and no longer locking.
+    pub login_throttles: usize,
+    /// Expired e-mailed tokens.
+    pub email_tokens: usize,
 }
 
 impl Removed {
@@ -41,6 +45,8 @@ impl Removed {
             + self.revoked_access_tokens
             + self.logout_deliveries
             + self.client_assertions
+            + self.login_throttles
+            + self.email_tokens
     }
 }
 
@@ -90,6 +96,20 @@ impl Store {
             .execute(&mut connection)?,
             logout_deliveries: diesel::delete(
                 logout_deliveries::table.filter(logout_deliveries::created_at.le(now - 7 * 86_400)),
+            )
+            .execute(&mut connection)?,
+            login_throttles: diesel::delete(
+                login_throttles::table
+                    .filter(login_throttles::updated_at.le(now - 86_400))
+                    .filter(
+                        login_throttles::locked_until
+                            .is_null()
+                            .or(login_throttles::locked_until.le(now)),
+                    ),
+            )
+            .execute(&mut connection)?,
+            email_tokens: diesel::delete(
+                email_tokens::table.filter(email_tokens::expires_at.le(now)),
             )
             .execute(&mut connection)?,
         })

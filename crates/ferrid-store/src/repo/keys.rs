@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 
 use crate::error::{StoreError, StoreResult};
-use crate::schema::signing_keys;
+use crate::schema::{clients, signing_keys, users};
 use crate::Store;
 
 /// A signing key row.
@@ -117,11 +117,14 @@ impl Store {
         .execute(&mut connection)?)
     }
 
-    /// Replaces every sealed private key with `reseal(key)`, in one
-    /// transaction: either all keys move to the new master key or none.
-    pub fn reseal_signing_keys<E>(
+    /// Replaces every value sealed under the master key with
+    /// `reseal(kind, id, sealed)`, in one transaction: signing keys,
+    /// `client_secret_jwt` secrets and TOTP secrets (confirmed and
+    /// pending) all move to the new master key, or none does. Returns how
+    /// many values moved.
+    pub fn reseal_all<E>(
         &self,
-        reseal: impl Fn(&SigningKeyRecord) -> Result<String, E>,
+        reseal: impl Fn(SealedKind, &str, &str) -> Result<String, E>,
     ) -> StoreResult<Result<usize, E>> {
         let mut connection = self.connection()?;
         let outcome = connection.transaction::<_, ResealAbort<E>, _>(|connection| {
@@ -132,17 +135,63 @@ impl Store {
             diesel::update(signing_keys::table.filter(signing_keys::state.ne("revoked")))
                 .set(signing_keys::private_key_sealed.eq(signing_keys::private_key_sealed))
                 .execute(connection)?;
-            let keys: Vec<SigningKeyRecord> = signing_keys::table
+            let mut count = 0;
+            let keys: Vec<(String, String)> = signing_keys::table
                 .filter(signing_keys::state.ne("revoked"))
-                .select(SigningKeyRecord::as_select())
+                .select((signing_keys::kid, signing_keys::private_key_sealed))
                 .load(connection)?;
-            for key in &keys {
-                let sealed = reseal(key).map_err(ResealAbort::Reseal)?;
-                diesel::update(signing_keys::table.find(&key.kid))
-                    .set(signing_keys::private_key_sealed.eq(sealed))
+            for (kid, sealed) in &keys {
+                let resealed =
+                    reseal(SealedKind::SigningKey, kid, sealed).map_err(ResealAbort::Reseal)?;
+                diesel::update(signing_keys::table.find(kid))
+                    .set(signing_keys::private_key_sealed.eq(resealed))
+                    .execute(connection)?;
+                count += 1;
+            }
+            let secrets: Vec<(String, Option<String>)> = clients::table
+                .filter(clients::secret_sealed.is_not_null())
+                .select((clients::client_id, clients::secret_sealed))
+                .load(connection)?;
+            for (client_id, sealed) in &secrets {
+                let Some(sealed) = sealed else { continue };
+                let resealed = reseal(SealedKind::ClientSecret, client_id, sealed)
+                    .map_err(ResealAbort::Reseal)?;
+                diesel::update(clients::table.find(client_id))
+                    .set(clients::secret_sealed.eq(resealed))
+                    .execute(connection)?;
+                count += 1;
+            }
+            let totp: Vec<(String, Option<String>, Option<String>)> = users::table
+                .filter(
+                    users::totp_secret_sealed
+                        .is_not_null()
+                        .or(users::totp_pending_sealed.is_not_null()),
+                )
+                .select((
+                    users::id,
+                    users::totp_secret_sealed,
+                    users::totp_pending_sealed,
+                ))
+                .load(connection)?;
+            for (user_id, confirmed, pending) in &totp {
+                let reseal_user =
+                    |sealed: &Option<String>| -> Result<Option<String>, ResealAbort<E>> {
+                        sealed
+                            .as_deref()
+                            .map(|sealed| reseal(SealedKind::TotpSecret, user_id, sealed))
+                            .transpose()
+                            .map_err(ResealAbort::Reseal)
+                    };
+                let (confirmed, pending) = (reseal_user(confirmed)?, reseal_user(pending)?);
+                count += usize::from(confirmed.is_some()) + usize::from(pending.is_some());
+                diesel::update(users::table.find(user_id))
+                    .set((
+                        users::totp_secret_sealed.eq(confirmed),
+                        users::totp_pending_sealed.eq(pending),
+                    ))
                     .execute(connection)?;
             }
-            Ok(keys.len())
+            Ok(count)
         });
         match outcome {
             Ok(count) => Ok(Ok(count)),
@@ -150,6 +199,17 @@ impl Store {
             Err(ResealAbort::Database(error)) => Err(error.into()),
         }
     }
+}
+
+/// What a sealed value is; its id is the kid, client id or user id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedKind {
+    /// A signing key's private key.
+    SigningKey,
+    /// A `client_secret_jwt` client's secret.
+    ClientSecret,
+    /// A user's TOTP secret.
+    TotpSecret,
 }
 
 /// Why a reseal transaction rolled back.

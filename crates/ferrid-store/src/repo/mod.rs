@@ -1,13 +1,17 @@
 //! One module per stored concern; each adds its methods to [`crate::Store`].
 
+pub mod audit;
 pub mod authorization;
 pub mod client_assertions;
 pub mod clients;
 pub mod consents;
+pub mod email_tokens;
 pub mod grants;
 pub mod housekeeping;
 pub mod keys;
 pub mod leases;
 pub mod logout_deliveries;
+pub mod mfa;
 pub mod sessions;
+pub mod throttles;
 pub mod users;

@@ -56,6 +56,28 @@ impl Store {
             .optional()?)
     }
 
+    /// Raises a session's authentication (a second factor passed): new
+    /// cookie digest (the id changes with the privilege), methods and
+    /// time; the public `sid` and the grants made in it stay. False if the
+    /// session is gone.
+    pub fn elevate_session(
+        &self,
+        id_digest: &str,
+        new_id_digest: &str,
+        amr: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(sessions::table.find(id_digest))
+            .set((
+                sessions::id_digest.eq(new_id_digest),
+                sessions::amr.eq(amr),
+                sessions::auth_time.eq(now),
+            ))
+            .execute(&mut connection)?;
+        Ok(updated == 1)
+    }
+
     /// The unexpired sessions of a user, newest first.
     pub fn list_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<Session>> {
         let mut connection = self.connection()?;

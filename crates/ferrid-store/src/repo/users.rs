@@ -3,7 +3,8 @@
 use diesel::prelude::*;
 
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{sessions, users};
+use crate::repo::sessions::Session;
+use crate::schema::{grants, sessions, users};
 use crate::Store;
 
 /// A user account as stored.
@@ -28,6 +29,16 @@ pub struct User {
     pub created_at: i64,
     /// Last profile change, Unix seconds (the `updated_at` claim).
     pub updated_at: i64,
+    /// The confirmed TOTP secret, sealed under the master key; `None`
+    /// until the user has enrolled a second factor.
+    pub totp_secret_sealed: Option<String>,
+}
+
+impl User {
+    /// Whether the user has a confirmed second factor.
+    pub fn has_mfa(&self) -> bool {
+        self.totp_secret_sealed.is_some()
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -39,6 +50,7 @@ impl std::fmt::Debug for User {
             .field("username", &self.username)
             .field("email", &self.email)
             .field("disabled", &self.disabled)
+            .field("mfa", &self.has_mfa())
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +80,7 @@ impl Store {
             disabled: false,
             created_at: now,
             updated_at: now,
+            totp_secret_sealed: None,
         };
         let mut connection = self.connection()?;
         diesel::insert_into(users::table)
@@ -119,17 +132,73 @@ impl Store {
             .load(&mut connection)?)
     }
 
-    /// Replaces a user's password hash.
-    pub fn set_password_hash(&self, username: &str, hash: &str, now: i64) -> StoreResult<()> {
+    /// Sets a new password hash and ends what the old password may have
+    /// let someone else keep: every session of the user but `keep_sid`
+    /// (with their back-channel logouts) and every grant, so all refresh
+    /// tokens stop working. Returns how many sessions ended.
+    pub fn change_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        keep_sid: Option<&str>,
+        now: i64,
+    ) -> StoreResult<usize> {
         let mut connection = self.connection()?;
-        let updated =
-            diesel::update(users::table.filter(users::username.eq(username.to_lowercase())))
+        let others = connection.transaction(|connection| {
+            let updated = diesel::update(users::table.find(user_id))
                 .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
-                .execute(&mut connection)?;
-        if updated == 0 {
-            return Err(StoreError::NotFound("user"));
-        }
-        Ok(())
+                .execute(connection)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            diesel::update(
+                grants::table
+                    .filter(grants::user_id.eq(user_id))
+                    .filter(grants::revoked_at.is_null()),
+            )
+            .set(grants::revoked_at.eq(now))
+            .execute(connection)?;
+            let sessions: Vec<Session> = sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .select(Session::as_select())
+                .load(connection)?;
+            Ok::<_, StoreError>(sessions)
+        })?;
+        drop(connection);
+        let others: Vec<Session> = others
+            .into_iter()
+            .filter(|session| Some(session.sid.as_str()) != keep_sid)
+            .collect();
+        self.end_sessions(&others, now)?;
+        Ok(others.len())
+    }
+
+    /// Replaces an outdated password hash after a successful login, unless
+    /// the password changed meanwhile (`old_hash` no longer stored).
+    pub fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::password_hash.eq(old_hash)),
+        )
+        .set(users::password_hash.eq(new_hash))
+        .execute(&mut connection)?;
+        Ok(updated == 1)
+    }
+
+    /// Marks the user's address verified, if it is still `email`.
+    pub fn mark_email_verified(&self, user_id: &str, email: &str, now: i64) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(users::table.find(user_id).filter(users::email.eq(email)))
+            .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+            .execute(&mut connection)?;
+        Ok(updated == 1)
     }
 
     /// Disables a user and ends every browser session they have.

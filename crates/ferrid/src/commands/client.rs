@@ -1,6 +1,7 @@
 //! `ferrid client …`
 
 use anyhow::bail;
+use ferrid_server::audit::{Event, Outcome};
 use ferrid_server::registration::{check_id_token_alg, register, ClientRegistration};
 use ferrid_server::{Clock, SystemClock};
 use ferrid_store::Client;
@@ -27,6 +28,7 @@ struct ClientView<'a> {
     refresh_absolute_ttl: Option<i64>,
     refresh_for_online_sessions: bool,
     backchannel_logout_uri: Option<&'a str>,
+    require_mfa: bool,
     created_at: String,
 }
 
@@ -45,6 +47,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             refresh_absolute_ttl: client.refresh_absolute_ttl,
             refresh_for_online_sessions: client.refresh_for_online_sessions,
             backchannel_logout_uri: client.backchannel_logout_uri.as_deref(),
+            require_mfa: client.require_mfa,
             created_at: timestamp(client.created_at),
         }
     }
@@ -53,13 +56,14 @@ impl<'a> From<&'a Client> for ClientView<'a> {
 impl ClientView<'_> {
     fn human(&self) -> String {
         format!(
-            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nID token alg:  {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
+            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nID token alg:  {}\nrequire MFA:   {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
             self.client_id,
             self.name,
             self.token_endpoint_auth_method,
             self.grant_types.join(", "),
             self.scope,
             self.id_token_signed_response_alg,
+            self.require_mfa,
             self.redirect_uris.join(" "),
             self.post_logout_redirect_uris.join(" "),
             self.created_at
@@ -84,19 +88,43 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
         ClientCommand::Update {
             client_id,
             id_token_alg,
+            require_mfa,
         } => {
-            let alg = check_id_token_alg(&id_token_alg, &config.signing_algorithms()?)
-                .map_err(anyhow::Error::msg)?;
-            match store.set_client_id_token_alg(&client_id, alg.as_str()) {
-                Err(ferrid_store::StoreError::NotFound(_)) => {
-                    bail!("no client with id {client_id}")
-                }
-                other => other?,
+            if id_token_alg.is_none() && require_mfa.is_none() {
+                bail!("nothing to change: give --id-token-alg and/or --require-mfa");
             }
+            let alg = id_token_alg
+                .map(|alg| {
+                    check_id_token_alg(&alg, &config.signing_algorithms()?)
+                        .map_err(anyhow::Error::msg)
+                })
+                .transpose()?;
+            let mut changes = Vec::new();
+            if let Some(alg) = alg {
+                not_found_as_message(
+                    store.set_client_id_token_alg(&client_id, alg.as_str()),
+                    &client_id,
+                )?;
+                changes.push(format!("id_token_signed_response_alg={alg}"));
+            }
+            if let Some(required) = require_mfa {
+                not_found_as_message(
+                    store.set_client_require_mfa(&client_id, required),
+                    &client_id,
+                )?;
+                changes.push(format!("require_mfa={required}"));
+            }
+            audit("client.update", &client_id)
+                .detail(changes.join(" "))
+                .record_now(&store, SystemClock.now())?;
             emit(
                 json,
-                &json!({ "client_id": client_id, "id_token_signed_response_alg": alg.as_str() }),
-                || format!("Client {client_id} now gets {alg} ID tokens."),
+                &json!({
+                    "client_id": client_id,
+                    "id_token_signed_response_alg": alg.map(|alg| alg.as_str()),
+                    "require_mfa": require_mfa,
+                }),
+                || format!("Updated client {client_id}: {}.", changes.join(", ")),
             )
         }
         ClientCommand::List => {
@@ -127,17 +155,30 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             emit(json, &view, || view.human())
         }
         ClientCommand::Delete { client_id } => {
-            match store.delete_client(&client_id) {
-                Err(ferrid_store::StoreError::NotFound(_)) => {
-                    bail!("no client with id {client_id}")
-                }
-                other => other?,
-            }
+            not_found_as_message(store.delete_client(&client_id), &client_id)?;
+            audit("client.delete", &client_id).record_now(&store, SystemClock.now())?;
             emit(json, &json!({ "deleted": client_id }), || {
                 format!("Deleted client {client_id}.")
             })
         }
     }
+}
+
+fn not_found_as_message(
+    result: Result<(), ferrid_store::StoreError>,
+    client_id: &str,
+) -> anyhow::Result<()> {
+    match result {
+        Err(ferrid_store::StoreError::NotFound(_)) => bail!("no client with id {client_id}"),
+        other => Ok(other?),
+    }
+}
+
+fn audit(event: &str, client_id: &str) -> Event {
+    Event::new(event, Outcome::Success)
+        .actor("cli")
+        .subject(client_id)
+        .client(client_id)
 }
 
 fn create(
@@ -169,11 +210,15 @@ fn create(
         backchannel_logout_uri: options.backchannel_logout_uri,
         jwks,
         jwks_uri: options.jwks_uri,
+        require_mfa: options.require_mfa,
     };
     let registered = register(registration, enabled, master_key, SystemClock.now())
         .map_err(anyhow::Error::msg)?;
     store.create_client(&registered.client)?;
     let client_id = &registered.client.client_id;
+    audit("client.create", client_id)
+        .detail(format!("name: {}", registered.client.name))
+        .record_now(store, SystemClock.now())?;
     let secret = registered.secret.as_deref();
     emit(
         json,

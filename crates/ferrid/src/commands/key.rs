@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use ferrid_server::audit::{Event, Outcome};
 use ferrid_server::keys::{self, KeyEvent};
-use ferrid_server::SystemClock;
+use ferrid_server::{Clock, SystemClock};
 use ferrid_store::Store;
 use ferrid_tokens::{MasterKey, SigningAlgorithm};
 use serde::Serialize;
@@ -52,7 +53,7 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
                 &SystemClock,
                 &holder(),
             )?;
-            report(json, &events, || {
+            report(&store, json, &events, || {
                 if now {
                     "Emergency rotation done: the new keys sign now (running servers switch within \
                      key_refresh_interval). Validators whose cached JWKS predates this may see an unknown \
@@ -65,7 +66,7 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
         KeyCommand::Revoke { kid } => {
             let master_key = app::master_key(config, &store)?;
             let events = keys::revoke(&store, &master_key, &kid, &SystemClock, &holder())?;
-            report(json, &events, || {
+            report(&store, json, &events, || {
                 "Revoked: running servers drop the key within key_refresh_interval."
             })
         }
@@ -107,21 +108,16 @@ fn list(store: &Store, json: bool) -> anyhow::Result<()> {
 }
 
 fn report(
+    store: &Store,
     json: bool,
     events: &[KeyEvent],
     summary: impl FnOnce() -> &'static str,
 ) -> anyhow::Result<()> {
-    let described: Vec<String> = events
-        .iter()
-        .map(|event| match event {
-            KeyEvent::Created { kid, alg, state } => {
-                format!("created {alg} key {kid} ({})", state.as_str())
-            }
-            KeyEvent::Promoted { kid } => format!("key {kid} now signs"),
-            KeyEvent::Revoked { kid } => format!("revoked key {kid}"),
-            KeyEvent::Deleted { count } => format!("deleted {count} expired key(s)"),
-        })
-        .collect();
+    let now = SystemClock.now();
+    for event in events {
+        event.audit(store, "cli", now)?;
+    }
+    let described: Vec<String> = events.iter().map(KeyEvent::describe).collect();
     emit(json, &json!({ "events": described }), || {
         let mut lines = described.clone();
         lines.push(summary().to_owned());
@@ -141,6 +137,10 @@ fn rewrap(config: &Config, store: &Store, new_path: &Path, json: bool) -> anyhow
     if count == 0 {
         bail!("there are no keys to re-encrypt");
     }
+    Event::new("key.rewrap", Outcome::Success)
+        .actor("cli")
+        .detail(format!("{count} sealed values moved to a new master key"))
+        .record_now(store, SystemClock.now())?;
     emit(
         json,
         &json!({ "rewrapped": count, "new_master_key_file": new_path }),

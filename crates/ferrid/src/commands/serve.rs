@@ -15,20 +15,50 @@ use crate::output::emit;
 /// Runs the provider until interrupted.
 pub fn serve(config: &Config) -> anyhow::Result<()> {
     let state = app::prepare(config, Arc::new(SystemClock))?;
+    let tls = config.tls_config()?;
     let address = config.bind_address()?;
     let listener =
         TcpListener::bind(address).with_context(|| format!("cannot listen on {address}"))?;
+    let redirect = match config.redirect_address()? {
+        Some(address) => Some(
+            TcpListener::bind(address).with_context(|| format!("cannot listen on {address}"))?,
+        ),
+        None => None,
+    };
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         workers => workers,
     };
     let issuer = state.settings.issuer.clone();
-    tracing::info!(%address, %issuer, discovery = %state.settings.endpoint(paths::DISCOVERY), "ferrid is listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%address, %issuer, scheme, mail = %state.mailer.describe(), discovery = %state.settings.endpoint(paths::DISCOVERY), "ferrid is listening");
     // Rotation and reloads run beside the server until it stops.
     let _maintenance = KeyMaintenance::spawn(state.clone())?;
-    actix_web::rt::System::new()
-        .block_on(async move { ferrid_server::http_server(state, listener, workers)?.await })?;
+    actix_web::rt::System::new().block_on(async move {
+        let server = ferrid_server::http_server(state, listener, workers, tls)?;
+        match redirect {
+            Some(listener) => {
+                tracing::info!(address = ?listener.local_addr().ok(), "redirecting plain HTTP to HTTPS");
+                let redirect = ferrid_server::tls::redirect_server(listener, issuer)?;
+                futures_join(server, redirect).await
+            }
+            None => server.await,
+        }
+    })?;
     Ok(())
+}
+
+/// Runs both servers until either stops (both stop on Ctrl-C).
+async fn futures_join(
+    main: actix_web::dev::Server,
+    redirect: actix_web::dev::Server,
+) -> std::io::Result<()> {
+    let redirect_handle = redirect.handle();
+    let redirect = actix_web::rt::spawn(redirect);
+    let result = main.await;
+    redirect_handle.stop(true).await;
+    let _ = redirect.await;
+    result
 }
 
 /// Applies pending migrations.

@@ -4,8 +4,9 @@ use std::io::BufRead;
 
 use anyhow::{bail, Context};
 use ferrid_server::accounts::{check_identity, check_password};
+use ferrid_server::audit::{Event, Outcome};
 use ferrid_server::{Clock, SystemClock};
-use ferrid_store::{NewUser, PasswordHasher, Store, StoreError};
+use ferrid_store::{NewUser, PasswordHasher, Store, StoreError, User};
 use serde::Serialize;
 use serde_json::json;
 
@@ -28,6 +29,7 @@ struct UserView {
 /// Runs a user command.
 pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<()> {
     let store = app::open_migrated_store(config)?;
+    let now = SystemClock.now();
     match command {
         UserCommand::Create {
             username,
@@ -36,7 +38,7 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
             password_stdin: _,
         } => {
             check_identity(&username, &email).map_err(anyhow::Error::msg)?;
-            let hash = hash_password_from_stdin(config)?;
+            let hash = hash_password_from_stdin(config, &username, &email)?;
             let user = store
                 .create_user(
                     NewUser {
@@ -45,7 +47,7 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
                         name: name.as_deref(),
                         password_hash: &hash,
                     },
-                    SystemClock.now(),
+                    now,
                 )
                 .map_err(|error| match error {
                     StoreError::Conflict(_) => {
@@ -53,6 +55,7 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
                     }
                     other => other.into(),
                 })?;
+            audit("user.create", &user.id).record_now(&store, now)?;
             emit(
                 json,
                 &json!({ "id": user.id, "username": user.username }),
@@ -64,25 +67,51 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
             username,
             password_stdin: _,
         } => {
-            let hash = hash_password_from_stdin(config)?;
-            not_found_as_message(
-                store.set_password_hash(&username, &hash, SystemClock.now()),
-                &username,
-            )?;
+            let user = find(&store, &username)?;
+            let hash = hash_password_from_stdin(config, &user.username, &user.email)?;
+            let ended = store.change_password(&user.id, &hash, None, now)?;
+            audit("password.set", &user.id)
+                .detail(format!("{ended} sessions ended"))
+                .record_now(&store, now)?;
             emit(
                 json,
-                &json!({ "username": username, "password_changed": true }),
-                || format!("Changed the password of {username}."),
+                &json!({ "username": username, "password_changed": true, "sessions_ended": ended }),
+                || {
+                    format!("Changed the password of {username}; ended {ended} session(s) and revoked their refresh tokens.")
+                },
             )
         }
         UserCommand::Disable { username } => {
-            not_found_as_message(store.disable_user(&username, SystemClock.now()), &username)?;
+            let user = find(&store, &username)?;
+            store.disable_user(&user.username, now)?;
+            audit("user.disable", &user.id).record_now(&store, now)?;
             emit(
                 json,
                 &json!({ "username": username, "disabled": true }),
                 || format!("Disabled {username} and ended their sessions."),
             )
         }
+        UserCommand::ResetMfa { username } => {
+            let user = find(&store, &username)?;
+            store.reset_mfa(&user.id, now)?;
+            audit("mfa.reset", &user.id).record_now(&store, now)?;
+            emit(json, &json!({ "username": username, "mfa": false }), || {
+                format!("Removed the second factor and recovery codes of {username}; they can set up a new one after signing in with their password.")
+            })
+        }
+    }
+}
+
+fn audit(event: &str, user_id: &str) -> Event {
+    Event::new(event, Outcome::Success)
+        .actor("cli")
+        .subject(user_id)
+}
+
+fn find(store: &Store, username: &str) -> anyhow::Result<User> {
+    match store.find_user_by_login(username)? {
+        Some(user) if user.username == username.to_lowercase() => Ok(user),
+        _ => bail!("no user named {username}"),
     }
 }
 
@@ -116,15 +145,13 @@ fn list(store: &Store, json: bool) -> anyhow::Result<()> {
     })
 }
 
-fn not_found_as_message(result: Result<(), StoreError>, username: &str) -> anyhow::Result<()> {
-    match result {
-        Err(StoreError::NotFound(_)) => bail!("no user named {username}"),
-        other => Ok(other?),
-    }
-}
-
-/// Reads one line from standard input as the password, checks it and hashes it.
-fn hash_password_from_stdin(config: &Config) -> anyhow::Result<String> {
+/// Reads one line from standard input as the password, checks it against
+/// the policy and hashes it.
+fn hash_password_from_stdin(
+    config: &Config,
+    username: &str,
+    email: &str,
+) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -132,6 +159,7 @@ fn hash_password_from_stdin(config: &Config) -> anyhow::Result<String> {
         .context("cannot read the password from standard input")?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
-    check_password(password).map_err(anyhow::Error::msg)?;
+    check_password(password, config.passwords.min_length, username, email)
+        .map_err(anyhow::Error::msg)?;
     Ok(PasswordHasher::new(config.argon2)?.hash(password)?)
 }

@@ -31,6 +31,7 @@ on_both_backends!(
             expires_at: now + 60,
             redeemed_at: None,
             grant_id: None,
+            amr: "pwd".into(),
         };
         server.store.insert_authorization_code(&code).unwrap();
 
@@ -94,7 +95,7 @@ on_both_backends!(
         );
         assert!(matches!(duplicate, Err(StoreError::Conflict(_))));
         assert!(matches!(
-            server.store.set_password_hash("nobody", "h", 0),
+            server.store.change_password("nobody", "h", None, 0),
             Err(StoreError::NotFound(_))
         ));
     }

@@ -35,7 +35,7 @@ pub struct TestClient {
 
 /// A running server.
 pub struct TestServer {
-    /// Issuer URL (`http://127.0.0.1:PORT`).
+    /// Issuer URL (`http://127.0.0.1:PORT`, or https with TLS).
     pub issuer: String,
     /// The server's clock.
     pub clock: ManualClock,
@@ -71,6 +71,7 @@ impl TestServer {
             workers: 1,
             ..Config::default()
         };
+        config.email.outbox_dir = dir.path().join("outbox");
         configure(&mut config);
         Some(Self::launch(config, Some(database), dir))
     }
@@ -93,7 +94,13 @@ impl TestServer {
     ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("address");
-        config.issuer = format!("http://{address}");
+        let scheme = if config.tls.enabled() {
+            "https"
+        } else {
+            "http"
+        };
+        config.issuer = format!("{scheme}://{address}");
+        let tls = config.tls_config().expect("TLS configuration");
         config.bind = address.to_string();
         let clock = ManualClock::new(ferrid_server::SystemClock.now());
         let state = ferrid::app::prepare(&config, Arc::new(clock.clone())).expect("start-up");
@@ -105,7 +112,8 @@ impl TestServer {
         let (sender, receiver) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = ferrid_server::http_server(server_state, listener, 1).expect("server");
+                let server =
+                    ferrid_server::http_server(server_state, listener, 1, tls).expect("server");
                 sender.send(server.handle()).expect("handle");
                 let _ = server.await;
             });

@@ -1,0 +1,407 @@
+//! The signed-in user's security settings: `GET /account/security`,
+//! TOTP enrolment (`GET|POST /account/totp`), new recovery codes
+//! (`POST /account/recovery-codes`), password change
+//! (`POST /account/password`) and address verification
+//! (`POST /account/verify-email`).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::{Session, User};
+
+use crate::audit::{Event, Outcome};
+use crate::endpoints::account::not_signed_in;
+use crate::endpoints::login;
+use crate::error::{Internal, PageError};
+use crate::forms;
+use crate::http::Params;
+use crate::lockout;
+use crate::metadata::paths;
+use crate::password_pool::PoolError;
+use crate::state::AppState;
+use crate::{accounts, mail, mfa, session};
+
+/// `GET /account/security`
+pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    let result = async {
+        let (_, user) = signed_in(&state, &http).await?;
+        overview(&state, &http, &user, None, None).await
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+async fn signed_in(state: &AppState, http: &HttpRequest) -> Result<(Session, User), PageError> {
+    session::current(state, http)
+        .await?
+        .ok_or_else(not_signed_in)
+}
+
+async fn overview(
+    state: &AppState,
+    http: &HttpRequest,
+    user: &User,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let user_id = user.id.clone();
+    let recovery_codes_left = state
+        .db(move |store| store.unused_recovery_codes(&user_id))
+        .await?;
+    let token = forms::FormToken::for_browser(state, http);
+    let page = ferrid_pages::AccountSecurityPage {
+        username: &user.username,
+        email: &user.email,
+        email_verified: user.email_verified,
+        mfa_enrolled: user.has_mfa(),
+        recovery_codes_left,
+        min_length: state.settings.security.passwords.min_length,
+        csrf_token: &token.value,
+        notice,
+        error,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    token.respond(status, &page)
+}
+
+/// `GET /account/totp[?request_id=…]`: a new secret, pending until
+/// confirmed, shown as a QR code and as text.
+pub async fn enrol(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
+    let result = async {
+        let (_, user) = signed_in(&state, &http).await?;
+        if user.has_mfa() {
+            return Err(already_enrolled());
+        }
+        let request_id = params.get("request_id").unwrap_or_default().to_owned();
+        let secret = mfa::new_secret();
+        let sealed = state.seal_totp_secret(&secret, &user.id)?;
+        let user_id = user.id.clone();
+        state
+            .db(move |store| store.begin_totp_enrolment(&user_id, &sealed))
+            .await?;
+        render_enrolment(&state, &http, &user, &secret, &request_id, None).await
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+fn already_enrolled() -> PageError {
+    PageError::bad_request(
+        "Already on",
+        "Two-step verification is already on for this account.",
+    )
+    .with_hint(
+        "An administrator can reset it with `ferrid user reset-mfa` if you lost your device.",
+    )
+}
+
+async fn render_enrolment(
+    state: &AppState,
+    http: &HttpRequest,
+    user: &User,
+    secret: &[u8],
+    request_id: &str,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let view = mfa::enrolment(secret, &user.username, &state.settings.issuer)?;
+    let token = forms::FormToken::for_browser(state, http);
+    let page = ferrid_pages::TotpEnrolPage {
+        qr_svg: &view.qr_svg,
+        secret: &view.secret_base32,
+        request_id,
+        required: !request_id.is_empty(),
+        csrf_token: &token.value,
+        error,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    token.respond(status, &page)
+}
+
+/// `POST /account/totp`: confirms the pending secret with a code, turns
+/// it on, and shows the recovery codes once. Within an authorization
+/// request, the session now counts as two-factor and the request resumes.
+pub async fn confirm(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let params = forms::posted(&state, &http, &body)?;
+        let (current, user) = signed_in(&state, &http).await?;
+        if user.has_mfa() {
+            return Err(already_enrolled());
+        }
+        let request_id = params.get("request_id").unwrap_or_default().to_owned();
+        let user_id = user.id.clone();
+        let Some(sealed) = state.db(move |store| store.pending_totp(&user_id)).await? else {
+            return Err(PageError::bad_request(
+                "Nothing to confirm",
+                "Start setting up two-step verification first.",
+            ));
+        };
+        let secret = state.open_totp_secret(&sealed, &user.id)?;
+        let code = mfa::normalize_code(params.get("code").unwrap_or_default());
+        let Some(step) = mfa::check_totp(&secret, &code, state.now())? else {
+            let message =
+                "That code is not right. Check the time on your device and try the current code.";
+            return render_enrolment(&state, &http, &user, &secret, &request_id, Some(message))
+                .await;
+        };
+        let codes = mfa::new_recovery_codes();
+        let digests: Vec<String> = codes
+            .iter()
+            .map(|code| mfa::recovery_digest(code))
+            .collect();
+        let (user_id, now) = (user.id.clone(), state.now());
+        let confirmed = state
+            .db(move |store| store.confirm_totp(&user_id, &sealed, step, &digests, now))
+            .await?;
+        if !confirmed {
+            return Err(PageError::bad_request(
+                "Nothing to confirm",
+                "This setup was replaced by a newer one; use the newest page.",
+            ));
+        }
+        Event::new("mfa.enrol", Outcome::Success)
+            .actor(&user.id)
+            .subject(&user.id)
+            .record(&state, &http)
+            .await;
+        // The user just proved the device: the session is two-factor now.
+        let cookie = session::elevate(&state, &current, session::amr_with_otp()).await?;
+        let continue_to = if request_id.is_empty() {
+            paths::ACCOUNT_SECURITY.to_owned()
+        } else {
+            format!(
+                "{}?request_id={}",
+                paths::AUTHORIZE_CONTINUE,
+                percent_encode(&request_id)
+            )
+        };
+        let mut response = recovery_codes_page(&codes, &continue_to);
+        if let Some(cookie) = cookie {
+            response.add_cookie(&cookie).map_err(Internal::log)?;
+        }
+        Ok(response)
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+fn percent_encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn recovery_codes_page(codes: &[String], continue_to: &str) -> HttpResponse {
+    crate::http::html_response(
+        StatusCode::OK,
+        &ferrid_pages::RecoveryCodesPage { codes, continue_to },
+    )
+}
+
+/// `POST /account/recovery-codes`: a new set; the old one stops working.
+pub async fn regenerate_recovery_codes(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        forms::posted(&state, &http, &body)?;
+        let (_, user) = signed_in(&state, &http).await?;
+        if !user.has_mfa() {
+            return Err(PageError::bad_request(
+                "Two-step verification is off",
+                "Recovery codes come with two-step verification; set it up first.",
+            ));
+        }
+        let codes = mfa::new_recovery_codes();
+        let digests: Vec<String> = codes
+            .iter()
+            .map(|code| mfa::recovery_digest(code))
+            .collect();
+        let (user_id, now) = (user.id.clone(), state.now());
+        state
+            .db(move |store| store.replace_recovery_codes(&user_id, &digests, now))
+            .await?;
+        Event::new("mfa.recovery_codes.regenerate", Outcome::Success)
+            .actor(&user.id)
+            .subject(&user.id)
+            .record(&state, &http)
+            .await;
+        Ok(recovery_codes_page(&codes, paths::ACCOUNT_SECURITY))
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+/// `POST /account/password`: needs the current password (a wrong one
+/// counts toward the lock); the new one must meet the policy. Every other
+/// session of the user ends and every refresh token is revoked.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let params = forms::posted(&state, &http, &body)?;
+        let (current, user) = signed_in(&state, &http).await?;
+        let current_password = params
+            .get("current_password")
+            .unwrap_or_default()
+            .to_owned();
+        let new_password = params.get("new_password").unwrap_or_default().to_owned();
+        if params.get("confirm_password") != Some(new_password.as_str()) {
+            return overview(
+                &state,
+                &http,
+                &user,
+                None,
+                Some("The new passwords do not match."),
+            )
+            .await;
+        }
+        if let Err(reason) = accounts::check_password(
+            &new_password,
+            state.settings.security.passwords.min_length,
+            &user.username,
+            &user.email,
+        ) {
+            return overview(&state, &http, &user, None, Some(&capitalize(&reason))).await;
+        }
+        let outcome = {
+            let (store, passwords) = (state.store.clone(), state.passwords.clone());
+            let policy = state.settings.security.lockout.clone();
+            let (user, now) = (user.clone(), state.now());
+            let keep_sid = current.sid.clone();
+            state
+                .password_pool
+                .run(
+                    move || -> ferrid_store::StoreResult<Result<usize, String>> {
+                        let subject = lockout::user_subject(&user.id);
+                        if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
+                            return Ok(Err(refusal.message(now, &policy)));
+                        }
+                        if !passwords.verify(&current_password, &user.password_hash) {
+                            let refusal = lockout::record_failure(&store, &policy, &subject, now)?;
+                            let mut message = "The current password is wrong.".to_owned();
+                            if let Some(refusal) = refusal {
+                                message = format!("{message} {}", refusal.message(now, &policy));
+                            }
+                            return Ok(Err(message));
+                        }
+                        let hash = passwords.hash(&new_password)?;
+                        Ok(Ok(store.change_password(
+                            &user.id,
+                            &hash,
+                            Some(&keep_sid),
+                            now,
+                        )?))
+                    },
+                )
+                .await
+        };
+        match outcome {
+            Ok(Ok(Ok(ended))) => {
+                Event::new("password.change", Outcome::Success)
+                    .actor(&user.id)
+                    .subject(&user.id)
+                    .detail(format!("{ended} other sessions ended"))
+                    .record(&state, &http)
+                    .await;
+                crate::backchannel::deliver_soon(&state);
+                overview(
+                    &state,
+                    &http,
+                    &user,
+                    Some("Password changed. You were signed out everywhere else."),
+                    None,
+                )
+                .await
+            }
+            Ok(Ok(Err(message))) => {
+                Event::new("password.change", Outcome::Failure)
+                    .actor(&user.id)
+                    .subject(&user.id)
+                    .detail("wrong current password or locked")
+                    .record(&state, &http)
+                    .await;
+                overview(&state, &http, &user, None, Some(&message)).await
+            }
+            Ok(Err(error)) => Err(Internal::from(error).into()),
+            Err(PoolError::Full) => Ok(login::busy()),
+            Err(PoolError::Internal(internal)) => Err(internal.into()),
+        }
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+/// `POST /account/verify-email`: e-mails a verification link.
+pub async fn send_verification(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        forms::posted(&state, &http, &body)?;
+        let (_, user) = signed_in(&state, &http).await?;
+        if user.email_verified {
+            return overview(
+                &state,
+                &http,
+                &user,
+                Some("Your address is already verified."),
+                None,
+            )
+            .await;
+        }
+        let (store_user, now, ttl) = (
+            user.clone(),
+            state.now(),
+            state.settings.security.email.verify_ttl,
+        );
+        let token = state
+            .db(move |store| mail::issue_token(store, &store_user, mail::VERIFY_EMAIL, now, ttl))
+            .await?;
+        let link = format!(
+            "{}?token={token}",
+            state.settings.endpoint(paths::VERIFY_EMAIL)
+        );
+        mail::send_in_background(
+            &state,
+            user.email.clone(),
+            "Verify your e-mail address".into(),
+            format!(
+                "Hello {},\n\nTo confirm that this is your address, open this link within {} hours:\n\n{link}\n\nIf you did not ask for this, ignore this message.\n",
+                user.username,
+                ttl / 3600
+            ),
+        );
+        Event::new("email.verification_sent", Outcome::Success)
+            .actor(&user.id)
+            .subject(&user.id)
+            .record(&state, &http)
+            .await;
+        overview(
+            &state,
+            &http,
+            &user,
+            Some("We sent you a verification link."),
+            None,
+        )
+        .await
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+/// Policy messages start lower-case for the CLI; pages want a sentence.
+pub fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,192 @@
+//! `GET|POST /login/mfa`: the second step of a login, after a correct
+//! password (or for a step-up when the client requires a second factor).
+//! Takes a 6-digit TOTP code (each time step once: a replayed code is
+//! refused) or a single-use recovery code. Wrong codes count toward the
+//! account's lock like wrong passwords.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::User;
+
+use crate::audit::{Event, Outcome};
+use crate::authorize::flow::{self, Pending};
+use crate::endpoints::login;
+use crate::error::{Internal, PageError};
+use crate::forms;
+use crate::http::Params;
+use crate::lockout::{self, Refusal};
+use crate::state::AppState;
+use crate::{mfa, session};
+
+/// The message for a wrong code.
+pub const INVALID_CODE: &str = "Invalid code.";
+
+/// How a code was checked.
+enum CodeCheck {
+    /// A fresh TOTP code.
+    Totp,
+    /// An unused recovery code, now spent.
+    RecoveryCode,
+    /// Wrong, replayed or spent; counted.
+    Invalid(Option<Refusal>),
+    /// Refused unchecked: a wait or lock is in force.
+    Refused(Refusal),
+}
+
+/// `GET /login/mfa?request_id=…`
+pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
+    let result = async {
+        let pending = flow::load(&state, params.get("request_id")).await?;
+        if waiting_user(&state, &pending).await?.is_none() {
+            return Ok(flow::to_login(&pending));
+        }
+        render(&state, &http, &pending, None).await
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+/// `POST /login/mfa`
+pub async fn submit(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let params = forms::posted(&state, &http, &body)?;
+        let pending = flow::load(&state, params.get("request_id")).await?;
+        let Some(user) = waiting_user(&state, &pending).await? else {
+            return Ok(flow::to_login(&pending));
+        };
+        let code = mfa::normalize_code(params.get("code").unwrap_or_default());
+        let now = state.now();
+        let policy = &state.settings.security.lockout;
+        let client_id = pending.request.client_id.clone();
+        match check_code(&state, &user, code, now).await? {
+            CodeCheck::Totp => {
+                login::complete(
+                    &state,
+                    &http,
+                    &pending,
+                    &user,
+                    session::amr_with_otp(),
+                    "password and TOTP",
+                )
+                .await
+            }
+            CodeCheck::RecoveryCode => {
+                Event::new("mfa.recovery_code", Outcome::Success)
+                    .actor(&user.id)
+                    .subject(&user.id)
+                    .client(&client_id)
+                    .record(&state, &http)
+                    .await;
+                login::complete(
+                    &state,
+                    &http,
+                    &pending,
+                    &user,
+                    session::amr_with_otp(),
+                    "password and recovery code",
+                )
+                .await
+            }
+            CodeCheck::Invalid(refusal) => {
+                Event::new("mfa", Outcome::Failure)
+                    .subject(&user.id)
+                    .client(&client_id)
+                    .detail("invalid, reused or spent code")
+                    .record(&state, &http)
+                    .await;
+                let message = match refusal {
+                    Some(refusal) => {
+                        login::lock_event(&state, &http, Some(&user.id), &client_id, &refusal)
+                            .await;
+                        format!("{INVALID_CODE} {}", refusal.message(now, policy))
+                    }
+                    None => INVALID_CODE.to_owned(),
+                };
+                render(&state, &http, &pending, Some(&message)).await
+            }
+            CodeCheck::Refused(refusal) => {
+                Event::new("mfa", Outcome::Refused)
+                    .subject(&user.id)
+                    .client(&client_id)
+                    .detail(if refusal.locked {
+                        "account locked"
+                    } else {
+                        "throttled after failures"
+                    })
+                    .record(&state, &http)
+                    .await;
+                render(&state, &http, &pending, Some(&refusal.message(now, policy))).await
+            }
+        }
+    };
+    result.await.unwrap_or_else(|page| page.response())
+}
+
+/// The enabled, enrolled user who passed the password step for this
+/// request, if any.
+async fn waiting_user(state: &AppState, pending: &Pending) -> Result<Option<User>, Internal> {
+    let Some(user_id) = pending.mfa_user_id.clone() else {
+        return Ok(None);
+    };
+    let user = state.db(move |store| store.find_user(&user_id)).await?;
+    Ok(user.filter(|user| !user.disabled && user.has_mfa()))
+}
+
+async fn check_code(
+    state: &AppState,
+    user: &User,
+    code: String,
+    now: i64,
+) -> Result<CodeCheck, Internal> {
+    let subject = lockout::user_subject(&user.id);
+    let policy = state.settings.security.lockout.clone();
+    let secret = match &user.totp_secret_sealed {
+        Some(sealed) => state.open_totp_secret(sealed, &user.id)?,
+        None => return Ok(CodeCheck::Invalid(None)),
+    };
+    let step = mfa::check_totp(&secret, &code, now)?;
+    let user_id = user.id.clone();
+    state
+        .db(move |store| {
+            if let Some(refusal) = lockout::refusal(store, &policy, &subject, now)? {
+                return Ok(CodeCheck::Refused(refusal));
+            }
+            let accepted = match step {
+                Some(step) => store
+                    .accept_totp_step(&user_id, step)?
+                    .then_some(CodeCheck::Totp),
+                None if !code.is_empty() => store
+                    .use_recovery_code(&user_id, &mfa::recovery_digest(&code), now)?
+                    .then_some(CodeCheck::RecoveryCode),
+                None => None,
+            };
+            match accepted {
+                Some(check) => Ok(check),
+                None => Ok(CodeCheck::Invalid(lockout::record_failure(
+                    store, &policy, &subject, now,
+                )?)),
+            }
+        })
+        .await
+}
+
+async fn render(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let client = pending.client(state).await?;
+    let token = forms::FormToken::for_browser(state, http);
+    let page = ferrid_pages::LoginMfaPage {
+        client_name: &client.name,
+        request_id: &pending.id,
+        csrf_token: &token.value,
+        error,
+    };
+    token.respond(StatusCode::OK, &page)
+}

@@ -1,0 +1,245 @@
+//! Account-security policy: lockout, rate limits, MFA, passwords, e-mail
+//! and TLS settings. These types are also the `[lockout]`, `[rate_limits]`,
+//! `[mfa]`, `[passwords]`, `[email]` and `[tls]` tables of the
+//! configuration file, with the defaults documented in
+//! `docs/configuration.md`.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Per-account brute-force protection. Failures are counted per account
+/// (and per login name that matches no account, identically).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutPolicy {
+    /// Consecutive failures after which each further attempt must wait
+    /// (1 s, then doubling, up to `max_delay`).
+    pub delay_after: i64,
+    /// Consecutive failures that lock the account for `lock_seconds`.
+    pub lock_after: i64,
+    /// Longest wait between attempts before the lock, seconds.
+    pub max_delay: i64,
+    /// How long a lock lasts, seconds.
+    pub lock_seconds: i64,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            delay_after: 5,
+            lock_after: 10,
+            max_delay: 60,
+            lock_seconds: 900,
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// How long the account must wait after its `failures`-th consecutive
+    /// failure, seconds; `None` if it need not.
+    pub fn wait_after(&self, failures: i64) -> Option<i64> {
+        if failures >= self.lock_after {
+            Some(self.lock_seconds)
+        } else if failures >= self.delay_after {
+            let doublings = u32::try_from(failures - self.delay_after).unwrap_or(u32::MAX);
+            Some(
+                2_i64
+                    .checked_pow(doublings)
+                    .unwrap_or(i64::MAX)
+                    .min(self.max_delay),
+            )
+        } else {
+            None
+        }
+    }
+
+    /// Checks the values.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.delay_after < 1 || self.lock_after < self.delay_after {
+            return Err("lockout: need 1 <= delay_after <= lock_after".into());
+        }
+        if self.max_delay < 1 || self.lock_seconds < 1 {
+            return Err("lockout: max_delay and lock_seconds must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// Per-client-IP request limits, per node, in requests per minute
+/// (0 turns a limit off).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Login, second-factor and password-reset form posts.
+    pub login_per_minute: u32,
+    /// Token endpoint requests.
+    pub token_per_minute: u32,
+    /// Introspection and revocation requests.
+    pub introspection_per_minute: u32,
+    /// Authorization endpoint requests.
+    pub authorization_per_minute: u32,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is
+    /// believed; from anyone else the peer address counts.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            login_per_minute: 30,
+            token_per_minute: 600,
+            introspection_per_minute: 1200,
+            authorization_per_minute: 300,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// When a second factor is required.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaPolicy {
+    /// Every user must enrol and use a second factor.
+    pub required_for_all: bool,
+}
+
+/// Password rules (NIST SP 800-63B §5.1.1.2) and hashing capacity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordPolicy {
+    /// Shortest accepted new password, characters (at least 8).
+    pub min_length: usize,
+    /// Password checks waiting for a hashing thread before new ones are
+    /// refused with 503.
+    pub hashing_queue: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: crate::accounts::MIN_PASSWORD_LENGTH,
+            hashing_queue: 64,
+        }
+    }
+}
+
+/// Outgoing e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailSettings {
+    /// The `From` address.
+    pub from: String,
+    /// `smtps://user:password@host:465` or
+    /// `smtp://host:587?tls=required`; empty: write messages to
+    /// `outbox_dir` instead (development).
+    pub smtp_url: String,
+    /// Where messages go when no SMTP server is configured.
+    pub outbox_dir: PathBuf,
+    /// Lifetime of a password-reset link, seconds.
+    pub reset_ttl: i64,
+    /// Lifetime of an address-verification link, seconds.
+    pub verify_ttl: i64,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            from: "ferrid <noreply@localhost>".into(),
+            smtp_url: String::new(),
+            outbox_dir: "data/outbox".into(),
+            reset_ttl: 30 * 60,
+            verify_ttl: 24 * 3600,
+        }
+    }
+}
+
+/// Serving HTTPS directly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM certificate chain; empty: plain HTTP (e.g. behind a proxy
+    /// that terminates TLS).
+    pub certificate: String,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: String,
+    /// Also listen here with plain HTTP that only redirects to HTTPS;
+    /// empty: off.
+    pub redirect_bind: String,
+    /// `Strict-Transport-Security` max-age, seconds, sent over TLS.
+    pub hsts_max_age: i64,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            certificate: String::new(),
+            private_key: String::new(),
+            redirect_bind: String::new(),
+            hsts_max_age: 365 * 24 * 3600,
+        }
+    }
+}
+
+impl TlsSettings {
+    /// Whether ferrid itself serves HTTPS.
+    pub fn enabled(&self) -> bool {
+        !self.certificate.is_empty()
+    }
+}
+
+/// All of the above, as the server uses them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityPolicy {
+    /// Brute-force protection.
+    pub lockout: LockoutPolicy,
+    /// Per-IP limits.
+    pub rate_limits: RateLimits,
+    /// Second factors.
+    pub mfa: MfaPolicy,
+    /// Password rules.
+    pub passwords: PasswordPolicy,
+    /// E-mail.
+    pub email: EmailSettings,
+    /// Whether the server speaks TLS itself (HSTS is sent then).
+    pub hsts_max_age: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow_then_lock() {
+        let policy = LockoutPolicy::default();
+        let waits: Vec<_> = (1..=11).map(|n| policy.wait_after(n)).collect();
+        assert_eq!(
+            waits,
+            vec![
+                None,
+                None,
+                None,
+                None,
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(900),
+                Some(900)
+            ]
+        );
+        let capped = LockoutPolicy {
+            max_delay: 3,
+            ..LockoutPolicy::default()
+        };
+        assert_eq!(capped.wait_after(8), Some(3));
+        assert_eq!(LockoutPolicy::default().wait_after(i64::MAX), Some(900));
+        assert!(LockoutPolicy {
+            lock_after: 2,
+            ..LockoutPolicy::default()
+        }
+        .validate()
+        .is_err());
+    }
+}

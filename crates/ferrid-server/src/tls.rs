@@ -1,0 +1,73 @@
+//! Serving HTTPS directly with rustls (ring provider only): TLS 1.3 and
+//! 1.2, with ring's modern suites (AES-GCM and ChaCha20-Poly1305 with
+//! ECDHE; no CBC, no RSA key exchange). Also the plain-HTTP listener that
+//! only redirects to the issuer over HTTPS.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use rustls::crypto::ring;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::ServerConfig;
+
+/// Loads a certificate chain and its private key (PEM) into a server
+/// configuration.
+pub fn server_config(certificate: &Path, private_key: &Path) -> Result<ServerConfig, String> {
+    let chain = CertificateDer::pem_file_iter(certificate)
+        .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| format!("tls.certificate {}: {error}", certificate.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "tls.certificate {}: no certificate in the file",
+            certificate.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(private_key)
+        .map_err(|error| format!("tls.private_key {}: {error}", private_key.display()))?;
+    let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|error| format!("TLS: {error}"))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|error| format!("tls: the certificate and key do not fit: {error}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The `Strict-Transport-Security` value for `max_age` seconds.
+pub fn hsts(max_age: i64) -> String {
+    format!("max-age={max_age}; includeSubDomains")
+}
+
+/// A plain-HTTP server on `listener` answering every request with a
+/// permanent redirect to the same path and query under `issuer` (https).
+pub fn redirect_server(
+    listener: TcpListener,
+    issuer: String,
+) -> std::io::Result<actix_web::dev::Server> {
+    let issuer = web::Data::new(issuer);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(issuer.clone())
+            .default_service(web::to(redirect))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run())
+}
+
+async fn redirect(issuer: web::Data<String>, request: HttpRequest) -> HttpResponse {
+    // Only path and query come from the request; the host is ours, so this
+    // cannot be turned into an open redirect.
+    let target = match request.uri().path_and_query() {
+        Some(path) => format!("{}{}", issuer.as_str(), path.as_str()),
+        None => format!("{}/", issuer.as_str()),
+    };
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, target))
+        .finish()
+}

@@ -1,0 +1,162 @@
+//! Second factors: a TOTP secret per user (sealed by the caller under the
+//! master key) and single-use recovery codes, stored as digests.
+
+use diesel::prelude::*;
+
+use crate::error::{StoreError, StoreResult};
+use crate::schema::{recovery_codes, users};
+use crate::Store;
+
+impl Store {
+    /// Stores a TOTP secret waiting for the user to confirm it with a
+    /// code; replaces any earlier unconfirmed one.
+    pub fn begin_totp_enrolment(&self, user_id: &str, sealed: &str) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(users::table.find(user_id))
+            .set(users::totp_pending_sealed.eq(sealed))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    /// The unconfirmed TOTP secret of a user, sealed.
+    pub fn pending_totp(&self, user_id: &str) -> StoreResult<Option<String>> {
+        let mut connection = self.connection()?;
+        Ok(users::table
+            .find(user_id)
+            .select(users::totp_pending_sealed)
+            .first::<Option<String>>(&mut connection)
+            .optional()?
+            .flatten())
+    }
+
+    /// Makes the pending secret the user's second factor, records `step`
+    /// as used (the confirming code cannot be replayed) and replaces the
+    /// recovery codes with `recovery_digests`. False if nothing was pending.
+    pub fn confirm_totp(
+        &self,
+        user_id: &str,
+        sealed: &str,
+        step: i64,
+        recovery_digests: &[String],
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        connection.transaction(|connection| {
+            let updated = diesel::update(
+                users::table
+                    .find(user_id)
+                    .filter(users::totp_pending_sealed.eq(sealed)),
+            )
+            .set((
+                users::totp_secret_sealed.eq(sealed),
+                users::totp_pending_sealed.eq(None::<String>),
+                users::totp_last_step.eq(step),
+                users::updated_at.eq(now),
+            ))
+            .execute(connection)?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            insert_recovery_codes(connection, user_id, recovery_digests, now)?;
+            Ok(true)
+        })
+    }
+
+    /// Accepts TOTP time step `step` for the user unless it (or a later
+    /// one) was already used: one conditional UPDATE, so a code is good
+    /// once even when several nodes see it at the same moment.
+    pub fn accept_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(
+            users::table.find(user_id).filter(
+                users::totp_last_step
+                    .is_null()
+                    .or(users::totp_last_step.lt(step)),
+            ),
+        )
+        .set(users::totp_last_step.eq(step))
+        .execute(&mut connection)?;
+        Ok(updated == 1)
+    }
+
+    /// Replaces every recovery code of the user (the old set stops working).
+    pub fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        digests: &[String],
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        connection
+            .transaction(|connection| insert_recovery_codes(connection, user_id, digests, now))
+    }
+
+    /// Spends a recovery code; true if it existed and was unused.
+    pub fn use_recovery_code(&self, user_id: &str, digest: &str, now: i64) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(
+            recovery_codes::table
+                .find((user_id, digest))
+                .filter(recovery_codes::used_at.is_null()),
+        )
+        .set(recovery_codes::used_at.eq(now))
+        .execute(&mut connection)?;
+        Ok(updated == 1)
+    }
+
+    /// How many unused recovery codes the user has.
+    pub fn unused_recovery_codes(&self, user_id: &str) -> StoreResult<i64> {
+        let mut connection = self.connection()?;
+        Ok(recovery_codes::table
+            .filter(recovery_codes::user_id.eq(user_id))
+            .filter(recovery_codes::used_at.is_null())
+            .count()
+            .get_result(&mut connection)?)
+    }
+
+    /// Removes the user's second factor and recovery codes (a lost
+    /// device); the next login asks for the password only.
+    pub fn reset_mfa(&self, user_id: &str, now: i64) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        connection.transaction(|connection| {
+            let updated = diesel::update(users::table.find(user_id))
+                .set((
+                    users::totp_secret_sealed.eq(None::<String>),
+                    users::totp_pending_sealed.eq(None::<String>),
+                    users::totp_last_step.eq(None::<i64>),
+                    users::updated_at.eq(now),
+                ))
+                .execute(connection)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
+                .execute(connection)?;
+            Ok(())
+        })
+    }
+}
+
+fn insert_recovery_codes(
+    connection: &mut crate::DbConnection,
+    user_id: &str,
+    digests: &[String],
+    now: i64,
+) -> StoreResult<()> {
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
+        .execute(connection)?;
+    // One row at a time: the two-backend connection has no batch insert.
+    for digest in digests {
+        diesel::insert_into(recovery_codes::table)
+            .values((
+                recovery_codes::user_id.eq(user_id),
+                recovery_codes::code_digest.eq(digest),
+                recovery_codes::created_at.eq(now),
+            ))
+            .execute(connection)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Consecutive login failures, per account (or per login name nobody
+//! has), kept in the database so that every node enforces one count.
+
+use diesel::prelude::*;
+
+use crate::error::StoreResult;
+use crate::schema::login_throttles;
+use crate::Store;
+
+/// The failure count of one login subject.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = login_throttles)]
+pub struct LoginThrottle {
+    /// `user:<id>` or `login:<digest of the name>`.
+    pub subject: String,
+    /// Consecutive credential failures.
+    pub failures: i64,
+    /// Locked (no attempt is checked) until then, Unix seconds.
+    pub locked_until: Option<i64>,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+impl Store {
+    /// The throttle row of `subject`, if it has failed recently.
+    pub fn login_throttle(&self, subject: &str) -> StoreResult<Option<LoginThrottle>> {
+        let mut connection = self.connection()?;
+        Ok(login_throttles::table
+            .find(subject)
+            .select(LoginThrottle::as_select())
+            .first(&mut connection)
+            .optional()?)
+    }
+
+    /// Counts one more failure for `subject` and sets the lock that
+    /// `lock_for(failures)` asks for (seconds from `now`, if any). The
+    /// increment is a single UPDATE, so concurrent failures on several
+    /// nodes all count. Returns the new row.
+    pub fn record_login_failure(
+        &self,
+        subject: &str,
+        now: i64,
+        lock_for: impl Fn(i64) -> Option<i64>,
+    ) -> StoreResult<LoginThrottle> {
+        let mut connection = self.connection()?;
+        let updated = increment(&mut connection, subject, now)?;
+        if updated == 0 {
+            let inserted = diesel::insert_into(login_throttles::table)
+                .values((
+                    login_throttles::subject.eq(subject),
+                    login_throttles::failures.eq(1_i64),
+                    login_throttles::updated_at.eq(now),
+                ))
+                .execute(&mut connection);
+            if inserted.is_err() {
+                // Another node inserted the row first: count on it.
+                increment(&mut connection, subject, now)?;
+            }
+        }
+        let mut row: LoginThrottle = login_throttles::table
+            .find(subject)
+            .select(LoginThrottle::as_select())
+            .first(&mut connection)?;
+        if let Some(seconds) = lock_for(row.failures) {
+            let until = now + seconds;
+            diesel::update(login_throttles::table.find(subject))
+                .set(login_throttles::locked_until.eq(until))
+                .execute(&mut connection)?;
+            row.locked_until = Some(until);
+        }
+        Ok(row)
+    }
+
+    /// Forgets the failures of `subject` (after a complete login).
+    pub fn clear_login_failures(&self, subject: &str) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::delete(login_throttles::table.find(subject)).execute(&mut connection)?;
+        Ok(())
+    }
+}
+
+fn increment(connection: &mut crate::DbConnection, subject: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(login_throttles::table.find(subject))
+        .set((
+            login_throttles::failures.eq(login_throttles::failures + 1),
+            login_throttles::updated_at.eq(now),
+        ))
+        .execute(connection)
+}

@@ -1,0 +1,11 @@
+DROP TABLE audit_events;
+DROP TABLE email_tokens;
+DROP TABLE login_throttles;
+DROP TABLE recovery_codes;
+ALTER TABLE grants DROP COLUMN amr;
+ALTER TABLE authorization_codes DROP COLUMN amr;
+ALTER TABLE authorization_requests DROP COLUMN mfa_user_id;
+ALTER TABLE clients DROP COLUMN require_mfa;
+ALTER TABLE users DROP COLUMN totp_last_step;
+ALTER TABLE users DROP COLUMN totp_pending_sealed;
+ALTER TABLE users DROP COLUMN totp_secret_sealed;
