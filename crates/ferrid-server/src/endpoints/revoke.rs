@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
 use ferrid_tokens::AccessTokenClaims;
 
+use crate::audit::{Event, Outcome};
 use crate::client_auth;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::issue::REFRESH_TOKEN_PREFIX;
@@ -56,10 +57,17 @@ async fn perform(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<()
             if row.client_id != client.client_id {
                 return Err(not_yours());
             }
+            let user_id = grant.user_id.clone();
             state
                 .db(move |store| store.revoke_grant(&grant.id, now))
                 .await?;
-            tracing::info!(client_id = %client.client_id, grant_id = %row.grant_id, "refresh token revoked with its grant");
+            Event::new("token.revoke", Outcome::Success)
+                .actor(&client.client_id)
+                .subject(user_id)
+                .client(&client.client_id)
+                .detail(format!("refresh token, grant {}", row.grant_id))
+                .record(state, http)
+                .await;
         }
         return Ok(());
     }
@@ -77,7 +85,13 @@ async fn perform(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<()
         state
             .db(move |store| store.revoke_access_token(&jti, exp))
             .await?;
-        tracing::info!(client_id = %client.client_id, jti = %claims.jti, "access token revoked");
+        Event::new("token.revoke", Outcome::Success)
+            .actor(&client.client_id)
+            .subject(&claims.sub)
+            .client(&client.client_id)
+            .detail(format!("access token jti {}", claims.jti))
+            .record(state, http)
+            .await;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod keys;
 mod login;
 mod logout;
 mod metadata;
+mod mfa;
 mod storage;
 mod token_errors;
 mod token_lifecycle;

@@ -89,6 +89,32 @@ impl Browser {
         password: &str,
         decision: &str,
     ) -> Redirected {
+        self.walk(issuer, start, username, password, decision, None)
+            .await
+    }
+
+    /// Like [`sign_in`](Self::sign_in), answering the second-factor page
+    /// with `code` (a TOTP or recovery code).
+    pub async fn sign_in_with_code(
+        &self,
+        issuer: &str,
+        start: &str,
+        username: &str,
+        code: &str,
+    ) -> Redirected {
+        self.walk(issuer, start, username, PASSWORD, "allow", Some(code))
+            .await
+    }
+
+    async fn walk(
+        &self,
+        issuer: &str,
+        start: &str,
+        username: &str,
+        password: &str,
+        decision: &str,
+        code: Option<&str>,
+    ) -> Redirected {
         let mut response = self.get(start).await;
         for _ in 0..10 {
             if response.status().is_redirection() {
@@ -105,6 +131,9 @@ impl Browser {
             let html = response.text().await.expect("page");
             response = if html.contains("action=\"/login\"") {
                 self.submit_login(issuer, &html, username, password).await
+            } else if html.contains("action=\"/login/mfa\"") {
+                let code = code.unwrap_or_else(|| panic!("a second factor was asked for: {html}"));
+                self.submit_code(issuer, &html, code).await
             } else if html.contains("action=\"/consent\"") {
                 self.submit_consent(issuer, &html, decision).await
             } else {
@@ -132,6 +161,26 @@ impl Browser {
             ],
         )
         .await
+    }
+
+    /// Submits the second-factor form found in `html`.
+    pub async fn submit_code(&self, issuer: &str, html: &str, code: &str) -> Response {
+        self.post_form(
+            &format!("{issuer}/login/mfa"),
+            &[
+                ("request_id", &hidden_field(html, "request_id")),
+                ("csrf_token", &hidden_field(html, "csrf_token")),
+                ("code", code),
+            ],
+        )
+        .await
+    }
+
+    /// GETs `url` and returns its HTML, asserting a 200.
+    pub async fn page(&self, url: &str) -> String {
+        let response = self.get(url).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {url}");
+        response.text().await.expect("page")
     }
 
     /// Submits the consent form found in `html`.

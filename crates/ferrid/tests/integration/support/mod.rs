@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod database;
+pub mod mfa;
 pub mod oidc;
 pub mod receiver;
 pub mod server;
