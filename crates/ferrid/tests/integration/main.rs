@@ -6,6 +6,7 @@
 mod support;
 
 mod authorize_errors;
+mod brute_force;
 mod cli;
 mod client_jwt;
 mod code_flow;

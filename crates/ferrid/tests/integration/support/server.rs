@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ferrid::config::Config;
 use ferrid_server::registration::{register, ClientRegistration};
 use ferrid_server::{Clock, ManualClock};
-use ferrid_store::{Argon2Params, NewUser, PasswordHasher, Store};
+use ferrid_store::{Argon2Params, NewUser, Store};
 
 use super::database::{Backend, TempDatabase};
 
@@ -165,11 +165,10 @@ impl TestServer {
         format!("{}{path}", self.issuer)
     }
 
-    /// Creates an enabled user with [`PASSWORD`].
+    /// Creates an enabled user with [`PASSWORD`], hashed with the
+    /// server's Argon2 parameters.
     pub fn create_user(&self, username: &str) -> ferrid_store::User {
-        let hash = PasswordHasher::new(TEST_ARGON2)
-            .and_then(|hasher| hasher.hash(PASSWORD))
-            .expect("hash");
+        let hash = self.state.passwords.hash(PASSWORD).expect("hash");
         self.store
             .create_user(
                 NewUser {

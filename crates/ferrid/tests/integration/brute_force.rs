@@ -1,0 +1,451 @@
+//! Brute-force protection: per-account waits and locks (the same for
+//! unknown names), equal Argon2 work for unknown users, per-IP rate
+//! limits with 429 and Retry-After, trusted proxies, and the bounded
+//! password-hashing queue.
+
+use reqwest::StatusCode;
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::browser::{hidden_field, location};
+use crate::support::server::{TestClient, PASSWORD};
+use crate::support::{Backend, Browser, TestServer};
+
+/// The login page of a new authorization request.
+async fn login_page(server: &TestServer, client: &TestClient, browser: &Browser) -> String {
+    let url = format!(
+        "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s",
+        server.url("/authorize"),
+        client.id,
+        client.redirect_uri
+    );
+    let response = browser.get(&url).await;
+    browser.page(&location(&response)).await
+}
+
+/// Submits `username`/`password` on `html`; returns status and page text
+/// (or the redirect target).
+async fn attempt(
+    server: &TestServer,
+    browser: &Browser,
+    html: &str,
+    username: &str,
+    password: &str,
+) -> (StatusCode, String) {
+    let response = browser
+        .submit_login(&server.issuer, html, username, password)
+        .await;
+    let status = response.status();
+    if status.is_redirection() {
+        return (status, location(&response));
+    }
+    (status, response.text().await.unwrap())
+}
+
+/// The user-facing message of a login page.
+fn message(page: &str) -> String {
+    let start = page.find("role=\"alert\">").map(|at| at + 13);
+    start
+        .map(|start| page[start..start + page[start..].find('<').unwrap()].to_owned())
+        .unwrap_or_default()
+}
+
+on_both_backends!(
+    waits_then_a_lock_that_ends_and_looks_the_same_for_unknown_names,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.lockout.delay_after = 2;
+            config.lockout.lock_after = 4;
+            config.lockout.lock_seconds = 600;
+        });
+        server.create_user("lena");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let html = login_page(&server, &client, &browser).await;
+
+        let mut transcripts = Vec::new();
+        for username in ["lena", "ghost"] {
+            let mut seen = Vec::new();
+            let mut step = |outcome: (StatusCode, String)| {
+                assert_eq!(outcome.0, StatusCode::OK);
+                seen.push(message(&outcome.1));
+            };
+            step(attempt(&server, &browser, &html, username, "wrong one").await);
+            // The second failure starts a 1 s wait…
+            step(attempt(&server, &browser, &html, username, "wrong two").await);
+            // …during which even the right password is not checked.
+            step(attempt(&server, &browser, &html, username, PASSWORD).await);
+            server.clock.advance(2);
+            step(attempt(&server, &browser, &html, username, "wrong three").await);
+            server.clock.advance(3);
+            // The fourth failure locks.
+            step(attempt(&server, &browser, &html, username, "wrong four").await);
+            step(attempt(&server, &browser, &html, username, PASSWORD).await);
+            transcripts.push(seen);
+        }
+        let lena = &transcripts[0];
+        assert_eq!(lena[0], "Invalid username or password.");
+        assert!(
+            lena[1].starts_with("Invalid username or password. Too many failed sign-in attempts"),
+            "{}",
+            lena[1]
+        );
+        assert!(lena[1].contains("lockout.delay_after"));
+        assert!(
+            lena[2].starts_with("Too many failed sign-in attempts"),
+            "{}",
+            lena[2]
+        );
+        assert!(lena[4].contains("temporarily locked"), "{}", lena[4]);
+        assert!(
+            lena[5].contains("temporarily locked") && lena[5].contains("10 minutes"),
+            "{}",
+            lena[5]
+        );
+        // An unknown name reads exactly the same at every step.
+        assert_eq!(transcripts[0], transcripts[1]);
+
+        // Refusals did not count: 4 failures, not 6.
+        let user = server.store.find_user_by_login("lena").unwrap().unwrap();
+        let throttle = server
+            .store
+            .login_throttle(&format!("user:{}", user.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(throttle.failures, 4);
+
+        // The lock ends; a complete login clears the count.
+        server.clock.advance(601);
+        let (status, target) = attempt(&server, &browser, &html, "lena", PASSWORD).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{target}");
+        assert!(server
+            .store
+            .login_throttle(&format!("user:{}", user.id))
+            .unwrap()
+            .is_none());
+        let events = server
+            .store
+            .audit_events(&ferrid_store::AuditFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(events
+            .iter()
+            .any(|event| event.event == "account.lock" && event.subject.as_deref() == None));
+        assert!(events
+            .iter()
+            .any(|event| event.event == "login" && event.outcome == "refused"));
+        assert!(events.iter().any(|event| event.event == "login"
+            && event.outcome == "success"
+            && event.subject.as_deref() == Some(user.id.as_str())));
+    }
+);
+
+on_both_backends!(
+    a_correct_password_without_its_second_factor_does_not_count,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.lockout.delay_after = 2;
+        });
+        server.create_user("mona");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let rp = crate::support::oidc::relying_party(&server, &client).await;
+        browser
+            .sign_in(
+                &server.issuer,
+                crate::support::oidc::authorization_url(&rp, &[])
+                    .url
+                    .as_str(),
+                "mona",
+            )
+            .await;
+        crate::support::mfa::enrol(&server, &browser).await;
+        let user = server.store.find_user_by_login("mona").unwrap().unwrap();
+        for _ in 0..3 {
+            let fresh = Browser::new();
+            let html = login_page(&server, &client, &fresh).await;
+            let (status, target) = attempt(&server, &fresh, &html, "mona", PASSWORD).await;
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            assert!(target.contains("/login/mfa"));
+        }
+        assert!(server
+            .store
+            .login_throttle(&format!("user:{}", user.id))
+            .unwrap()
+            .is_none());
+        // Wrong codes do count.
+        let fresh = Browser::new();
+        let html = login_page(&server, &client, &fresh).await;
+        let (_, target) = attempt(&server, &fresh, &html, "mona", PASSWORD).await;
+        let mut page = fresh.page(&target).await;
+        for _ in 0..2 {
+            page = fresh
+                .submit_code(&server.issuer, &page, "000000")
+                .await
+                .text()
+                .await
+                .unwrap();
+        }
+        assert!(
+            message(&page).contains("Too many failed sign-in attempts"),
+            "{page}"
+        );
+        let throttle = server
+            .store
+            .login_throttle(&format!("user:{}", user.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(throttle.failures, 2);
+    }
+);
+
+/// Mean time of `attempts` failed logins as `username`, seconds.
+async fn mean_failure_time(
+    server: &TestServer,
+    browser: &Browser,
+    html: &str,
+    username: &str,
+    attempts: u32,
+) -> f64 {
+    let mut total = 0.0;
+    for _ in 0..attempts {
+        let started = std::time::Instant::now();
+        let (status, _) = attempt(server, browser, html, username, "not the password").await;
+        total += started.elapsed().as_secs_f64();
+        assert_eq!(status, StatusCode::OK);
+    }
+    total / f64::from(attempts)
+}
+
+on_both_backends!(
+    unknown_users_cost_the_same_argon2_work,
+    |backend: Backend| async move {
+        // Real Argon2 work (8 MiB), so skipping it for unknown users would
+        // show: a login without it takes a small fraction of the time.
+        let server = server_or_skip!(backend, |config| {
+            config.argon2 = ferrid_store::Argon2Params {
+                memory_kib: 8 * 1024,
+                iterations: 2,
+                parallelism: 1,
+            };
+            config.lockout.delay_after = 1_000;
+            config.lockout.lock_after = 1_000;
+            config.rate_limits.login_per_minute = 0;
+        });
+        server.create_user("kent");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let html = login_page(&server, &client, &browser).await;
+        // Warm up, then alternate rounds so drift affects both alike.
+        mean_failure_time(&server, &browser, &html, "kent", 3).await;
+        let (mut known, mut unknown) = (0.0, 0.0);
+        for _ in 0..5 {
+            known += mean_failure_time(&server, &browser, &html, "kent", 6).await;
+            unknown += mean_failure_time(&server, &browser, &html, "nobody-here", 6).await;
+        }
+        let ratio = unknown / known;
+        assert!(
+            (0.6..1.67).contains(&ratio),
+            "unknown {unknown:.4}s vs known {known:.4}s (ratio {ratio:.2})"
+        );
+    }
+);
+
+on_both_backends!(
+    rate_limits_answer_429_with_retry_after,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.rate_limits.login_per_minute = 3;
+            config.rate_limits.token_per_minute = 2;
+            config.rate_limits.authorization_per_minute = 5;
+        });
+        server.create_user("rex");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let html = login_page(&server, &client, &browser).await;
+        for _ in 0..3 {
+            let (status, _) = attempt(&server, &browser, &html, "rex", "wrong").await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let refused = browser
+            .submit_login(&server.issuer, &html, "rex", PASSWORD)
+            .await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("rate_limits.login_per_minute"), "{text}");
+        // The refusal is not a credential failure.
+        let user = server.store.find_user_by_login("rex").unwrap().unwrap();
+        let throttle = server
+            .store
+            .login_throttle(&format!("user:{}", user.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(throttle.failures, 3);
+
+        let http = reqwest::Client::new();
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let response = http
+                .post(server.url("/token"))
+                .form(&[("grant_type", "authorization_code"), ("code", "x")])
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status());
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert!(response.headers().contains_key("retry-after"));
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(body["error"], "rate_limited");
+                assert!(body["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("rate_limits.token_per_minute"));
+            }
+        }
+        assert_eq!(
+            statuses[..2],
+            [StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED]
+        );
+        assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
+        // Discovery is not limited.
+        for _ in 0..10 {
+            let response = http
+                .get(server.url("/.well-known/openid-configuration"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    }
+);
+
+/// Statuses of `count` token requests claiming `forwarded` as client.
+async fn token_statuses(server: &TestServer, forwarded: &[&str]) -> Vec<StatusCode> {
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for address in forwarded {
+        let response = http
+            .post(server.url("/token"))
+            .header("X-Forwarded-For", *address)
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    statuses
+}
+
+on_both_backends!(
+    forwarded_for_counts_only_from_trusted_proxies,
+    |backend: Backend| async move {
+        let addresses = ["203.0.113.1", "203.0.113.2", "203.0.113.1"];
+        let trusting = server_or_skip!(backend, |config| {
+            config.rate_limits.token_per_minute = 1;
+            config.rate_limits.trusted_proxies = vec!["127.0.0.1/32".into()];
+        });
+        let statuses = token_statuses(&trusting, &addresses).await;
+        // Two clients behind the proxy each get their own allowance.
+        assert_ne!(statuses[0], StatusCode::TOO_MANY_REQUESTS);
+        assert_ne!(statuses[1], StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
+        // The audit log records the forwarded address.
+        trusting.create_user("ivy");
+        let client = trusting.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let html = login_page(&trusting, &client, &browser).await;
+        browser
+            .http
+            .post(trusting.url("/login"))
+            .header("X-Forwarded-For", "198.51.100.7")
+            .form(&[
+                ("request_id", hidden_field(&html, "request_id").as_str()),
+                ("csrf_token", hidden_field(&html, "csrf_token").as_str()),
+                ("username", "ivy"),
+                ("password", "wrong"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let events = trusting
+            .store
+            .audit_events(&ferrid_store::AuditFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        let failure = events.iter().find(|event| event.event == "login").unwrap();
+        assert_eq!(failure.ip.as_deref(), Some("198.51.100.7"));
+        assert!(failure.request_id.is_some());
+
+        // Without trust, the header is ignored: one client, one allowance.
+        let untrusting = server_or_skip!(backend, |config| {
+            config.rate_limits.token_per_minute = 1;
+        });
+        let statuses = token_statuses(&untrusting, &addresses).await;
+        assert_ne!(statuses[0], StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(statuses[1], StatusCode::TOO_MANY_REQUESTS);
+    }
+);
+
+on_both_backends!(
+    a_full_hashing_queue_answers_503,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.argon2 = ferrid_store::Argon2Params {
+                memory_kib: 16 * 1024,
+                iterations: 3,
+                parallelism: 1,
+            };
+            config.passwords.hashing_queue = 0;
+            config.rate_limits.login_per_minute = 0;
+            config.lockout.delay_after = 1_000;
+            config.lockout.lock_after = 1_000;
+        });
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = std::sync::Arc::new(Browser::new());
+        let html = login_page(&server, &client, &browser).await;
+        let attempts: Vec<_> = (0..16)
+            .map(|index| {
+                let (browser, html, issuer) =
+                    (browser.clone(), html.clone(), server.issuer.clone());
+                tokio::spawn(async move {
+                    let response = browser
+                        .submit_login(&issuer, &html, &format!("flood{index}"), "wrong password")
+                        .await;
+                    (
+                        response.status(),
+                        response.headers().get("retry-after").cloned(),
+                    )
+                })
+            })
+            .collect();
+        let mut busy = 0;
+        for attempt in attempts {
+            let (status, retry_after) = attempt.await.unwrap();
+            match status {
+                StatusCode::OK => {}
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    busy += 1;
+                    assert!(retry_after.is_some());
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert!(
+            busy > 0,
+            "16 simultaneous logins on a queue of 0 should overflow"
+        );
+        // Afterwards the pool serves again.
+        let (status, _) = attempt(&server, &browser, &html, "after", "wrong").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+);
