@@ -40,10 +40,12 @@ enum PasswordCheck {
     /// Right password, enabled account.
     Valid(User),
     /// Wrong password, unknown or disabled account; the failure was
-    /// counted and may have started a wait.
-    Invalid(Option<Refusal>),
-    /// Refused unchecked: a wait or lock is in force.
-    Refused(Refusal),
+    /// counted and may have started a wait. The account's id, if there is
+    /// one, is for the audit log only, never for the page.
+    Invalid(Option<String>, Option<Refusal>),
+    /// Refused unchecked: a wait or lock is in force (the account's id,
+    /// for the audit log, as above).
+    Refused(Option<String>, Refusal),
 }
 
 /// `POST /login`: checks the CSRF token and the credentials, then starts
@@ -74,23 +76,23 @@ pub async fn submit(
         let policy = &state.settings.security.lockout;
         let user = match check_credentials(&state, username.clone(), password).await {
             Ok(PasswordCheck::Valid(user)) => user,
-            Ok(PasswordCheck::Invalid(refusal)) => {
-                Event::new("login", Outcome::Failure)
+            Ok(PasswordCheck::Invalid(user_id, refusal)) => {
+                with_subject(Event::new("login", Outcome::Failure), user_id.as_deref())
                     .client(&client_id)
                     .detail("invalid username or password")
                     .record(&state, &http)
                     .await;
                 let message = match refusal {
                     Some(refusal) => {
-                        lock_event(&state, &http, None, &client_id, &refusal).await;
+                        lock_event(&state, &http, user_id.as_deref(), &client_id, &refusal).await;
                         format!("{INVALID_CREDENTIALS} {}", refusal.message(now, policy))
                     }
                     None => INVALID_CREDENTIALS.to_owned(),
                 };
                 return render(&state, &http, &pending, &username, Some(&message)).await;
             }
-            Ok(PasswordCheck::Refused(refusal)) => {
-                Event::new("login", Outcome::Refused)
+            Ok(PasswordCheck::Refused(user_id, refusal)) => {
+                with_subject(Event::new("login", Outcome::Refused), user_id.as_deref())
                     .client(&client_id)
                     .detail(if refusal.locked {
                         "account locked"
@@ -193,7 +195,7 @@ pub async fn lock_event(
     client_id: &str,
     refusal: &Refusal,
 ) {
-    let mut event = Event::new(
+    let event = Event::new(
         if refusal.locked {
             "account.lock"
         } else {
@@ -202,11 +204,16 @@ pub async fn lock_event(
         Outcome::Refused,
     )
     .client(client_id)
-    .detail(format!("until {}", refusal.until));
-    if let Some(user_id) = user_id {
-        event = event.subject(user_id);
+    .detail(format!("until {}", crate::http::timestamp(refusal.until)));
+    with_subject(event, user_id).record(state, http).await;
+}
+
+/// Names the account an event concerns, when there is one.
+fn with_subject(event: Event, user_id: Option<&str>) -> Event {
+    match user_id {
+        Some(user_id) => event.subject(user_id),
+        None => event,
     }
-    event.record(state, http).await;
 }
 
 /// The 503 page for a full password-hashing queue, with `Retry-After`.
@@ -245,8 +252,9 @@ async fn check_credentials(
         .run(move || -> ferrid_store::StoreResult<PasswordCheck> {
             let user = store.find_user_by_login(&login)?;
             let subject = lockout::subject(user.as_ref(), &login);
+            let user_id = user.as_ref().map(|user| user.id.clone());
             if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
-                return Ok(PasswordCheck::Refused(refusal));
+                return Ok(PasswordCheck::Refused(user_id, refusal));
             }
             let valid = match &user {
                 Some(user) => passwords.verify(&password, &user.password_hash) && !user.disabled,
@@ -261,9 +269,10 @@ async fn check_credentials(
                     }
                     Ok(PasswordCheck::Valid(user))
                 }
-                _ => Ok(PasswordCheck::Invalid(lockout::record_failure(
-                    &store, &policy, &subject, now,
-                )?)),
+                _ => Ok(PasswordCheck::Invalid(
+                    user_id,
+                    lockout::record_failure(&store, &policy, &subject, now)?,
+                )),
             }
         })
         .await?

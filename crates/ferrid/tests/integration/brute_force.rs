@@ -130,9 +130,8 @@ on_both_backends!(
                 ..Default::default()
             })
             .unwrap();
-        assert!(events
-            .iter()
-            .any(|event| event.event == "account.lock" && event.subject.as_deref() == None));
+        assert!(events.iter().any(|event| event.event == "account.lock"
+            && event.subject.as_deref() == Some(user.id.as_str())));
         assert!(events
             .iter()
             .any(|event| event.event == "login" && event.outcome == "refused"));
