@@ -15,6 +15,7 @@ mod login;
 mod logout;
 mod metadata;
 mod mfa;
+mod passwords;
 mod storage;
 mod token_errors;
 mod token_lifecycle;

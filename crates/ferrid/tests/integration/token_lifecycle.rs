@@ -15,7 +15,10 @@ use crate::support::server::TestClient;
 use crate::support::{Backend, Browser, TestServer};
 
 /// A confidential client allowed refresh tokens.
-fn refresh_client(server: &TestServer, tweak: impl FnOnce(&mut ClientRegistration)) -> TestClient {
+pub(crate) fn refresh_client(
+    server: &TestServer,
+    tweak: impl FnOnce(&mut ClientRegistration),
+) -> TestClient {
     let mut registration = ClientRegistration {
         name: "Refreshing app".into(),
         redirect_uris: vec!["https://refresh.example/cb".into()],
@@ -30,7 +33,7 @@ fn refresh_client(server: &TestServer, tweak: impl FnOnce(&mut ClientRegistratio
 }
 
 /// POSTs a form to `path` authenticated as `client`; returns status and JSON.
-async fn call(
+pub(crate) async fn call(
     server: &TestServer,
     path: &str,
     client: &TestClient,
@@ -47,7 +50,11 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn refresh(server: &TestServer, client: &TestClient, token: &str) -> (StatusCode, Value) {
+pub(crate) async fn refresh(
+    server: &TestServer,
+    client: &TestClient,
+    token: &str,
+) -> (StatusCode, Value) {
     call(
         server,
         "/token",
