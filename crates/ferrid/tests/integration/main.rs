@@ -19,4 +19,5 @@ mod passwords;
 mod storage;
 mod token_errors;
 mod token_lifecycle;
+mod transport;
 mod userinfo;
