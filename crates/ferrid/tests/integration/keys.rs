@@ -483,6 +483,23 @@ on_both_backends!(
     rewrap_moves_every_key_to_a_new_master_key,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
+        // Regression: client_secret_jwt secrets (and TOTP secrets) are
+        // sealed under the master key too, and were left behind.
+        let jwt_client = server.create_client("client_secret_jwt", "https://jwt.example/cb");
+        let user = server.create_user("sealed");
+        let totp_secret = b"twenty bytes of totp".to_vec();
+        let sealed = server
+            .state
+            .seal_totp_secret(&totp_secret, &user.id)
+            .unwrap();
+        server
+            .store
+            .begin_totp_enrolment(&user.id, &sealed)
+            .unwrap();
+        assert!(server
+            .store
+            .confirm_totp(&user.id, &sealed, 1, &[], 0)
+            .unwrap());
         let new_key = server.dir.path().join("keys/new-master.key");
         let output = server
             .cli(&[
@@ -500,7 +517,7 @@ on_both_backends!(
             String::from_utf8_lossy(&output.stderr)
         );
         let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(report["rewrapped"], 4);
+        assert_eq!(report["rewrapped"], 6);
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&new_key).unwrap().permissions().mode();
@@ -513,5 +530,18 @@ on_both_backends!(
         let stored = ferrid_server::keys::stored_keys(&server.store).unwrap();
         ferrid_tokens::Keyring::load(&stored, &new)
             .expect("every key opens with the new master key");
+        let client = server.store.find_client(&jwt_client.id).unwrap().unwrap();
+        let secret = new
+            .open(client.secret_sealed.as_deref().unwrap(), &client.client_id)
+            .expect("the client secret opens with the new master key");
+        assert_eq!(secret, jwt_client.secret.unwrap().into_bytes());
+        let stored_user = server.store.find_user(&user.id).unwrap().unwrap();
+        let opened = new
+            .open(
+                stored_user.totp_secret_sealed.as_deref().unwrap(),
+                &format!("totp:{}", user.id),
+            )
+            .expect("the TOTP secret opens with the new master key");
+        assert_eq!(opened, totp_secret);
     }
 );
