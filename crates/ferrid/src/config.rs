@@ -426,6 +426,62 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid_and_matches_the_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "ferrid.toml",
+                include_str!("../../../deploy/ferrid.toml.example"),
+            )?;
+            let config =
+                Config::load(Some(Path::new("ferrid.toml"))).map_err(|error| error.to_string())?;
+            config.settings().map_err(|error| error.to_string())?;
+            assert_eq!(config.lockout, LockoutPolicy::default());
+            assert_eq!(config.rate_limits, RateLimits::default());
+            assert_eq!(config.email, EmailSettings::default());
+            assert_eq!(config.tls, TlsSettings::default());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn security_settings_are_checked() {
+        let mut config = Config::default();
+        config.passwords.min_length = 6;
+        assert!(config
+            .settings()
+            .unwrap_err()
+            .to_string()
+            .contains("passwords.min_length"));
+        let mut config = Config::default();
+        config.lockout.lock_after = 1;
+        assert!(config
+            .settings()
+            .unwrap_err()
+            .to_string()
+            .contains("lockout"));
+        let mut config = Config::default();
+        config.tls.certificate = "cert.pem".into();
+        assert!(config
+            .settings()
+            .unwrap_err()
+            .to_string()
+            .contains("tls.private_key"));
+        config.tls.private_key = "key.pem".into();
+        assert!(config
+            .settings()
+            .unwrap_err()
+            .to_string()
+            .contains("https://"));
+        let mut config = Config::default();
+        config.tls.redirect_bind = "0.0.0.0:80".into();
+        assert!(config
+            .redirect_address()
+            .unwrap_err()
+            .to_string()
+            .contains("tls.certificate"));
+    }
+
+    #[test]
     fn environment_overrides_file() {
         Jail::expect_with(|jail| {
             jail.create_file(
