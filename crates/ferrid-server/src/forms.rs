@@ -77,4 +77,18 @@ impl FormToken {
         }
         Ok(response)
     }
+
+    /// Renders a form page: 400 when it shows why a submission was
+    /// refused, 200 otherwise.
+    pub fn respond_form(
+        &self,
+        error: Option<&str>,
+        page: &impl Template,
+    ) -> Result<HttpResponse, PageError> {
+        let status = match error {
+            Some(_) => StatusCode::BAD_REQUEST,
+            None => StatusCode::OK,
+        };
+        self.respond(status, page)
+    }
 }

@@ -21,6 +21,15 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// A few words for the audit log.
+    pub fn describe(&self) -> &'static str {
+        if self.locked {
+            "account locked"
+        } else {
+            "throttled after failures"
+        }
+    }
+
     /// What the user is told; it names the setting that applied, so an
     /// operator can explain it.
     pub fn message(&self, now: i64, policy: &LockoutPolicy) -> String {

@@ -10,7 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use crate::error::Internal;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+
+use crate::error::{Internal, PageError};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -27,6 +31,34 @@ impl From<Internal> for PoolError {
     fn from(internal: Internal) -> Self {
         PoolError::Internal(internal)
     }
+}
+
+impl PoolError {
+    /// The answer for a page: a full queue is a 503 with `Retry-After`
+    /// naming the setting; a failure is the generic error page.
+    pub fn respond(self) -> Result<HttpResponse, PageError> {
+        match self {
+            PoolError::Full => Ok(busy()),
+            PoolError::Internal(internal) => Err(internal.into()),
+        }
+    }
+}
+
+/// The 503 page for a full password-hashing queue.
+fn busy() -> HttpResponse {
+    tracing::warn!("password hashing queue full; refusing a request");
+    let mut response = PageError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Busy".into(),
+        message: "The server is checking too many passwords right now (passwords.hashing_queue)."
+            .into(),
+        hint: Some("Try again in a few seconds.".into()),
+    }
+    .response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    response
 }
 
 /// The pool; cheap to share.
@@ -101,6 +133,17 @@ impl PasswordPool {
         Ok(result
             .await
             .map_err(|_| Internal::log("a password job was dropped"))?)
+    }
+
+    /// [`run`](Self::run) for database work: a store error is logged and
+    /// becomes [`PoolError::Internal`].
+    pub async fn run_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> ferrid_store::StoreResult<T> + Send + 'static,
+    ) -> Result<T, PoolError> {
+        self.run(work)
+            .await?
+            .map_err(|error| PoolError::Internal(Internal::from(error)))
     }
 }
 

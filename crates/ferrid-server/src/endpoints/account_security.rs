@@ -10,13 +10,11 @@ use ferrid_store::{Session, User};
 
 use crate::audit::{Event, Outcome};
 use crate::endpoints::account::not_signed_in;
-use crate::endpoints::login;
 use crate::error::{Internal, PageError};
 use crate::forms;
 use crate::http::Params;
 use crate::lockout;
 use crate::metadata::paths;
-use crate::password_pool::PoolError;
 use crate::state::AppState;
 use crate::{accounts, mail, mfa, session};
 
@@ -58,12 +56,7 @@ async fn overview(
         notice,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    token.respond(status, &page)
+    token.respond_form(error, &page)
 }
 
 /// `GET /account/totp[?request_id=…]`: a new secret, pending until
@@ -115,12 +108,7 @@ async fn render_enrolment(
         csrf_token: &token.value,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    token.respond(status, &page)
+    token.respond_form(error, &page)
 }
 
 /// `POST /account/totp`: confirms the pending secret with a code, turns
@@ -253,25 +241,14 @@ pub async fn change_password(
             .get("current_password")
             .unwrap_or_default()
             .to_owned();
-        let new_password = params.get("new_password").unwrap_or_default().to_owned();
-        if params.get("confirm_password") != Some(new_password.as_str()) {
-            return overview(
-                &state,
-                &http,
-                &user,
-                None,
-                Some("The new passwords do not match."),
-            )
-            .await;
-        }
-        if let Err(reason) = accounts::check_password(
-            &new_password,
+        let new_password = match accounts::new_password(
+            &params,
             state.settings.security.passwords.min_length,
-            &user.username,
-            &user.email,
+            &user,
         ) {
-            return overview(&state, &http, &user, None, Some(&capitalize(&reason))).await;
-        }
+            Ok(password) => password,
+            Err(message) => return overview(&state, &http, &user, None, Some(&message)).await,
+        };
         let outcome = {
             let (store, passwords) = (state.store.clone(), state.passwords.clone());
             let policy = state.settings.security.lockout.clone();
@@ -279,7 +256,7 @@ pub async fn change_password(
             let keep_sid = current.sid.clone();
             state
                 .password_pool
-                .run(
+                .run_store(
                     move || -> ferrid_store::StoreResult<Result<usize, String>> {
                         let subject = lockout::user_subject(&user.id);
                         if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
@@ -305,7 +282,7 @@ pub async fn change_password(
                 .await
         };
         match outcome {
-            Ok(Ok(Ok(ended))) => {
+            Ok(Ok(ended)) => {
                 Event::new("password.change", Outcome::Success)
                     .actor(&user.id)
                     .subject(&user.id)
@@ -322,7 +299,7 @@ pub async fn change_password(
                 )
                 .await
             }
-            Ok(Ok(Err(message))) => {
+            Ok(Err(message)) => {
                 Event::new("password.change", Outcome::Failure)
                     .actor(&user.id)
                     .subject(&user.id)
@@ -331,9 +308,7 @@ pub async fn change_password(
                     .await;
                 overview(&state, &http, &user, None, Some(&message)).await
             }
-            Ok(Err(error)) => Err(Internal::from(error).into()),
-            Err(PoolError::Full) => Ok(login::busy()),
-            Err(PoolError::Internal(internal)) => Err(internal.into()),
+            Err(refused) => refused.respond(),
         }
     };
     result.await.unwrap_or_else(|page| page.response())
@@ -395,13 +370,4 @@ pub async fn send_verification(
         .await
     };
     result.await.unwrap_or_else(|page| page.response())
-}
-
-/// Policy messages start lower-case for the CLI; pages want a sentence.
-pub fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-        None => String::new(),
-    }
 }

@@ -11,14 +11,11 @@ use ferrid_store::secret::digest;
 use ferrid_store::EmailToken;
 
 use crate::audit::{Event, Outcome};
-use crate::endpoints::account_security::capitalize;
-use crate::endpoints::login;
-use crate::error::{Internal, PageError};
+use crate::error::PageError;
 use crate::forms;
 use crate::http::{html_response, Params};
 use crate::lockout;
 use crate::metadata::paths;
-use crate::password_pool::PoolError;
 use crate::state::AppState;
 use crate::{accounts, mail};
 
@@ -152,12 +149,7 @@ fn render_reset(
         csrf_token: &token.value,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    token.respond(status, &page)
+    token.respond_form(error, &page)
 }
 
 /// `POST /password/reset`: sets the new password, ends every session and
@@ -178,30 +170,21 @@ pub async fn reset(
             .await?
             .filter(|user| !user.disabled)
             .ok_or_else(invalid_link)?;
-        let new_password = params.get("new_password").unwrap_or_default().to_owned();
-        if params.get("confirm_password") != Some(new_password.as_str()) {
-            return render_reset(
-                &state,
-                &http,
-                &reset_token,
-                Some("The passwords do not match."),
-            );
-        }
-        if let Err(reason) = accounts::check_password(
-            &new_password,
+        let new_password = match accounts::new_password(
+            &params,
             state.settings.security.passwords.min_length,
-            &user.username,
-            &user.email,
+            &user,
         ) {
-            return render_reset(&state, &http, &reset_token, Some(&capitalize(&reason)));
-        }
+            Ok(password) => password,
+            Err(message) => return render_reset(&state, &http, &reset_token, Some(&message)),
+        };
         let changed = {
             let (store, passwords) = (state.store.clone(), state.passwords.clone());
             let (user, now) = (user.clone(), state.now());
             let token_digest = digest(&reset_token);
             state
                 .password_pool
-                .run(move || -> ferrid_store::StoreResult<Option<usize>> {
+                .run_store(move || -> ferrid_store::StoreResult<Option<usize>> {
                     // Spent first: two submissions of one link change the
                     // password once.
                     let Some(spent) =
@@ -218,11 +201,9 @@ pub async fn reset(
                 .await
         };
         let ended = match changed {
-            Ok(Ok(Some(ended))) => ended,
-            Ok(Ok(None)) => return Err(invalid_link()),
-            Ok(Err(error)) => return Err(Internal::from(error).into()),
-            Err(PoolError::Full) => return Ok(login::busy()),
-            Err(PoolError::Internal(internal)) => return Err(internal.into()),
+            Ok(Some(ended)) => ended,
+            Ok(None) => return Err(invalid_link()),
+            Err(refused) => return refused.respond(),
         };
         Event::new("password.reset", Outcome::Success)
             .actor(&user.id)

@@ -94,18 +94,13 @@ pub async fn submit(
             Ok(PasswordCheck::Refused(user_id, refusal)) => {
                 with_subject(Event::new("login", Outcome::Refused), user_id.as_deref())
                     .client(&client_id)
-                    .detail(if refusal.locked {
-                        "account locked"
-                    } else {
-                        "throttled after failures"
-                    })
+                    .detail(refusal.describe())
                     .record(&state, &http)
                     .await;
                 let message = refusal.message(now, policy);
                 return render(&state, &http, &pending, &username, Some(&message)).await;
             }
-            Err(PoolError::Full) => return Ok(busy()),
-            Err(PoolError::Internal(internal)) => return Err(internal.into()),
+            Err(refused) => return refused.respond(),
         };
         if user.has_mfa() {
             // The password was right; the second factor decides. Nothing
@@ -216,24 +211,6 @@ fn with_subject(event: Event, user_id: Option<&str>) -> Event {
     }
 }
 
-/// The 503 page for a full password-hashing queue, with `Retry-After`.
-pub fn busy() -> HttpResponse {
-    tracing::warn!("password hashing queue full; refusing a login");
-    let mut response = PageError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        title: "Busy".into(),
-        message: "The server is checking too many passwords right now (passwords.hashing_queue)."
-            .into(),
-        hint: Some("Try again in a few seconds.".into()),
-    }
-    .response();
-    response.headers_mut().insert(
-        actix_web::http::header::RETRY_AFTER,
-        actix_web::http::header::HeaderValue::from_static("2"),
-    );
-    response
-}
-
 /// Verifies credentials on the password pool (off the executor, at most
 /// one Argon2 computation per core at a time). Unknown and disabled users
 /// are refused after the same Argon2 work as a wrong password; a locked
@@ -249,7 +226,7 @@ async fn check_credentials(
     let now = state.now();
     state
         .password_pool
-        .run(move || -> ferrid_store::StoreResult<PasswordCheck> {
+        .run_store(move || -> ferrid_store::StoreResult<PasswordCheck> {
             let user = store.find_user_by_login(&login)?;
             let subject = lockout::subject(user.as_ref(), &login);
             let user_id = user.as_ref().map(|user| user.id.clone());
@@ -275,8 +252,7 @@ async fn check_credentials(
                 )),
             }
         })
-        .await?
-        .map_err(|error| PoolError::Internal(Internal::from(error)))
+        .await
 }
 
 async fn render(

@@ -112,11 +112,7 @@ pub async fn submit(
                 Event::new("mfa", Outcome::Refused)
                     .subject(&user.id)
                     .client(&client_id)
-                    .detail(if refusal.locked {
-                        "account locked"
-                    } else {
-                        "throttled after failures"
-                    })
+                    .detail(refusal.describe())
                     .record(&state, &http)
                     .await;
                 render(&state, &http, &pending, Some(&refusal.message(now, policy))).await
