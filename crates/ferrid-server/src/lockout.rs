@@ -1,8 +1,8 @@
 //! Per-account brute-force protection. Consecutive credential failures
-//! (wrong password, wrong second factor) are counted in the database, per
-//! account, and per login name when no account has it, so that an unknown
-//! name is throttled and worded exactly like a real one: neither the
-//! message nor the timing tells whether an account exists. While a wait
+//! are counted in the database: wrong passwords per login name (whether or
+//! not an account has it, so an unknown name is throttled and worded
+//! exactly like a real one: neither the message nor the timing tells
+//! whether an account exists), wrong second-factor codes per account. While a wait
 //! or lock is in force, attempts are refused before any password is
 //! checked, and refusals do not count as failures.
 
@@ -51,17 +51,33 @@ impl Refusal {
     }
 }
 
-/// The counter a login attempt is charged to.
-pub fn subject(user: Option<&User>, login: &str) -> String {
-    match user {
-        Some(user) => user_subject(&user.id),
-        None => format!("login:{}", digest(&login.trim().to_lowercase())),
-    }
+/// The counter of password attempts for a login name (username or
+/// e-mail address, trimmed and lower-cased): the same for names with and
+/// without an account, so that neither the messages nor the locks tell
+/// which names exist. The name itself is not stored, only its digest.
+pub fn login_subject(login: &str) -> String {
+    format!("login:{}", digest(&normalize_login(login)))
 }
 
-/// The counter of a known user (second factor, password change).
-pub fn user_subject(user_id: &str) -> String {
-    format!("user:{user_id}")
+/// How a login name is compared: trimmed and lower-cased, as the account
+/// lookup does.
+pub fn normalize_login(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+/// The counter of second-factor attempts of an account (reached only
+/// after a correct password, so it may be per account).
+pub fn mfa_subject(user_id: &str) -> String {
+    format!("mfa:{user_id}")
+}
+
+/// Every counter a complete sign-in of `user` clears.
+pub fn subjects_of(user: &User) -> [String; 3] {
+    [
+        login_subject(&user.username),
+        login_subject(&user.email),
+        mfa_subject(&user.id),
+    ]
 }
 
 /// The refusal in force for `subject`, if any. Blocking.
@@ -90,15 +106,26 @@ pub fn record_failure(
     subject: &str,
     now: i64,
 ) -> StoreResult<Option<Refusal>> {
+    Ok(count_failure(store, policy, subject, now)?.1)
+}
+
+/// [`record_failure`], also returning the new count of failures.
+pub fn count_failure(
+    store: &Store,
+    policy: &LockoutPolicy,
+    subject: &str,
+    now: i64,
+) -> StoreResult<(i64, Option<Refusal>)> {
     let throttle =
         store.record_login_failure(subject, now, |failures| policy.wait_after(failures))?;
-    Ok(throttle
+    let refusal = throttle
         .locked_until
         .filter(|until| *until > now)
         .map(|until| Refusal {
             until,
             locked: throttle.failures >= policy.lock_after,
-        }))
+        });
+    Ok((throttle.failures, refusal))
 }
 
 #[cfg(test)]
@@ -123,9 +150,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_names_are_counted_by_their_normalised_form() {
-        assert_eq!(subject(None, " Bob "), subject(None, "bob"));
-        assert!(subject(None, "bob").starts_with("login:"));
-        assert!(!subject(None, "bob").contains("bob"));
+    fn names_are_counted_by_their_normalised_form() {
+        assert_eq!(login_subject(" Bob "), login_subject("bob"));
+        assert!(login_subject("bob").starts_with("login:"));
+        assert!(!login_subject("bob").contains("bob"));
+        assert_ne!(login_subject("bob"), mfa_subject("bob"));
     }
 }

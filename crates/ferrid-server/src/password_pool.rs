@@ -96,7 +96,14 @@ impl PasswordPool {
                         Err(_) => break,
                     };
                     match job {
-                        Ok(job) => job(),
+                        // A panicking job must not take its thread with
+                        // it; its caller sees the dropped result.
+                        Ok(job) => {
+                            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err()
+                            {
+                                tracing::error!("a password job panicked");
+                            }
+                        }
                         Err(_) => break,
                     }
                 })?;

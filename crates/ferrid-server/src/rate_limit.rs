@@ -124,7 +124,7 @@ impl RateLimiter {
     pub fn check(&self, limit: Limit, ip: IpAddr) -> Result<(), Duration> {
         match self.limiter(limit).0 {
             Some(limiter) => limiter
-                .check_key(&ip)
+                .check_key(&Self::bucket(ip))
                 .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now())),
             None => Ok(()),
         }
@@ -153,24 +153,41 @@ impl RateLimiter {
         if !self.is_trusted(peer) {
             return Some(peer);
         }
-        let forwarded: Vec<IpAddr> = request
+        let headers: Vec<&str> = request
             .headers()
             .get_all("x-forwarded-for")
             .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .map(|entry| entry.parse::<IpAddr>().ok())
-            .collect::<Option<Vec<_>>>()
-            // A malformed list is not believed at all.
-            .unwrap_or_default();
+            .collect();
+        // Right to left: each trusted hop vouches for the entry before it.
+        // The first untrusted address is the client; an entry that is not
+        // an address stops the walk at the hop that forwarded it (so junk
+        // from a client cannot hide the address its proxy appended).
         let mut client = peer;
-        for address in forwarded.into_iter().rev() {
+        for entry in headers.iter().rev().flat_map(|value| value.rsplit(',')) {
+            let Ok(address) = entry.trim().parse::<IpAddr>() else {
+                break;
+            };
             client = address;
             if !self.is_trusted(address) {
                 break;
             }
         }
         Some(client)
+    }
+
+    /// The bucket of an address: IPv6 clients get a /64 each (one host
+    /// usually holds a whole /64), IPv4 clients their address.
+    fn bucket(address: IpAddr) -> IpAddr {
+        match address {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let bits = u128::from(v6) & !((1_u128 << 64) - 1);
+                    IpAddr::V6(bits.into())
+                }
+            },
+            v4 => v4,
+        }
     }
 
     fn is_trusted(&self, address: IpAddr) -> bool {
@@ -190,7 +207,9 @@ pub async fn middleware(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if let Some(limit) = Limit::of(request.method(), request.path()) {
+    // The path as the router will see it (percent-decoded), so that
+    // `/log%69n` is limited like `/login`.
+    if let Some(limit) = Limit::of(request.method(), request.match_info().as_str()) {
         if let Some(state) = request.app_data::<web::Data<AppState>>() {
             let limiter = &state.rate_limiter;
             if let Some(ip) = limiter.client_ip(request.request()) {
@@ -286,6 +305,11 @@ mod tests {
             ip("10.1.1.1:1", Some("1.2.3.4, nonsense")),
             "10.1.1.1".parse::<IpAddr>().unwrap()
         );
+        // Junk from the client does not hide the address its proxy added.
+        assert_eq!(
+            ip("10.1.1.1:1", Some("nonsense, 198.51.100.9")),
+            "198.51.100.9".parse::<IpAddr>().unwrap()
+        );
         assert!(RateLimiter::new(&RateLimits {
             trusted_proxies: vec!["not-an-ip".into()],
             ..RateLimits::default()
@@ -303,6 +327,16 @@ mod tests {
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(30));
         assert!(limiter.check(Limit::Login, b).is_ok());
         assert!(limiter.check(Limit::Token, a).is_ok());
+        // One IPv6 /64 is one client.
+        let (c, d): (IpAddr, IpAddr) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::ffff:2".parse().unwrap(),
+        );
+        assert!(limiter.check(Limit::Login, c).is_ok());
+        assert!(limiter.check(Limit::Login, d).is_ok());
+        assert!(limiter.check(Limit::Login, c).is_err());
+        let other_net: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        assert!(limiter.check(Limit::Login, other_net).is_ok());
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl Default for PasswordPolicy {
 }
 
 /// Outgoing e-mail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailSettings {
     /// The `From` address.
@@ -140,6 +140,18 @@ pub struct EmailSettings {
     pub reset_ttl: i64,
     /// Lifetime of an address-verification link, seconds.
     pub verify_ttl: i64,
+}
+
+impl std::fmt::Debug for EmailSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The SMTP URL may hold a password.
+        formatter
+            .debug_struct("EmailSettings")
+            .field("from", &self.from)
+            .field("smtp", &!self.smtp_url.is_empty())
+            .field("outbox_dir", &self.outbox_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for EmailSettings {
@@ -208,6 +220,15 @@ pub struct SecurityPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_smtp_password_stays_out_of_debug_output() {
+        let settings = EmailSettings {
+            smtp_url: "smtps://user:hunter2@smtp.example.com".into(),
+            ..EmailSettings::default()
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
 
     #[test]
     fn waits_grow_then_lock() {

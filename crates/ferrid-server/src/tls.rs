@@ -38,9 +38,11 @@ pub fn server_config(certificate: &Path, private_key: &Path) -> Result<ServerCon
     Ok(config)
 }
 
-/// The `Strict-Transport-Security` value for `max_age` seconds.
+/// The `Strict-Transport-Security` value for `max_age` seconds. Without
+/// `includeSubDomains`: ferrid cannot know whether every sibling host
+/// under its parent domain speaks HTTPS.
 pub fn hsts(max_age: i64) -> String {
-    format!("max-age={max_age}; includeSubDomains")
+    format!("max-age={max_age}")
 }
 
 /// A plain-HTTP server on `listener` answering every request with a

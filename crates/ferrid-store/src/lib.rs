@@ -24,6 +24,7 @@ pub use repo::grants::{Grant, RefreshToken};
 pub use repo::housekeeping::Removed;
 pub use repo::keys::{SealedKind, SigningKeyRecord};
 pub use repo::logout_deliveries::LogoutDelivery;
+pub use repo::mfa::TotpEnrolment;
 pub use repo::sessions::Session;
 pub use repo::throttles::LoginThrottle;
 pub use repo::users::{NewUser, User};

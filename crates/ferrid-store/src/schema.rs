@@ -141,6 +141,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         mfa_user_id -> Nullable<Text>,
+        mfa_step_up -> Bool,
     }
 }
 

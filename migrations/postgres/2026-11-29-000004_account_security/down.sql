@@ -4,6 +4,7 @@ DROP TABLE login_throttles;
 DROP TABLE recovery_codes;
 ALTER TABLE grants DROP COLUMN amr;
 ALTER TABLE authorization_codes DROP COLUMN amr;
+ALTER TABLE authorization_requests DROP COLUMN mfa_step_up;
 ALTER TABLE authorization_requests DROP COLUMN mfa_user_id;
 ALTER TABLE clients DROP COLUMN require_mfa;
 ALTER TABLE users DROP COLUMN totp_last_step;

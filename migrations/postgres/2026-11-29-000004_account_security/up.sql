@@ -9,6 +9,9 @@ ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
 ALTER TABLE clients ADD COLUMN require_mfa BOOLEAN NOT NULL DEFAULT FALSE;
 
 ALTER TABLE authorization_requests ADD COLUMN mfa_user_id TEXT;
+-- Whether that user is stepping up an existing session (no password was
+-- given for this request) rather than finishing a password login.
+ALTER TABLE authorization_requests ADD COLUMN mfa_step_up BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE authorization_codes ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
 ALTER TABLE grants ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
 

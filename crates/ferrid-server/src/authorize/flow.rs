@@ -25,9 +25,11 @@ pub struct Pending {
     pub request: AuthorizationRequest,
     /// The session a login made for this request started, if any.
     pub login_sid: Option<String>,
-    /// The user who gave a correct password for this request and owes a
-    /// second factor.
+    /// The user who owes a second factor for this request.
     pub mfa_user_id: Option<String>,
+    /// Whether that is a step-up of their live session (no password was
+    /// given for this request).
+    pub mfa_step_up: bool,
 }
 
 impl Pending {
@@ -72,6 +74,7 @@ pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pe
         created_at: now,
         expires_at: now + state.settings.login_ttl,
         mfa_user_id: None,
+        mfa_step_up: false,
     };
     state
         .db(move |store| store.create_pending_authorization(&row))
@@ -81,6 +84,7 @@ pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pe
         request,
         login_sid: None,
         mfa_user_id: None,
+        mfa_step_up: false,
     })
 }
 
@@ -104,6 +108,7 @@ pub async fn load(state: &AppState, id: Option<&str>) -> Result<Pending, PageErr
         request,
         login_sid: row.login_sid,
         mfa_user_id: row.mfa_user_id,
+        mfa_step_up: row.mfa_step_up,
     })
 }
 
@@ -144,7 +149,9 @@ async fn try_proceed(
         (Next::SecondFactor, Some((_, user))) => {
             let (pending_digest, user_id) = (digest(&pending.id), user.id.clone());
             state
-                .db(move |store| store.record_pending_password(&pending_digest, &user_id))
+                .db(move |store| {
+                    store.record_pending_second_factor(&pending_digest, &user_id, true)
+                })
                 .await?;
             Ok(see_other(&format!(
                 "{}?request_id={}",

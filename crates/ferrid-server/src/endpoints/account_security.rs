@@ -17,6 +17,7 @@ use crate::lockout;
 use crate::metadata::paths;
 use crate::state::AppState;
 use crate::{accounts, mail, mfa, session};
+use ferrid_store::TotpEnrolment;
 
 /// `GET /account/security`
 pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
@@ -31,6 +32,20 @@ async fn signed_in(state: &AppState, http: &HttpRequest) -> Result<(Session, Use
     session::current(state, http)
         .await?
         .ok_or_else(not_signed_in)
+}
+
+/// With a second factor on, the factor and the password may be changed
+/// only from a session that used it.
+fn require_second_factor(session: &Session, user: &User) -> Result<(), PageError> {
+    if user.has_mfa() && session::acr_for(&session.amr) != session::ACR_MULTI_FACTOR {
+        return Err(PageError {
+            status: StatusCode::FORBIDDEN,
+            title: "Second factor needed".into(),
+            message: "This session signed in without your second factor, so it cannot change your security settings.".into(),
+            hint: Some("Sign out, then sign in again with your authenticator app.".into()),
+        });
+    }
+    Ok(())
 }
 
 async fn overview(
@@ -146,9 +161,17 @@ pub async fn confirm(
             .iter()
             .map(|code| mfa::recovery_digest(code))
             .collect();
-        let (user_id, now) = (user.id.clone(), state.now());
+        let (user_id, keep_sid, now) = (user.id.clone(), current.sid.clone(), state.now());
         let confirmed = state
-            .db(move |store| store.confirm_totp(&user_id, &sealed, step, &digests, now))
+            .db(move |store| {
+                let enrolment = TotpEnrolment {
+                    user_id: &user_id,
+                    sealed: &sealed,
+                    step,
+                    keep_sid: Some(&keep_sid),
+                };
+                store.confirm_totp(enrolment, &digests, now)
+            })
             .await?;
         if !confirmed {
             return Err(PageError::bad_request(
@@ -161,6 +184,18 @@ pub async fn confirm(
             .subject(&user.id)
             .record(&state, &http)
             .await;
+        crate::backchannel::deliver_soon(&state);
+        // If it was not the user (someone with their password, while a
+        // client requires a second factor), the user hears of it.
+        mail::send_in_background(
+            &state,
+            user.email.clone(),
+            "Two-step verification was turned on".into(),
+            format!(
+                "Hello {},\n\nTwo-step verification was just turned on for your account, and your other sessions were signed out.\n\nIf this was not you, change your password at once and ask your administrator to reset your second factor.\n",
+                user.username
+            ),
+        );
         // The user just proved the device: the session is two-factor now.
         let cookie = session::elevate(&state, &current, session::amr_with_otp()).await?;
         let continue_to = if request_id.is_empty() {
@@ -200,7 +235,8 @@ pub async fn regenerate_recovery_codes(
 ) -> HttpResponse {
     let result = async {
         forms::posted(&state, &http, &body)?;
-        let (_, user) = signed_in(&state, &http).await?;
+        let (current, user) = signed_in(&state, &http).await?;
+        require_second_factor(&current, &user)?;
         if !user.has_mfa() {
             return Err(PageError::bad_request(
                 "Two-step verification is off",
@@ -237,6 +273,7 @@ pub async fn change_password(
     let result = async {
         let params = forms::posted(&state, &http, &body)?;
         let (current, user) = signed_in(&state, &http).await?;
+        require_second_factor(&current, &user)?;
         let current_password = params
             .get("current_password")
             .unwrap_or_default()
@@ -258,7 +295,7 @@ pub async fn change_password(
                 .password_pool
                 .run_store(
                     move || -> ferrid_store::StoreResult<Result<usize, String>> {
-                        let subject = lockout::user_subject(&user.id);
+                        let subject = lockout::login_subject(&user.username);
                         if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
                             return Ok(Err(refusal.message(now, &policy)));
                         }

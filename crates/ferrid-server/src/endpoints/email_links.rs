@@ -60,36 +60,20 @@ pub async fn forgot(
                 "Enter the e-mail address of your account.",
             ));
         }
-        let (now, ttl) = (state.now(), state.settings.security.email.reset_ttl);
         let lookup = email.clone();
-        let issued = state
+        let user = state
             .db(move |store| {
                 // Only an exact address match, never a username.
-                let user = store
+                Ok(store
                     .find_user_by_login(&lookup)?
-                    .filter(|user| user.email == lookup && !user.disabled);
-                user.map(|user| {
-                    mail::issue_token(store, &user, mail::PASSWORD_RESET, now, ttl)
-                        .map(|token| (user, token))
-                })
-                .transpose()
+                    .filter(|user| user.email == lookup && !user.disabled))
             })
             .await?;
-        if let Some((user, token)) = issued {
-            let link = format!(
-                "{}?token={token}",
-                state.settings.endpoint(paths::PASSWORD_RESET)
-            );
-            mail::send_in_background(
-                &state,
-                user.email.clone(),
-                "Reset your password".into(),
-                format!(
-                    "Hello {},\n\nSomeone asked to reset the password of your account. To choose a new password, open this link within {} minutes:\n\n{link}\n\nIf it was not you, ignore this message: your password stays as it is.\n",
-                    user.username,
-                    ttl / 60
-                ),
-            );
+        if let Some(user) = user {
+            // Everything that differs for a real address (the token, the
+            // message) happens after the answer, so the answer takes the
+            // same time either way.
+            send_reset_link(&state, user.clone());
             Event::new("password.reset_requested", Outcome::Success)
                 .subject(&user.id)
                 .record(&state, &http)
@@ -103,6 +87,50 @@ pub async fn forgot(
         render_forgot(&state, &http, Some(RESET_SENT))
     };
     result.await.unwrap_or_else(|page| page.response())
+}
+
+/// At most one reset e-mail per account in this many seconds, so the
+/// form cannot be used to flood someone's mailbox.
+pub const RESET_COOLDOWN: i64 = 60;
+
+/// Issues a reset token for `user` and mails the link, in the background,
+/// unless one was sent within [`RESET_COOLDOWN`].
+fn send_reset_link(state: &AppState, user: ferrid_store::User) {
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        let (now, ttl) = (state.now(), state.settings.security.email.reset_ttl);
+        let user_id = user.id.clone();
+        let issued = state
+            .db(move |store| {
+                let recent = store
+                    .last_email_token_at(&user.id, mail::PASSWORD_RESET)?
+                    .is_some_and(|at| now - at < RESET_COOLDOWN);
+                if recent {
+                    return Ok(None);
+                }
+                mail::issue_token(store, &user, mail::PASSWORD_RESET, now, ttl)
+                    .map(|token| Some((user, token)))
+            })
+            .await;
+        let Ok(Some((user, token))) = issued else {
+            tracing::info!(%user_id, "no reset e-mail: one was sent within the last minute, or the database failed");
+            return;
+        };
+        let link = format!(
+            "{}?token={token}",
+            state.settings.endpoint(paths::PASSWORD_RESET)
+        );
+        mail::send_in_background(
+            &state,
+            user.email.clone(),
+            "Reset your password".into(),
+            format!(
+                "Hello {},\n\nSomeone asked to reset the password of your account. To choose a new password, open this link within {} minutes:\n\n{link}\n\nIf it was not you, ignore this message: your password stays as it is.\n",
+                user.username,
+                ttl / 60
+            ),
+        );
+    });
 }
 
 fn invalid_link() -> PageError {
@@ -168,7 +196,9 @@ pub async fn reset(
         let user = state
             .db(move |store| store.find_user(&user_id))
             .await?
-            .filter(|user| !user.disabled)
+            // The link was for this address: one sent before the address
+            // changed no longer resets the account.
+            .filter(|user| !user.disabled && user.email == email_token.email)
             .ok_or_else(invalid_link)?;
         let new_password = match accounts::new_password(
             &params,
@@ -194,7 +224,14 @@ pub async fn reset(
                     };
                     let hash = passwords.hash(&new_password)?;
                     let ended = store.change_password(&user.id, &hash, None, now)?;
-                    store.clear_login_failures(&lockout::user_subject(&user.id))?;
+                    // The password counters only: a reset proves the
+                    // mailbox, not the second factor.
+                    for subject in [
+                        lockout::login_subject(&user.username),
+                        lockout::login_subject(&user.email),
+                    ] {
+                        store.clear_login_failures(&subject)?;
+                    }
                     store.mark_email_verified(&user.id, &spent.email, now)?;
                     Ok(Some(ended))
                 })

@@ -107,7 +107,9 @@ pub async fn submit(
             // is reset yet: a wrong code still counts against the account.
             let (pending_digest, user_id) = (digest(&pending.id), user.id.clone());
             state
-                .db(move |store| store.record_pending_password(&pending_digest, &user_id))
+                .db(move |store| {
+                    store.record_pending_second_factor(&pending_digest, &user_id, false)
+                })
                 .await?;
             return Ok(see_other(&format!(
                 "{}?request_id={}",
@@ -138,9 +140,13 @@ pub async fn complete(
     amr: String,
     how: &str,
 ) -> Result<HttpResponse, PageError> {
-    let subject = lockout::user_subject(&user.id);
+    let subjects = lockout::subjects_of(user);
     state
-        .db(move |store| store.clear_login_failures(&subject))
+        .db(move |store| {
+            subjects
+                .iter()
+                .try_for_each(|subject| store.clear_login_failures(subject))
+        })
         .await?;
     // A step-up (same user, one factor to two) keeps the browser's session
     // (its relying parties stay signed in); anything else, a re-login for
@@ -227,8 +233,9 @@ async fn check_credentials(
     state
         .password_pool
         .run_store(move || -> ferrid_store::StoreResult<PasswordCheck> {
+            let login = lockout::normalize_login(&login);
             let user = store.find_user_by_login(&login)?;
-            let subject = lockout::subject(user.as_ref(), &login);
+            let subject = lockout::login_subject(&login);
             let user_id = user.as_ref().map(|user| user.id.clone());
             if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
                 return Ok(PasswordCheck::Refused(user_id, refusal));

@@ -38,7 +38,7 @@ pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let result = async {
         let pending = flow::load(&state, params.get("request_id")).await?;
-        if waiting_user(&state, &pending).await?.is_none() {
+        if waiting_user(&state, &http, &pending).await?.is_none() {
             return Ok(flow::to_login(&pending));
         }
         render(&state, &http, &pending, None).await
@@ -55,7 +55,7 @@ pub async fn submit(
     let result = async {
         let params = forms::posted(&state, &http, &body)?;
         let pending = flow::load(&state, params.get("request_id")).await?;
-        let Some(user) = waiting_user(&state, &pending).await? else {
+        let Some(user) = waiting_user(&state, &http, &pending).await? else {
             return Ok(flow::to_login(&pending));
         };
         let code = mfa::normalize_code(params.get("code").unwrap_or_default());
@@ -122,12 +122,26 @@ pub async fn submit(
     result.await.unwrap_or_else(|page| page.response())
 }
 
-/// The enabled, enrolled user who passed the password step for this
-/// request, if any.
-async fn waiting_user(state: &AppState, pending: &Pending) -> Result<Option<User>, Internal> {
+/// The enabled, enrolled user who owes a second factor for this request,
+/// if any. A step-up is finished only by that user's live session in this
+/// browser: without a password given for this request, the code alone
+/// must not make a session.
+async fn waiting_user(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+) -> Result<Option<User>, Internal> {
     let Some(user_id) = pending.mfa_user_id.clone() else {
         return Ok(None);
     };
+    if pending.mfa_step_up {
+        let same_session = session::current(state, http)
+            .await?
+            .is_some_and(|(_, current)| current.id == user_id);
+        if !same_session {
+            return Ok(None);
+        }
+    }
     let user = state.db(move |store| store.find_user(&user_id)).await?;
     Ok(user.filter(|user| !user.disabled && user.has_mfa()))
 }
@@ -138,7 +152,7 @@ async fn check_code(
     code: String,
     now: i64,
 ) -> Result<CodeCheck, Internal> {
-    let subject = lockout::user_subject(&user.id);
+    let subject = lockout::mfa_subject(&user.id);
     let policy = state.settings.security.lockout.clone();
     let secret = match &user.totp_secret_sealed {
         Some(sealed) => state.open_totp_secret(sealed, &user.id)?,
@@ -151,6 +165,16 @@ async fn check_code(
             if let Some(refusal) = lockout::refusal(store, &policy, &subject, now)? {
                 return Ok(CodeCheck::Refused(refusal));
             }
+            // Counted before it is checked (a success clears the count):
+            // codes are cheap to check, so many could pass the refusal
+            // above at once; this way at most `lock_after` are ever tried
+            // before the lock.
+            let (failures, counted) = lockout::count_failure(store, &policy, &subject, now)?;
+            if failures > policy.lock_after {
+                if let Some(refusal) = counted {
+                    return Ok(CodeCheck::Refused(refusal));
+                }
+            }
             let accepted = match step {
                 Some(step) => store
                     .accept_totp_step(&user_id, step)?
@@ -160,12 +184,7 @@ async fn check_code(
                     .then_some(CodeCheck::RecoveryCode),
                 None => None,
             };
-            match accepted {
-                Some(check) => Ok(check),
-                None => Ok(CodeCheck::Invalid(lockout::record_failure(
-                    store, &policy, &subject, now,
-                )?)),
-            }
+            Ok(accepted.unwrap_or(CodeCheck::Invalid(counted)))
         })
         .await
 }

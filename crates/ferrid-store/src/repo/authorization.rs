@@ -23,9 +23,13 @@ pub struct PendingAuthorization {
     pub created_at: i64,
     /// Expiry, Unix seconds.
     pub expires_at: i64,
-    /// The user who gave a correct password for this request and still
-    /// owes a second factor.
+    /// The user who owes a second factor for this request: after a
+    /// correct password, or (with `mfa_step_up`) to raise their session.
     pub mfa_user_id: Option<String>,
+    /// Whether `mfa_user_id` is stepping up an existing session: then no
+    /// password was given for this request, and only that live session
+    /// may finish it.
+    pub mfa_step_up: bool,
 }
 
 /// An authorization code and everything the token endpoint must check
@@ -92,18 +96,31 @@ impl Store {
     /// `sid`; that login satisfies `prompt=login`.
     pub fn record_pending_login(&self, id_digest: &str, sid: &str) -> StoreResult<()> {
         let mut connection = self.connection()?;
+        // The second factor, if one was owed, is spent with it.
         diesel::update(authorization_requests::table.find(id_digest))
-            .set(authorization_requests::login_sid.eq(sid))
+            .set((
+                authorization_requests::login_sid.eq(sid),
+                authorization_requests::mfa_user_id.eq(None::<String>),
+                authorization_requests::mfa_step_up.eq(false),
+            ))
             .execute(&mut connection)?;
         Ok(())
     }
 
-    /// Records that `user_id` gave a correct password for this request
-    /// and must now pass a second factor.
-    pub fn record_pending_password(&self, id_digest: &str, user_id: &str) -> StoreResult<()> {
+    /// Records that `user_id` must now pass a second factor for this
+    /// request: after a correct password, or to step up their session.
+    pub fn record_pending_second_factor(
+        &self,
+        id_digest: &str,
+        user_id: &str,
+        step_up: bool,
+    ) -> StoreResult<()> {
         let mut connection = self.connection()?;
         diesel::update(authorization_requests::table.find(id_digest))
-            .set(authorization_requests::mfa_user_id.eq(user_id))
+            .set((
+                authorization_requests::mfa_user_id.eq(user_id),
+                authorization_requests::mfa_step_up.eq(step_up),
+            ))
             .execute(&mut connection)?;
         Ok(())
     }

@@ -37,6 +37,16 @@ impl Store {
         Ok(())
     }
 
+    /// When the newest token of this purpose was issued to the user.
+    pub fn last_email_token_at(&self, user_id: &str, purpose: &str) -> StoreResult<Option<i64>> {
+        let mut connection = self.connection()?;
+        Ok(email_tokens::table
+            .filter(email_tokens::user_id.eq(user_id))
+            .filter(email_tokens::purpose.eq(purpose))
+            .select(diesel::dsl::max(email_tokens::created_at))
+            .first::<Option<i64>>(&mut connection)?)
+    }
+
     /// The unused, unexpired token with this digest and purpose.
     pub fn find_email_token(
         &self,

@@ -45,53 +45,39 @@ impl Store {
     /// that got tokens from them. Returns the deliveries queued.
     pub fn end_sessions(&self, ended: &[Session], now: i64) -> StoreResult<usize> {
         let mut connection = self.connection()?;
-        connection.transaction(|connection| {
-            let mut queued = 0;
-            for session in ended {
-                diesel::delete(sessions::table.find(&session.id_digest)).execute(connection)?;
-                diesel::update(
-                    grants::table
-                        .filter(grants::sid.eq(&session.sid))
-                        .filter(grants::revoked_at.is_null())
-                        .filter(grants::scope.not_like("%offline_access%")),
-                )
-                .set(grants::revoked_at.eq(now))
-                .execute(connection)?;
-                let targets: Vec<(String, Option<String>, String)> = grants::table
-                    .inner_join(clients::table)
-                    .filter(grants::sid.eq(&session.sid))
-                    .filter(clients::backchannel_logout_uri.is_not_null())
-                    .select((
-                        clients::client_id,
-                        clients::backchannel_logout_uri,
-                        clients::id_token_signed_response_alg,
-                    ))
-                    .distinct()
-                    .load(connection)?;
-                for (client_id, uri, alg) in targets {
-                    let Some(uri) = uri else { continue };
-                    diesel::insert_into(logout_deliveries::table)
-                        .values(&LogoutDelivery {
-                            id: crate::secret::random_identifier(16),
-                            client_id,
-                            uri,
-                            sub: session.user_id.clone(),
-                            sid: session.sid.clone(),
-                            alg,
-                            attempts: 0,
-                            next_attempt_at: now,
-                            created_at: now,
-                            delivered_at: None,
-                            last_error: None,
-                        })
-                        .execute(connection)?;
-                    queued += 1;
-                }
-            }
-            Ok(queued)
-        })
+        connection.transaction(|connection| end_sessions_in(connection, ended, now))
     }
 
+    /// Ends every live session of a user but `keep_sid`, as
+    /// [`end_sessions`](Self::end_sessions) does, in one transaction with
+    /// `before` (which must write first, for SQLite). Returns how many
+    /// sessions ended.
+    pub fn end_user_sessions(
+        &self,
+        user_id: &str,
+        keep_sid: Option<&str>,
+        now: i64,
+        before: impl FnOnce(&mut crate::DbConnection) -> StoreResult<()>,
+    ) -> StoreResult<usize> {
+        let mut connection = self.connection()?;
+        connection.transaction(|connection| {
+            before(connection)?;
+            let live: Vec<Session> = sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::expires_at.gt(now))
+                .select(Session::as_select())
+                .load(connection)?;
+            let ended: Vec<Session> = live
+                .into_iter()
+                .filter(|session| Some(session.sid.as_str()) != keep_sid)
+                .collect();
+            end_sessions_in(connection, &ended, now)?;
+            Ok(ended.len())
+        })
+    }
+}
+
+impl Store {
     /// Undelivered rows due by `now`, fewer than `max_attempts` tried, oldest first.
     pub fn due_logout_deliveries(
         &self,
@@ -157,4 +143,56 @@ impl Store {
             .select(LogoutDelivery::as_select())
             .load(&mut connection)?)
     }
+}
+
+/// The body of [`Store::end_sessions`], on a connection already in a
+/// transaction. Returns the deliveries queued.
+fn end_sessions_in(
+    connection: &mut crate::DbConnection,
+    ended: &[Session],
+    now: i64,
+) -> StoreResult<usize> {
+    let mut queued = 0;
+    for session in ended {
+        diesel::delete(sessions::table.find(&session.id_digest)).execute(connection)?;
+        diesel::update(
+            grants::table
+                .filter(grants::sid.eq(&session.sid))
+                .filter(grants::revoked_at.is_null())
+                .filter(grants::scope.not_like("%offline_access%")),
+        )
+        .set(grants::revoked_at.eq(now))
+        .execute(connection)?;
+        let targets: Vec<(String, Option<String>, String)> = grants::table
+            .inner_join(clients::table)
+            .filter(grants::sid.eq(&session.sid))
+            .filter(clients::backchannel_logout_uri.is_not_null())
+            .select((
+                clients::client_id,
+                clients::backchannel_logout_uri,
+                clients::id_token_signed_response_alg,
+            ))
+            .distinct()
+            .load(connection)?;
+        for (client_id, uri, alg) in targets {
+            let Some(uri) = uri else { continue };
+            diesel::insert_into(logout_deliveries::table)
+                .values(&LogoutDelivery {
+                    id: crate::secret::random_identifier(16),
+                    client_id,
+                    uri,
+                    sub: session.user_id.clone(),
+                    sid: session.sid.clone(),
+                    alg,
+                    attempts: 0,
+                    next_attempt_at: now,
+                    created_at: now,
+                    delivered_at: None,
+                    last_error: None,
+                })
+                .execute(connection)?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }

@@ -33,18 +33,23 @@ impl Store {
     }
 
     /// Makes the pending secret the user's second factor, records `step`
-    /// as used (the confirming code cannot be replayed) and replaces the
-    /// recovery codes with `recovery_digests`. False if nothing was pending.
+    /// as used (the confirming code cannot be replayed), replaces the
+    /// recovery codes with `recovery_digests`, and ends every other session
+    /// of the user (one that signed in with the password alone must not
+    /// outlive the second factor). False if nothing was pending.
     pub fn confirm_totp(
         &self,
-        user_id: &str,
-        sealed: &str,
-        step: i64,
+        enrolment: TotpEnrolment<'_>,
         recovery_digests: &[String],
         now: i64,
     ) -> StoreResult<bool> {
-        let mut connection = self.connection()?;
-        connection.transaction(|connection| {
+        let TotpEnrolment {
+            user_id,
+            sealed,
+            step,
+            keep_sid,
+        } = enrolment;
+        let confirmed = self.end_user_sessions(user_id, keep_sid, now, |connection| {
             let updated = diesel::update(
                 users::table
                     .find(user_id)
@@ -58,11 +63,15 @@ impl Store {
             ))
             .execute(connection)?;
             if updated == 0 {
-                return Ok(false);
+                return Err(StoreError::NotFound("pending enrolment"));
             }
-            insert_recovery_codes(connection, user_id, recovery_digests, now)?;
-            Ok(true)
-        })
+            insert_recovery_codes(connection, user_id, recovery_digests, now)
+        });
+        match confirmed {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound("pending enrolment")) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 
     /// Accepts TOTP time step `step` for the user unless it (or a later
@@ -118,10 +127,10 @@ impl Store {
     }
 
     /// Removes the user's second factor and recovery codes (a lost
-    /// device); the next login asks for the password only.
+    /// device) and ends every session of the user; the next login asks for
+    /// the password only.
     pub fn reset_mfa(&self, user_id: &str, now: i64) -> StoreResult<()> {
-        let mut connection = self.connection()?;
-        connection.transaction(|connection| {
+        self.end_user_sessions(user_id, None, now, |connection| {
             let updated = diesel::update(users::table.find(user_id))
                 .set((
                     users::totp_secret_sealed.eq(None::<String>),
@@ -137,7 +146,21 @@ impl Store {
                 .execute(connection)?;
             Ok(())
         })
+        .map(drop)
     }
+}
+
+/// A TOTP enrolment being confirmed.
+#[derive(Debug, Clone, Copy)]
+pub struct TotpEnrolment<'a> {
+    /// The user.
+    pub user_id: &'a str,
+    /// The pending secret, sealed, exactly as stored.
+    pub sealed: &'a str,
+    /// The time step of the confirming code.
+    pub step: i64,
+    /// The session that enrolled, which stays.
+    pub keep_sid: Option<&'a str>,
 }
 
 fn insert_recovery_codes(

@@ -57,9 +57,10 @@ impl Store {
     }
 
     /// Raises a session's authentication (a second factor passed): new
-    /// cookie digest (the id changes with the privilege), methods and
-    /// time; the public `sid` and the grants made in it stay. False if the
-    /// session is gone.
+    /// cookie digest (the id changes with the privilege) and methods. The
+    /// public `sid`, the grants made in it, and `auth_time` (the time of
+    /// the password, which `max_age` is about) stay. False if the session
+    /// is gone or expired.
     pub fn elevate_session(
         &self,
         id_digest: &str,
@@ -68,13 +69,13 @@ impl Store {
         now: i64,
     ) -> StoreResult<bool> {
         let mut connection = self.connection()?;
-        let updated = diesel::update(sessions::table.find(id_digest))
-            .set((
-                sessions::id_digest.eq(new_id_digest),
-                sessions::amr.eq(amr),
-                sessions::auth_time.eq(now),
-            ))
-            .execute(&mut connection)?;
+        let updated = diesel::update(
+            sessions::table
+                .find(id_digest)
+                .filter(sessions::expires_at.gt(now)),
+        )
+        .set((sessions::id_digest.eq(new_id_digest), sessions::amr.eq(amr)))
+        .execute(&mut connection)?;
         Ok(updated == 1)
     }
 

@@ -11,7 +11,7 @@ use crate::Store;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_throttles)]
 pub struct LoginThrottle {
-    /// `user:<id>` or `login:<digest of the name>`.
+    /// `login:<digest of the name>` or `mfa:<user id>`.
     pub subject: String,
     /// Consecutive credential failures.
     pub failures: i64,
@@ -52,9 +52,16 @@ impl Store {
                     login_throttles::updated_at.eq(now),
                 ))
                 .execute(&mut connection);
-            if inserted.is_err() {
+            match inserted {
+                Ok(_) => {}
                 // Another node inserted the row first: count on it.
-                increment(&mut connection, subject, now)?;
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {
+                    increment(&mut connection, subject, now)?;
+                }
+                Err(other) => return Err(other.into()),
             }
         }
         let mut row: LoginThrottle = login_throttles::table
@@ -62,11 +69,19 @@ impl Store {
             .select(LoginThrottle::as_select())
             .first(&mut connection)?;
         if let Some(seconds) = lock_for(row.failures) {
-            let until = now + seconds;
-            diesel::update(login_throttles::table.find(subject))
-                .set(login_throttles::locked_until.eq(until))
-                .execute(&mut connection)?;
-            row.locked_until = Some(until);
+            let until = now.saturating_add(seconds);
+            // Only ever lengthened: a concurrent shorter wait must not cut
+            // a lock short.
+            diesel::update(
+                login_throttles::table.find(subject).filter(
+                    login_throttles::locked_until
+                        .is_null()
+                        .or(login_throttles::locked_until.lt(until)),
+                ),
+            )
+            .set(login_throttles::locked_until.eq(until))
+            .execute(&mut connection)?;
+            row.locked_until = Some(row.locked_until.map_or(until, |old| old.max(until)));
         }
         Ok(row)
     }

@@ -3,8 +3,7 @@
 use diesel::prelude::*;
 
 use crate::error::{StoreError, StoreResult};
-use crate::repo::sessions::Session;
-use crate::schema::{grants, sessions, users};
+use crate::schema::{authorization_requests, email_tokens, grants, sessions, users};
 use crate::Store;
 
 /// A user account as stored.
@@ -133,9 +132,11 @@ impl Store {
     }
 
     /// Sets a new password hash and ends what the old password may have
-    /// let someone else keep: every session of the user but `keep_sid`
-    /// (with their back-channel logouts) and every grant, so all refresh
-    /// tokens stop working. Returns how many sessions ended.
+    /// let someone else keep, in one transaction: every live session of
+    /// the user but `keep_sid` (with their back-channel logouts), every
+    /// grant (so all refresh tokens stop working), every unused reset link,
+    /// and any sign-in waiting for its second factor after the old
+    /// password. Returns how many sessions ended.
     pub fn change_password(
         &self,
         user_id: &str,
@@ -143,8 +144,7 @@ impl Store {
         keep_sid: Option<&str>,
         now: i64,
     ) -> StoreResult<usize> {
-        let mut connection = self.connection()?;
-        let others = connection.transaction(|connection| {
+        self.end_user_sessions(user_id, keep_sid, now, |connection| {
             let updated = diesel::update(users::table.find(user_id))
                 .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
                 .execute(connection)?;
@@ -158,19 +158,22 @@ impl Store {
             )
             .set(grants::revoked_at.eq(now))
             .execute(connection)?;
-            let sessions: Vec<Session> = sessions::table
-                .filter(sessions::user_id.eq(user_id))
-                .select(Session::as_select())
-                .load(connection)?;
-            Ok::<_, StoreError>(sessions)
-        })?;
-        drop(connection);
-        let others: Vec<Session> = others
-            .into_iter()
-            .filter(|session| Some(session.sid.as_str()) != keep_sid)
-            .collect();
-        self.end_sessions(&others, now)?;
-        Ok(others.len())
+            diesel::update(
+                email_tokens::table
+                    .filter(email_tokens::user_id.eq(user_id))
+                    .filter(email_tokens::purpose.eq("password_reset"))
+                    .filter(email_tokens::used_at.is_null()),
+            )
+            .set(email_tokens::used_at.eq(now))
+            .execute(connection)?;
+            diesel::update(
+                authorization_requests::table
+                    .filter(authorization_requests::mfa_user_id.eq(user_id)),
+            )
+            .set(authorization_requests::mfa_user_id.eq(None::<String>))
+            .execute(connection)?;
+            Ok(())
+        })
     }
 
     /// Replaces an outdated password hash after a successful login, unless

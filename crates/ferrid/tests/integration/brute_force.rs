@@ -3,6 +3,7 @@
 //! limits with 429 and Retry-After, trusted proxies, and the bounded
 //! password-hashing queue.
 
+use ferrid_server::lockout::{login_subject, mfa_subject};
 use reqwest::StatusCode;
 
 use crate::on_both_backends;
@@ -109,10 +110,18 @@ on_both_backends!(
         let user = server.store.find_user_by_login("lena").unwrap().unwrap();
         let throttle = server
             .store
-            .login_throttle(&format!("user:{}", user.id))
+            .login_throttle(&login_subject("lena"))
             .unwrap()
             .unwrap();
         assert_eq!(throttle.failures, 4);
+
+        // Counts are per login name: the e-mail address has its own, as
+        // every other name does, so a lock reveals nothing about accounts.
+        assert!(server
+            .store
+            .login_throttle(&login_subject("lena@example.com"))
+            .unwrap()
+            .is_none());
 
         // The lock ends; a complete login clears the count.
         server.clock.advance(601);
@@ -120,7 +129,7 @@ on_both_backends!(
         assert_eq!(status, StatusCode::SEE_OTHER, "{target}");
         assert!(server
             .store
-            .login_throttle(&format!("user:{}", user.id))
+            .login_throttle(&login_subject("lena"))
             .unwrap()
             .is_none());
         let events = server
@@ -171,7 +180,7 @@ on_both_backends!(
         }
         assert!(server
             .store
-            .login_throttle(&format!("user:{}", user.id))
+            .login_throttle(&login_subject("mona"))
             .unwrap()
             .is_none());
         // Wrong codes do count.
@@ -193,7 +202,7 @@ on_both_backends!(
         );
         let throttle = server
             .store
-            .login_throttle(&format!("user:{}", user.id))
+            .login_throttle(&mfa_subject(&user.id))
             .unwrap()
             .unwrap();
         assert_eq!(throttle.failures, 2);
@@ -281,13 +290,22 @@ on_both_backends!(
         let text = refused.text().await.unwrap();
         assert!(text.contains("rate_limits.login_per_minute"), "{text}");
         // The refusal is not a credential failure.
-        let user = server.store.find_user_by_login("rex").unwrap().unwrap();
         let throttle = server
             .store
-            .login_throttle(&format!("user:{}", user.id))
+            .login_throttle(&login_subject("rex"))
             .unwrap()
             .unwrap();
         assert_eq!(throttle.failures, 3);
+
+        // Regression: a percent-encoded path reaches the same handler and
+        // must meet the same limit.
+        let disguised = browser
+            .post_form(
+                &server.url("/log%69n"),
+                &[("username", "rex"), ("password", "x")],
+            )
+            .await;
+        assert_eq!(disguised.status(), StatusCode::TOO_MANY_REQUESTS);
 
         let http = reqwest::Client::new();
         let mut statuses = Vec::new();

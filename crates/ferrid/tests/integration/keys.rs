@@ -498,7 +498,16 @@ on_both_backends!(
             .unwrap();
         assert!(server
             .store
-            .confirm_totp(&user.id, &sealed, 1, &[], 0)
+            .confirm_totp(
+                ferrid_store::TotpEnrolment {
+                    user_id: &user.id,
+                    sealed: &sealed,
+                    step: 1,
+                    keep_sid: None,
+                },
+                &[],
+                0,
+            )
             .unwrap());
         let new_key = server.dir.path().join("keys/new-master.key");
         let output = server

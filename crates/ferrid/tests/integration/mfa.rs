@@ -108,6 +108,7 @@ on_both_backends!(
         server.create_user("tess");
         let client = app(&server, false);
         let browser = signed_in(&server, &client, "tess").await;
+        let elsewhere = signed_in(&server, &client, "tess").await;
         let overview = browser.page(&server.url("/account/security")).await;
         assert!(overview.contains("Set up an authenticator app"));
 
@@ -136,6 +137,34 @@ on_both_backends!(
         assert_eq!(confirmed.status(), StatusCode::OK);
         let codes = mfa::recovery_codes(&confirmed.text().await.unwrap());
         assert_eq!(codes.len(), 10);
+        // A session that signed in with the password alone does not
+        // outlive the second factor (regression); the user is told.
+        assert_eq!(
+            elsewhere
+                .get(&server.url("/account/security"))
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            browser.get(&server.url("/account/security")).await.status(),
+            StatusCode::OK
+        );
+        let folder = server.config.email.outbox_dir.clone();
+        let mut notified = false;
+        for _ in 0..100 {
+            notified = std::fs::read_dir(&folder).is_ok_and(|entries| {
+                entries.filter_map(Result::ok).any(|entry| {
+                    std::fs::read_to_string(entry.path())
+                        .is_ok_and(|text| text.contains("Two-step verification was turned on"))
+                })
+            });
+            if notified {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(notified, "the user is e-mailed about the enrolment");
         let user = server.store.find_user_by_login("tess").unwrap().unwrap();
         let sealed = user.totp_secret_sealed.clone().unwrap();
         assert!(!sealed.contains(&secret), "the secret is stored sealed");
@@ -295,6 +324,29 @@ async fn land(server: &TestServer, browser: &Browser, url: &str) -> String {
     panic!("too many redirects");
 }
 
+/// Turns TOTP on for `username` directly in the store, keeping the
+/// session `keep_sid` (as if enrolled there); returns the key in base32.
+fn enrol_directly(server: &TestServer, username: &str, keep_sid: &str) -> String {
+    let user = server.store.find_user_by_login(username).unwrap().unwrap();
+    let secret = b"a twenty byte secret".to_vec();
+    let sealed = server.state.seal_totp_secret(&secret, &user.id).unwrap();
+    server
+        .store
+        .begin_totp_enrolment(&user.id, &sealed)
+        .unwrap();
+    let enrolment = ferrid_store::TotpEnrolment {
+        user_id: &user.id,
+        sealed: &sealed,
+        step: 0,
+        keep_sid: Some(keep_sid),
+    };
+    assert!(server
+        .store
+        .confirm_totp(enrolment, &[], server.clock.now())
+        .unwrap());
+    totp_rs::Secret::from(secret).to_base32()
+}
+
 on_both_backends!(
     acr_values_2_asks_for_the_second_factor,
     |backend: Backend| async move {
@@ -312,19 +364,26 @@ on_both_backends!(
         let landed = land(&server, &older, &asking).await;
         assert!(landed.contains("/account/totp?request_id="), "{landed}");
 
-        // Enrolled from another browser, the older password-only session
-        // must step up: the second factor is asked for, and the session
-        // keeps its sid.
-        let other = signed_in(&server, &client, "alma").await;
-        let enrolled = mfa::enrol(&server, &other).await;
-        let sid_before = claims["sid"].clone();
+        // With a factor enrolled while this password-only session lived,
+        // the session must step up: the second factor is asked for, only
+        // this session can give it, and the session keeps its sid.
+        let sid = claims["sid"].as_str().unwrap().to_owned();
+        let secret = enrol_directly(&server, "alma", &sid);
+        let asking = format!("{}&acr_values=2", authorization_url(&rp, &[]).url);
+        let mfa_page = land(&server, &older, &asking).await;
+        assert!(mfa_page.contains("/login/mfa?request_id="), "{mfa_page}");
+        let stranger = Browser::new();
+        let response = stranger.get(&mfa_page).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(location(&response).contains("/login?request_id="));
+
         server.clock.advance(30);
-        let code = totp_code(&enrolled.secret, server.clock.now());
+        let code = totp_code(&secret, server.clock.now());
         let stepped =
             id_token_with_code(&server, &client, &older, "alma", &code, "&acr_values=2").await;
         assert_eq!(stepped["acr"], "2");
         assert_eq!(stepped["amr"], serde_json::json!(["pwd", "otp"]));
-        assert_eq!(stepped["sid"], sid_before);
+        assert_eq!(stepped["sid"], sid.as_str());
     }
 );
 

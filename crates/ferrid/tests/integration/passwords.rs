@@ -275,6 +275,10 @@ on_both_backends!(
         );
         let messages = outbox(&server, 1).await;
         assert_eq!(messages.len(), 1, "only the real address gets mail");
+        // A second request within a minute sends nothing more.
+        ask("rosa@example.com").await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(outbox(&server, 1).await.len(), 1);
         let message = &messages[0];
         assert!(message.contains("To: rosa@example.com"), "{message}");
         assert!(message.contains("Subject: Reset your password"));
@@ -333,6 +337,28 @@ on_both_backends!(
                 .await;
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
         }
+
+        // A password change spends every other reset link (regression).
+        server.clock.advance(61);
+        ask("rosa@example.com").await;
+        let second = link(&outbox(&server, 2).await[1], &server, "/password/reset");
+        server.clock.advance(61);
+        ask("rosa@example.com").await;
+        let third = link(&outbox(&server, 3).await[2], &server, "/password/reset");
+        let page = forgot.page(&second).await;
+        let changed = forgot
+            .post_form(
+                &server.url("/password/reset"),
+                &[
+                    ("csrf_token", &hidden_field(&page, "csrf_token")),
+                    ("token", &hidden_field(&page, "token")),
+                    ("new_password", "a third passphrase"),
+                    ("confirm_password", "a third passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(changed.status(), StatusCode::OK);
+        assert_eq!(forgot.get(&third).await.status(), StatusCode::BAD_REQUEST);
     }
 );
 

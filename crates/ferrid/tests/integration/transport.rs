@@ -187,7 +187,7 @@ on_both_backends!(
             .to_str()
             .unwrap()
             .to_owned();
-        assert_eq!(hsts, "max-age=31536000; includeSubDomains");
+        assert_eq!(hsts, "max-age=31536000");
         let document: serde_json::Value = discovery.json().await.unwrap();
         assert_eq!(document["issuer"], server.issuer.as_str());
         assert!(document["token_endpoint"]
