@@ -198,4 +198,26 @@ mod tests {
         })
         .is_err());
     }
+
+    #[test]
+    fn smtp_urls_with_tls_are_accepted_and_never_echoed() {
+        for url in [
+            "smtps://user:hunter2@smtp.example.com:465",
+            "smtp://user:hunter2@smtp.example.com:587?tls=required",
+        ] {
+            let mailer = Mailer::new(&EmailSettings {
+                smtp_url: url.into(),
+                ..EmailSettings::default()
+            })
+            .unwrap();
+            assert_eq!(mailer.describe(), "SMTP");
+        }
+        let error = Mailer::new(&EmailSettings {
+            smtp_url: "smtps://user:hunter2@".into(),
+            ..EmailSettings::default()
+        })
+        .err()
+        .unwrap();
+        assert!(!error.contains("hunter2"), "{error}");
+    }
 }
