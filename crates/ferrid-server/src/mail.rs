@@ -2,11 +2,11 @@
 //! configured, otherwise `.eml` files in an outbox folder, so a developer
 //! can follow reset and verification links without a mail server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
-use lettre::{FileTransport, Message, SmtpTransport, Transport};
+use lettre::{Message, SmtpTransport, Transport};
 
 use crate::security::EmailSettings;
 
@@ -21,8 +21,6 @@ pub enum Mailer {
     },
     /// Files in a folder (development).
     Outbox {
-        /// The writer.
-        transport: FileTransport,
         /// The folder.
         folder: PathBuf,
         /// The sender.
@@ -42,11 +40,7 @@ impl Mailer {
             let folder = settings.outbox_dir.clone();
             create_private_dir(&folder)
                 .map_err(|error| format!("email.outbox_dir {}: {error}", folder.display()))?;
-            return Ok(Mailer::Outbox {
-                transport: FileTransport::new(&folder),
-                folder,
-                from,
-            });
+            return Ok(Mailer::Outbox { folder, from });
         }
         let transport = SmtpTransport::from_url(&settings.smtp_url)
             // The URL may hold a password: never echo it.
@@ -85,10 +79,8 @@ impl Mailer {
                 .send(&message)
                 .map(drop)
                 .map_err(|error| error.to_string()),
-            Mailer::Outbox { transport, .. } => transport
-                .send(&message)
-                .map(drop)
-                .map_err(|error| error.to_string()),
+            Mailer::Outbox { folder, .. } => write_to_outbox(folder, &message.formatted())
+                .map_err(|error| format!("outbox {}: {error}", folder.display())),
         }
     }
 }
@@ -106,6 +98,17 @@ fn eight_bit(body: &str) -> Result<Body, String> {
         crlf.into_bytes(),
         ContentTransferEncoding::EightBit,
     ))
+}
+
+/// Writes one message as `<uuid>.eml`, complete or not at all: it is
+/// written under a hidden temporary name and renamed into place, so
+/// whoever watches the folder (a developer, a test) never reads half a
+/// message. The names sort by time (UUIDv7).
+fn write_to_outbox(folder: &Path, message: &[u8]) -> std::io::Result<()> {
+    let id = uuid::Uuid::now_v7();
+    let partial = folder.join(format!(".{id}.eml.part"));
+    std::fs::write(&partial, message)?;
+    std::fs::rename(&partial, folder.join(format!("{id}.eml")))
 }
 
 fn create_private_dir(folder: &std::path::Path) -> std::io::Result<()> {
@@ -189,6 +192,7 @@ mod tests {
             .map(|entry| entry.unwrap().path())
             .collect();
         assert_eq!(files.len(), 1);
+        assert!(files[0].extension().is_some_and(|ext| ext == "eml"));
         let message = std::fs::read_to_string(&files[0]).unwrap();
         assert!(message.contains(&link), "{message}");
         assert!(message.contains("To: alice@example.com"));
@@ -197,6 +201,47 @@ mod tests {
             ..EmailSettings::default()
         })
         .is_err());
+    }
+
+    /// Regression: lettre's file transport wrote messages in place, and a
+    /// test reading the outbox while a message was being written saw it
+    /// without its headers.
+    #[test]
+    fn readers_of_the_outbox_never_see_half_a_message() {
+        let folder = tempfile::tempdir().unwrap();
+        let outbox = folder.path().join("outbox");
+        let mailer = Mailer::new(&EmailSettings {
+            outbox_dir: outbox.clone(),
+            ..EmailSettings::default()
+        })
+        .unwrap();
+        let body = format!("{}\nthe end\n", "line of text\n".repeat(2000));
+        let writer = std::thread::spawn(move || {
+            for _ in 0..300 {
+                mailer
+                    .send("alice@example.com", "Long", body.clone())
+                    .unwrap();
+            }
+        });
+        loop {
+            // Checked before the scan so the last pass sees every message.
+            let finished = writer.is_finished();
+            let mut seen = 0;
+            for entry in std::fs::read_dir(&outbox).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|ext| ext == "eml") {
+                    let message = std::fs::read_to_string(&path).unwrap();
+                    assert!(message.contains("To: alice@example.com"));
+                    assert!(message.ends_with("the end\r\n"), "partial message");
+                    seen += 1;
+                }
+            }
+            if finished {
+                assert_eq!(seen, 300);
+                break;
+            }
+        }
+        writer.join().unwrap();
     }
 
     #[test]
