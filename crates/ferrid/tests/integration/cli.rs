@@ -421,7 +421,8 @@ fn wait_for_discovery(url: &str) -> Option<Value> {
         .build()
         .unwrap();
     runtime.block_on(async {
-        for _ in 0..100 {
+        // A cold start creates a key per algorithm: allow a slow machine.
+        for _ in 0..600 {
             if let Ok(response) = reqwest::get(url).await {
                 return response.json().await.ok();
             }

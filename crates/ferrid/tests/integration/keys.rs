@@ -361,16 +361,12 @@ on_both_backends!(
             "cli",
         )
         .unwrap();
-        let mut seen = false;
-        for _ in 0..50 {
-            if !jwks_kids(&server).await.contains(&kid) {
-                seen = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let seen = crate::support::eventually(|| async {
+            (!jwks_kids(&server).await.contains(&kid)).then_some(())
+        })
+        .await;
         assert!(
-            seen,
+            seen.is_some(),
             "the background job reloads the keys within about one interval"
         );
     }

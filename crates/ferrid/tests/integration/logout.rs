@@ -387,16 +387,12 @@ on_both_backends!(
         )
         .await;
         assert_eq!(response.status(), StatusCode::OK);
-        let mut failed = None;
-        for _ in 0..100 {
+        let failed = crate::support::eventually(|| async {
             let rows = server.store.list_logout_deliveries().unwrap();
-            if rows.first().is_some_and(|row| row.attempts == 1) {
-                failed = rows.into_iter().next();
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        let failed = failed.expect("one failed attempt recorded");
+            rows.into_iter().next().filter(|row| row.attempts == 1)
+        })
+        .await
+        .expect("one failed attempt recorded");
         assert!(failed.delivered_at.is_none());
         assert!(failed.last_error.is_some());
         assert_eq!(

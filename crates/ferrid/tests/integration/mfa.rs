@@ -151,20 +151,21 @@ on_both_backends!(
             StatusCode::OK
         );
         let folder = server.config.email.outbox_dir.clone();
-        let mut notified = false;
-        for _ in 0..100 {
-            notified = std::fs::read_dir(&folder).is_ok_and(|entries| {
-                entries.filter_map(Result::ok).any(|entry| {
-                    std::fs::read_to_string(entry.path())
-                        .is_ok_and(|text| text.contains("Two-step verification was turned on"))
+        let notified = crate::support::eventually(|| async {
+            std::fs::read_dir(&folder)
+                .is_ok_and(|entries| {
+                    entries.filter_map(Result::ok).any(|entry| {
+                        std::fs::read_to_string(entry.path())
+                            .is_ok_and(|text| text.contains("Two-step verification was turned on"))
+                    })
                 })
-            });
-            if notified {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert!(notified, "the user is e-mailed about the enrolment");
+                .then_some(())
+        })
+        .await;
+        assert!(
+            notified.is_some(),
+            "the user is e-mailed about the enrolment"
+        );
         let user = server.store.find_user_by_login("tess").unwrap().unwrap();
         let sealed = user.totp_secret_sealed.clone().unwrap();
         assert!(!sealed.contains(&secret), "the secret is stored sealed");

@@ -202,12 +202,13 @@ on_both_backends!(
     }
 );
 
-/// The messages in the outbox folder, oldest first, waiting up to 5 s
-/// for `count` of them (they are sent in the background).
+/// The messages in the outbox folder, oldest first (their names sort by
+/// time), once there are at least `count` (they are sent in the
+/// background).
 async fn outbox(server: &TestServer, count: usize) -> Vec<String> {
-    let folder = server.config.email.outbox_dir.clone();
-    for _ in 0..100 {
-        let mut files: Vec<_> = std::fs::read_dir(&folder)
+    let folder = &server.config.email.outbox_dir;
+    crate::support::eventually(|| async {
+        let mut files: Vec<_> = std::fs::read_dir(folder)
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
@@ -216,20 +217,16 @@ async fn outbox(server: &TestServer, count: usize) -> Vec<String> {
             })
             .unwrap_or_default();
         files.retain(|path: &std::path::PathBuf| path.extension().is_some_and(|ext| ext == "eml"));
-        if files.len() >= count {
-            files.sort_by_key(|path| {
-                std::fs::metadata(path)
-                    .and_then(|meta| meta.modified())
-                    .ok()
-            });
-            return files
+        files.sort();
+        (files.len() >= count).then(|| {
+            files
                 .iter()
                 .map(|path| std::fs::read_to_string(path).unwrap())
-                .collect();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("expected {count} message(s) in {}", folder.display());
+                .collect()
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("expected {count} message(s) in {}", folder.display()))
 }
 
 /// The link to `path` in an e-mail.

@@ -34,3 +34,24 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Polls `check` every 50 ms until it returns `Some`, for up to 30 s.
+/// Background work (mail, back-channel deliveries, key reloads) finishes in
+/// milliseconds on a quiet machine and much later on a loaded CI runner;
+/// a passing test never waits for the deadline.
+pub async fn eventually<T, F, Fut>(mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
