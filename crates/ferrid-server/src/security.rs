@@ -110,6 +110,9 @@ pub struct MfaPolicy {
 pub struct PasswordPolicy {
     /// Shortest accepted new password, characters (at least 8).
     pub min_length: usize,
+    /// Threads hashing passwords (Argon2 is CPU-bound, so more threads than
+    /// cores only add waiting); 0 means one per core.
+    pub hashing_threads: usize,
     /// Password checks waiting for a hashing thread before new ones are
     /// refused with 503.
     pub hashing_queue: usize,
@@ -119,6 +122,7 @@ impl Default for PasswordPolicy {
     fn default() -> Self {
         PasswordPolicy {
             min_length: crate::accounts::MIN_PASSWORD_LENGTH,
+            hashing_threads: 0,
             hashing_queue: 64,
         }
     }

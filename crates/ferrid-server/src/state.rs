@@ -96,14 +96,16 @@ impl AppState {
             .map_err(|error| {
                 KeyringError::Refused(format!("cannot build the HTTP client: {error}"))
             })?;
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let password_pool = crate::password_pool::PasswordPool::new(
-            cores,
-            settings.security.passwords.hashing_queue,
-        )
-        .map_err(|error| {
-            KeyringError::Refused(format!("cannot start the password pool: {error}"))
-        })?;
+        let policy = &settings.security.passwords;
+        let hashing_threads = match policy.hashing_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            threads => threads,
+        };
+        let password_pool =
+            crate::password_pool::PasswordPool::new(hashing_threads, policy.hashing_queue)
+                .map_err(|error| {
+                    KeyringError::Refused(format!("cannot start the password pool: {error}"))
+                })?;
         let rate_limiter = crate::rate_limit::RateLimiter::new(&settings.security.rate_limits)
             .map_err(KeyringError::Refused)?;
         let mailer =

@@ -424,6 +424,8 @@ on_both_backends!(
                 iterations: 3,
                 parallelism: 1,
             };
+            // One thread, so the flood overflows on a machine of any size.
+            config.passwords.hashing_threads = 1;
             config.passwords.hashing_queue = 0;
             config.rate_limits.login_per_minute = 0;
             config.lockout.delay_after = 1_000;
