@@ -133,8 +133,11 @@ impl PasswordPool {
         let (done, result) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
-                let _pending = pending;
-                let _ = done.send(work());
+                let output = work();
+                // The slot is free before the answer goes out, so a caller
+                // that has its answer can always run its next job.
+                drop(pending);
+                let _ = done.send(output);
             }))
             .map_err(|_| Internal::log("the password pool has stopped"))?;
         Ok(result
@@ -215,5 +218,16 @@ mod tests {
             assert!(blocker.await.unwrap().is_ok());
         }
         assert!(pool.run(|| 7).await.is_ok());
+    }
+
+    /// Regression: the slot was freed only after the answer was sent, so
+    /// on a pool of one a caller could be refused right after its own job
+    /// finished.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_finished_job_frees_its_slot_before_answering() {
+        let pool = PasswordPool::new(1, 0).unwrap();
+        for round in 0..2_000 {
+            assert!(pool.run(|| ()).await.is_ok(), "refused in round {round}");
+        }
     }
 }
