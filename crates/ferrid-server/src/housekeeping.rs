@@ -1,7 +1,7 @@
 //! Deleting expired codes, tokens, sessions and records, on one node at a
 //! time (a lease), as part of each node's background work.
 
-use ferrid_store::{Removed, Store, StoreResult};
+use ferrid_store::{Removed, Retention, Store, StoreResult};
 
 /// Name of the cleanup lease.
 const LEASE: &str = "housekeeping";
@@ -12,17 +12,24 @@ const LEASE_SECONDS: i64 = 60;
 pub const CODE_RETENTION: i64 = 3600;
 
 /// Deletes what expired; `None` if another node is doing it.
-/// `longest_token_ttl` keeps grants until their last access token expired.
+/// `longest_token_ttl` keeps grants until their last access token expired;
+/// `audit_retention_days` of 0 keeps audit events for ever.
 pub fn run(
     store: &Store,
     now: i64,
     longest_token_ttl: i64,
+    audit_retention_days: i64,
     holder: &str,
 ) -> StoreResult<Option<Removed>> {
     if !store.try_acquire_lease(LEASE, holder, now, now + LEASE_SECONDS)? {
         return Ok(None);
     }
-    let removed = store.delete_expired(now, CODE_RETENTION, longest_token_ttl);
+    let retention = Retention {
+        codes: CODE_RETENTION,
+        grants: longest_token_ttl,
+        audit_events: (audit_retention_days > 0).then(|| audit_retention_days * 86_400),
+    };
+    let removed = store.delete_expired(now, &retention);
     store.release_lease(LEASE, holder)?;
     let removed = removed?;
     if removed.total() > 0 {

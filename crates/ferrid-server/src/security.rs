@@ -128,6 +128,27 @@ impl Default for PasswordPolicy {
     }
 }
 
+/// The audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditPolicy {
+    /// Days audit events are kept before the cleanup deletes them; 0 keeps
+    /// them for ever.
+    pub retention_days: i64,
+}
+
+/// Default [`AuditPolicy::retention_days`]: a year, enough to answer "who
+/// signed in as me last spring" without the table growing for ever.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 365;
+
+impl Default for AuditPolicy {
+    fn default() -> Self {
+        AuditPolicy {
+            retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
+        }
+    }
+}
+
 /// Outgoing e-mail.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -217,6 +238,8 @@ pub struct SecurityPolicy {
     pub passwords: PasswordPolicy,
     /// E-mail.
     pub email: EmailSettings,
+    /// Audit log.
+    pub audit: AuditPolicy,
     /// Whether the server speaks TLS itself (HSTS is sent then).
     pub hsts_max_age: Option<i64>,
 }

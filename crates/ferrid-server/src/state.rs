@@ -190,6 +190,7 @@ impl AppState {
             &self.store,
             self.now(),
             self.settings.longest_token_ttl(),
+            self.settings.security.audit.retention_days,
             &self.node_id,
         )
     }

@@ -21,7 +21,7 @@ pub use repo::authorization::{AuthorizationCode, PendingAuthorization};
 pub use repo::clients::{Client, ClientAuthMethod};
 pub use repo::email_tokens::EmailToken;
 pub use repo::grants::{Grant, RefreshToken};
-pub use repo::housekeeping::Removed;
+pub use repo::housekeeping::{Removed, Retention};
 pub use repo::keys::{SealedKind, SigningKeyRecord};
 pub use repo::logout_deliveries::LogoutDelivery;
 pub use repo::mfa::TotpEnrolment;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use ferrid_server::keys::{self, KeyPolicy};
 use ferrid_server::security::{
-    EmailSettings, LockoutPolicy, MfaPolicy, PasswordPolicy, RateLimits, SecurityPolicy,
-    TlsSettings,
+    AuditPolicy, EmailSettings, LockoutPolicy, MfaPolicy, PasswordPolicy, RateLimits,
+    SecurityPolicy, TlsSettings,
 };
 use ferrid_server::settings::{self, Settings, METADATA_MAX_AGE};
 use ferrid_store::Argon2Params;
@@ -99,6 +99,8 @@ pub struct Config {
     pub passwords: PasswordPolicy,
     /// Outgoing e-mail (SMTP, or files in an outbox folder).
     pub email: EmailSettings,
+    /// How long audit events are kept.
+    pub audit: AuditPolicy,
     /// Serving HTTPS directly.
     pub tls: TlsSettings,
     /// HTTP worker threads; 0 means one per CPU core.
@@ -138,6 +140,7 @@ impl Default for Config {
             mfa: MfaPolicy::default(),
             passwords: PasswordPolicy::default(),
             email: EmailSettings::default(),
+            audit: AuditPolicy::default(),
             tls: TlsSettings::default(),
             workers: 0,
             log_format: LogFormat::Text,
@@ -387,6 +390,9 @@ impl Config {
                 ferrid_server::accounts::MIN_PASSWORD_LENGTH
             );
         }
+        if self.audit.retention_days < 0 {
+            bail!("invalid configuration: audit.retention_days must be 0 (keep for ever) or more");
+        }
         if self.tls.certificate.is_empty() != self.tls.private_key.is_empty() {
             bail!("invalid configuration: tls.certificate and tls.private_key go together");
         }
@@ -399,6 +405,7 @@ impl Config {
             mfa: self.mfa.clone(),
             passwords: self.passwords.clone(),
             email: self.email.clone(),
+            audit: self.audit.clone(),
             hsts_max_age: self.tls.enabled().then_some(self.tls.hsts_max_age),
         };
         Ok(settings)
@@ -459,6 +466,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("lockout"));
+        let mut config = Config::default();
+        config.audit.retention_days = -1;
+        assert!(config
+            .settings()
+            .unwrap_err()
+            .to_string()
+            .contains("audit.retention_days"));
         let mut config = Config::default();
         config.tls.certificate = "cert.pem".into();
         assert!(config

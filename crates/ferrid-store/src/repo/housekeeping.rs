@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use crate::error::StoreResult;
 use crate::schema::{
-    authorization_codes, authorization_requests, client_assertions, email_tokens, grants,
-    login_throttles, logout_deliveries, refresh_tokens, revoked_access_tokens, sessions,
+    audit_events, authorization_codes, authorization_requests, client_assertions, email_tokens,
+    grants, login_throttles, logout_deliveries, refresh_tokens, revoked_access_tokens, sessions,
 };
 use crate::Store;
 
@@ -32,6 +32,21 @@ pub struct Removed {
     pub login_throttles: usize,
     /// Expired e-mailed tokens.
     pub email_tokens: usize,
+    /// Audit events older than their retention.
+    pub audit_events: usize,
+}
+
+/// How long rows are kept past the moment they stop mattering, seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Redeemed codes past their expiry: a replay still revokes the tokens
+    /// of the first redemption.
+    pub codes: i64,
+    /// Grants past their end: their last access tokens are still checked
+    /// against them.
+    pub grants: i64,
+    /// Audit events past their time; `None` keeps them for ever.
+    pub audit_events: Option<i64>,
 }
 
 impl Removed {
@@ -47,21 +62,15 @@ impl Removed {
             + self.client_assertions
             + self.login_throttles
             + self.email_tokens
+            + self.audit_events
     }
 }
 
 impl Store {
-    /// Deletes what expired before `now`. Redeemed codes are kept
-    /// `code_retention` seconds past expiry (a replay still revokes their
-    /// tokens), and grants `grant_retention` seconds past their end (their
-    /// last access tokens are still checked against them). Rotated refresh
-    /// tokens stay with their grant, so a replay is recognised as one.
-    pub fn delete_expired(
-        &self,
-        now: i64,
-        code_retention: i64,
-        grant_retention: i64,
-    ) -> StoreResult<Removed> {
+    /// Deletes what expired before `now`, keeping some rows longer as
+    /// `retention` says. Rotated refresh tokens stay with their grant, so a
+    /// replay is recognised as one.
+    pub fn delete_expired(&self, now: i64, retention: &Retention) -> StoreResult<Removed> {
         let mut connection = self.connection()?;
         Ok(Removed {
             authorization_requests: diesel::delete(
@@ -70,14 +79,14 @@ impl Store {
             .execute(&mut connection)?,
             authorization_codes: diesel::delete(
                 authorization_codes::table
-                    .filter(authorization_codes::expires_at.le(now - code_retention)),
+                    .filter(authorization_codes::expires_at.le(now - retention.codes)),
             )
             .execute(&mut connection)?,
             sessions: diesel::delete(sessions::table.filter(sessions::expires_at.le(now)))
                 .execute(&mut connection)?,
             // Refresh tokens go with their grant (ON DELETE CASCADE).
             grants: diesel::delete(
-                grants::table.filter(grants::expires_at.le(now - grant_retention)),
+                grants::table.filter(grants::expires_at.le(now - retention.grants)),
             )
             .execute(&mut connection)?,
             refresh_tokens: diesel::delete(
@@ -112,6 +121,13 @@ impl Store {
                 email_tokens::table.filter(email_tokens::expires_at.le(now)),
             )
             .execute(&mut connection)?,
+            audit_events: match retention.audit_events {
+                Some(kept) => {
+                    diesel::delete(audit_events::table.filter(audit_events::at.le(now - kept)))
+                        .execute(&mut connection)?
+                }
+                None => 0,
+            },
         })
     }
 }

@@ -188,7 +188,32 @@ on_both_backends!(
         assert_eq!(removed.authorization_codes, 1);
         assert_eq!(removed.sessions, 1);
         assert_eq!(removed.grants, 1);
+        assert_eq!(removed.audit_events, 0, "audit events are kept a year");
         assert_eq!(server.state.clean_up().unwrap().expect("lease").total(), 0);
+
+        // A year on, the sign-in's audit events go, unless retention is 0.
+        let logged = || {
+            server
+                .store
+                .audit_events(&ferrid_store::AuditFilter {
+                    limit: 1_000,
+                    ..Default::default()
+                })
+                .unwrap()
+                .len()
+        };
+        let before = logged();
+        assert!(before > 0);
+        server.clock.advance(366 * 86_400);
+        let now = server.clock.now();
+        let kept = ferrid_server::housekeeping::run(&server.store, now, 0, 0, "node")
+            .unwrap()
+            .expect("lease");
+        assert_eq!(kept.audit_events, 0);
+        assert_eq!(logged(), before);
+        let removed = server.state.clean_up().unwrap().expect("lease");
+        assert_eq!(removed.audit_events, before);
+        assert_eq!(logged(), 0);
     }
 );
 
