@@ -1,6 +1,6 @@
 //! Second factors: TOTP enrolment from the account page, login with TOTP
-//! (replays refused), single-use recovery codes, MFA required by a client
-//! or by `acr_values`, and `ferrid user reset-mfa`.
+//! (replays refused), single-use recovery codes, MFA required by a client,
+//! by `acr_values` or for everyone, and `ferrid user reset-mfa`.
 
 use ferrid_server::registration::ClientRegistration;
 use ferrid_server::Clock;
@@ -249,14 +249,16 @@ on_both_backends!(
     }
 );
 
-on_both_backends!(a_client_can_require_mfa, |backend: Backend| async move {
-    let server = server_or_skip!(backend);
-    server.create_user("mira");
-    let strict = app(&server, true);
-    // Without a second factor the user is sent to set one up, then the
-    // request resumes with a two-factor session.
+/// The first sign-in of `username` (no second factor yet) to `client`,
+/// which needs one: the user is sent to set it up, then the request
+/// resumes. Returns the ID token's claims.
+async fn first_sign_in_enrols(
+    server: &TestServer,
+    client: &TestClient,
+    username: &str,
+) -> serde_json::Value {
     let browser = Browser::new();
-    let rp = relying_party(&server, &strict).await;
+    let rp = relying_party(server, client).await;
     let start = authorization_url(&rp, &[]);
     let response = browser.get(start.url.as_str()).await;
     let login = browser.page(&location(&response)).await;
@@ -264,7 +266,7 @@ on_both_backends!(a_client_can_require_mfa, |backend: Backend| async move {
         .submit_login(
             &server.issuer,
             &login,
-            "mira",
+            username,
             crate::support::server::PASSWORD,
         )
         .await;
@@ -276,7 +278,7 @@ on_both_backends!(a_client_can_require_mfa, |backend: Backend| async move {
     );
     let (html, secret) = mfa::open_enrolment(&browser, &enrol_url).await;
     assert!(html.contains("This application requires two-step verification"));
-    let confirmed = mfa::confirm(&server, &browser, &html, &secret).await;
+    let confirmed = mfa::confirm(server, &browser, &html, &secret).await;
     let page = confirmed.text().await.unwrap();
     let continue_to = mfa::between(&page, "class=\"button\" href=\"", "\"").replace("&#x3d;", "=");
     assert!(
@@ -284,7 +286,7 @@ on_both_backends!(a_client_can_require_mfa, |backend: Backend| async move {
         "{continue_to}"
     );
     let redirected = browser
-        .sign_in(&server.issuer, &server.url(&continue_to), "mira")
+        .sign_in(&server.issuer, &server.url(&continue_to), username)
         .await;
     let code = redirected.param("code").expect("code after enrolment");
     let tokens = rp
@@ -294,11 +296,18 @@ on_both_backends!(a_client_can_require_mfa, |backend: Backend| async move {
         .request_async(&http_client())
         .await
         .unwrap();
-    let claims = jwt_claims(
+    jwt_claims(
         &openidconnect::TokenResponse::id_token(&tokens)
             .unwrap()
             .to_string(),
-    );
+    )
+}
+
+on_both_backends!(a_client_can_require_mfa, |backend: Backend| async move {
+    let server = server_or_skip!(backend);
+    server.create_user("mira");
+    let strict = app(&server, true);
+    let claims = first_sign_in_enrols(&server, &strict, "mira").await;
     assert_eq!(claims["acr"], "2");
 
     // prompt=none cannot ask for a second factor.
@@ -311,6 +320,22 @@ on_both_backends!(a_client_can_require_mfa, |backend: Backend| async move {
     assert!(target.starts_with("https://mfa.example/cb"), "{target}");
     assert!(target.contains("error=interaction_required"), "{target}");
 });
+
+on_both_backends!(
+    mfa_can_be_required_for_everyone,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| config.mfa.required_for_all = true);
+        server.create_user("omar");
+        // A client that does not ask for it still gets a two-factor login.
+        let lax = app(&server, false);
+        let claims = first_sign_in_enrols(&server, &lax, "omar").await;
+        assert_eq!(claims["acr"], "2");
+        assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp"]));
+        // Later sign-ins ask for the code after the password.
+        let page = second_factor_page(&server, &lax, &Browser::new(), "omar").await;
+        assert!(page.contains("name=\"code\""), "{page}");
+    }
+);
 
 /// Follows redirects within the server from `url`; returns the URL of
 /// the page it lands on (or of the first redirect away from the server).
