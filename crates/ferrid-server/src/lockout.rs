@@ -87,15 +87,29 @@ pub fn refusal(
     subject: &str,
     now: i64,
 ) -> StoreResult<Option<Refusal>> {
-    Ok(store.login_throttle(subject)?.and_then(|throttle| {
-        throttle
-            .locked_until
-            .filter(|until| *until > now)
-            .map(|until| Refusal {
-                until,
-                locked: throttle.failures >= policy.lock_after,
-            })
-    }))
+    Ok(standing(store, policy, subject, now)?.1)
+}
+
+/// The failures counted so far for `subject`, and the refusal in force,
+/// if any. Blocking.
+pub fn standing(
+    store: &Store,
+    policy: &LockoutPolicy,
+    subject: &str,
+    now: i64,
+) -> StoreResult<(i64, Option<Refusal>)> {
+    Ok(store
+        .login_throttle(subject)?
+        .map_or((0, None), |throttle| {
+            let refusal = throttle
+                .locked_until
+                .filter(|until| *until > now)
+                .map(|until| Refusal {
+                    until,
+                    locked: throttle.failures >= policy.lock_after,
+                });
+            (throttle.failures, refusal)
+        }))
 }
 
 /// Counts a credential failure; returns the wait it triggers, if any.

@@ -194,6 +194,12 @@ pub enum UserCommand {
         /// Login name.
         username: String,
     },
+    /// Lift a lockout at once: forget the failed attempts counted for the
+    /// user's username, e-mail address and second factor.
+    Unlock {
+        /// Login name.
+        username: String,
+    },
 }
 
 /// `ferrid key …`

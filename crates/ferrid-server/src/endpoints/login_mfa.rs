@@ -162,15 +162,19 @@ async fn check_code(
     let user_id = user.id.clone();
     state
         .db(move |store| {
-            if let Some(refusal) = lockout::refusal(store, &policy, &subject, now)? {
+            let (before, refusal) = lockout::standing(store, &policy, &subject, now)?;
+            if let Some(refusal) = refusal {
                 return Ok(CodeCheck::Refused(refusal));
             }
             // Counted before it is checked (a success clears the count):
             // codes are cheap to check, so many could pass the refusal
-            // above at once; this way at most `lock_after` are ever tried
-            // before the lock.
+            // above at once. An attempt beyond `lock_after` is checked only
+            // if no other attempt was counted since the refusal check: at
+            // most `lock_after` codes are tried before the lock, then one
+            // each time a lock ends (regression: a correct code after the
+            // lock ended used to be refused and locked again).
             let (failures, counted) = lockout::count_failure(store, &policy, &subject, now)?;
-            if failures > policy.lock_after {
+            if failures > policy.lock_after && failures > before + 1 {
                 if let Some(refusal) = counted {
                     return Ok(CodeCheck::Refused(refusal));
                 }

@@ -5,6 +5,7 @@ use std::io::BufRead;
 use anyhow::{bail, Context};
 use ferrid_server::accounts::{check_identity, check_password};
 use ferrid_server::audit::{Event, Outcome};
+use ferrid_server::lockout;
 use ferrid_server::{Clock, SystemClock};
 use ferrid_store::{NewUser, PasswordHasher, Store, StoreError, User};
 use serde::Serialize;
@@ -94,10 +95,26 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
         UserCommand::ResetMfa { username } => {
             let user = find(&store, &username)?;
             store.reset_mfa(&user.id, now)?;
+            // Failed codes of the old device must not lock the new one.
+            store.clear_login_failures(&lockout::mfa_subject(&user.id))?;
             audit("mfa.reset", &user.id).record_now(&store, now)?;
             emit(json, &json!({ "username": username, "mfa": false }), || {
                 format!("Removed the second factor and recovery codes of {username}; they can set up a new one after signing in with their password.")
             })
+        }
+        UserCommand::Unlock { username } => {
+            let user = find(&store, &username)?;
+            for subject in lockout::subjects_of(&user) {
+                store.clear_login_failures(&subject)?;
+            }
+            audit("account.unlock", &user.id).record_now(&store, now)?;
+            emit(
+                json,
+                &json!({ "username": username, "unlocked": true }),
+                || {
+                    format!("Forgot the failed sign-in attempts of {username}; they can sign in again now.")
+                },
+            )
         }
     }
 }

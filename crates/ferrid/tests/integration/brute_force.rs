@@ -4,6 +4,7 @@
 //! password-hashing queue.
 
 use ferrid_server::lockout::{login_subject, mfa_subject};
+use ferrid_server::Clock;
 use reqwest::StatusCode;
 
 use crate::on_both_backends;
@@ -206,6 +207,164 @@ on_both_backends!(
             .unwrap()
             .unwrap();
         assert_eq!(throttle.failures, 2);
+    }
+);
+
+/// A new sign-in of `username` up to the second-factor page: the browser
+/// and the page.
+async fn code_page(server: &TestServer, client: &TestClient, username: &str) -> (Browser, String) {
+    let browser = Browser::new();
+    let html = login_page(server, client, &browser).await;
+    let (status, target) = attempt(server, &browser, &html, username, PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(target.contains("/login/mfa"), "{target}");
+    let page = browser.page(&target).await;
+    (browser, page)
+}
+
+/// Submits `code` on the second-factor page: `None` if it was accepted
+/// (a redirect onwards), else the alert shown.
+async fn submit_code(
+    server: &TestServer,
+    browser: &Browser,
+    page: &str,
+    code: &str,
+) -> Option<String> {
+    let response = browser.submit_code(&server.issuer, page, code).await;
+    if response.status() == StatusCode::SEE_OTHER {
+        return None;
+    }
+    assert_eq!(response.status(), StatusCode::OK);
+    Some(message(&response.text().await.unwrap()))
+}
+
+on_both_backends!(
+    a_second_factor_lock_ends_and_can_be_lifted,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.lockout.delay_after = 3;
+            config.lockout.lock_after = 3;
+            config.lockout.lock_seconds = 600;
+        });
+        server.create_user("lena");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let rp = crate::support::oidc::relying_party(&server, &client).await;
+        let start = crate::support::oidc::authorization_url(&rp, &[]);
+        browser
+            .sign_in(&server.issuer, start.url.as_str(), "lena")
+            .await;
+        let secret = crate::support::mfa::enrol(&server, &browser).await.secret;
+        let user = server.store.find_user_by_login("lena").unwrap().unwrap();
+        let current_code = || crate::support::mfa::totp_code(&secret, server.clock.now());
+        let lock_out = || async {
+            let (fresh, page) = code_page(&server, &client, "lena").await;
+            for _ in 0..3 {
+                assert!(submit_code(&server, &fresh, &page, "000000")
+                    .await
+                    .is_some());
+            }
+            (fresh, page)
+        };
+
+        // Locked: even the right code is refused, unchecked.
+        let (fresh, page) = lock_out().await;
+        let refused = submit_code(&server, &fresh, &page, &current_code()).await;
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|text| text.contains("temporarily locked")),
+            "{refused:?}"
+        );
+
+        // Regression: when the lock ends, the right code works (it used to
+        // be counted past the limit, refused and locked again).
+        server.clock.advance(601);
+        let (fresh, page) = code_page(&server, &client, "lena").await;
+        assert_eq!(
+            submit_code(&server, &fresh, &page, &current_code()).await,
+            None
+        );
+        assert!(server
+            .store
+            .login_throttle(&mfa_subject(&user.id))
+            .unwrap()
+            .is_none());
+
+        // After a lock ends, one more wrong code locks again at once.
+        lock_out().await;
+        server.clock.advance(601);
+        let (fresh, page) = code_page(&server, &client, "lena").await;
+        let relocked = submit_code(&server, &fresh, &page, "000000").await;
+        assert!(
+            relocked
+                .as_deref()
+                .is_some_and(|text| text.contains("temporarily locked")),
+            "{relocked:?}"
+        );
+
+        // An administrator lifts the lock.
+        let output = server.cli(&["user", "unlock", "lena"]).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        server.clock.advance(30);
+        let (fresh, page) = code_page(&server, &client, "lena").await;
+        assert_eq!(
+            submit_code(&server, &fresh, &page, &current_code()).await,
+            None
+        );
+
+        // A new device does not inherit the old one's failures.
+        lock_out().await;
+        let output = server.cli(&["user", "reset-mfa", "lena"]).output().unwrap();
+        assert!(output.status.success());
+        assert!(server
+            .store
+            .login_throttle(&mfa_subject(&user.id))
+            .unwrap()
+            .is_none());
+        let unknown = server.cli(&["user", "unlock", "nobody"]).output().unwrap();
+        assert!(!unknown.status.success());
+    }
+);
+
+on_both_backends!(
+    unlocking_from_the_cli_lifts_a_password_lock,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.lockout.delay_after = 2;
+            config.lockout.lock_after = 2;
+        });
+        server.create_user("ulla");
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let html = login_page(&server, &client, &browser).await;
+        for _ in 0..2 {
+            attempt(&server, &browser, &html, "ulla", "wrong password").await;
+        }
+        let html = login_page(&server, &client, &browser).await;
+        let (_, page) = attempt(&server, &browser, &html, "ulla", PASSWORD).await;
+        assert!(message(&page).contains("temporarily locked"), "{page}");
+        let output = server.cli(&["user", "unlock", "ulla"]).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let html = login_page(&server, &client, &browser).await;
+        let (status, _) = attempt(&server, &browser, &html, "ulla", PASSWORD).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let events = server
+            .store
+            .audit_events(&ferrid_store::AuditFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(events.iter().any(|event| event.event == "account.unlock"));
     }
 );
 
