@@ -42,6 +42,7 @@ impl Mailer {
                 .map_err(|error| format!("email.outbox_dir {}: {error}", folder.display()))?;
             return Ok(Mailer::Outbox { folder, from });
         }
+        require_tls(&settings.smtp_url)?;
         let transport = SmtpTransport::from_url(&settings.smtp_url)
             // The URL may hold a password: never echo it.
             .map_err(|_| "email.smtp_url is not a valid smtp:// or smtps:// URL".to_owned())?
@@ -82,6 +83,38 @@ impl Mailer {
             Mailer::Outbox { folder, .. } => write_to_outbox(folder, &message.formatted())
                 .map_err(|error| format!("outbox {}: {error}", folder.display())),
         }
+    }
+}
+
+/// Refuses an SMTP URL that would send mail (with its reset links, and
+/// the SMTP password) in the clear or with downgradable STARTTLS, except
+/// to a relay on the same machine. Never echoes the URL.
+fn require_tls(smtp_url: &str) -> Result<(), String> {
+    let invalid = || "email.smtp_url is not a valid smtp:// or smtps:// URL".to_owned();
+    let url = url::Url::parse(smtp_url).map_err(|_| invalid())?;
+    let tls_required = match url.scheme() {
+        "smtps" => true,
+        "smtp" => url
+            .query_pairs()
+            .any(|(name, value)| name == "tls" && value == "required"),
+        _ => return Err(invalid()),
+    };
+    let loopback = match url.host() {
+        // smtp: is not a special scheme, so an IPv4 address comes as text.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|address| address.is_loopback())
+        }
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => return Err(invalid()),
+    };
+    if tls_required || loopback {
+        Ok(())
+    } else {
+        Err("email.smtp_url must use TLS: smtps://HOST:465 or smtp://HOST:587?tls=required (plain SMTP only to a relay on localhost)".to_owned())
     }
 }
 
@@ -256,6 +289,32 @@ mod tests {
             })
             .unwrap();
             assert_eq!(mailer.describe(), "SMTP");
+        }
+        // Plain or downgradable SMTP only to a relay on this machine.
+        for url in [
+            "smtp://user:hunter2@smtp.example.com:25",
+            "smtp://user:hunter2@smtp.example.com:587?tls=opportunistic",
+            "smtp://user:hunter2@192.0.2.7:25",
+        ] {
+            let error = Mailer::new(&EmailSettings {
+                smtp_url: url.into(),
+                ..EmailSettings::default()
+            })
+            .err()
+            .unwrap();
+            assert!(error.contains("must use TLS"), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+        for url in [
+            "smtp://localhost:25",
+            "smtp://127.0.0.1:25",
+            "smtp://[::1]:25",
+        ] {
+            let mailer = Mailer::new(&EmailSettings {
+                smtp_url: url.into(),
+                ..EmailSettings::default()
+            });
+            assert!(mailer.is_ok(), "{url}: {:?}", mailer.err());
         }
         let error = Mailer::new(&EmailSettings {
             smtp_url: "smtps://user:hunter2@".into(),
