@@ -10,10 +10,11 @@ use ferrid_store::{Session, User};
 
 use crate::audit::{Event, Outcome};
 use crate::endpoints::account::not_signed_in;
+use crate::endpoints::login;
 use crate::error::{Internal, PageError};
 use crate::forms;
 use crate::http::Params;
-use crate::lockout;
+use crate::lockout::{self, Refusal};
 use crate::metadata::paths;
 use crate::state::AppState;
 use crate::{accounts, mail, mfa, session};
@@ -309,33 +310,28 @@ pub async fn change_password(
             let keep_sid = current.sid.clone();
             state
                 .password_pool
-                .run_store(
-                    move || -> ferrid_store::StoreResult<Result<usize, String>> {
-                        let subject = lockout::login_subject(&user.username);
-                        if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
-                            return Ok(Err(refusal.message(now, &policy)));
-                        }
-                        if !passwords.verify(&current_password, &user.password_hash) {
-                            let refusal = lockout::record_failure(&store, &policy, &subject, now)?;
-                            let mut message = "The current password is wrong.".to_owned();
-                            if let Some(refusal) = refusal {
-                                message = format!("{message} {}", refusal.message(now, &policy));
-                            }
-                            return Ok(Err(message));
-                        }
-                        let hash = passwords.hash(&new_password)?;
-                        Ok(Ok(store.change_password(
-                            &user.id,
-                            &hash,
-                            Some(&keep_sid),
-                            now,
-                        )?))
-                    },
-                )
+                .run_store(move || -> ferrid_store::StoreResult<PasswordChange> {
+                    let subject = lockout::login_subject(&user.username);
+                    if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
+                        return Ok(PasswordChange::Refused(refusal));
+                    }
+                    if !passwords.verify(&current_password, &user.password_hash) {
+                        let refusal = lockout::record_failure(&store, &policy, &subject, now)?;
+                        return Ok(PasswordChange::WrongPassword(refusal));
+                    }
+                    let hash = passwords.hash(&new_password)?;
+                    Ok(PasswordChange::Changed(store.change_password(
+                        &user.id,
+                        &hash,
+                        Some(&keep_sid),
+                        now,
+                    )?))
+                })
                 .await
         };
+        let (now, policy) = (state.now(), &state.settings.security.lockout);
         match outcome {
-            Ok(Ok(ended)) => {
+            Ok(PasswordChange::Changed(ended)) => {
                 Event::new("password.change", Outcome::Success)
                     .actor(&user.id)
                     .subject(&user.id)
@@ -352,19 +348,47 @@ pub async fn change_password(
                 )
                 .await
             }
-            Ok(Err(message)) => {
+            Ok(PasswordChange::WrongPassword(refusal)) => {
                 Event::new("password.change", Outcome::Failure)
                     .actor(&user.id)
                     .subject(&user.id)
-                    .detail("wrong current password or locked")
+                    .detail("wrong current password")
                     .record(&state, &http)
                     .await;
+                let mut message = "The current password is wrong.".to_owned();
+                if let Some(refusal) = refusal {
+                    login::lock_event(Some(&user.id), &refusal)
+                        .actor(&user.id)
+                        .record(&state, &http)
+                        .await;
+                    message = format!("{message} {}", refusal.message(now, policy));
+                }
+                overview(&state, &http, &user, None, Some(&message)).await
+            }
+            Ok(PasswordChange::Refused(refusal)) => {
+                Event::new("password.change", Outcome::Refused)
+                    .actor(&user.id)
+                    .subject(&user.id)
+                    .detail(refusal.describe())
+                    .record(&state, &http)
+                    .await;
+                let message = refusal.message(now, policy);
                 overview(&state, &http, &user, None, Some(&message)).await
             }
             Err(refused) => refused.respond(),
         }
     };
     result.await.unwrap_or_else(|page| page.response())
+}
+
+/// What a password change came to.
+enum PasswordChange {
+    /// Changed; this many other sessions ended.
+    Changed(usize),
+    /// The current password was wrong (counted; maybe a wait started).
+    WrongPassword(Option<Refusal>),
+    /// Refused unchecked: a wait or lock is in force.
+    Refused(Refusal),
 }
 
 /// `POST /account/verify-email`: e-mails a verification link.

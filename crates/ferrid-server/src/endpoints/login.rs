@@ -41,8 +41,8 @@ enum PasswordCheck {
     Valid(User),
     /// Wrong password, unknown or disabled account; the failure was
     /// counted and may have started a wait. The account's id, if there is
-    /// one, is for the audit log only, never for the page.
-    Invalid(Option<String>, Option<Refusal>),
+    /// one, and the reason are for the audit log only, never for the page.
+    Invalid(Option<String>, &'static str, Option<Refusal>),
     /// Refused unchecked: a wait or lock is in force (the account's id,
     /// for the audit log, as above).
     Refused(Option<String>, Refusal),
@@ -76,15 +76,18 @@ pub async fn submit(
         let policy = &state.settings.security.lockout;
         let user = match check_credentials(&state, username.clone(), password).await {
             Ok(PasswordCheck::Valid(user)) => user,
-            Ok(PasswordCheck::Invalid(user_id, refusal)) => {
+            Ok(PasswordCheck::Invalid(user_id, reason, refusal)) => {
                 with_subject(Event::new("login", Outcome::Failure), user_id.as_deref())
                     .client(&client_id)
-                    .detail("invalid username or password")
+                    .detail(reason)
                     .record(&state, &http)
                     .await;
                 let message = match refusal {
                     Some(refusal) => {
-                        lock_event(&state, &http, user_id.as_deref(), &client_id, &refusal).await;
+                        lock_event(user_id.as_deref(), &refusal)
+                            .client(&client_id)
+                            .record(&state, &http)
+                            .await;
                         format!("{INVALID_CREDENTIALS} {}", refusal.message(now, policy))
                     }
                     None => INVALID_CREDENTIALS.to_owned(),
@@ -188,14 +191,8 @@ pub async fn complete(
     Ok(response)
 }
 
-/// Records that a wait or lock started.
-pub async fn lock_event(
-    state: &AppState,
-    http: &HttpRequest,
-    user_id: Option<&str>,
-    client_id: &str,
-    refusal: &Refusal,
-) {
+/// The audit event for a wait or lock that a failure started.
+pub fn lock_event(user_id: Option<&str>, refusal: &Refusal) -> Event {
     let event = Event::new(
         if refusal.locked {
             "account.lock"
@@ -204,9 +201,8 @@ pub async fn lock_event(
         },
         Outcome::Refused,
     )
-    .client(client_id)
     .detail(format!("until {}", crate::http::timestamp(refusal.until)));
-    with_subject(event, user_id).record(state, http).await;
+    with_subject(event, user_id)
 }
 
 /// Names the account an event concerns, when there is one.
@@ -240,12 +236,19 @@ async fn check_credentials(
             if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
                 return Ok(PasswordCheck::Refused(user_id, refusal));
             }
-            let valid = match &user {
-                Some(user) => passwords.verify(&password, &user.password_hash) && !user.disabled,
+            let verified = match &user {
+                Some(user) => passwords.verify(&password, &user.password_hash),
                 None => passwords.verify_unknown_user(&password),
             };
+            // A disabled account fails like a wrong password, and counts
+            // like one: otherwise the missing count would tell a guesser
+            // which password was right. Only the audit log says why.
+            let reason = match &user {
+                Some(user) if verified && user.disabled => "account disabled",
+                _ => "invalid username or password",
+            };
             match user {
-                Some(user) if valid => {
+                Some(user) if verified && !user.disabled => {
                     if passwords.needs_rehash(&user.password_hash) {
                         let upgraded = passwords.hash(&password)?;
                         store.upgrade_password_hash(&user.id, &user.password_hash, &upgraded)?;
@@ -255,6 +258,7 @@ async fn check_credentials(
                 }
                 _ => Ok(PasswordCheck::Invalid(
                     user_id,
+                    reason,
                     lockout::record_failure(&store, &policy, &subject, now)?,
                 )),
             }

@@ -100,7 +100,9 @@ pub async fn submit(
                     .await;
                 let message = match refusal {
                     Some(refusal) => {
-                        login::lock_event(&state, &http, Some(&user.id), &client_id, &refusal)
+                        login::lock_event(Some(&user.id), &refusal)
+                            .client(&client_id)
+                            .record(&state, &http)
                             .await;
                         format!("{INVALID_CODE} {}", refusal.message(now, policy))
                     }

@@ -202,6 +202,47 @@ on_both_backends!(
     }
 );
 
+on_both_backends!(
+    wrong_current_passwords_lock_like_wrong_logins,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.lockout.delay_after = 2;
+            config.lockout.lock_after = 2;
+        });
+        server.create_user("lars");
+        let client = refresh_client(&server, |_| {});
+        let (browser, _) = signed_in_with_refresh(&server, &client, "lars").await;
+        let (_, page) =
+            change_password(&server, &browser, "wrong", NEW_PASSWORD, NEW_PASSWORD).await;
+        assert!(page.contains("The current password is wrong."));
+        let (_, page) =
+            change_password(&server, &browser, "wrong", NEW_PASSWORD, NEW_PASSWORD).await;
+        assert!(page.contains("temporarily locked"), "{page}");
+        // While locked even the right password is not checked.
+        let (_, page) =
+            change_password(&server, &browser, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+        assert!(page.contains("temporarily locked"), "{page}");
+        assert!(!page.contains("Password changed"));
+        let user = server.store.find_user_by_login("lars").unwrap().unwrap();
+        let events = server
+            .store
+            .audit_events(&ferrid_store::AuditFilter {
+                user_id: Some(user.id.clone()),
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
+        let has = |name: &str, outcome: &str| {
+            events
+                .iter()
+                .any(|event| event.event == name && event.outcome == outcome)
+        };
+        assert!(has("account.lock", "refused"), "{events:?}");
+        assert!(has("password.change", "failure"));
+        assert!(has("password.change", "refused"));
+    }
+);
+
 /// The messages in the outbox folder, oldest first (their names sort by
 /// time), once there are at least `count` (they are sent in the
 /// background).
