@@ -112,41 +112,49 @@ pub fn clear_cookie(state: &AppState, response: &mut HttpResponse) -> Result<(),
         .map_err(Internal::log)
 }
 
-/// Ends sessions: the browser's own (if `browser` is given) and the one
-/// with public id `sid` (if given; the caller has checked it may). Their
-/// online grants are revoked and back-channel logouts queued, in one
-/// transaction. Returns the sessions that ended.
+/// Which sessions [`end`] ends.
+pub enum Ending {
+    /// The browser's own (logout).
+    ThisBrowser,
+    /// The one with this public id; the caller has checked it may.
+    Sid(String),
+}
+
+/// Ends a session, if there is one, revoking its online grants and
+/// queueing back-channel logouts in one transaction, and records it in the
+/// audit log with `reason`.
 pub async fn end(
     state: &AppState,
-    browser: Option<&HttpRequest>,
-    sid: Option<String>,
-) -> Result<Vec<Session>, Internal> {
-    let cookie_digest = browser
-        .and_then(|request| crate::cookies::session_id(request, &state.settings))
-        .map(|session_id| digest(&session_id));
+    http: &HttpRequest,
+    ending: Ending,
+    reason: &str,
+) -> Result<(), Internal> {
+    let cookie_digest =
+        crate::cookies::session_id(http, &state.settings).map(|session_id| digest(&session_id));
     let now = state.now();
     let ended = state
         .db(move |store| {
-            let mut ended: Vec<Session> = Vec::new();
-            if let Some(cookie_digest) = cookie_digest {
-                if let Some((session, _)) = store.find_active_session(&cookie_digest, now)? {
-                    ended.push(session);
-                }
+            let session = match (ending, cookie_digest) {
+                (Ending::ThisBrowser, Some(cookie_digest)) => store
+                    .find_active_session(&cookie_digest, now)?
+                    .map(|(session, _)| session),
+                (Ending::ThisBrowser, None) => None,
+                (Ending::Sid(sid), _) => store.find_session_by_sid(&sid)?,
+            };
+            if let Some(session) = &session {
+                store.end_sessions(std::slice::from_ref(session), now)?;
             }
-            if let Some(sid) = sid {
-                if let Some(session) = store.find_session_by_sid(&sid)? {
-                    if !ended.iter().any(|known| known.sid == session.sid) {
-                        ended.push(session);
-                    }
-                }
-            }
-            store.end_sessions(&ended, now)?;
-            Ok(ended)
+            Ok(session)
         })
         .await?;
-    for session in &ended {
-        tracing::info!(sid = %session.sid, user_id = %session.user_id, "session ended");
+    if let Some(session) = ended {
+        crate::audit::Event::new("session.end", crate::audit::Outcome::Success)
+            .actor(&session.user_id)
+            .subject(&session.user_id)
+            .detail(format!("{reason}; sid {}", session.sid))
+            .record(state, http)
+            .await;
+        crate::backchannel::deliver_soon(state);
     }
-    crate::backchannel::deliver_soon(state);
-    Ok(ended)
+    Ok(())
 }

@@ -70,7 +70,13 @@ pub async fn end(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes
                 "No such session of yours.",
             ));
         }
-        session::end(&state, None, Some(sid.clone())).await?;
+        session::end(
+            &state,
+            &http,
+            session::Ending::Sid(sid.clone()),
+            "ended from the sessions page",
+        )
+        .await?;
         let mut response = crate::http::see_other(paths::SESSIONS);
         if sid == current.sid {
             session::clear_cookie(&state, &mut response)?;

@@ -75,7 +75,7 @@ async fn logout(state: &AppState, http: &HttpRequest, encoded: &[u8]) -> HttpRes
         if !matches {
             return confirmation(state, http, client.as_ref().map(|c| c.name.as_str()));
         }
-        session::end(state, Some(http), None).await?;
+        session::end(state, http, session::Ending::ThisBrowser, "logout").await?;
         let mut response = match redirect {
             Some(uri) => {
                 let mut url = Url::parse(&uri).map_err(Internal::log)?;
@@ -115,7 +115,7 @@ pub async fn confirm(
 ) -> HttpResponse {
     let result = async {
         forms::posted(&state, &http, &body)?;
-        session::end(&state, Some(&http), None).await?;
+        session::end(&state, &http, session::Ending::ThisBrowser, "logout").await?;
         let mut response = html_response(StatusCode::OK, &ferrid_pages::SignedOutPage);
         session::clear_cookie(&state, &mut response)?;
         Ok(response)

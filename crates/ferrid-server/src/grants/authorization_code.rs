@@ -3,6 +3,7 @@
 use ferrid_store::secret::{digest, random_token};
 use ferrid_store::{AuthorizationCode, Client, Grant};
 
+use crate::audit::{Event, Outcome};
 use crate::error::{Internal, OAuthError};
 use crate::grants::invalid_grant;
 use crate::grants::issue::{self, Subject, TokenResponse};
@@ -40,7 +41,7 @@ pub async fn exchange(
             .await?
     };
     let Some(redeemed) = redeemed else {
-        revoke_on_reuse(state, code_digest).await?;
+        revoke_on_reuse(state, code_digest, client.client_id.clone()).await?;
         return Err(invalid_grant(
             "the authorization code is invalid, expired or already used",
         ));
@@ -101,19 +102,27 @@ pub async fn exchange(
 
 /// If the code was redeemed before, its tokens are revoked: either the
 /// client is replaying or someone stole the code.
-async fn revoke_on_reuse(state: &AppState, code_digest: String) -> Result<(), Internal> {
+async fn revoke_on_reuse(
+    state: &AppState,
+    code_digest: String,
+    client_id: String,
+) -> Result<(), Internal> {
     let now = state.now();
-    let revoked = state
-        .db(
-            move |store| match store.redeemed_code_grant(&code_digest)? {
-                Some(grant_id) => store.revoke_grant(&grant_id, now).map(|_| Some(grant_id)),
-                None => Ok(None),
-            },
-        )
+    state
+        .db(move |store| {
+            let Some((grant_id, user_id)) = store.redeemed_code_grant(&code_digest)? else {
+                return Ok(());
+            };
+            store.revoke_grant(&grant_id, now)?;
+            tracing::warn!(%grant_id, "authorization code reused: its tokens are revoked");
+            Event::new("grant.revoke", Outcome::Success)
+                .actor("system")
+                .subject(user_id)
+                .client(client_id)
+                .detail(format!("authorization code reused; grant {grant_id}"))
+                .record_now(store, now)
+        })
         .await?;
-    if let Some(grant_id) = revoked {
-        tracing::warn!(%grant_id, "authorization code reused: its tokens are revoked");
-    }
     Ok(())
 }
 

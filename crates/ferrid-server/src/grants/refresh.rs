@@ -4,6 +4,7 @@
 use ferrid_store::secret::digest;
 use ferrid_store::{Client, Grant, Store, StoreResult};
 
+use crate::audit::{Event, Outcome};
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::invalid_grant;
 use crate::grants::issue::{self, Subject, TokenResponse};
@@ -160,6 +161,12 @@ fn refresh_in_store(
             store.revoke_grant(&grant.id, now)?;
             tracing::warn!(grant_id = %grant.id, client_id = %client.client_id,
                 "refresh token reused: the whole grant is revoked");
+            Event::new("grant.revoke", Outcome::Success)
+                .actor("system")
+                .subject(&grant.user_id)
+                .client(&client.client_id)
+                .detail(format!("refresh token reused; grant {}", grant.id))
+                .record_now(store, now)?;
             return Ok(Step::Refused(
                 "the refresh token was already used; the grant is revoked",
             ));

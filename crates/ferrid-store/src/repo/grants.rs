@@ -197,16 +197,16 @@ impl Store {
         Ok(())
     }
 
-    /// The grant of a code that was already redeemed, if any: presenting it
-    /// again revokes that grant (RFC 6749 §4.1.2).
-    pub fn redeemed_code_grant(&self, code_digest: &str) -> StoreResult<Option<String>> {
+    /// The grant of a code that was already redeemed, and its user, if
+    /// any: presenting it again revokes that grant (RFC 6749 §4.1.2).
+    pub fn redeemed_code_grant(&self, code_digest: &str) -> StoreResult<Option<(String, String)>> {
         let mut connection = self.connection()?;
         Ok(authorization_codes::table
             .find(code_digest)
             .filter(authorization_codes::redeemed_at.is_not_null())
-            .select(authorization_codes::grant_id)
-            .first::<Option<String>>(&mut connection)
+            .select((authorization_codes::grant_id, authorization_codes::user_id))
+            .first::<(Option<String>, String)>(&mut connection)
             .optional()?
-            .flatten())
+            .and_then(|(grant_id, user_id)| Some((grant_id?, user_id))))
     }
 }

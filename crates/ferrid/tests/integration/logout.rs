@@ -172,6 +172,11 @@ on_both_backends!(
             silent(&server, &client, &browser).await,
             Err("login_required".into())
         );
+        let sid = jwt_claims(&hint)["sid"].as_str().unwrap().to_owned();
+        assert_eq!(
+            server.audited("session.end", "success"),
+            [format!("logout; sid {sid}")]
+        );
     }
 );
 
@@ -346,6 +351,10 @@ on_both_backends!(
             Err("login_required".into())
         );
         assert!(silent(&server, &client, &laptop).await.is_ok());
+        assert_eq!(
+            server.audited("session.end", "success"),
+            [format!("ended from the sessions page; sid {phone_sid}")]
+        );
         // Someone else's session id is refused.
         let response = laptop
             .post_form(

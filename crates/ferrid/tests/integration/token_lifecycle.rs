@@ -123,6 +123,13 @@ on_both_backends!(
         );
         let (status, _) = refresh(&server, &client, &second_refresh).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+        let revoked = server.audited("grant.revoke", "success");
+        assert!(
+            revoked
+                .iter()
+                .any(|detail| detail.starts_with("refresh token reused")),
+            "{revoked:?}"
+        );
         assert_eq!(
             introspect(&server, &client, &second_access).await["active"],
             false
@@ -536,5 +543,12 @@ on_both_backends!(
         );
         let (status, _) = refresh(&server, &client, first["refresh_token"].as_str().unwrap()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+        let revoked = server.audited("grant.revoke", "success");
+        assert!(
+            revoked
+                .iter()
+                .any(|detail| detail.starts_with("authorization code reused")),
+            "{revoked:?}"
+        );
     }
 );

@@ -133,6 +133,21 @@ impl TestServer {
         }
     }
 
+    /// The details of the audit events named `event` with `outcome`,
+    /// newest first.
+    pub fn audited(&self, event: &str, outcome: &str) -> Vec<String> {
+        self.store
+            .audit_events(&ferrid_store::AuditFilter {
+                limit: 1_000,
+                ..Default::default()
+            })
+            .expect("audit events")
+            .into_iter()
+            .filter(|row| row.event == event && row.outcome == outcome)
+            .map(|row| row.detail.unwrap_or_default())
+            .collect()
+    }
+
     /// The `ferrid` binary set up for this server's database, issuer and
     /// master key (cheap Argon2), with its output captured.
     pub fn cli(&self, args: &[&str]) -> std::process::Command {
