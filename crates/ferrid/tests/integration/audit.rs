@@ -66,6 +66,7 @@ on_both_backends!(
         secrets.extend(enrolled.recovery_codes.iter().cloned());
         server.clock.advance(30);
         let code = totp_code(&enrolled.secret, server.clock.now());
+        secrets.push(code.clone());
         let start = crate::support::oidc::authorization_url(&rp, &[]);
         Browser::new()
             .sign_in_with_code(&server.issuer, start.url.as_str(), "ada", &code)
@@ -100,6 +101,8 @@ on_both_backends!(
         for args in [
             &["key", "rotate", "--alg", "ES256", "--now"][..],
             &["client", "update", &client.id, "--require-mfa", "true"],
+            &["user", "unlock", "ada"],
+            &["user", "reset-mfa", "ada"],
             &["user", "disable", "ada"],
         ] {
             let output = server.cli(args).output().unwrap();
@@ -125,6 +128,8 @@ on_both_backends!(
             "key.create",
             "key.rotate",
             "client.update",
+            "account.unlock",
+            "mfa.reset",
             "user.disable",
         ] {
             assert!(names.contains(&expected), "no {expected} in {names:?}");

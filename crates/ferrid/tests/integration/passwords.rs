@@ -357,6 +357,25 @@ on_both_backends!(
         assert_eq!(again.status(), StatusCode::BAD_REQUEST);
         assert!(again.text().await.unwrap().contains("Link expired"));
         assert_eq!(forgot.get(&url).await.status(), StatusCode::BAD_REQUEST);
+        // Audited, without the token or the new password.
+        assert_eq!(server.audited("password.reset", "success").len(), 1);
+        assert!(!server
+            .audited("password.reset_requested", "success")
+            .is_empty());
+        assert!(!server
+            .audited("password.reset_requested", "refused")
+            .is_empty());
+        let dump = format!(
+            "{:?}",
+            server
+                .store
+                .audit_events(&ferrid_store::AuditFilter {
+                    limit: 1_000,
+                    ..Default::default()
+                })
+                .unwrap()
+        );
+        assert!(!dump.contains(&token) && !dump.contains(NEW_PASSWORD));
 
         // Every session and refresh token ended; the address is verified.
         assert_eq!(
@@ -480,6 +499,7 @@ on_both_backends!(verifying_the_email_address, |backend: Backend| async move {
             .email_verified
     );
     assert!(account_page(&server, &browser).await.contains("(verified)"));
+    assert_eq!(server.audited("email.verify", "success").len(), 1);
     let reused = confirm
         .post_form(
             &server.url("/verify-email"),
