@@ -429,6 +429,7 @@ on_both_backends!(
             config.rate_limits.login_per_minute = 3;
             config.rate_limits.token_per_minute = 2;
             config.rate_limits.authorization_per_minute = 5;
+            config.rate_limits.introspection_per_minute = 2;
         });
         server.create_user("rex");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
@@ -493,6 +494,59 @@ on_both_backends!(
             [StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED]
         );
         assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
+
+        // Introspection and revocation share one limit.
+        let mut statuses = Vec::new();
+        for path in ["/introspect", "/revoke", "/revoke", "/introspect"] {
+            let response = http
+                .post(server.url(path))
+                .form(&[("token", "x")])
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status());
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert!(response.headers().contains_key("retry-after"));
+                let text = response.text().await.unwrap();
+                assert!(
+                    text.contains("rate_limits.introspection_per_minute"),
+                    "{text}"
+                );
+            }
+        }
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::UNAUTHORIZED,
+                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+        );
+
+        // The authorization endpoint: the login page above used one of 5.
+        let authorize = format!(
+            "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid",
+            server.url("/authorize"),
+            client.id,
+            client.redirect_uri
+        );
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for _ in 0..4 {
+            let response = no_redirects.get(&authorize).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+        let refused = no_redirects.get(&authorize).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().contains_key("retry-after"));
+        let text = refused.text().await.unwrap();
+        assert!(
+            text.contains("rate_limits.authorization_per_minute"),
+            "{text}"
+        );
         // Discovery is not limited.
         for _ in 0..10 {
             let response = http
@@ -601,21 +655,31 @@ on_both_backends!(
                     let response = browser
                         .submit_login(&issuer, &html, &format!("flood{index}"), "wrong password")
                         .await;
-                    (
+                    let (status, retry_after) = (
                         response.status(),
                         response.headers().get("retry-after").cloned(),
-                    )
+                    );
+                    (status, retry_after, response.text().await.unwrap())
                 })
             })
             .collect();
+        // The flood queues at the hashing pool only: endpoints that hash no
+        // password keep answering meanwhile.
+        let (status, body) =
+            crate::token_lifecycle::call(&server, "/introspect", &client, &[("token", "x")]).await;
+        assert_eq!(
+            (status, &body["active"]),
+            (StatusCode::OK, &serde_json::json!(false))
+        );
         let mut busy = 0;
         for attempt in attempts {
-            let (status, retry_after) = attempt.await.unwrap();
+            let (status, retry_after, text) = attempt.await.unwrap();
             match status {
                 StatusCode::OK => {}
                 StatusCode::SERVICE_UNAVAILABLE => {
                     busy += 1;
                     assert!(retry_after.is_some());
+                    assert!(text.contains("passwords.hashing_queue"), "{text}");
                 }
                 other => panic!("unexpected {other}"),
             }
