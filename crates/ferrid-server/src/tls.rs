@@ -28,14 +28,24 @@ pub fn server_config(certificate: &Path, private_key: &Path) -> Result<ServerCon
     }
     let key = PrivateKeyDer::from_pem_file(private_key)
         .map_err(|error| format!("tls.private_key {}: {error}", private_key.display()))?;
-    let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+    let mut config = ServerConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(PROTOCOL_VERSIONS)
         .map_err(|error| format!("TLS: {error}"))?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|error| format!("tls: the certificate and key do not fit: {error}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// TLS 1.3 and 1.2; rustls implements nothing older.
+const PROTOCOL_VERSIONS: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// The ring provider: its suites are all AEAD with ephemeral key exchange
+/// (a test checks this stays true across rustls upgrades).
+fn provider() -> rustls::crypto::CryptoProvider {
+    ring::default_provider()
 }
 
 /// The `Strict-Transport-Security` value for `max_age` seconds. Without
@@ -72,4 +82,22 @@ async fn redirect(issuer: web::Data<String>, request: HttpRequest) -> HttpRespon
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, target))
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_modern_versions_and_aead_suites_are_offered() {
+        assert_eq!(PROTOCOL_VERSIONS.len(), 2);
+        let suites = provider().cipher_suites;
+        assert!(!suites.is_empty());
+        for suite in suites {
+            let name = format!("{:?}", suite.suite());
+            let aead = name.contains("_GCM_") || name.contains("CHACHA20_POLY1305");
+            let ephemeral = name.starts_with("TLS13_") || name.starts_with("TLS_ECDHE_");
+            assert!(aead && ephemeral, "weak suite offered: {name}");
+        }
+    }
 }

@@ -377,7 +377,10 @@ fn serve_starts_with_no_configuration() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let discovery = wait_for_discovery("http://127.0.0.1:8080/.well-known/openid-configuration");
+    let discovery = wait_for_discovery(
+        &reqwest::Client::new(),
+        "http://127.0.0.1:8080/.well-known/openid-configuration",
+    );
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     let log = stderr(&output);
@@ -415,7 +418,73 @@ fn serve_starts_with_no_configuration() {
     );
 }
 
-fn wait_for_discovery(url: &str) -> Option<Value> {
+/// `ferrid serve` with a certificate and `tls.redirect_bind`: HTTPS on the
+/// main address, and plain HTTP on the other redirecting to it.
+#[test]
+fn serve_speaks_https_and_redirects_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (certificate, private_key) = crate::transport::dev_cert(dir.path());
+    let (port, redirect_port) = (
+        crate::support::receiver::free_port(),
+        crate::support::receiver::free_port(),
+    );
+    let issuer = format!("https://127.0.0.1:{port}");
+    let mut child = bare_ferrid(
+        dir.path(),
+        &["serve"],
+        &[
+            ("FERRID_ISSUER", &issuer),
+            ("FERRID_BIND", &format!("127.0.0.1:{port}")),
+            ("FERRID_TLS__CERTIFICATE", certificate.to_str().unwrap()),
+            ("FERRID_TLS__PRIVATE_KEY", private_key.to_str().unwrap()),
+            (
+                "FERRID_TLS__REDIRECT_BIND",
+                &format!("127.0.0.1:{redirect_port}"),
+            ),
+        ],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&certificate).unwrap()).unwrap(),
+        )
+        .tls_built_in_root_certs(false)
+        .build()
+        .unwrap();
+    let discovery = wait_for_discovery(
+        &client,
+        &format!("{issuer}/.well-known/openid-configuration"),
+    );
+    let redirect = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .get(format!(
+                    "http://127.0.0.1:{redirect_port}/authorize?client_id=x"
+                ))
+                .send()
+                .await
+        });
+    let _ = child.kill();
+    let log = stderr(&child.wait_with_output().unwrap());
+    let discovery = discovery.unwrap_or_else(|| panic!("no HTTPS answer: {log}"));
+    assert_eq!(discovery["issuer"], issuer.as_str());
+    let redirect = redirect.unwrap_or_else(|error| panic!("no redirect: {error}: {log}"));
+    assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        redirect.headers()["location"],
+        format!("{issuer}/authorize?client_id=x").as_str()
+    );
+}
+
+fn wait_for_discovery(client: &reqwest::Client, url: &str) -> Option<Value> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -423,7 +492,7 @@ fn wait_for_discovery(url: &str) -> Option<Value> {
     runtime.block_on(async {
         // A cold start creates a key per algorithm: allow a slow machine.
         for _ in 0..600 {
-            if let Ok(response) = reqwest::get(url).await {
+            if let Ok(response) = client.get(url).send().await {
                 return response.json().await.ok();
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

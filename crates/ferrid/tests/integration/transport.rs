@@ -135,7 +135,7 @@ on_both_backends!(
 );
 
 /// Creates a development certificate with the CLI in `server`'s folder.
-fn dev_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+pub fn dev_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ferrid"))
         .args(["dev-cert", "--out-dir"])
         .arg(dir)
@@ -220,6 +220,34 @@ on_both_backends!(
             assert!(
                 cookie.contains("Path=/") && !cookie.contains("Domain="),
                 "{cookie}"
+            );
+        }
+
+        // Both TLS 1.2 and TLS 1.3 are spoken (rustls implements nothing
+        // older, and its ring provider only AEAD suites: see tls.rs).
+        for (min, max) in [
+            (
+                reqwest::tls::Version::TLS_1_2,
+                reqwest::tls::Version::TLS_1_2,
+            ),
+            (
+                reqwest::tls::Version::TLS_1_3,
+                reqwest::tls::Version::TLS_1_3,
+            ),
+        ] {
+            let pinned = reqwest::Client::builder()
+                .add_root_certificate(
+                    reqwest::Certificate::from_pem(&std::fs::read(&certificate).unwrap()).unwrap(),
+                )
+                .tls_built_in_root_certs(false)
+                .min_tls_version(min)
+                .max_tls_version(max)
+                .build()
+                .unwrap();
+            let response = pinned.get(server.url("/health")).send().await;
+            assert!(
+                response.is_ok_and(|response| response.status() == StatusCode::OK),
+                "{min:?}"
             );
         }
 
