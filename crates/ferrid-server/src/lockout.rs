@@ -7,7 +7,7 @@
 //! checked, and refusals do not count as failures.
 
 use ferrid_store::secret::digest;
-use ferrid_store::{Store, StoreResult, User};
+use ferrid_store::{LoginThrottle, Store, StoreResult, User};
 
 use crate::security::LockoutPolicy;
 
@@ -101,15 +101,19 @@ pub fn standing(
     Ok(store
         .login_throttle(subject)?
         .map_or((0, None), |throttle| {
-            let refusal = throttle
-                .locked_until
-                .filter(|until| *until > now)
-                .map(|until| Refusal {
-                    until,
-                    locked: throttle.failures >= policy.lock_after,
-                });
-            (throttle.failures, refusal)
+            (throttle.failures, refusal_of(&throttle, policy, now))
         }))
+}
+
+/// The refusal a counter imposes at `now`, if any.
+fn refusal_of(throttle: &LoginThrottle, policy: &LockoutPolicy, now: i64) -> Option<Refusal> {
+    throttle
+        .locked_until
+        .filter(|until| *until > now)
+        .map(|until| Refusal {
+            until,
+            locked: throttle.failures >= policy.lock_after,
+        })
 }
 
 /// Counts a credential failure; returns the wait it triggers, if any.
@@ -132,14 +136,7 @@ pub fn count_failure(
 ) -> StoreResult<(i64, Option<Refusal>)> {
     let throttle =
         store.record_login_failure(subject, now, |failures| policy.wait_after(failures))?;
-    let refusal = throttle
-        .locked_until
-        .filter(|until| *until > now)
-        .map(|until| Refusal {
-            until,
-            locked: throttle.failures >= policy.lock_after,
-        });
-    Ok((throttle.failures, refusal))
+    Ok((throttle.failures, refusal_of(&throttle, policy, now)))
 }
 
 #[cfg(test)]

@@ -133,13 +133,7 @@ on_both_backends!(
             .login_throttle(&login_subject("lena"))
             .unwrap()
             .is_none());
-        let events = server
-            .store
-            .audit_events(&ferrid_store::AuditFilter {
-                limit: 100,
-                ..Default::default()
-            })
-            .unwrap();
+        let events = server.audit_log();
         assert!(events.iter().any(|event| event.event == "account.lock"
             && event.subject.as_deref() == Some(user.id.as_str())));
         assert!(events
@@ -357,13 +351,7 @@ on_both_backends!(
         let html = login_page(&server, &client, &browser).await;
         let (status, _) = attempt(&server, &browser, &html, "ulla", PASSWORD).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
-        let events = server
-            .store
-            .audit_events(&ferrid_store::AuditFilter {
-                limit: 100,
-                ..Default::default()
-            })
-            .unwrap();
+        let events = server.audit_log();
         assert!(events.iter().any(|event| event.event == "account.unlock"));
     }
 );
@@ -607,13 +595,7 @@ on_both_backends!(
             .send()
             .await
             .unwrap();
-        let events = trusting
-            .store
-            .audit_events(&ferrid_store::AuditFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap();
+        let events = trusting.audit_log();
         let failure = events.iter().find(|event| event.event == "login").unwrap();
         assert_eq!(failure.ip.as_deref(), Some("198.51.100.7"));
         assert!(failure.request_id.is_some());

@@ -180,13 +180,7 @@ on_both_backends!(
             .unwrap()
             .contains("Invalid username or password."));
         // Only the audit log tells the operator why.
-        let events = server
-            .store
-            .audit_events(&ferrid_store::AuditFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap();
+        let events = server.audit_log();
         assert!(events.iter().any(|event| event.event == "login"
             && event.outcome == "failure"
             && event.detail.as_deref() == Some("account disabled")));

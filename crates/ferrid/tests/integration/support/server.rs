@@ -133,15 +133,20 @@ impl TestServer {
         }
     }
 
-    /// The details of the audit events named `event` with `outcome`,
-    /// newest first.
-    pub fn audited(&self, event: &str, outcome: &str) -> Vec<String> {
+    /// Every audit event, newest first.
+    pub fn audit_log(&self) -> Vec<ferrid_store::AuditEvent> {
         self.store
             .audit_events(&ferrid_store::AuditFilter {
-                limit: 1_000,
+                limit: 10_000,
                 ..Default::default()
             })
             .expect("audit events")
+    }
+
+    /// The details of the audit events named `event` with `outcome`,
+    /// newest first.
+    pub fn audited(&self, event: &str, outcome: &str) -> Vec<String> {
+        self.audit_log()
             .into_iter()
             .filter(|row| row.event == event && row.outcome == outcome)
             .map(|row| row.detail.unwrap_or_default())
