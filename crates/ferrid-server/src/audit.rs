@@ -116,3 +116,61 @@ fn log(row: &AuditEvent) {
         "audit"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_event_is_also_a_structured_log_line() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let mut event = Event::new("login", Outcome::Failure)
+            .actor("user-1")
+            .subject("user-1")
+            .client("client-1")
+            .detail("invalid username or password")
+            .row;
+        event.ip = Some("192.0.2.1".into());
+        event.request_id = Some("req-1".into());
+        tracing::subscriber::with_default(subscriber, || log(&event));
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["target"], "audit");
+        let fields = &line["fields"];
+        for (name, value) in [
+            ("event", "login"),
+            ("outcome", "failure"),
+            ("actor", "user-1"),
+            ("subject", "user-1"),
+            ("client_id", "client-1"),
+            ("ip", "192.0.2.1"),
+            ("request_id", "req-1"),
+            ("detail", "invalid username or password"),
+        ] {
+            assert_eq!(fields[name], value, "{name} in {text}");
+        }
+    }
+}
