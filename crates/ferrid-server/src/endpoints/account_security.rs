@@ -75,8 +75,8 @@ async fn overview(
     token.respond_form(error, &page)
 }
 
-/// `GET /account/totp[?request_id=…]`: the pending secret, shown as a QR
-/// code and as text; a new one if none is pending.
+/// `GET /account/totp[?request_id=…]`: a new secret, pending until
+/// confirmed, shown as a QR code and as text.
 pub async fn enrol(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let result = async {
@@ -85,31 +85,15 @@ pub async fn enrol(state: web::Data<AppState>, http: HttpRequest) -> HttpRespons
             return Err(already_enrolled());
         }
         let request_id = params.get("request_id").unwrap_or_default().to_owned();
-        let secret = pending_or_new_secret(&state, &user).await?;
+        let secret = mfa::new_secret();
+        let sealed = state.seal_totp_secret(&secret, &user.id)?;
+        let user_id = user.id.clone();
+        state
+            .db(move |store| store.begin_totp_enrolment(&user_id, &sealed))
+            .await?;
         render_enrolment(&state, &http, &user, &secret, &request_id, None).await
     };
     result.await.unwrap_or_else(|page| page.response())
-}
-
-/// The secret of an unfinished enrolment, or a new pending one. Showing the
-/// same secret again means a reload does not invalidate what the user has
-/// just scanned, and a cross-site link to this page cannot swap the
-/// secret under an enrolment in progress.
-async fn pending_or_new_secret(state: &AppState, user: &User) -> Result<Vec<u8>, PageError> {
-    let user_id = user.id.clone();
-    let pending = state.db(move |store| store.pending_totp(&user_id)).await?;
-    // One that no longer opens (a master key change) is simply replaced.
-    if let Some(secret) = pending.and_then(|sealed| state.open_totp_secret(&sealed, &user.id).ok())
-    {
-        return Ok(secret);
-    }
-    let secret = mfa::new_secret();
-    let sealed = state.seal_totp_secret(&secret, &user.id)?;
-    let user_id = user.id.clone();
-    state
-        .db(move |store| store.begin_totp_enrolment(&user_id, &sealed))
-        .await?;
-    Ok(secret)
 }
 
 fn already_enrolled() -> PageError {
