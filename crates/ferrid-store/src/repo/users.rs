@@ -135,8 +135,10 @@ impl Store {
     /// let someone else keep, in one transaction: every live session of
     /// the user but `keep_sid` (with their back-channel logouts), every
     /// grant (so all refresh tokens stop working), every unused reset link,
-    /// and any sign-in waiting for its second factor after the old
-    /// password. Returns how many sessions ended.
+    /// any sign-in waiting for its second factor after the old password,
+    /// and any unconfirmed second-factor secret (one made with the old
+    /// password must not be confirmable later). Returns how many sessions
+    /// ended.
     pub fn change_password(
         &self,
         user_id: &str,
@@ -146,7 +148,11 @@ impl Store {
     ) -> StoreResult<usize> {
         self.end_user_sessions(user_id, keep_sid, now, |connection| {
             let updated = diesel::update(users::table.find(user_id))
-                .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                .set((
+                    users::password_hash.eq(hash),
+                    users::totp_pending_sealed.eq(None::<String>),
+                    users::updated_at.eq(now),
+                ))
                 .execute(connection)?;
             if updated == 0 {
                 return Err(StoreError::NotFound("user"));

@@ -113,8 +113,12 @@ on_both_backends!(
         assert!(overview.contains("Set up an authenticator app"));
 
         // A wrong code does not turn it on.
+        // Each visit makes a new secret: one copied from an earlier visit
+        // (perhaps by someone else with the password) is never confirmed.
+        let (_, earlier) = mfa::open_enrolment(&browser, &server.url("/account/totp")).await;
         let (html, secret) = mfa::open_enrolment(&browser, &server.url("/account/totp")).await;
         assert!(html.contains(&secret));
+        assert_ne!(earlier, secret);
         let wrong = browser
             .post_form(
                 &server.url("/account/totp"),
