@@ -116,6 +116,54 @@ fn refusal_of(throttle: &LoginThrottle, policy: &LockoutPolicy, now: i64) -> Opt
         })
 }
 
+/// Whether a second-factor code may be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeAttempt {
+    /// No: a wait or lock is in force (not counted).
+    Refused(Refusal),
+    /// Yes; it was counted in advance (a success clears the count), with
+    /// the wait or lock that starts if it turns out wrong.
+    Counted(Option<Refusal>),
+}
+
+/// Counts a second-factor attempt before it is checked. Codes are cheap to
+/// check, so many could pass a plain refusal check at once; counting first
+/// and refusing those past `lock_after` means at most `lock_after` codes
+/// are tried before the lock. When a lock has ended, exactly one attempt
+/// is checked, claimed by a conditional UPDATE that locks again at once
+/// (regression: the right code used to be refused and relocked then).
+/// Blocking.
+pub fn count_code_attempt(
+    store: &Store,
+    policy: &LockoutPolicy,
+    subject: &str,
+    now: i64,
+) -> StoreResult<CodeAttempt> {
+    let (before, refusal) = standing(store, policy, subject, now)?;
+    if let Some(refusal) = refusal {
+        return Ok(CodeAttempt::Refused(refusal));
+    }
+    if before >= policy.lock_after {
+        let until = now.saturating_add(policy.lock_seconds);
+        if store.claim_attempt_after_lock(subject, before, now, until)? {
+            return Ok(CodeAttempt::Counted(Some(Refusal {
+                until,
+                locked: true,
+            })));
+        }
+        // Another attempt claimed it (and locked), or a success cleared
+        // the count meanwhile: look again.
+        if let (_, Some(refusal)) = standing(store, policy, subject, now)? {
+            return Ok(CodeAttempt::Refused(refusal));
+        }
+    }
+    let (failures, counted) = count_failure(store, policy, subject, now)?;
+    match counted {
+        Some(refusal) if failures > policy.lock_after => Ok(CodeAttempt::Refused(refusal)),
+        counted => Ok(CodeAttempt::Counted(counted)),
+    }
+}
+
 /// Counts a credential failure; returns the wait it triggers, if any.
 /// Blocking.
 pub fn record_failure(

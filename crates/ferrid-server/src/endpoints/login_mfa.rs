@@ -164,23 +164,10 @@ async fn check_code(
     let user_id = user.id.clone();
     state
         .db(move |store| {
-            let (before, refusal) = lockout::standing(store, &policy, &subject, now)?;
-            if let Some(refusal) = refusal {
-                return Ok(CodeCheck::Refused(refusal));
-            }
-            // Counted before it is checked (a success clears the count):
-            // codes are cheap to check, so many could pass the refusal
-            // above at once. An attempt beyond `lock_after` is checked only
-            // if no other attempt was counted since the refusal check: at
-            // most `lock_after` codes are tried before the lock, then one
-            // each time a lock ends (regression: a correct code after the
-            // lock ended used to be refused and locked again).
-            let (failures, counted) = lockout::count_failure(store, &policy, &subject, now)?;
-            if failures > policy.lock_after && failures > before + 1 {
-                if let Some(refusal) = counted {
-                    return Ok(CodeCheck::Refused(refusal));
-                }
-            }
+            let counted = match lockout::count_code_attempt(store, &policy, &subject, now)? {
+                lockout::CodeAttempt::Refused(refusal) => return Ok(CodeCheck::Refused(refusal)),
+                lockout::CodeAttempt::Counted(counted) => counted,
+            };
             let accepted = match step {
                 Some(step) => store
                     .accept_totp_step(&user_id, step)?

@@ -86,6 +86,37 @@ impl Store {
         Ok(row)
     }
 
+    /// Counts one more failure for `subject` and locks it until
+    /// `locked_until`, but only if the count is still `failures` and no
+    /// lock is in force at `now`: one conditional UPDATE, so of several
+    /// attempts made at once exactly one wins. True if this one did.
+    pub fn claim_attempt_after_lock(
+        &self,
+        subject: &str,
+        failures: i64,
+        now: i64,
+        locked_until: i64,
+    ) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        let claimed = diesel::update(
+            login_throttles::table
+                .find(subject)
+                .filter(login_throttles::failures.eq(failures))
+                .filter(
+                    login_throttles::locked_until
+                        .is_null()
+                        .or(login_throttles::locked_until.le(now)),
+                ),
+        )
+        .set((
+            login_throttles::failures.eq(failures + 1),
+            login_throttles::locked_until.eq(locked_until),
+            login_throttles::updated_at.eq(now),
+        ))
+        .execute(&mut connection)?;
+        Ok(claimed == 1)
+    }
+
     /// Forgets the failures of `subject` (after a complete login).
     pub fn clear_login_failures(&self, subject: &str) -> StoreResult<()> {
         let mut connection = self.connection()?;

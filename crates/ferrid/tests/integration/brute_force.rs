@@ -59,6 +59,7 @@ on_both_backends!(
             config.lockout.delay_after = 2;
             config.lockout.lock_after = 4;
             config.lockout.lock_seconds = 600;
+            config.rate_limits.login_per_minute = 0;
         });
         server.create_user("lena");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
@@ -239,6 +240,7 @@ on_both_backends!(
             config.lockout.delay_after = 3;
             config.lockout.lock_after = 3;
             config.lockout.lock_seconds = 600;
+            config.rate_limits.login_per_minute = 0;
         });
         server.create_user("lena");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
@@ -296,6 +298,38 @@ on_both_backends!(
                 .is_some_and(|text| text.contains("temporarily locked")),
             "{relocked:?}"
         );
+
+        // A burst when a lock ends gets one check, not one per request.
+        server.clock.advance(601);
+        let mut pages = Vec::new();
+        for _ in 0..6 {
+            pages.push(code_page(&server, &client, "lena").await);
+        }
+        let before = server
+            .store
+            .login_throttle(&mfa_subject(&user.id))
+            .unwrap()
+            .unwrap()
+            .failures;
+        let burst: Vec<_> = pages
+            .into_iter()
+            .map(|(fresh, page)| {
+                let issuer = server.issuer.clone();
+                tokio::spawn(
+                    async move { fresh.submit_code(&issuer, &page, "000000").await.status() },
+                )
+            })
+            .collect();
+        for attempt in burst {
+            assert_eq!(attempt.await.unwrap(), StatusCode::OK);
+        }
+        let after = server
+            .store
+            .login_throttle(&mfa_subject(&user.id))
+            .unwrap()
+            .unwrap()
+            .failures;
+        assert_eq!(after, before + 1, "exactly one code of the burst was tried");
 
         // An administrator lifts the lock.
         let output = server.cli(&["user", "unlock", "lena"]).output().unwrap();
