@@ -27,7 +27,11 @@ pub fn run(
     let retention = Retention {
         codes: CODE_RETENTION,
         grants: longest_token_ttl,
-        audit_events: (audit_retention_days > 0).then(|| audit_retention_days * 86_400),
+        // Configuration bounds the days; checked anyway, since a wrapped
+        // product would delete every event.
+        audit_events: audit_retention_days
+            .checked_mul(86_400)
+            .filter(|seconds| *seconds > 0),
     };
     let removed = store.delete_expired(now, &retention);
     store.release_lease(LEASE, holder)?;

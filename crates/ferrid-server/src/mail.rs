@@ -92,11 +92,19 @@ impl Mailer {
 fn require_tls(smtp_url: &str) -> Result<(), String> {
     let invalid = || "email.smtp_url is not a valid smtp:// or smtps:// URL".to_owned();
     let url = url::Url::parse(smtp_url).map_err(|_| invalid())?;
+    // lettre reads the first `tls` it finds: a second one must not be
+    // able to make this check see something else.
+    let tls: Vec<_> = url
+        .query_pairs()
+        .filter(|(name, _)| name == "tls")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    if tls.len() > 1 {
+        return Err("email.smtp_url names tls more than once".to_owned());
+    }
     let tls_required = match url.scheme() {
         "smtps" => true,
-        "smtp" => url
-            .query_pairs()
-            .any(|(name, value)| name == "tls" && value == "required"),
+        "smtp" => tls.first().is_some_and(|value| value == "required"),
         _ => return Err(invalid()),
     };
     let loopback = match url.host() {
@@ -295,6 +303,7 @@ mod tests {
             "smtp://user:hunter2@smtp.example.com:25",
             "smtp://user:hunter2@smtp.example.com:587?tls=opportunistic",
             "smtp://user:hunter2@192.0.2.7:25",
+            "smtp://user:hunter2@smtp.example.com:587?tls=opportunistic&tls=required",
         ] {
             let error = Mailer::new(&EmailSettings {
                 smtp_url: url.into(),
@@ -302,7 +311,7 @@ mod tests {
             })
             .err()
             .unwrap();
-            assert!(error.contains("must use TLS"), "{error}");
+            assert!(error.contains("TLS") || error.contains("tls"), "{error}");
             assert!(!error.contains("hunter2"), "{error}");
         }
         for url in [

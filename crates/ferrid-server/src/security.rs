@@ -141,6 +141,9 @@ pub struct AuditPolicy {
 /// signed in as me last spring" without the table growing for ever.
 pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 365;
 
+/// Longest [`AuditPolicy::retention_days`] accepted: a century.
+pub const MAX_AUDIT_RETENTION_DAYS: i64 = 36_500;
+
 impl Default for AuditPolicy {
     fn default() -> Self {
         AuditPolicy {

@@ -390,8 +390,9 @@ impl Config {
                 ferrid_server::accounts::MIN_PASSWORD_LENGTH
             );
         }
-        if self.audit.retention_days < 0 {
-            bail!("invalid configuration: audit.retention_days must be 0 (keep for ever) or more");
+        use ferrid_server::security::MAX_AUDIT_RETENTION_DAYS;
+        if !(0..=MAX_AUDIT_RETENTION_DAYS).contains(&self.audit.retention_days) {
+            bail!("invalid configuration: audit.retention_days must be between 0 (keep for ever) and {MAX_AUDIT_RETENTION_DAYS}");
         }
         if self.tls.certificate.is_empty() != self.tls.private_key.is_empty() {
             bail!("invalid configuration: tls.certificate and tls.private_key go together");
@@ -467,12 +468,14 @@ mod tests {
             .to_string()
             .contains("lockout"));
         let mut config = Config::default();
-        config.audit.retention_days = -1;
-        assert!(config
-            .settings()
-            .unwrap_err()
-            .to_string()
-            .contains("audit.retention_days"));
+        for days in [-1, i64::MAX] {
+            config.audit.retention_days = days;
+            assert!(config
+                .settings()
+                .unwrap_err()
+                .to_string()
+                .contains("audit.retention_days"));
+        }
         let mut config = Config::default();
         config.tls.certificate = "cert.pem".into();
         assert!(config
