@@ -58,8 +58,8 @@ async fn exchange(
         ));
     }
     match grant_type {
-        "authorization_code" => authorization_code::exchange(state, &client, &params).await,
-        "refresh_token" => refresh::exchange(state, &client, &params).await,
+        "authorization_code" => authorization_code::exchange(state, http, &client, &params).await,
+        "refresh_token" => refresh::exchange(state, http, &client, &params).await,
         _ => client_credentials::exchange(state, &client, &params),
     }
 }

@@ -1,5 +1,6 @@
 //! The authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6).
 
+use actix_web::HttpRequest;
 use ferrid_store::secret::{digest, random_token};
 use ferrid_store::{AuthorizationCode, Client, Grant};
 
@@ -15,6 +16,7 @@ use crate::{pkce, scopes};
 /// issued from its first redemption (RFC 6749 §4.1.2, RFC 9700 §4.5).
 pub async fn exchange(
     state: &AppState,
+    http: &HttpRequest,
     client: &Client,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -41,7 +43,7 @@ pub async fn exchange(
             .await?
     };
     let Some(redeemed) = redeemed else {
-        revoke_on_reuse(state, code_digest, client.client_id.clone()).await?;
+        revoke_on_reuse(state, http, code_digest, client).await?;
         return Err(invalid_grant(
             "the authorization code is invalid, expired or already used",
         ));
@@ -104,25 +106,32 @@ pub async fn exchange(
 /// client is replaying or someone stole the code.
 async fn revoke_on_reuse(
     state: &AppState,
+    http: &HttpRequest,
     code_digest: String,
-    client_id: String,
+    client: &Client,
 ) -> Result<(), Internal> {
     let now = state.now();
-    state
+    let revoked = state
         .db(move |store| {
             let Some((grant_id, user_id)) = store.redeemed_code_grant(&code_digest)? else {
-                return Ok(());
+                return Ok(None);
             };
-            store.revoke_grant(&grant_id, now)?;
-            tracing::warn!(%grant_id, "authorization code reused: its tokens are revoked");
-            Event::new("grant.revoke", Outcome::Success)
-                .actor("system")
-                .subject(user_id)
-                .client(client_id)
-                .detail(format!("authorization code reused; grant {grant_id}"))
-                .record_now(store, now)
+            // Only the first replay revokes; later ones find it done.
+            Ok(store
+                .revoke_grant(&grant_id, now)?
+                .then_some((grant_id, user_id)))
         })
         .await?;
+    if let Some((grant_id, user_id)) = revoked {
+        tracing::warn!(%grant_id, "authorization code reused: its tokens are revoked");
+        Event::new("grant.revoke", Outcome::Success)
+            .actor("system")
+            .subject(user_id)
+            .client(&client.client_id)
+            .detail(format!("authorization code reused; grant {grant_id}"))
+            .record(state, http)
+            .await;
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The refresh token grant (RFC 6749 §6) with rotation on every use and
 //! reuse detection (RFC 9700 §4.14.2).
 
+use actix_web::HttpRequest;
 use ferrid_store::secret::digest;
 use ferrid_store::{Client, Grant, Store, StoreResult};
 
@@ -48,6 +49,8 @@ pub const CONCURRENCY_WINDOW: i64 = 1;
 enum Step {
     /// Refused with `invalid_grant`.
     Refused(&'static str),
+    /// A rotated token presented again: its grant was revoked.
+    Reused(Box<Grant>),
     /// A wider scope than granted was asked for.
     WiderScope(String),
     /// Rotated: the grant, the scope to issue, and the new refresh token.
@@ -58,6 +61,7 @@ enum Step {
 /// database work happens in one blocking call: this is a hot path.
 pub async fn exchange(
     state: &AppState,
+    http: &HttpRequest,
     client: &Client,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -72,6 +76,18 @@ pub async fn exchange(
         .await?;
     match step {
         Step::Refused(reason) => Err(invalid_grant(reason)),
+        Step::Reused(grant) => {
+            Event::new("grant.revoke", Outcome::Success)
+                .actor("system")
+                .subject(&grant.user_id)
+                .client(&client.client_id)
+                .detail(format!("refresh token reused; grant {}", grant.id))
+                .record(state, http)
+                .await;
+            Err(invalid_grant(
+                "the refresh token was already used; the grant is revoked",
+            ))
+        }
         Step::WiderScope(extra) => Err(OAuthError::new(
             ErrorCode::InvalidScope,
             format!(
@@ -161,15 +177,7 @@ fn refresh_in_store(
             store.revoke_grant(&grant.id, now)?;
             tracing::warn!(grant_id = %grant.id, client_id = %client.client_id,
                 "refresh token reused: the whole grant is revoked");
-            Event::new("grant.revoke", Outcome::Success)
-                .actor("system")
-                .subject(&grant.user_id)
-                .client(&client.client_id)
-                .detail(format!("refresh token reused; grant {}", grant.id))
-                .record_now(store, now)?;
-            return Ok(Step::Refused(
-                "the refresh token was already used; the grant is revoked",
-            ));
+            return Ok(Step::Reused(Box::new(grant)));
         }
     }
     if store
