@@ -73,6 +73,26 @@ async fn id_token_with_code(
     )
 }
 
+/// Opens the authorization URL `start` in `browser` and submits the
+/// password of `username` on the login form; returns the answer.
+async fn submit_password(
+    server: &TestServer,
+    browser: &Browser,
+    start: &str,
+    username: &str,
+) -> reqwest::Response {
+    let response = browser.get(start).await;
+    let html = browser.page(&location(&response)).await;
+    browser
+        .submit_login(
+            &server.issuer,
+            &html,
+            username,
+            crate::support::server::PASSWORD,
+        )
+        .await
+}
+
 /// Starts a sign-in for `username` and submits the password; returns the
 /// second-factor page.
 async fn second_factor_page(
@@ -83,16 +103,7 @@ async fn second_factor_page(
 ) -> String {
     let rp = relying_party(server, client).await;
     let start = authorization_url(&rp, &[]);
-    let response = browser.get(start.url.as_str()).await;
-    let html = browser.page(&location(&response)).await;
-    let response = browser
-        .submit_login(
-            &server.issuer,
-            &html,
-            username,
-            crate::support::server::PASSWORD,
-        )
-        .await;
+    let response = submit_password(server, browser, start.url.as_str(), username).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let next = location(&response);
     assert!(next.contains("/login/mfa?request_id="), "{next}");
@@ -260,16 +271,7 @@ async fn first_sign_in_enrols(
     let browser = Browser::new();
     let rp = relying_party(server, client).await;
     let start = authorization_url(&rp, &[]);
-    let response = browser.get(start.url.as_str()).await;
-    let login = browser.page(&location(&response)).await;
-    let response = browser
-        .submit_login(
-            &server.issuer,
-            &login,
-            username,
-            crate::support::server::PASSWORD,
-        )
-        .await;
+    let response = submit_password(server, &browser, start.url.as_str(), username).await;
     let response = browser.get(&location(&response)).await;
     let enrol_url = location(&response);
     assert!(
