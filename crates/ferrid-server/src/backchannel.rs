@@ -5,13 +5,13 @@
 //! receiver that is down nor a restart loses a logout.
 
 use ferrid_store::secret::random_token;
-use ferrid_store::LogoutDelivery;
+use ferrid_store::{LogoutDelivery, Store};
 use ferrid_tokens::claims::{BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYPE};
-use ferrid_tokens::{LogoutTokenClaims, SigningAlgorithm};
+use ferrid_tokens::{Keyring, LogoutTokenClaims, SigningAlgorithm};
 use serde_json::json;
 
+use crate::blocking::db;
 use crate::error::Internal;
-use crate::state::AppState;
 
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -29,87 +29,101 @@ pub fn backoff(attempts: i64) -> i64 {
     (5_i64 << exponent).min(3600)
 }
 
-/// Sends every due logout token once; returns how many were delivered.
-/// Safe on several nodes at once: each delivery is claimed first.
-pub async fn deliver_due(state: &AppState) -> Result<usize, Internal> {
-    let now = state.now();
-    let due = state
-        .db(move |store| store.due_logout_deliveries(now, MAX_ATTEMPTS, BATCH))
-        .await?;
-    let mut delivered = 0;
-    for delivery in due {
-        let id = delivery.id.clone();
-        let claimed = state
-            .db(move |store| store.claim_logout_delivery(&id, now, now + CLAIM_SECONDS))
-            .await?;
-        if !claimed {
-            continue;
-        }
-        // Signed now, not when queued: a retry an hour later still carries
-        // a token that is fresh by its exp.
-        let logout_token = sign(state, &delivery)?;
-        let outcome = state
-            .http
-            .post(&delivery.uri)
-            .form(&[("logout_token", logout_token.as_str())])
-            .send()
-            .await;
-        let failure = match outcome {
-            Ok(response) if response.status().is_success() => None,
-            Ok(response) => Some(format!("receiver answered {}", response.status())),
-            Err(error) => Some(format!("cannot reach the receiver: {error}")),
-        };
-        let id = delivery.id.clone();
-        match failure {
-            None => {
-                state
-                    .db(move |store| store.mark_logout_delivered(&id, now))
-                    .await?;
-                delivered += 1;
-            }
-            Some(error) => {
-                let attempts = delivery.attempts + 1;
-                let retry_at = now + backoff(attempts);
-                tracing::warn!(client_id = %delivery.client_id, attempts, %error, retry_at,
-                    "back-channel logout delivery failed");
-                state
-                    .db(move |store| store.mark_logout_failed(&id, &error, retry_at))
-                    .await?;
-            }
+/// Delivers the outbox: holds the store, outgoing HTTP and the issuer
+/// that logout tokens name, and nothing else.
+#[derive(Clone)]
+pub struct LogoutSender {
+    store: Store,
+    http: reqwest::Client,
+    issuer: String,
+}
+
+impl LogoutSender {
+    /// A sender of tokens issued by `issuer`.
+    pub fn new(store: Store, http: reqwest::Client, issuer: String) -> LogoutSender {
+        LogoutSender {
+            store,
+            http,
+            issuer,
         }
     }
-    Ok(delivered)
-}
 
-/// The logout token for a queued delivery.
-fn sign(state: &AppState, delivery: &LogoutDelivery) -> Result<String, Internal> {
-    let now = state.now();
-    let alg = SigningAlgorithm::parse(&delivery.alg).unwrap_or(SigningAlgorithm::Rs256);
-    let claims = LogoutTokenClaims {
-        iss: state.settings.issuer.clone(),
-        aud: delivery.client_id.clone(),
-        iat: now,
-        exp: now + LOGOUT_TOKEN_TTL,
-        jti: random_token(16),
-        events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
-        sub: delivery.sub.clone(),
-        sid: delivery.sid.clone(),
-    };
-    Ok(state
-        .published()
-        .keyring
-        .sign(&claims, LOGOUT_TOKEN_TYPE, alg)?)
-}
-
-/// Delivers queued logout tokens now rather than at the next background
-/// run; failures stay in the outbox for the retries.
-pub fn deliver_soon(state: &AppState) {
-    let sender = state.clone();
-    actix_web::rt::spawn(async move {
-        if let Err(error) = deliver_due(&sender).await {
-            tracing::error!(?error, "back-channel logout delivery failed");
+    /// Sends every due logout token once, signed with `keyring`; returns
+    /// how many were delivered. Safe on several nodes at once: each
+    /// delivery is claimed first.
+    pub async fn deliver_due(&self, keyring: &Keyring, now: i64) -> Result<usize, Internal> {
+        let due = db(&self.store, move |store| {
+            store.due_logout_deliveries(now, MAX_ATTEMPTS, BATCH)
+        })
+        .await?;
+        let mut delivered = 0;
+        for delivery in due {
+            let id = delivery.id.clone();
+            let claimed = db(&self.store, move |store| {
+                store.claim_logout_delivery(&id, now, now + CLAIM_SECONDS)
+            })
+            .await?;
+            if !claimed {
+                continue;
+            }
+            // Signed now, not when queued: a retry an hour later still
+            // carries a token that is fresh by its exp.
+            let logout_token = self.sign(keyring, &delivery, now)?;
+            let outcome = self
+                .http
+                .post(&delivery.uri)
+                .form(&[("logout_token", logout_token.as_str())])
+                .send()
+                .await;
+            let failure = match outcome {
+                Ok(response) if response.status().is_success() => None,
+                Ok(response) => Some(format!("receiver answered {}", response.status())),
+                Err(error) => Some(format!("cannot reach the receiver: {error}")),
+            };
+            let id = delivery.id.clone();
+            match failure {
+                None => {
+                    db(&self.store, move |store| {
+                        store.mark_logout_delivered(&id, now)
+                    })
+                    .await?;
+                    delivered += 1;
+                }
+                Some(error) => {
+                    let attempts = delivery.attempts + 1;
+                    let retry_at = now + backoff(attempts);
+                    tracing::warn!(client_id = %delivery.client_id, attempts, %error, retry_at,
+                        "back-channel logout delivery failed");
+                    db(&self.store, move |store| {
+                        store.mark_logout_failed(&id, &error, retry_at)
+                    })
+                    .await?;
+                }
+            }
         }
-    });
+        Ok(delivered)
+    }
+
+    /// The logout token for a queued delivery.
+    fn sign(
+        &self,
+        keyring: &Keyring,
+        delivery: &LogoutDelivery,
+        now: i64,
+    ) -> Result<String, Internal> {
+        let alg = SigningAlgorithm::parse(&delivery.alg).unwrap_or(SigningAlgorithm::Rs256);
+        let claims = LogoutTokenClaims {
+            iss: self.issuer.clone(),
+            aud: delivery.client_id.clone(),
+            iat: now,
+            exp: now + LOGOUT_TOKEN_TTL,
+            jti: random_token(16),
+            events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+            sub: delivery.sub.clone(),
+            sid: delivery.sid.clone(),
+        };
+        Ok(keyring.sign(&claims, LOGOUT_TOKEN_TYPE, alg)?)
+    }
 }
 
 #[cfg(test)]

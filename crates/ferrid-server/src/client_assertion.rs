@@ -9,16 +9,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use ferrid_store::{Client, ClientAuthMethod};
+use ferrid_store::{Client, ClientAuthMethod, Store};
 use ferrid_tokens::assertion::{verify_assertion, AssertionKey};
-use ferrid_tokens::TokenError;
+use ferrid_tokens::{MasterKey, TokenError, CLOCK_SKEW};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::blocking::db;
 use crate::error::{ErrorCode, Internal, OAuthError};
-use crate::keys::CLOCK_SKEW;
-use crate::metadata::paths;
-use crate::state::AppState;
 
 /// The `client_assertion_type` of a JWT assertion.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -47,7 +45,7 @@ fn invalid_client(description: &'static str) -> OAuthError {
 
 /// JWKS fetched from clients' `jwks_uri`s, per node.
 #[derive(Debug, Default)]
-pub struct JwksCache(Mutex<HashMap<String, (i64, String)>>);
+struct JwksCache(Mutex<HashMap<String, (i64, String)>>);
 
 impl JwksCache {
     fn get(&self, uri: &str) -> Option<(i64, String)> {
@@ -61,132 +59,168 @@ impl JwksCache {
     }
 }
 
-/// Checks a client assertion for `client`.
-pub async fn check(state: &AppState, client: &Client, assertion: &str) -> Result<(), OAuthError> {
-    let claims: AssertionClaims = match client.auth_method {
-        ClientAuthMethod::ClientSecretJwt => {
-            let sealed = client.secret_sealed.as_deref().ok_or_else(|| {
-                Internal::log(format!("client {} has no sealed secret", client.client_id))
-            })?;
-            let secret = state.unseal_client_secret(sealed, &client.client_id)?;
-            verify_assertion(assertion, AssertionKey::Secret(&secret))
-                .map_err(|_| invalid_client("the client assertion's signature is invalid"))?
+/// Verifies client assertions: holds what that takes (the store for
+/// `jti` replay records, the master key for `client_secret_jwt` secrets,
+/// outgoing HTTP and a cache for `jwks_uri`s) and nothing else.
+pub struct ClientAssertions {
+    store: Store,
+    master_key: MasterKey,
+    http: reqwest::Client,
+    jwks_cache: JwksCache,
+    /// The audiences accepted: the issuer and the token endpoint.
+    audiences: [String; 2],
+}
+
+impl ClientAssertions {
+    /// A verifier for assertions addressed to `issuer` or `token_endpoint`.
+    pub fn new(
+        store: Store,
+        master_key: MasterKey,
+        http: reqwest::Client,
+        issuer: String,
+        token_endpoint: String,
+    ) -> ClientAssertions {
+        ClientAssertions {
+            store,
+            master_key,
+            http,
+            jwks_cache: JwksCache::default(),
+            audiences: [issuer, token_endpoint],
         }
-        ClientAuthMethod::PrivateKeyJwt => {
-            verify_with_client_keys(state, client, assertion).await?
-        }
-        _ => {
+    }
+
+    /// Checks a client assertion for `client` at `now`.
+    pub async fn check(
+        &self,
+        client: &Client,
+        assertion: &str,
+        now: i64,
+    ) -> Result<(), OAuthError> {
+        let claims: AssertionClaims = match client.auth_method {
+            ClientAuthMethod::ClientSecretJwt => {
+                let sealed = client.secret_sealed.as_deref().ok_or_else(|| {
+                    Internal::log(format!("client {} has no sealed secret", client.client_id))
+                })?;
+                let secret = self
+                    .master_key
+                    .open(sealed, &client.client_id)
+                    .map_err(Internal::from)?;
+                verify_assertion(assertion, AssertionKey::Secret(&secret))
+                    .map_err(|_| invalid_client("the client assertion's signature is invalid"))?
+            }
+            ClientAuthMethod::PrivateKeyJwt => {
+                self.verify_with_client_keys(client, assertion, now).await?
+            }
+            _ => {
+                return Err(invalid_client(
+                    "this client does not authenticate with a JWT",
+                ))
+            }
+        };
+        if claims.iss != client.client_id || claims.sub != client.client_id {
             return Err(invalid_client(
-                "this client does not authenticate with a JWT",
-            ))
+                "the client assertion's iss and sub must be the client id",
+            ));
         }
-    };
-    let now = state.now();
-    if claims.iss != client.client_id || claims.sub != client.client_id {
-        return Err(invalid_client(
-            "the client assertion's iss and sub must be the client id",
-        ));
-    }
-    let audiences: Vec<&str> = match &claims.aud {
-        Value::String(one) => vec![one.as_str()],
-        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    let token_endpoint = state.settings.endpoint(paths::TOKEN);
-    if !audiences
-        .iter()
-        .any(|aud| *aud == state.settings.issuer || *aud == token_endpoint)
-    {
-        return Err(invalid_client(
-            "the client assertion's aud must be the issuer or the token endpoint",
-        ));
-    }
-    let exp = claims
-        .exp
-        .ok_or_else(|| invalid_client("the client assertion has no exp"))?;
-    if exp.saturating_add(CLOCK_SKEW) <= now {
-        return Err(invalid_client("the client assertion has expired"));
-    }
-    if [claims.iat, claims.nbf]
-        .iter()
-        .flatten()
-        .any(|time| *time > now.saturating_add(CLOCK_SKEW))
-    {
-        return Err(invalid_client("the client assertion is not valid yet"));
-    }
-    let jti = claims
-        .jti
-        .ok_or_else(|| invalid_client("the client assertion has no jti"))?;
-    let client_id = client.client_id.clone();
-    let first_use = state
-        .db(move |store| {
+        let audiences: Vec<&str> = match &claims.aud {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if !audiences
+            .iter()
+            .any(|aud| self.audiences.iter().any(|accepted| accepted == aud))
+        {
+            return Err(invalid_client(
+                "the client assertion's aud must be the issuer or the token endpoint",
+            ));
+        }
+        let exp = claims
+            .exp
+            .ok_or_else(|| invalid_client("the client assertion has no exp"))?;
+        if exp.saturating_add(CLOCK_SKEW) <= now {
+            return Err(invalid_client("the client assertion has expired"));
+        }
+        if [claims.iat, claims.nbf]
+            .iter()
+            .flatten()
+            .any(|time| *time > now.saturating_add(CLOCK_SKEW))
+        {
+            return Err(invalid_client("the client assertion is not valid yet"));
+        }
+        let jti = claims
+            .jti
+            .ok_or_else(|| invalid_client("the client assertion has no jti"))?;
+        let client_id = client.client_id.clone();
+        let first_use = db(&self.store, move |store| {
             store.record_client_assertion(&client_id, &jti, exp.saturating_add(CLOCK_SKEW))
         })
         .await?;
-    if !first_use {
-        return Err(invalid_client("the client assertion was already used"));
-    }
-    Ok(())
-}
-
-async fn verify_with_client_keys(
-    state: &AppState,
-    client: &Client,
-    assertion: &str,
-) -> Result<AssertionClaims, OAuthError> {
-    let failed = |_| invalid_client("the client assertion's signature is invalid");
-    if let Some(jwks) = &client.jwks {
-        return verify_assertion(assertion, AssertionKey::Jwks(jwks)).map_err(failed);
-    }
-    let uri = client
-        .jwks_uri
-        .as_deref()
-        .ok_or_else(|| Internal::log(format!("client {} has no keys", client.client_id)))?;
-    let now = state.now();
-    let cached = state.jwks_cache.get(uri);
-    let (fetched_at, jwks) = match cached {
-        Some((fetched_at, body)) if now - fetched_at < JWKS_CACHE_SECONDS => (fetched_at, body),
-        _ => (now, fetch(state, uri).await?),
-    };
-    match verify_assertion(assertion, AssertionKey::Jwks(&jwks)) {
-        // A key the cached set lacks: the client may have rotated; fetch
-        // again, but not more often than every few seconds.
-        Err(TokenError::Invalid("kid")) if now - fetched_at >= JWKS_REFETCH_SECONDS => {
-            let fresh = fetch(state, uri).await?;
-            verify_assertion(assertion, AssertionKey::Jwks(&fresh)).map_err(failed)
+        if !first_use {
+            return Err(invalid_client("the client assertion was already used"));
         }
-        other => other.map_err(failed),
+        Ok(())
     }
-}
 
-/// Fetches a client's JWKS: time-limited (the HTTP client's timeout),
-/// size-limited, and without following redirects.
-async fn fetch(state: &AppState, uri: &str) -> Result<String, OAuthError> {
-    let unavailable = |detail: String| {
-        tracing::warn!(uri, %detail, "cannot fetch a client's jwks_uri");
-        invalid_client("the client's jwks_uri could not be fetched")
-    };
-    let mut response = state
-        .http
-        .get(uri)
-        .send()
-        .await
-        .map_err(|error| unavailable(error.to_string()))?;
-    if !response.status().is_success() {
-        return Err(unavailable(format!("status {}", response.status())));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|error| unavailable(error.to_string()))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_JWKS_BYTES {
-            return Err(unavailable(format!("larger than {MAX_JWKS_BYTES} bytes")));
+    async fn verify_with_client_keys(
+        &self,
+        client: &Client,
+        assertion: &str,
+        now: i64,
+    ) -> Result<AssertionClaims, OAuthError> {
+        let failed = |_| invalid_client("the client assertion's signature is invalid");
+        if let Some(jwks) = &client.jwks {
+            return verify_assertion(assertion, AssertionKey::Jwks(jwks)).map_err(failed);
+        }
+        let uri = client
+            .jwks_uri
+            .as_deref()
+            .ok_or_else(|| Internal::log(format!("client {} has no keys", client.client_id)))?;
+        let cached = self.jwks_cache.get(uri);
+        let (fetched_at, jwks) = match cached {
+            Some((fetched_at, body)) if now - fetched_at < JWKS_CACHE_SECONDS => (fetched_at, body),
+            _ => (now, self.fetch(uri, now).await?),
+        };
+        match verify_assertion(assertion, AssertionKey::Jwks(&jwks)) {
+            // A key the cached set lacks: the client may have rotated; fetch
+            // again, but not more often than every few seconds.
+            Err(TokenError::Invalid("kid")) if now - fetched_at >= JWKS_REFETCH_SECONDS => {
+                let fresh = self.fetch(uri, now).await?;
+                verify_assertion(assertion, AssertionKey::Jwks(&fresh)).map_err(failed)
+            }
+            other => other.map_err(failed),
         }
     }
-    let text = String::from_utf8(body).map_err(|_| unavailable("not UTF-8".into()))?;
-    state.jwks_cache.put(uri, state.now(), text.clone());
-    Ok(text)
+
+    /// Fetches a client's JWKS: time-limited (the HTTP client's timeout),
+    /// size-limited, and without following redirects.
+    async fn fetch(&self, uri: &str, now: i64) -> Result<String, OAuthError> {
+        let unavailable = |detail: String| {
+            tracing::warn!(uri, %detail, "cannot fetch a client's jwks_uri");
+            invalid_client("the client's jwks_uri could not be fetched")
+        };
+        let mut response = self
+            .http
+            .get(uri)
+            .send()
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
+        if !response.status().is_success() {
+            return Err(unavailable(format!("status {}", response.status())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| unavailable(error.to_string()))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_JWKS_BYTES {
+                return Err(unavailable(format!("larger than {MAX_JWKS_BYTES} bytes")));
+            }
+        }
+        let text = String::from_utf8(body).map_err(|_| unavailable("not UTF-8".into()))?;
+        self.jwks_cache.put(uri, now, text.clone());
+        Ok(text)
+    }
 }

@@ -10,7 +10,7 @@ use base64::Engine;
 use ferrid_store::secret::matches_digest;
 use ferrid_store::{Client, ClientAuthMethod};
 
-use crate::client_assertion::{self, JWT_BEARER};
+use crate::client_assertion::JWT_BEARER;
 use crate::error::{ErrorCode, OAuthError};
 use crate::http::Params;
 use crate::state::AppState;
@@ -179,7 +179,10 @@ pub async fn authenticate(
     };
     match &presented.credential {
         Credential::Assertion(assertion) => {
-            client_assertion::check(state, &client, assertion).await?
+            state
+                .client_assertions
+                .check(&client, assertion, state.now())
+                .await?
         }
         Credential::Secret(secret, method) => verify(&client, *method, secret.as_deref())?,
     }

@@ -92,3 +92,28 @@ impl FormToken {
         self.respond(status, page)
     }
 }
+
+/// The new password of a form with `new_password` and `confirm_password`
+/// fields, checked against the password policy for `user`; or the
+/// message to show.
+pub fn new_password(
+    params: &Params,
+    min_length: usize,
+    user: &ferrid_store::User,
+) -> Result<String, String> {
+    let password = params.get("new_password").unwrap_or_default();
+    if params.get("confirm_password") != Some(password) {
+        return Err("The new passwords do not match.".into());
+    }
+    ferrid_service::accounts::check_password(password, min_length, &user.username, &user.email)
+        .map_err(|reason| {
+            // Policy messages start lower-case for the CLI; pages want a sentence.
+            let reason = reason.to_string();
+            let mut chars = reason.chars();
+            match chars.next() {
+                Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+                None => reason,
+            }
+        })?;
+    Ok(password.to_owned())
+}

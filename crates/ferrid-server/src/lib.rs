@@ -5,14 +5,15 @@
 //! `authorize::decide`, `client_auth`, `pkce`) that take their inputs and
 //! the time; handlers in [`endpoints`] wire them to HTTP and the store.
 
-pub mod accounts;
+pub mod acr;
 pub mod audit;
 pub mod authorize;
 pub mod backchannel;
+pub mod bearer;
+pub mod blocking;
 pub mod caches;
 pub mod client_assertion;
 pub mod client_auth;
-pub mod clock;
 mod cookies;
 pub mod endpoints;
 pub mod error;
@@ -21,18 +22,17 @@ pub mod grants;
 pub mod hint;
 pub mod housekeeping;
 pub mod http;
-pub mod keys;
 pub mod lockout;
+pub mod login_flow;
 pub mod mail;
 pub mod maintenance;
 pub mod metadata;
 pub mod mfa;
 pub mod password_pool;
+pub mod paths;
 pub mod pkce;
 pub mod rate_limit;
-pub mod registration;
 pub mod request_id;
-pub mod scopes;
 pub mod security;
 pub mod session;
 pub mod settings;
@@ -44,7 +44,8 @@ use std::net::TcpListener;
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use ferrid_service::{clock, scopes};
+pub use ferrid_service::{Clock, ManualClock, SystemClock};
 pub use settings::Settings;
 pub use state::AppState;
 
@@ -52,7 +53,6 @@ use crate::endpoints::{
     account, account_security, assets, authorize as authz, consent, email_links, health,
     introspect, login, login_mfa, logout, metadata as meta, revoke, token, userinfo,
 };
-use crate::metadata::paths;
 
 /// Largest request body accepted (forms and token requests are small).
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -134,6 +134,7 @@ pub fn http_server(
     tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<actix_web::dev::Server> {
     let hsts = state.settings.security.hsts_max_age.map(tls::hsts);
+    let rate_limiter = web::Data::from(state.rate_limiter.clone());
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let mut headers = DefaultHeaders::new()
@@ -147,6 +148,7 @@ pub fn http_server(
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(rate_limiter.clone())
             .wrap(from_fn(rate_limit::middleware))
             .wrap(headers)
             // The path only (%U): e-mailed links carry their token in the

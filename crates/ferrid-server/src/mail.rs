@@ -8,6 +8,8 @@ use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
 use lettre::{Message, SmtpTransport, Transport};
 
+use std::sync::Arc;
+
 use crate::security::EmailSettings;
 
 /// Where messages go.
@@ -165,13 +167,8 @@ fn create_private_dir(folder: &std::path::Path) -> std::io::Result<()> {
 /// Sends a message from the blocking pool without making the request wait
 /// for it: a response that took longer when the address exists would tell
 /// an attacker which addresses have accounts. Failures are logged.
-pub fn send_in_background(
-    state: &crate::state::AppState,
-    to: String,
-    subject: String,
-    body: String,
-) {
-    let mailer = state.mailer.clone();
+pub fn send_in_background(mailer: &Arc<Mailer>, to: String, subject: String, body: String) {
+    let mailer = Arc::clone(mailer);
     actix_web::rt::spawn(async move {
         let sent = actix_web::web::block(move || mailer.send(&to, &subject, body)).await;
         match sent {

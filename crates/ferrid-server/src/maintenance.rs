@@ -41,7 +41,7 @@ impl KeyMaintenance {
                     if let Err(error) = state.clean_up() {
                         tracing::error!(%error, "cleanup of expired rows failed; retrying next interval");
                     }
-                    if let Err(error) = runtime.block_on(crate::backchannel::deliver_due(&state)) {
+                    if let Err(error) = runtime.block_on(state.deliver_logouts()) {
                         tracing::error!(?error, "back-channel logout delivery failed");
                     }
                 }

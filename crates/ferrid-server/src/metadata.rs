@@ -4,66 +4,16 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
-use ferrid_store::ClientAuthMethod;
+use ferrid_store::{ClientAuthMethod, GrantType};
 use ferrid_tokens::Keyring;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::error::Internal;
+use crate::paths;
+use crate::pkce;
 use crate::settings::{Settings, METADATA_MAX_AGE};
-use crate::{pkce, scopes};
-
-/// Endpoint paths, relative to the issuer.
-pub mod paths {
-    /// Discovery document.
-    pub const DISCOVERY: &str = "/.well-known/openid-configuration";
-    /// JWKS.
-    pub const JWKS: &str = "/jwks";
-    /// Authorization endpoint.
-    pub const AUTHORIZE: &str = "/authorize";
-    /// Where the browser resumes a pending authorization request.
-    pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
-    /// Token endpoint.
-    pub const TOKEN: &str = "/token";
-    /// UserInfo endpoint.
-    pub const USERINFO: &str = "/userinfo";
-    /// Token introspection (RFC 7662).
-    pub const INTROSPECT: &str = "/introspect";
-    /// Token revocation (RFC 7009).
-    pub const REVOKE: &str = "/revoke";
-    /// Login page.
-    pub const LOGIN: &str = "/login";
-    /// Consent page.
-    pub const CONSENT: &str = "/consent";
-    /// End-session endpoint (RP-Initiated Logout).
-    pub const LOGOUT: &str = "/logout";
-    /// Where the logout confirmation form posts.
-    pub const LOGOUT_CONFIRM: &str = "/logout/confirm";
-    /// The user's sessions.
-    pub const SESSIONS: &str = "/account/sessions";
-    /// Where a session is ended.
-    pub const SESSIONS_END: &str = "/account/sessions/end";
-    /// Health check.
-    pub const HEALTH: &str = "/health";
-    /// Second-factor step of a login.
-    pub const LOGIN_MFA: &str = "/login/mfa";
-    /// Account security overview: second factor, recovery codes, password.
-    pub const ACCOUNT_SECURITY: &str = "/account/security";
-    /// TOTP enrolment (QR code, then confirmation).
-    pub const ACCOUNT_TOTP: &str = "/account/totp";
-    /// Regenerates recovery codes.
-    pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
-    /// Change password (needs the current one).
-    pub const ACCOUNT_PASSWORD: &str = "/account/password";
-    /// Sends an address-verification e-mail.
-    pub const ACCOUNT_VERIFY_EMAIL: &str = "/account/verify-email";
-    /// Where a verification link lands.
-    pub const VERIFY_EMAIL: &str = "/verify-email";
-    /// Asks for a password-reset e-mail.
-    pub const PASSWORD_FORGOT: &str = "/password/forgot";
-    /// Where a reset link lands.
-    pub const PASSWORD_RESET: &str = "/password/reset";
-}
+use ferrid_service::scopes;
 
 /// A document served verbatim. Every part of the response is prepared
 /// once, so serving it clones reference-counted bytes and allocates
@@ -159,7 +109,7 @@ impl Metadata {
             "scopes_supported": scopes::SUPPORTED.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": crate::endpoints::token::GRANT_TYPES,
+            "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algorithms,
             "token_endpoint_auth_methods_supported":
@@ -174,8 +124,8 @@ impl Metadata {
             ],
             "prompt_values_supported": ["none", "login", "consent"],
             "acr_values_supported": [
-                crate::session::ACR_SINGLE_FACTOR,
-                crate::session::ACR_MULTI_FACTOR
+                crate::acr::ACR_SINGLE_FACTOR,
+                crate::acr::ACR_MULTI_FACTOR
             ],
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,

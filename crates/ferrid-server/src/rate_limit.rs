@@ -18,9 +18,8 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use ipnet::IpNet;
 
 use crate::error::PageError;
-use crate::metadata::paths;
+use crate::paths;
 use crate::security::RateLimits;
-use crate::state::AppState;
 
 /// The endpoint groups with their own limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,8 +209,7 @@ pub async fn middleware(
     // The path as the router will see it (percent-decoded), so that
     // `/log%69n` is limited like `/login`.
     if let Some(limit) = Limit::of(request.method(), request.match_info().as_str()) {
-        if let Some(state) = request.app_data::<web::Data<AppState>>() {
-            let limiter = &state.rate_limiter;
+        if let Some(limiter) = request.app_data::<web::Data<RateLimiter>>() {
             if let Some(ip) = limiter.client_ip(request.request()) {
                 if let Err(wait) = limiter.check(limit, ip) {
                     let per_minute = limiter.limiter(limit).1;

@@ -121,7 +121,7 @@ pub struct PasswordPolicy {
 impl Default for PasswordPolicy {
     fn default() -> Self {
         PasswordPolicy {
-            min_length: crate::accounts::MIN_PASSWORD_LENGTH,
+            min_length: ferrid_service::accounts::MIN_PASSWORD_LENGTH,
             hashing_threads: 0,
             hashing_queue: 64,
         }

@@ -2,37 +2,16 @@
 //! fresh id (never the pre-login one), stored as a digest.
 
 use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_store::secret::{digest, random_token};
 use ferrid_store::{Session, User};
 
-use crate::error::Internal;
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
+use crate::error::{Internal, PageError};
 use crate::state::AppState;
-
-/// The `amr` value of a password login (RFC 8176).
-pub const AMR_PASSWORD: &str = "pwd";
-/// The `amr` value of a one-time password (RFC 8176), added to `pwd`
-/// when the user passed TOTP or a recovery code.
-pub const AMR_OTP: &str = "otp";
-/// The `acr` of a login with one factor (level of assurance 1).
-pub const ACR_SINGLE_FACTOR: &str = "1";
-/// The `acr` of a login with two factors; a client asks for it with
-/// `acr_values=2`.
-pub const ACR_MULTI_FACTOR: &str = "2";
-
-/// The `amr` of a login with a password and a second factor.
-pub fn amr_with_otp() -> String {
-    format!("{AMR_PASSWORD} {AMR_OTP}")
-}
-
-/// The `acr` that a login with these methods (space-separated) reached.
-pub fn acr_for(amr: &str) -> &'static str {
-    if amr.split_whitespace().any(|method| method == AMR_OTP) {
-        ACR_MULTI_FACTOR
-    } else {
-        ACR_SINGLE_FACTOR
-    }
-}
 
 /// The browser's live session and its user, if it has one.
 pub async fn current(
@@ -148,13 +127,23 @@ pub async fn end(
         })
         .await?;
     if let Some(session) = ended {
-        crate::audit::Event::new("session.end", crate::audit::Outcome::Success)
+        Event::new(EventKind::SessionEnd, Outcome::Success)
             .actor(&session.user_id)
             .subject(&session.user_id)
             .detail(format!("{reason}; sid {}", session.sid))
             .record(state, http)
             .await;
-        crate::backchannel::deliver_soon(state);
+        state.deliver_logouts_soon();
     }
     Ok(())
+}
+
+/// The page for account pages opened without a session.
+pub fn not_signed_in() -> PageError {
+    PageError {
+        status: StatusCode::UNAUTHORIZED,
+        title: "Not signed in".into(),
+        message: "This browser is not signed in to ferrid.".into(),
+        hint: Some("Sign in through one of your applications, then come back to this page.".into()),
+    }
 }

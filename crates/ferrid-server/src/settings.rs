@@ -21,8 +21,7 @@ pub const DEFAULT_LOGIN_TTL: i64 = 15 * 60;
 pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 14 * 24 * 3600;
 /// Default refresh-token absolute lifetime: 90 days after the login.
 pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 90 * 24 * 3600;
-/// How long caches may keep the discovery and JWKS documents.
-pub const METADATA_MAX_AGE: i64 = 300;
+pub use ferrid_tokens::lifecycle::METADATA_MAX_AGE;
 
 /// Protocol settings.
 #[derive(Debug, Clone)]
@@ -83,5 +82,41 @@ impl Settings {
     /// Whether the issuer is served over TLS, so cookies must be `Secure`.
     pub fn is_https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrid_tokens::lifecycle::{
+        KeyPolicy, CLOCK_SKEW, DEFAULT_PREPUBLISH, DEFAULT_REFRESH_INTERVAL,
+        DEFAULT_ROTATION_INTERVAL,
+    };
+    use ferrid_tokens::SigningAlgorithm;
+
+    use super::*;
+
+    /// docs/keys.md states the key defaults; this keeps it honest.
+    #[test]
+    fn documented_key_defaults_match_the_code() {
+        let doc = include_str!("../../../docs/keys.md");
+        for row in [
+            format!("| `key_rotation_interval` | {DEFAULT_ROTATION_INTERVAL} s (30 days) |"),
+            format!("| `key_prepublish` | {DEFAULT_PREPUBLISH} s (1 day) |"),
+            format!("| `key_refresh_interval` | {DEFAULT_REFRESH_INTERVAL} s |"),
+            format!("| (fixed) | {CLOCK_SKEW} s |"),
+            format!("| (fixed, `Cache-Control: public, max-age`) | {METADATA_MAX_AGE} s |"),
+        ] {
+            assert!(doc.contains(&row), "docs/keys.md lacks {row}");
+        }
+        let policy = KeyPolicy::new(
+            vec![SigningAlgorithm::Rs256],
+            DEFAULT_ROTATION_INTERVAL,
+            DEFAULT_PREPUBLISH,
+            DEFAULT_REFRESH_INTERVAL,
+            DEFAULT_ACCESS_TOKEN_TTL.max(DEFAULT_ID_TOKEN_TTL),
+        );
+        assert!(doc.contains(&format!("= {} s by default", policy.retention)));
+        assert_eq!(DEFAULT_ROTATION_INTERVAL, 30 * 86_400);
+        assert_eq!(DEFAULT_PREPUBLISH, 86_400);
     }
 }

@@ -1,16 +1,37 @@
-//! Shared application state handed to every handler.
+//! The application state handed to every handler: a plain bundle of the
+//! components, assembled in one place ([`AppState::start`]). Components
+//! (mailer, rate limiter, password pool, client-assertion verifier,
+//! logout sender, caches) are built from what they need and never see the
+//! bundle, so dependencies run one way: state → components.
 
 use std::sync::{Arc, RwLock};
 
-use actix_web::web;
+use ferrid_service::keys::{self, KeyError, KeyEvent};
+use ferrid_service::{audit, Clock};
 use ferrid_store::{PasswordHasher, Store, StoreResult};
-use ferrid_tokens::{Keyring, MasterKey};
+use ferrid_tokens::{totp_aad, KeyPolicy, Keyring, MasterKey};
 
-use crate::clock::Clock;
+use crate::backchannel::LogoutSender;
+use crate::caches::{RecentClients, VerifiedTokens};
+use crate::client_assertion::ClientAssertions;
 use crate::error::Internal;
-use crate::keys::{self, KeyEvent, KeyPolicy, KeyringError};
+use crate::mail::Mailer;
 use crate::metadata::Metadata;
+use crate::password_pool::PasswordPool;
+use crate::paths;
+use crate::rate_limit::RateLimiter;
 use crate::settings::Settings;
+
+/// Why the state could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Loading or creating the signing keys failed.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// A component refused its configuration.
+    #[error("{0}")]
+    Component(String),
+}
 
 /// The keyring and the documents built from it, replaced as a whole when
 /// the stored keys change.
@@ -21,7 +42,7 @@ pub struct Published {
     /// Discovery and JWKS documents.
     pub metadata: Metadata,
     /// Access tokens verified with this keyring.
-    pub verified_tokens: crate::caches::VerifiedTokens,
+    pub verified_tokens: VerifiedTokens,
     /// Which stored keys (kid, state, activation) this was built from.
     fingerprint: String,
 }
@@ -34,24 +55,23 @@ pub struct AppState {
     /// Password hashing.
     pub passwords: PasswordHasher,
     /// Where password hashing runs: one thread per core.
-    pub password_pool: Arc<crate::password_pool::PasswordPool>,
+    pub password_pool: Arc<PasswordPool>,
     /// Protocol settings.
     pub settings: Arc<Settings>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// The key rotation schedule.
     pub key_policy: Arc<KeyPolicy>,
-    /// Outgoing HTTP (back-channel logout, client JWKS): short timeouts,
-    /// no redirects.
-    pub http: reqwest::Client,
-    /// Client JWKS fetched from their `jwks_uri`.
-    pub jwks_cache: Arc<crate::client_assertion::JwksCache>,
+    /// Verifies `client_secret_jwt` and `private_key_jwt` assertions.
+    pub client_assertions: Arc<ClientAssertions>,
+    /// Delivers back-channel logout tokens.
+    pub logouts: LogoutSender,
     /// Clients recently read by client authentication.
-    pub recent_clients: Arc<crate::caches::RecentClients>,
+    pub recent_clients: Arc<RecentClients>,
     /// Per-IP request limits (this node's).
-    pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
+    pub rate_limiter: Arc<RateLimiter>,
     /// Outgoing e-mail.
-    pub mailer: Arc<crate::mail::Mailer>,
+    pub mailer: Arc<Mailer>,
     /// Unseals the stored private keys on reload.
     master_key: MasterKey,
     /// This process's name in leases.
@@ -63,19 +83,13 @@ fn fingerprint(store: &Store) -> StoreResult<String> {
     Ok(store
         .list_signing_keys()?
         .iter()
-        .map(|key| format!("{}:{}:{};", key.kid, key.state, key.activates_at))
+        .map(|key| format!("{}:{}:{};", key.kid, key.state.as_str(), key.activates_at))
         .collect())
 }
 
-/// Binds a sealed TOTP secret to its user: one user's sealed secret
-/// copied into another's row does not open.
-pub(crate) fn totp_aad(user_id: &str) -> String {
-    format!("totp:{user_id}")
-}
-
 impl AppState {
-    /// Loads the keyring (creating keys the policy needs) and builds the
-    /// published documents.
+    /// Loads the keyring (creating keys the policy needs), builds the
+    /// published documents and every component.
     pub fn start(
         store: Store,
         master_key: MasterKey,
@@ -83,18 +97,20 @@ impl AppState {
         passwords: PasswordHasher,
         settings: Settings,
         clock: Arc<dyn Clock>,
-    ) -> Result<AppState, KeyringError> {
+    ) -> Result<AppState, StartError> {
         let node_id: Arc<str> = ferrid_store::secret::random_identifier(8).into();
         let keyring =
             keys::load_at_start(&store, &master_key, &key_policy, clock.as_ref(), &node_id)?;
         let published = publish(&store, keyring, &settings)?;
+        // Outgoing HTTP (back-channel logout, client JWKS): short
+        // timeouts, no redirects.
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("ferrid")
             .build()
             .map_err(|error| {
-                KeyringError::Refused(format!("cannot build the HTTP client: {error}"))
+                StartError::Component(format!("cannot build the HTTP client: {error}"))
             })?;
         let policy = &settings.security.passwords;
         let hashing_threads = match policy.hashing_threads {
@@ -102,20 +118,26 @@ impl AppState {
             threads => threads,
         };
         let password_pool =
-            crate::password_pool::PasswordPool::new(hashing_threads, policy.hashing_queue)
-                .map_err(|error| {
-                    KeyringError::Refused(format!("cannot start the password pool: {error}"))
-                })?;
-        let rate_limiter = crate::rate_limit::RateLimiter::new(&settings.security.rate_limits)
-            .map_err(KeyringError::Refused)?;
-        let mailer =
-            crate::mail::Mailer::new(&settings.security.email).map_err(KeyringError::Refused)?;
+            PasswordPool::new(hashing_threads, policy.hashing_queue).map_err(|error| {
+                StartError::Component(format!("cannot start the password pool: {error}"))
+            })?;
+        let rate_limiter =
+            RateLimiter::new(&settings.security.rate_limits).map_err(StartError::Component)?;
+        let mailer = Mailer::new(&settings.security.email).map_err(StartError::Component)?;
+        let client_assertions = ClientAssertions::new(
+            store.clone(),
+            master_key.clone(),
+            http.clone(),
+            settings.issuer.clone(),
+            settings.endpoint(paths::TOKEN),
+        );
+        let logouts = LogoutSender::new(store.clone(), http, settings.issuer.clone());
         Ok(AppState {
             rate_limiter: Arc::new(rate_limiter),
             mailer: Arc::new(mailer),
             password_pool: Arc::new(password_pool),
-            http,
-            jwks_cache: Arc::default(),
+            client_assertions: Arc::new(client_assertions),
+            logouts,
             recent_clients: Arc::default(),
             store,
             passwords,
@@ -140,7 +162,7 @@ impl AppState {
 
     /// Reloads the keyring if the stored keys changed (another node, the
     /// CLI, or this node's rotation); true if it did. Blocking.
-    pub fn refresh_keys(&self) -> Result<bool, KeyringError> {
+    pub fn refresh_keys(&self) -> Result<bool, KeyError> {
         let current = fingerprint(&self.store)?;
         if current == self.published().fingerprint {
             return Ok(false);
@@ -148,7 +170,7 @@ impl AppState {
         // Unlike at start-up, one key that does not open must not freeze the
         // whole keyring on an old version: it is left out and reported.
         let (keyring, unreadable) =
-            Keyring::load_readable(&keys::stored_keys(&self.store)?, &self.master_key);
+            Keyring::load_readable(&self.store.list_signing_keys()?, &self.master_key);
         for (kid, error) in unreadable {
             tracing::error!(%kid, %error, "signing key left out of the keyring");
         }
@@ -164,7 +186,7 @@ impl AppState {
     /// Runs the scheduled key work (under the lease) and reloads. The
     /// reload happens even if the work failed, so changes made elsewhere
     /// are still picked up. Blocking.
-    pub fn maintain_keys(&self) -> Result<Vec<KeyEvent>, KeyringError> {
+    pub fn maintain_keys(&self) -> Result<Vec<KeyEvent>, KeyError> {
         let events = keys::maintain(
             &self.store,
             &self.master_key,
@@ -176,7 +198,7 @@ impl AppState {
         let events = events?;
         let now = self.now();
         for event in &events {
-            if let Err(error) = event.audit(&self.store, "system", now) {
+            if let Err(error) = event.audit(&self.store, audit::actors::SYSTEM, now) {
                 tracing::error!(%error, "could not write an audit event");
             }
         }
@@ -195,11 +217,23 @@ impl AppState {
         )
     }
 
-    /// Opens a `client_secret_jwt` secret sealed at registration.
-    pub fn unseal_client_secret(&self, sealed: &str, client_id: &str) -> Result<Vec<u8>, Internal> {
-        self.master_key
-            .open(sealed, client_id)
-            .map_err(Internal::from)
+    /// Sends the due back-channel logout tokens; how many were delivered.
+    pub async fn deliver_logouts(&self) -> Result<usize, Internal> {
+        let published = self.published();
+        self.logouts
+            .deliver_due(&published.keyring, self.now())
+            .await
+    }
+
+    /// Delivers queued logout tokens now rather than at the next
+    /// background run; failures stay in the outbox for the retries.
+    pub fn deliver_logouts_soon(&self) {
+        let state = self.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(error) = state.deliver_logouts().await {
+                tracing::error!(?error, "back-channel logout delivery failed");
+            }
+        });
     }
 
     /// Seals a user's TOTP secret under the master key, bound to the user.
@@ -228,28 +262,23 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
     {
-        let store = self.store.clone();
-        web::block(move || work(&store))
-            .await
-            .map_err(Internal::log)?
-            .map_err(Internal::from)
+        crate::blocking::db(&self.store, work).await
     }
 }
 
-fn publish(
-    store: &Store,
-    keyring: Keyring,
-    settings: &Settings,
-) -> Result<Published, KeyringError> {
+fn publish(store: &Store, keyring: Keyring, settings: &Settings) -> Result<Published, KeyError> {
     // Read the fingerprint after loading: a change in between only causes
     // one more (harmless) reload.
     let fingerprint = fingerprint(store)?;
-    let metadata = Metadata::build(settings, &keyring)
-        .map_err(|_| KeyringError::Refused("cannot build the discovery document".into()))?;
+    let metadata = Metadata::build(settings, &keyring).map_err(|_| {
+        KeyError::Token(ferrid_tokens::TokenError::Sign(
+            "cannot build the discovery document".into(),
+        ))
+    })?;
     Ok(Published {
         keyring,
         metadata,
-        verified_tokens: crate::caches::VerifiedTokens::default(),
+        verified_tokens: VerifiedTokens::default(),
         fingerprint,
     })
 }

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::sqlite::SqliteConnection;
 use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -23,13 +21,22 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// nodes starting together apply migrations one at a time.
 const POSTGRES_MIGRATION_LOCK: i64 = 0x6665_7272_6964;
 
-/// A connection to either supported database.
-#[derive(diesel::MultiConnection)]
-pub enum DbConnection {
-    /// The embedded default.
-    Sqlite(SqliteConnection),
-    /// The scale-out backend.
-    Postgres(PgConnection),
+pub use multi::DbConnection;
+
+// The derive generates public helper items without docs of their own.
+#[allow(missing_docs)]
+mod multi {
+    use diesel::pg::PgConnection;
+    use diesel::sqlite::SqliteConnection;
+
+    /// A connection to either supported database.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        /// The embedded default.
+        Sqlite(SqliteConnection),
+        /// The scale-out backend.
+        Postgres(PgConnection),
+    }
 }
 
 /// A pool of [`DbConnection`]s.

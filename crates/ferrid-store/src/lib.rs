@@ -7,9 +7,12 @@
 //! tests control the clock.
 
 pub mod connection;
+/// Errors of the storage layer.
 pub mod error;
 pub mod password;
 mod repo;
+/// The diesel schema (generated shape; columns are documented in the migrations).
+#[allow(missing_docs)]
 pub mod schema;
 pub mod secret;
 
@@ -18,15 +21,16 @@ pub use error::{StoreError, StoreResult};
 pub use password::{Argon2Params, PasswordHasher};
 pub use repo::audit::{AuditEvent, AuditFilter};
 pub use repo::authorization::{AuthorizationCode, PendingAuthorization};
-pub use repo::clients::{Client, ClientAuthMethod};
+pub use repo::clients::{Client, ClientAuthMethod, GrantType};
 pub use repo::email_tokens::EmailToken;
 pub use repo::grants::{Grant, RefreshToken};
 pub use repo::housekeeping::{Removed, Retention};
-pub use repo::keys::{SealedKind, SigningKeyRecord};
+pub use repo::keys::SealedKind;
 pub use repo::logout_deliveries::LogoutDelivery;
 pub use repo::mfa::TotpEnrolment;
 pub use repo::sessions::Session;
 pub use repo::throttles::LoginThrottle;
+pub use repo::transaction::Transaction;
 pub use repo::users::{NewUser, User};
 
 /// Handle to the database: a connection pool for one backend.

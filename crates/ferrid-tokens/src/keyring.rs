@@ -108,10 +108,10 @@ impl KeyState {
 pub struct StoredKey {
     /// Key id.
     pub kid: String,
-    /// JWA name.
-    pub alg: String,
-    /// Lifecycle state name.
-    pub state: String,
+    /// Signing algorithm.
+    pub alg: SigningAlgorithm,
+    /// Lifecycle state.
+    pub state: KeyState,
     /// Public JWK (JSON).
     pub public_jwk: String,
     /// PKCS#8 DER private key sealed under the master key with the kid as
@@ -152,8 +152,8 @@ pub fn generate_key(
     Ok(StoredKey {
         private_key_sealed: master_key.seal(&private_der, &kid)?,
         public_jwk: public_jwk.to_string(),
-        alg: alg.as_str().to_owned(),
-        state: state.as_str().to_owned(),
+        alg,
+        state,
         kid,
         created_at: now,
         activates_at,
@@ -308,9 +308,7 @@ impl Keyring {
 
 /// Revoked keys are neither published nor accepted (and hold no private key).
 fn unrevoked(stored: &[StoredKey]) -> impl Iterator<Item = &StoredKey> {
-    stored
-        .iter()
-        .filter(|key| KeyState::parse(&key.state) != Some(KeyState::Revoked))
+    stored.iter().filter(|key| key.state != KeyState::Revoked)
 }
 
 fn load_key(stored: &StoredKey, master_key: &MasterKey) -> TokenResult<LoadedKey> {
@@ -318,10 +316,7 @@ fn load_key(stored: &StoredKey, master_key: &MasterKey) -> TokenResult<LoadedKey
         kid: stored.kid.clone(),
         reason,
     };
-    let alg = SigningAlgorithm::parse(&stored.alg)
-        .ok_or_else(|| key_error(format!("unknown algorithm {}", stored.alg)))?;
-    let state = KeyState::parse(&stored.state)
-        .ok_or_else(|| key_error(format!("unknown state {}", stored.state)))?;
+    let (alg, state) = (stored.alg, stored.state);
     let private_der = master_key.open(&stored.private_key_sealed, &stored.kid)?;
     let public_jwk = Jwk::from_bytes(stored.public_jwk.as_bytes())
         .map_err(|error| key_error(error.to_string()))?;
@@ -506,7 +501,7 @@ mod tests {
         // (logout hints, UserInfo) until the key is deleted.
         let old_as_current = {
             let mut key = old.clone();
-            key.state = "current".into();
+            key.state = KeyState::Current;
             Keyring::load(&[key], &master()).unwrap()
         };
         let earlier = old_as_current
@@ -521,7 +516,7 @@ mod tests {
         let revoked_only = Keyring::load(
             &[{
                 let mut as_current = revoked.clone();
-                as_current.state = "current".into();
+                as_current.state = KeyState::Current;
                 as_current
             }],
             &master(),

@@ -5,11 +5,14 @@
 
 pub mod assertion;
 pub mod claims;
+/// Errors of signing, verifying and sealing.
 pub mod error;
 pub mod keyring;
+pub mod lifecycle;
 pub mod master_key;
 
 pub use claims::{access_token_hash, AccessTokenClaims, IdTokenClaims, LogoutTokenClaims};
 pub use error::{TokenError, TokenResult};
 pub use keyring::{generate_key, KeyState, Keyring, SigningAlgorithm, StoredKey};
-pub use master_key::MasterKey;
+pub use lifecycle::{KeyAction, KeyPolicy, CLOCK_SKEW};
+pub use master_key::{totp_aad, MasterKey};

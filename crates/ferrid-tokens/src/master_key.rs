@@ -131,6 +131,12 @@ impl MasterKey {
     }
 }
 
+/// The associated data binding a sealed TOTP secret to its user: one
+/// user's sealed secret copied into another's row does not open.
+pub fn totp_aad(user_id: &str) -> String {
+    format!("totp:{user_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

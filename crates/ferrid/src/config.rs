@@ -7,13 +7,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use ferrid_server::keys::{self, KeyPolicy};
 use ferrid_server::security::{
     AuditPolicy, EmailSettings, LockoutPolicy, MfaPolicy, PasswordPolicy, RateLimits,
     SecurityPolicy, TlsSettings,
 };
 use ferrid_server::settings::{self, Settings, METADATA_MAX_AGE};
 use ferrid_store::Argon2Params;
+use ferrid_tokens::lifecycle::{self as keys, KeyPolicy};
 use ferrid_tokens::SigningAlgorithm;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -284,7 +284,7 @@ impl Config {
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         if let Ok(issuer) = self.issuer_url() {
-            if issuer.scheme() == "http" && !ferrid_server::registration::is_loopback(&issuer) {
+            if issuer.scheme() == "http" && !ferrid_service::clients::is_loopback(&issuer) {
                 warnings.push(format!(
                     "issuer {} is plain http on a non-loopback host: cookies cannot be Secure; \
                      use https (OIDC Core §3.1.2.1), e.g. behind a TLS-terminating proxy",
@@ -384,10 +384,10 @@ impl Config {
         self.lockout
             .validate()
             .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
-        if self.passwords.min_length < ferrid_server::accounts::MIN_PASSWORD_LENGTH {
+        if self.passwords.min_length < ferrid_service::accounts::MIN_PASSWORD_LENGTH {
             bail!(
                 "invalid configuration: passwords.min_length must be at least {}",
-                ferrid_server::accounts::MIN_PASSWORD_LENGTH
+                ferrid_service::accounts::MIN_PASSWORD_LENGTH
             );
         }
         use ferrid_server::security::MAX_AUDIT_RETENTION_DAYS;

@@ -1,3 +1,5 @@
+//! The `ferrid` command: parses the command line and runs it.
+
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {

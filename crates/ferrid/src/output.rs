@@ -16,7 +16,7 @@ pub fn emit(
     Ok(())
 }
 
-pub use ferrid_server::http::timestamp;
+pub use ferrid_service::clock::timestamp;
 
 #[cfg(test)]
 mod tests {

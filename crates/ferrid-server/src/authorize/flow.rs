@@ -12,9 +12,10 @@ use crate::authorize::decide::{decide, Authentication, Next};
 use crate::authorize::request::AuthorizationRequest;
 use crate::error::{ErrorCode, Internal, OAuthError, PageError};
 use crate::http::see_other;
-use crate::metadata::paths;
+use crate::paths;
 use crate::state::AppState;
-use crate::{forms, scopes, session};
+use crate::{forms, session};
+use ferrid_service::scopes;
 
 /// A validated request kept server-side under a random id.
 #[derive(Debug, Clone)]
@@ -39,7 +40,7 @@ impl Pending {
             auth_time: session.auth_time,
             for_this_request: self.login_sid.as_deref() == Some(session.sid.as_str()),
             subject: session.user_id.clone(),
-            multi_factor: session::acr_for(&session.amr) == session::ACR_MULTI_FACTOR,
+            multi_factor: crate::acr::acr_for(&session.amr) == crate::acr::ACR_MULTI_FACTOR,
             enrolled: user.has_mfa(),
         }
     }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, OAuthError, PageError};
 use crate::http::Params;
-use crate::{pkce, scopes};
+use crate::pkce;
+use ferrid_service::scopes;
 
 /// Longest accepted `state`, `nonce` or `login_hint`.
 const MAX_OPAQUE_VALUE: usize = 1024;
@@ -60,7 +61,7 @@ impl AuthorizationRequest {
     pub fn asks_for_mfa(&self) -> bool {
         self.acr_values
             .iter()
-            .any(|value| value == crate::session::ACR_MULTI_FACTOR)
+            .any(|value| value == crate::acr::ACR_MULTI_FACTOR)
     }
 }
 
@@ -197,7 +198,7 @@ fn validate_for_client(
             "only response_mode=query is supported",
         ));
     }
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(ferrid_store::GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "this client may not use the authorization code grant",
@@ -351,7 +352,7 @@ mod tests {
             auth_method,
             redirect_uris: vec!["https://app.example/cb".into()],
             post_logout_redirect_uris: vec![],
-            grant_types: vec!["authorization_code".into()],
+            grant_types: vec![ferrid_store::GrantType::AuthorizationCode],
             scopes: vec!["openid".into(), "profile".into()],
             created_at: 0,
             id_token_signed_response_alg: "RS256".into(),

@@ -5,25 +5,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::PageError;
-use crate::metadata::paths;
+use crate::paths;
 use crate::state::AppState;
 use crate::{forms, session};
-
-/// The page for account pages opened without a session.
-pub fn not_signed_in() -> PageError {
-    PageError {
-        status: StatusCode::UNAUTHORIZED,
-        title: "Not signed in".into(),
-        message: "This browser is not signed in to ferrid.".into(),
-        hint: Some("Sign in through one of your applications, then come back to this page.".into()),
-    }
-}
 
 /// Lists the user's sessions.
 pub async fn sessions(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
     let result = async {
         let Some((current, user)) = session::current(&state, &http).await? else {
-            return Err(not_signed_in());
+            return Err(session::not_signed_in());
         };
         let (user_id, now) = (user.id.clone(), state.now());
         let sessions = state
@@ -36,7 +26,7 @@ pub async fn sessions(state: web::Data<AppState>, http: HttpRequest) -> HttpResp
                 .into_iter()
                 .map(|session| ferrid_pages::SessionView {
                     current: session.sid == current.sid,
-                    signed_in: crate::http::timestamp(session.auth_time),
+                    signed_in: ferrid_service::clock::timestamp(session.auth_time),
                     sid: session.sid,
                 })
                 .collect(),
@@ -54,7 +44,7 @@ pub async fn end(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes
     let result = async {
         let params = forms::posted(&state, &http, &body)?;
         let Some((current, user)) = session::current(&state, &http).await? else {
-            return Err(not_signed_in());
+            return Err(session::not_signed_in());
         };
         let sid = params.get("sid").unwrap_or_default().to_owned();
         let owned = {

@@ -8,16 +8,18 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::{Session, User};
 
-use crate::audit::{Event, Outcome};
-use crate::endpoints::account::not_signed_in;
-use crate::endpoints::login;
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
 use crate::error::{Internal, PageError};
 use crate::forms;
 use crate::http::Params;
 use crate::lockout::{self, Refusal};
-use crate::metadata::paths;
+use crate::login_flow;
+use crate::paths;
+use crate::session::not_signed_in;
 use crate::state::AppState;
-use crate::{accounts, mail, mfa, session};
+use crate::{mail, mfa, session};
 use ferrid_store::TotpEnrolment;
 
 /// `GET /account/security`
@@ -38,7 +40,7 @@ async fn signed_in(state: &AppState, http: &HttpRequest) -> Result<(Session, Use
 /// With a second factor on, the factor and the password may be changed
 /// only from a session that used it.
 fn require_second_factor(session: &Session, user: &User) -> Result<(), PageError> {
-    if user.has_mfa() && session::acr_for(&session.amr) != session::ACR_MULTI_FACTOR {
+    if user.has_mfa() && crate::acr::acr_for(&session.amr) != crate::acr::ACR_MULTI_FACTOR {
         return Err(PageError {
             status: StatusCode::FORBIDDEN,
             title: "Second factor needed".into(),
@@ -180,16 +182,16 @@ pub async fn confirm(
                 "This setup was replaced by a newer one; use the newest page.",
             ));
         }
-        Event::new("mfa.enrol", Outcome::Success)
+        Event::new(EventKind::MfaEnrol, Outcome::Success)
             .actor(&user.id)
             .subject(&user.id)
             .record(&state, &http)
             .await;
-        crate::backchannel::deliver_soon(&state);
+        state.deliver_logouts_soon();
         // If it was not the user (someone with their password, while a
         // client requires a second factor), the user hears of it.
         mail::send_in_background(
-            &state,
+            &state.mailer,
             user.email.clone(),
             "Two-step verification was turned on".into(),
             format!(
@@ -198,7 +200,7 @@ pub async fn confirm(
             ),
         );
         // The user just proved the device: the session is two-factor now.
-        let cookie = session::elevate(&state, &current, session::amr_with_otp()).await?;
+        let cookie = session::elevate(&state, &current, crate::acr::amr_with_otp()).await?;
         let continue_to = if request_id.is_empty() {
             paths::ACCOUNT_SECURITY.to_owned()
         } else {
@@ -253,7 +255,7 @@ pub async fn regenerate_recovery_codes(
         state
             .db(move |store| store.replace_recovery_codes(&user_id, &digests, now))
             .await?;
-        Event::new("mfa.recovery_codes.regenerate", Outcome::Success)
+        Event::new(EventKind::MfaRecoveryCodesRegenerate, Outcome::Success)
             .actor(&user.id)
             .subject(&user.id)
             .record(&state, &http)
@@ -279,14 +281,12 @@ pub async fn change_password(
             .get("current_password")
             .unwrap_or_default()
             .to_owned();
-        let new_password = match accounts::new_password(
-            &params,
-            state.settings.security.passwords.min_length,
-            &user,
-        ) {
-            Ok(password) => password,
-            Err(message) => return overview(&state, &http, &user, None, Some(&message)).await,
-        };
+        let new_password =
+            match forms::new_password(&params, state.settings.security.passwords.min_length, &user)
+            {
+                Ok(password) => password,
+                Err(message) => return overview(&state, &http, &user, None, Some(&message)).await,
+            };
         let outcome = {
             let (store, passwords) = (state.store.clone(), state.passwords.clone());
             let policy = state.settings.security.lockout.clone();
@@ -316,13 +316,13 @@ pub async fn change_password(
         let (now, policy) = (state.now(), &state.settings.security.lockout);
         match outcome {
             Ok(PasswordChange::Changed(ended)) => {
-                Event::new("password.change", Outcome::Success)
+                Event::new(EventKind::PasswordChange, Outcome::Success)
                     .actor(&user.id)
                     .subject(&user.id)
                     .detail(format!("{ended} other sessions ended"))
                     .record(&state, &http)
                     .await;
-                crate::backchannel::deliver_soon(&state);
+                state.deliver_logouts_soon();
                 overview(
                     &state,
                     &http,
@@ -333,7 +333,7 @@ pub async fn change_password(
                 .await
             }
             Ok(PasswordChange::WrongPassword(refusal)) => {
-                Event::new("password.change", Outcome::Failure)
+                Event::new(EventKind::PasswordChange, Outcome::Failure)
                     .actor(&user.id)
                     .subject(&user.id)
                     .detail("wrong current password")
@@ -341,7 +341,7 @@ pub async fn change_password(
                     .await;
                 let mut message = "The current password is wrong.".to_owned();
                 if let Some(refusal) = refusal {
-                    login::lock_event(Some(&user.id), &refusal)
+                    login_flow::lock_event(Some(&user.id), &refusal)
                         .actor(&user.id)
                         .record(&state, &http)
                         .await;
@@ -350,7 +350,7 @@ pub async fn change_password(
                 overview(&state, &http, &user, None, Some(&message)).await
             }
             Ok(PasswordChange::Refused(refusal)) => {
-                Event::new("password.change", Outcome::Refused)
+                Event::new(EventKind::PasswordChange, Outcome::Refused)
                     .actor(&user.id)
                     .subject(&user.id)
                     .detail(refusal.describe())
@@ -407,7 +407,7 @@ pub async fn send_verification(
             state.settings.endpoint(paths::VERIFY_EMAIL)
         );
         mail::send_in_background(
-            &state,
+            &state.mailer,
             user.email.clone(),
             "Verify your e-mail address".into(),
             format!(
@@ -416,7 +416,7 @@ pub async fn send_verification(
                 ttl / 3600
             ),
         );
-        Event::new("email.verification_sent", Outcome::Success)
+        Event::new(EventKind::EmailVerificationSent, Outcome::Success)
             .actor(&user.id)
             .subject(&user.id)
             .record(&state, &http)

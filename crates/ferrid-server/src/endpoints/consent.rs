@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::audit::{Event, Outcome};
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
 use crate::authorize::decide::{decide, Next};
 use crate::authorize::flow;
 use crate::error::{ErrorCode, OAuthError, PageError};
@@ -53,7 +55,7 @@ pub async fn submit(
                 state
                     .db(move |store| store.grant_consent(&user_id, &client_id, &scopes, now))
                     .await?;
-                Event::new("consent", Outcome::Success)
+                Event::new(EventKind::Consent, Outcome::Success)
                     .actor(&user.id)
                     .subject(&user.id)
                     .client(&pending.request.client_id)
@@ -63,7 +65,7 @@ pub async fn submit(
                 flow::issue_code(&state, &pending, &session, &user).await
             }
             Some("deny") => {
-                Event::new("consent", Outcome::Refused)
+                Event::new(EventKind::Consent, Outcome::Refused)
                     .actor(&user.id)
                     .subject(&user.id)
                     .client(&pending.request.client_id)

@@ -10,14 +10,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
 use ferrid_store::EmailToken;
 
-use crate::audit::{Event, Outcome};
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
 use crate::error::PageError;
 use crate::forms;
 use crate::http::{html_response, Params};
 use crate::lockout;
-use crate::metadata::paths;
+use crate::mail;
+use crate::paths;
 use crate::state::AppState;
-use crate::{accounts, mail};
 
 /// The answer to every reset request.
 pub const RESET_SENT: &str =
@@ -74,12 +76,12 @@ pub async fn forgot(
             // message) happens after the answer, so the answer takes the
             // same time either way.
             send_reset_link(&state, user.clone());
-            Event::new("password.reset_requested", Outcome::Success)
+            Event::new(EventKind::PasswordResetRequested, Outcome::Success)
                 .subject(&user.id)
                 .record(&state, &http)
                 .await;
         } else {
-            Event::new("password.reset_requested", Outcome::Refused)
+            Event::new(EventKind::PasswordResetRequested, Outcome::Refused)
                 .detail("no enabled account has this address")
                 .record(&state, &http)
                 .await;
@@ -121,7 +123,7 @@ fn send_reset_link(state: &AppState, user: ferrid_store::User) {
             state.settings.endpoint(paths::PASSWORD_RESET)
         );
         mail::send_in_background(
-            &state,
+            &state.mailer,
             user.email.clone(),
             "Reset your password".into(),
             format!(
@@ -200,14 +202,12 @@ pub async fn reset(
             // changed no longer resets the account.
             .filter(|user| !user.disabled && user.email == email_token.email)
             .ok_or_else(invalid_link)?;
-        let new_password = match accounts::new_password(
-            &params,
-            state.settings.security.passwords.min_length,
-            &user,
-        ) {
-            Ok(password) => password,
-            Err(message) => return render_reset(&state, &http, &reset_token, Some(&message)),
-        };
+        let new_password =
+            match forms::new_password(&params, state.settings.security.passwords.min_length, &user)
+            {
+                Ok(password) => password,
+                Err(message) => return render_reset(&state, &http, &reset_token, Some(&message)),
+            };
         let changed = {
             let (store, passwords) = (state.store.clone(), state.passwords.clone());
             let (user, now) = (user.clone(), state.now());
@@ -242,13 +242,13 @@ pub async fn reset(
             Ok(None) => return Err(invalid_link()),
             Err(refused) => return refused.respond(),
         };
-        Event::new("password.reset", Outcome::Success)
+        Event::new(EventKind::PasswordReset, Outcome::Success)
             .actor(&user.id)
             .subject(&user.id)
             .detail(format!("{ended} sessions ended"))
             .record(&state, &http)
             .await;
-        crate::backchannel::deliver_soon(&state);
+        state.deliver_logouts_soon();
         Ok(html_response(
             StatusCode::OK,
             &ferrid_pages::NoticePage {
@@ -305,7 +305,7 @@ pub async fn verify(
         let Some(user_id) = verified else {
             return Err(invalid_link());
         };
-        Event::new("email.verify", Outcome::Success)
+        Event::new(EventKind::EmailVerify, Outcome::Success)
             .actor(&user_id)
             .subject(&user_id)
             .record(&state, &http)

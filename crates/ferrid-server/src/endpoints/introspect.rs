@@ -7,14 +7,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
 use ferrid_store::Client;
-use ferrid_tokens::AccessTokenClaims;
 use serde_json::{json, Value};
 
-use crate::client_auth;
 use crate::error::{ErrorCode, Internal, OAuthError};
 use crate::grants::issue::REFRESH_TOKEN_PREFIX;
 use crate::http::{is_form, Params};
 use crate::state::AppState;
+use crate::{bearer, client_auth};
 
 /// Handles an introspection request.
 pub async fn introspect(
@@ -58,49 +57,23 @@ async fn answer(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<Val
     Ok(document.unwrap_or(inactive))
 }
 
-/// The claims of an access token this server signed, if it is still valid:
-/// signature by a published key, issuer, expiry, and not revoked.
-pub async fn active_access_token(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<AccessTokenClaims>, Internal> {
-    let published = state.published();
-    let Some(claims) = published.verified_tokens.get_or_verify(token, || {
-        published
-            .keyring
-            .verify::<AccessTokenClaims>(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
-            .ok()
-    }) else {
-        return Ok(None);
-    };
-    if claims.iss != state.settings.issuer
-        || claims.aud != state.settings.issuer
-        || claims.exp <= state.now()
-    {
-        return Ok(None);
-    }
-    let (jti, gid) = (claims.jti.clone(), claims.gid.clone());
-    let revoked = state
-        .db(move |store| store.is_access_token_revoked(&jti, gid.as_deref()))
-        .await?;
-    Ok((!revoked).then_some(claims))
-}
-
 async fn access_token(state: &AppState, token: &str) -> Result<Option<Value>, Internal> {
-    Ok(active_access_token(state, token).await?.map(|claims| {
-        json!({
-            "active": true,
-            "token_type": "Bearer",
-            "scope": claims.scope,
-            "client_id": claims.client_id,
-            "sub": claims.sub,
-            "aud": claims.aud,
-            "iss": claims.iss,
-            "exp": claims.exp,
-            "iat": claims.iat,
-            "jti": claims.jti,
-        })
-    }))
+    Ok(bearer::active_access_token(state, token)
+        .await?
+        .map(|claims| {
+            json!({
+                "active": true,
+                "token_type": "Bearer",
+                "scope": claims.scope,
+                "client_id": claims.client_id,
+                "sub": claims.sub,
+                "aud": claims.aud,
+                "iss": claims.iss,
+                "exp": claims.exp,
+                "iat": claims.iat,
+                "jti": claims.jti,
+            })
+        }))
 }
 
 async fn refresh_token(

@@ -10,15 +10,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
 use ferrid_store::User;
 
-use crate::audit::{Event, Outcome};
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
 use crate::authorize::flow::{self, Pending};
-use crate::error::{Internal, PageError};
+use crate::error::PageError;
 use crate::forms;
 use crate::http::{see_other, Params};
 use crate::lockout::{self, Refusal};
-use crate::metadata::paths;
+use crate::login_flow;
 use crate::password_pool::PoolError;
-use crate::session;
+use crate::paths;
 use crate::state::AppState;
 
 /// The message for any failed login.
@@ -77,14 +79,15 @@ pub async fn submit(
         let user = match check_credentials(&state, username.clone(), password).await {
             Ok(PasswordCheck::Valid(user)) => user,
             Ok(PasswordCheck::Invalid(user_id, reason, refusal)) => {
-                with_subject(Event::new("login", Outcome::Failure), user_id.as_deref())
+                Event::new(EventKind::Login, Outcome::Failure)
+                    .maybe_subject(user_id.as_deref())
                     .client(&client_id)
                     .detail(reason)
                     .record(&state, &http)
                     .await;
                 let message = match refusal {
                     Some(refusal) => {
-                        lock_event(user_id.as_deref(), &refusal)
+                        login_flow::lock_event(user_id.as_deref(), &refusal)
                             .client(&client_id)
                             .record(&state, &http)
                             .await;
@@ -95,7 +98,8 @@ pub async fn submit(
                 return render(&state, &http, &pending, &username, Some(&message)).await;
             }
             Ok(PasswordCheck::Refused(user_id, refusal)) => {
-                with_subject(Event::new("login", Outcome::Refused), user_id.as_deref())
+                Event::new(EventKind::Login, Outcome::Refused)
+                    .maybe_subject(user_id.as_deref())
                     .client(&client_id)
                     .detail(refusal.describe())
                     .record(&state, &http)
@@ -120,97 +124,17 @@ pub async fn submit(
                 pending.id
             )));
         }
-        complete(
+        login_flow::complete(
             &state,
             &http,
             &pending,
             &user,
-            session::AMR_PASSWORD.to_owned(),
+            crate::acr::AMR_PASSWORD.to_owned(),
             "password",
         )
         .await
     };
     result.await.unwrap_or_else(|page| page.response())
-}
-
-/// Finishes a login: clears the account's failures, starts the session,
-/// records the event and resumes the authorization request.
-pub async fn complete(
-    state: &AppState,
-    http: &HttpRequest,
-    pending: &Pending,
-    user: &User,
-    amr: String,
-    how: &str,
-) -> Result<HttpResponse, PageError> {
-    let subjects = lockout::subjects_of(user);
-    state
-        .db(move |store| {
-            subjects
-                .iter()
-                .try_for_each(|subject| store.clear_login_failures(subject))
-        })
-        .await?;
-    // A step-up (same user, one factor to two) keeps the browser's session
-    // (its relying parties stay signed in); anything else, a re-login for
-    // prompt=login included, starts a new one.
-    let step_up = |current: &ferrid_store::Session, same: &User| {
-        same.id == user.id
-            && session::acr_for(&current.amr) == session::ACR_SINGLE_FACTOR
-            && session::acr_for(&amr) == session::ACR_MULTI_FACTOR
-    };
-    let elevated = match session::current(state, http).await? {
-        Some((current, same)) if step_up(&current, &same) => {
-            session::elevate(state, &current, amr.clone())
-                .await?
-                .map(|cookie| (cookie, current.sid))
-        }
-        _ => None,
-    };
-    let (cookie, sid) = match elevated {
-        Some(elevated) => elevated,
-        None => session::start(state, http, user.id.clone(), amr).await?,
-    };
-    let pending_digest = digest(&pending.id);
-    state
-        .db(move |store| store.record_pending_login(&pending_digest, &sid))
-        .await?;
-    Event::new("login", Outcome::Success)
-        .actor(&user.id)
-        .subject(&user.id)
-        .client(&pending.request.client_id)
-        .detail(how)
-        .record(state, http)
-        .await;
-    let mut response = see_other(&format!(
-        "{}?request_id={}",
-        paths::AUTHORIZE_CONTINUE,
-        pending.id
-    ));
-    response.add_cookie(&cookie).map_err(Internal::log)?;
-    Ok(response)
-}
-
-/// The audit event for a wait or lock that a failure started.
-pub fn lock_event(user_id: Option<&str>, refusal: &Refusal) -> Event {
-    let event = Event::new(
-        if refusal.locked {
-            "account.lock"
-        } else {
-            "account.throttle"
-        },
-        Outcome::Refused,
-    )
-    .detail(format!("until {}", crate::http::timestamp(refusal.until)));
-    with_subject(event, user_id)
-}
-
-/// Names the account an event concerns, when there is one.
-fn with_subject(event: Event, user_id: Option<&str>) -> Event {
-    match user_id {
-        Some(user_id) => event.subject(user_id),
-        None => event,
-    }
 }
 
 /// Verifies credentials on the password pool (off the executor, at most

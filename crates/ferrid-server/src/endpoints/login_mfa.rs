@@ -8,13 +8,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::User;
 
-use crate::audit::{Event, Outcome};
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
 use crate::authorize::flow::{self, Pending};
-use crate::endpoints::login;
 use crate::error::{Internal, PageError};
 use crate::forms;
 use crate::http::Params;
 use crate::lockout::{self, Refusal};
+use crate::login_flow;
 use crate::state::AppState;
 use crate::{mfa, session};
 
@@ -64,35 +66,35 @@ pub async fn submit(
         let client_id = pending.request.client_id.clone();
         match check_code(&state, &user, code, now).await? {
             CodeCheck::Totp => {
-                login::complete(
+                login_flow::complete(
                     &state,
                     &http,
                     &pending,
                     &user,
-                    session::amr_with_otp(),
+                    crate::acr::amr_with_otp(),
                     "password and TOTP",
                 )
                 .await
             }
             CodeCheck::RecoveryCode => {
-                Event::new("mfa.recovery_code", Outcome::Success)
+                Event::new(EventKind::MfaRecoveryCode, Outcome::Success)
                     .actor(&user.id)
                     .subject(&user.id)
                     .client(&client_id)
                     .record(&state, &http)
                     .await;
-                login::complete(
+                login_flow::complete(
                     &state,
                     &http,
                     &pending,
                     &user,
-                    session::amr_with_otp(),
+                    crate::acr::amr_with_otp(),
                     "password and recovery code",
                 )
                 .await
             }
             CodeCheck::Invalid(refusal) => {
-                Event::new("mfa", Outcome::Failure)
+                Event::new(EventKind::Mfa, Outcome::Failure)
                     .subject(&user.id)
                     .client(&client_id)
                     .detail("invalid, reused or spent code")
@@ -100,7 +102,7 @@ pub async fn submit(
                     .await;
                 let message = match refusal {
                     Some(refusal) => {
-                        login::lock_event(Some(&user.id), &refusal)
+                        login_flow::lock_event(Some(&user.id), &refusal)
                             .client(&client_id)
                             .record(&state, &http)
                             .await;
@@ -111,7 +113,7 @@ pub async fn submit(
                 render(&state, &http, &pending, Some(&message)).await
             }
             CodeCheck::Refused(refusal) => {
-                Event::new("mfa", Outcome::Refused)
+                Event::new(EventKind::Mfa, Outcome::Refused)
                     .subject(&user.id)
                     .client(&client_id)
                     .detail(refusal.describe())

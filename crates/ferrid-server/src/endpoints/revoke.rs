@@ -7,7 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
 use ferrid_tokens::AccessTokenClaims;
 
-use crate::audit::{Event, Outcome};
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
 use crate::client_auth;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::issue::REFRESH_TOKEN_PREFIX;
@@ -61,7 +63,7 @@ async fn perform(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<()
             state
                 .db(move |store| store.revoke_grant(&grant.id, now))
                 .await?;
-            Event::new("token.revoke", Outcome::Success)
+            Event::new(EventKind::TokenRevoke, Outcome::Success)
                 .actor(&client.client_id)
                 .subject(user_id)
                 .client(&client.client_id)
@@ -85,7 +87,7 @@ async fn perform(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<()
         state
             .db(move |store| store.revoke_access_token(&jti, exp))
             .await?;
-        Event::new("token.revoke", Outcome::Success)
+        Event::new(EventKind::TokenRevoke, Outcome::Success)
             .actor(&client.client_id)
             .subject(&claims.sub)
             .client(&client.client_id)

@@ -3,6 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::GrantType;
 
 use crate::client_auth;
 use crate::error::{ErrorCode, OAuthError};
@@ -10,9 +11,6 @@ use crate::grants::issue::TokenResponse;
 use crate::grants::{authorization_code, client_credentials, refresh};
 use crate::http::{is_form, Params};
 use crate::state::AppState;
-
-/// Grant types this server implements.
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
 /// Handles a token request.
 pub async fn token(
@@ -45,12 +43,12 @@ async fn exchange(
     let grant_type = params
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    if !GRANT_TYPES.contains(&grant_type) {
-        return Err(OAuthError::new(
+    let grant_type = GrantType::parse(grant_type).ok_or_else(|| {
+        OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "grant_type must be authorization_code, refresh_token or client_credentials",
-        ));
-    }
+        )
+    })?;
     if !client.allows_grant(grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -58,8 +56,10 @@ async fn exchange(
         ));
     }
     match grant_type {
-        "authorization_code" => authorization_code::exchange(state, http, &client, &params).await,
-        "refresh_token" => refresh::exchange(state, http, &client, &params).await,
-        _ => client_credentials::exchange(state, &client, &params),
+        GrantType::AuthorizationCode => {
+            authorization_code::exchange(state, http, &client, &params).await
+        }
+        GrantType::RefreshToken => refresh::exchange(state, http, &client, &params).await,
+        GrantType::ClientCredentials => client_credentials::exchange(state, &client, &params),
     }
 }

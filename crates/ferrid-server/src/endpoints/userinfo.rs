@@ -6,11 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_tokens::AccessTokenClaims;
 use serde_json::{json, Map, Value};
 
-use crate::endpoints::introspect::active_access_token;
+use crate::bearer::active_access_token;
 use crate::error::{ErrorCode, OAuthError};
 use crate::http::{is_form, Params};
-use crate::scopes;
 use crate::state::AppState;
+use ferrid_service::scopes;
 
 /// `GET /userinfo`.
 pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {

@@ -6,8 +6,8 @@ use ferrid_store::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::issue::{self, Subject, TokenResponse};
 use crate::http::Params;
-use crate::scopes;
 use crate::state::AppState;
+use ferrid_service::scopes;
 
 /// Scopes that only make sense for a user, never for a client alone.
 const USER_ONLY: [&str; 2] = [scopes::OPENID, scopes::OFFLINE_ACCESS];

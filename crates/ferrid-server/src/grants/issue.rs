@@ -3,15 +3,15 @@
 //! token. Which grant gets what is the grant handlers' decision.
 
 use ferrid_store::secret::{digest, generate_secret, random_token};
-use ferrid_store::{Client, Grant, RefreshToken};
+use ferrid_store::{Client, Grant, GrantType, RefreshToken};
 use ferrid_tokens::claims::{ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
 use ferrid_tokens::{access_token_hash, AccessTokenClaims, IdTokenClaims, SigningAlgorithm};
 use serde::Serialize;
 
+use crate::acr::acr_for;
 use crate::error::Internal;
-use crate::scopes;
-use crate::session::acr_for;
 use crate::state::AppState;
+use ferrid_service::scopes;
 
 /// Prefix of refresh tokens, so secret scanners can spot a leaked one.
 pub const REFRESH_TOKEN_PREFIX: &str = "frt_";
@@ -122,36 +122,48 @@ pub fn tokens(
     })
 }
 
-/// The client's refresh-token lifetimes: (idle, absolute), seconds.
-pub fn refresh_lifetimes(state: &AppState, client: &Client) -> (i64, i64) {
-    (
-        client
-            .refresh_idle_ttl
-            .unwrap_or(state.settings.refresh_idle_ttl),
-        client
-            .refresh_absolute_ttl
-            .unwrap_or(state.settings.refresh_absolute_ttl),
-    )
+/// How long what a user grant hands out lives, for one client: the
+/// server's settings with the client's overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// Access-token lifetime, seconds.
+    pub access_token: i64,
+    /// Refresh-token idle lifetime, seconds.
+    pub refresh_idle: i64,
+    /// Refresh-token family (absolute) lifetime, seconds.
+    pub refresh_absolute: i64,
+}
+
+impl Lifetimes {
+    /// The lifetimes for `client` under `settings`.
+    pub fn of(settings: &crate::settings::Settings, client: &Client) -> Lifetimes {
+        Lifetimes {
+            access_token: settings.access_token_ttl,
+            refresh_idle: client.refresh_idle_ttl.unwrap_or(settings.refresh_idle_ttl),
+            refresh_absolute: client
+                .refresh_absolute_ttl
+                .unwrap_or(settings.refresh_absolute_ttl),
+        }
+    }
 }
 
 /// Whether a grant of `scope` to `client` gets refresh tokens: the client
 /// must be allowed the grant, and the user must have granted
 /// `offline_access` (or the client gets them for online sessions too).
 pub fn allows_refresh(client: &Client, scope: &[String]) -> bool {
-    client.allows_grant("refresh_token")
+    client.allows_grant(GrantType::RefreshToken)
         && (scopes::contains(scope, scopes::OFFLINE_ACCESS) || client.refresh_for_online_sessions)
 }
 
 /// A new refresh token in `grant`'s family and the row that stores it.
 pub fn new_refresh_token(
-    state: &AppState,
     client: &Client,
     grant: &Grant,
     scope: &str,
+    idle_lifetime: i64,
+    now: i64,
 ) -> (String, RefreshToken) {
     let token = generate_secret(REFRESH_TOKEN_PREFIX);
-    let now = state.now();
-    let (idle, _) = refresh_lifetimes(state, client);
     let row = RefreshToken {
         token_digest: digest(&token),
         grant_id: grant.id.clone(),
@@ -159,23 +171,9 @@ pub fn new_refresh_token(
         scope: scope.to_owned(),
         created_at: now,
         // The idle limit, never past the family's absolute end.
-        expires_at: (now + idle).min(grant.expires_at),
+        expires_at: (now + idle_lifetime).min(grant.expires_at),
         rotated_at: None,
         grace_used: false,
     };
     (token, row)
-}
-
-/// Creates and stores a new refresh token in `grant`'s family.
-pub async fn refresh_token(
-    state: &AppState,
-    client: &Client,
-    grant: &Grant,
-    scope: &str,
-) -> Result<String, Internal> {
-    let (token, row) = new_refresh_token(state, client, grant, scope);
-    state
-        .db(move |store| store.insert_refresh_token(&row))
-        .await?;
-    Ok(token)
 }

@@ -3,6 +3,8 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod issue;
+#[cfg(test)]
+mod memory;
 pub mod refresh;
 
 use crate::error::{ErrorCode, OAuthError};

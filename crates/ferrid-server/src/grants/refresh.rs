@@ -1,17 +1,25 @@
 //! The refresh token grant (RFC 6749 §6) with rotation on every use and
 //! reuse detection (RFC 9700 §4.14.2).
+//!
+//! [`rotate`] is the storage step, one plain function over the narrow
+//! [`RefreshStorage`] it declares, run in one transaction: the presented
+//! token is marked used and its successor stored together, so a crash
+//! can never leave a used token without a successor (which the client's
+//! next refresh would take for reuse, logging the user out).
 
 use actix_web::HttpRequest;
 use ferrid_store::secret::digest;
-use ferrid_store::{Client, Grant, Store, StoreResult};
+use ferrid_store::{Client, Grant, RefreshToken, Store, StoreResult, Transaction};
 
-use crate::audit::{Event, Outcome};
+use ferrid_service::audit::{actors, Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::invalid_grant;
-use crate::grants::issue::{self, Subject, TokenResponse};
+use crate::grants::issue::{self, Lifetimes, Subject, TokenResponse};
 use crate::http::Params;
-use crate::scopes;
 use crate::state::AppState;
+use ferrid_service::scopes;
 
 /// What presenting a refresh token amounts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +53,71 @@ pub fn classify_used(rotated_at: i64, now: i64, grace: i64) -> Presentation {
 /// concurrent request rather than a replay.
 pub const CONCURRENCY_WINDOW: i64 = 1;
 
-/// The outcome of the database part of a refresh.
-enum Step {
+/// What the refresh grant needs of storage, within one transaction.
+pub trait RefreshTx {
+    /// A refresh token and its grant.
+    fn find_refresh_token(&mut self, digest: &str) -> StoreResult<Option<(RefreshToken, Grant)>>;
+    /// Marks a live token used; true for exactly one caller.
+    fn rotate_refresh_token(&mut self, digest: &str, now: i64) -> StoreResult<bool>;
+    /// Spends a rotated token's one use within the grace window; true for
+    /// exactly one caller.
+    fn use_refresh_grace(&mut self, digest: &str) -> StoreResult<bool>;
+    /// Revokes a grant; true if it was live.
+    fn revoke_grant(&mut self, grant_id: &str, now: i64) -> StoreResult<bool>;
+    /// Whether the user exists and is enabled.
+    fn is_user_active(&mut self, user_id: &str) -> StoreResult<bool>;
+    /// Stores a refresh token.
+    fn insert_refresh_token(&mut self, token: &RefreshToken) -> StoreResult<()>;
+}
+
+/// Storage that runs a refresh step in one transaction: committed when
+/// `step` returns `Ok`, rolled back when it fails.
+pub trait RefreshStorage {
+    /// Runs `step` in one transaction.
+    fn in_transaction<T>(
+        &self,
+        step: impl FnOnce(&mut dyn RefreshTx) -> StoreResult<T>,
+    ) -> StoreResult<T>;
+}
+
+impl RefreshTx for Transaction<'_> {
+    fn find_refresh_token(&mut self, digest: &str) -> StoreResult<Option<(RefreshToken, Grant)>> {
+        Transaction::find_refresh_token(self, digest)
+    }
+
+    fn rotate_refresh_token(&mut self, digest: &str, now: i64) -> StoreResult<bool> {
+        Transaction::rotate_refresh_token(self, digest, now)
+    }
+
+    fn use_refresh_grace(&mut self, digest: &str) -> StoreResult<bool> {
+        Transaction::use_refresh_grace(self, digest)
+    }
+
+    fn revoke_grant(&mut self, grant_id: &str, now: i64) -> StoreResult<bool> {
+        Transaction::revoke_grant(self, grant_id, now)
+    }
+
+    fn is_user_active(&mut self, user_id: &str) -> StoreResult<bool> {
+        Transaction::is_user_active(self, user_id)
+    }
+
+    fn insert_refresh_token(&mut self, token: &RefreshToken) -> StoreResult<()> {
+        Transaction::insert_refresh_token(self, token)
+    }
+}
+
+impl RefreshStorage for Store {
+    fn in_transaction<T>(
+        &self,
+        step: impl FnOnce(&mut dyn RefreshTx) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.write_transaction(|transaction| step(transaction))
+    }
+}
+
+/// The outcome of the storage step of a refresh.
+#[derive(Debug)]
+pub enum Step {
     /// Refused with `invalid_grant`.
     Refused(&'static str),
     /// A rotated token presented again: its grant was revoked.
@@ -70,15 +141,19 @@ pub async fn exchange(
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?
         .to_owned();
     let requested = params.get("scope").map(scopes::split);
-    let (worker, caller) = (state.clone(), client.clone());
+    let (caller, now) = (client.clone(), state.now());
+    let policy = RotationPolicy {
+        grace: state.settings.refresh_reuse_grace,
+        idle_lifetime: Lifetimes::of(&state.settings, client).refresh_idle,
+    };
     let step = state
-        .db(move |store| refresh_in_store(&worker, store, &caller, &presented, requested))
+        .db(move |store| rotate(store, &caller, &presented, requested, policy, now))
         .await?;
     match step {
         Step::Refused(reason) => Err(invalid_grant(reason)),
         Step::Reused(grant) => {
-            Event::new("grant.revoke", Outcome::Success)
-                .actor("system")
+            Event::new(EventKind::GrantRevoke, Outcome::Success)
+                .actor(actors::SYSTEM)
                 .subject(&grant.user_id)
                 .client(&client.client_id)
                 .detail(format!("refresh token reused; grant {}", grant.id))
@@ -111,90 +186,110 @@ pub async fn exchange(
     }
 }
 
-fn refresh_in_store(
-    state: &AppState,
-    store: &Store,
+/// The refresh settings a rotation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationPolicy {
+    /// Seconds after a rotation during which the old token is answered
+    /// once more (`refresh_reuse_grace`).
+    pub grace: i64,
+    /// The client's refresh-token idle lifetime, seconds.
+    pub idle_lifetime: i64,
+}
+
+/// Rotates the presented refresh token in one transaction: checks it,
+/// marks it used and stores its successor, or revokes its grant on reuse.
+pub fn rotate(
+    storage: &impl RefreshStorage,
     client: &Client,
     presented: &str,
     requested: Option<Vec<String>>,
+    policy: RotationPolicy,
+    now: i64,
 ) -> StoreResult<Step> {
     let token_digest = digest(presented);
-    let Some((token, grant)) = store.find_refresh_token(&token_digest)? else {
-        return Ok(Step::Refused("the refresh token is invalid"));
-    };
-    if token.client_id != client.client_id {
-        return Ok(Step::Refused(
-            "the refresh token was issued to another client",
-        ));
-    }
-    if grant.revoked_at.is_some() {
-        return Ok(Step::Refused("the refresh token has been revoked"));
-    }
-    let now = state.now();
-    if token.expires_at <= now {
-        return Ok(Step::Refused("the refresh token has expired"));
-    }
-    // Narrowing is allowed, widening never (RFC 6749 §6).
-    let granted = scopes::split(&token.scope);
-    let scope = match requested {
-        Some(requested) => {
-            if let Some(extra) = requested
-                .iter()
-                .find(|scope| !scopes::contains(&granted, scope))
-            {
-                return Ok(Step::WiderScope(extra.clone()));
-            }
-            requested
-        }
-        None => granted,
-    };
-    let rotated = store.rotate_refresh_token(&token_digest, now)?;
-    let presentation = match (rotated, token.rotated_at) {
-        (true, _) => Presentation::Rotates,
-        (false, Some(rotated_at)) => {
-            classify_used(rotated_at, now, state.settings.refresh_reuse_grace)
-        }
-        // Not rotated, yet not rotatable: a concurrent request took it just
-        // now (the row was read before its rotation).
-        (false, None) => Presentation::Concurrent,
-    };
-    // The grace window answers a rotated token once, not as often as it
-    // is presented (the family must not fork).
-    let presentation = match presentation {
-        Presentation::WithinGrace if !store.use_refresh_grace(&token_digest)? => {
-            Presentation::Reuse
-        }
-        other => other,
-    };
-    match presentation {
-        Presentation::Rotates | Presentation::WithinGrace => {}
-        Presentation::Concurrent => {
+    storage.in_transaction(|store| {
+        let Some((token, grant)) = store.find_refresh_token(&token_digest)? else {
+            return Ok(Step::Refused("the refresh token is invalid"));
+        };
+        if token.client_id != client.client_id {
             return Ok(Step::Refused(
-                "the refresh token was just used by another request",
-            ))
+                "the refresh token was issued to another client",
+            ));
         }
-        Presentation::Reuse => {
-            store.revoke_grant(&grant.id, now)?;
-            tracing::warn!(grant_id = %grant.id, client_id = %client.client_id,
-                "refresh token reused: the whole grant is revoked");
-            return Ok(Step::Reused(Box::new(grant)));
+        if grant.revoked_at.is_some() {
+            return Ok(Step::Refused("the refresh token has been revoked"));
         }
-    }
-    if store
-        .find_user(&grant.user_id)?
-        .is_none_or(|user| user.disabled)
-    {
-        return Ok(Step::Refused("the user is no longer active"));
-    }
-    // The new refresh token keeps the original scope (RFC 6749 §6).
-    let (refresh_token, row) = issue::new_refresh_token(state, client, &grant, &token.scope);
-    store.insert_refresh_token(&row)?;
-    Ok(Step::Rotated(Box::new(grant), scope, refresh_token))
+        if token.expires_at <= now {
+            return Ok(Step::Refused("the refresh token has expired"));
+        }
+        // Narrowing is allowed, widening never (RFC 6749 §6).
+        let granted = scopes::split(&token.scope);
+        let scope = match requested {
+            Some(requested) => {
+                if let Some(extra) = requested
+                    .iter()
+                    .find(|scope| !scopes::contains(&granted, scope))
+                {
+                    return Ok(Step::WiderScope(extra.clone()));
+                }
+                requested
+            }
+            None => granted,
+        };
+        let rotated = store.rotate_refresh_token(&token_digest, now)?;
+        let presentation = match (rotated, token.rotated_at) {
+            (true, _) => Presentation::Rotates,
+            (false, Some(rotated_at)) => classify_used(rotated_at, now, policy.grace),
+            // Not rotated, yet not rotatable: a concurrent request took it just
+            // now (the row was read before its rotation).
+            (false, None) => Presentation::Concurrent,
+        };
+        // The grace window answers a rotated token once, not as often as it
+        // is presented (the family must not fork).
+        let presentation = match presentation {
+            Presentation::WithinGrace if !store.use_refresh_grace(&token_digest)? => {
+                Presentation::Reuse
+            }
+            other => other,
+        };
+        match presentation {
+            Presentation::Rotates | Presentation::WithinGrace => {}
+            Presentation::Concurrent => {
+                return Ok(Step::Refused(
+                    "the refresh token was just used by another request",
+                ))
+            }
+            Presentation::Reuse => {
+                store.revoke_grant(&grant.id, now)?;
+                tracing::warn!(grant_id = %grant.id, client_id = %client.client_id,
+                    "refresh token reused: the whole grant is revoked");
+                return Ok(Step::Reused(Box::new(grant)));
+            }
+        }
+        if !store.is_user_active(&grant.user_id)? {
+            return Ok(Step::Refused("the user is no longer active"));
+        }
+        // The new refresh token keeps the original scope (RFC 6749 §6).
+        let (refresh_token, row) =
+            issue::new_refresh_token(client, &grant, &token.scope, policy.idle_lifetime, now);
+        store.insert_refresh_token(&row)?;
+        Ok(Step::Rotated(Box::new(grant), scope, refresh_token))
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use ferrid_store::StoreError;
+
     use super::*;
+    use crate::grants::authorization_code::{redeem, CodeExchange};
+    use crate::grants::memory::fixtures::{self, client, code, LIFETIMES, NOW};
+    use crate::grants::memory::Memory;
+
+    const POLICY: RotationPolicy = RotationPolicy {
+        grace: 0,
+        idle_lifetime: 3_600,
+    };
 
     #[test]
     fn used_tokens_are_classified_by_when_they_were_rotated() {
@@ -203,5 +298,214 @@ mod tests {
         assert_eq!(classify_used(98, 100, 0), Presentation::Reuse);
         assert_eq!(classify_used(90, 100, 10), Presentation::WithinGrace);
         assert_eq!(classify_used(89, 100, 10), Presentation::Reuse);
+    }
+
+    /// A memory holding one grant (from a redeemed code) and its first
+    /// refresh token, which is returned.
+    fn memory_with_token() -> (Memory, String) {
+        let memory = Memory::default();
+        {
+            let mut rows = memory.0.lock().unwrap();
+            rows.active_users.insert("u1".into());
+            rows.codes.insert(digest("c1"), code("c1", "u1"));
+        }
+        let exchange = CodeExchange {
+            code: "c1",
+            redirect_uri: "https://app.example/cb",
+            verifier: None,
+        };
+        let redeemed = redeem(&memory, &client(), &exchange, LIFETIMES, NOW - 10)
+            .unwrap()
+            .unwrap();
+        (memory, redeemed.refresh_token.unwrap())
+    }
+
+    fn rotated(step: Step) -> String {
+        match step {
+            Step::Rotated(_, _, token) => token,
+            other => panic!("expected a rotation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_use_rotates_the_token_in_one_step() {
+        let (memory, token) = memory_with_token();
+        let next = rotated(rotate(&memory, &client(), &token, None, POLICY, NOW).unwrap());
+        let rows = memory.rows();
+        assert_eq!(rows.refresh_tokens[&digest(&token)].rotated_at, Some(NOW));
+        assert_eq!(rows.refresh_tokens[&digest(&next)].expires_at, NOW + 3_600);
+        rotated(rotate(&memory, &client(), &next, None, POLICY, NOW + 5).unwrap());
+    }
+
+    #[test]
+    fn a_reused_token_revokes_its_grant() {
+        let (memory, token) = memory_with_token();
+        rotated(rotate(&memory, &client(), &token, None, POLICY, NOW).unwrap());
+        let same_second = rotate(&memory, &client(), &token, None, POLICY, NOW + 1).unwrap();
+        assert!(matches!(same_second, Step::Refused(_)), "{same_second:?}");
+        let later = rotate(&memory, &client(), &token, None, POLICY, NOW + 2).unwrap();
+        let Step::Reused(grant) = later else {
+            panic!("expected reuse, got {later:?}");
+        };
+        assert_eq!(memory.rows().grants[&grant.id].revoked_at, Some(NOW + 2));
+    }
+
+    #[test]
+    fn the_grace_window_answers_a_rotated_token_once() {
+        let (memory, token) = memory_with_token();
+        let policy = RotationPolicy {
+            grace: 10,
+            ..POLICY
+        };
+        rotated(rotate(&memory, &client(), &token, None, policy, NOW).unwrap());
+        rotated(rotate(&memory, &client(), &token, None, policy, NOW + 5).unwrap());
+        let third = rotate(&memory, &client(), &token, None, policy, NOW + 6).unwrap();
+        assert!(matches!(third, Step::Reused(_)), "{third:?}");
+    }
+
+    #[test]
+    fn tokens_that_cannot_be_used_are_refused_without_rotation() {
+        let (memory, token) = memory_with_token();
+        let mut other = client();
+        other.client_id = "other".into();
+        let refusals: Vec<(&str, Step)> = vec![
+            (
+                "unknown",
+                rotate(&memory, &client(), "frt_nope", None, POLICY, NOW).unwrap(),
+            ),
+            (
+                "another client",
+                rotate(&memory, &other, &token, None, POLICY, NOW).unwrap(),
+            ),
+            (
+                "expired",
+                rotate(&memory, &client(), &token, None, POLICY, NOW + 3_600).unwrap(),
+            ),
+        ];
+        for (case, step) in refusals {
+            assert!(matches!(step, Step::Refused(_)), "{case}: {step:?}");
+        }
+        let wider = rotate(
+            &memory,
+            &client(),
+            &token,
+            Some(vec!["email".into()]),
+            POLICY,
+            NOW,
+        )
+        .unwrap();
+        assert!(
+            matches!(wider, Step::WiderScope(ref scope) if scope == "email"),
+            "{wider:?}"
+        );
+        assert_eq!(
+            memory.rows().refresh_tokens[&digest(&token)].rotated_at,
+            None
+        );
+        let narrower = rotate(
+            &memory,
+            &client(),
+            &token,
+            Some(vec!["openid".into()]),
+            POLICY,
+            NOW,
+        )
+        .unwrap();
+        assert!(matches!(narrower, Step::Rotated(_, ref scope, _) if scope == &["openid"]));
+    }
+
+    #[test]
+    fn a_revoked_grant_or_a_disabled_user_ends_the_family() {
+        let (memory, token) = memory_with_token();
+        memory.0.lock().unwrap().active_users.clear();
+        let step = rotate(&memory, &client(), &token, None, POLICY, NOW).unwrap();
+        assert!(
+            matches!(step, Step::Refused("the user is no longer active")),
+            "{step:?}"
+        );
+
+        let (memory, token) = memory_with_token();
+        for grant in memory.0.lock().unwrap().grants.values_mut() {
+            grant.revoked_at = Some(NOW - 1);
+        }
+        let step = rotate(&memory, &client(), &token, None, POLICY, NOW).unwrap();
+        assert!(matches!(
+            step,
+            Step::Refused("the refresh token has been revoked")
+        ));
+    }
+
+    #[test]
+    fn a_failed_step_keeps_the_presented_token_live() {
+        let (memory, token) = memory_with_token();
+        memory.0.lock().unwrap().fail_next_write = true;
+        assert!(rotate(&memory, &client(), &token, None, POLICY, NOW).is_err());
+        assert_eq!(
+            memory.rows().refresh_tokens[&digest(&token)].rotated_at,
+            None
+        );
+        rotated(rotate(&memory, &client(), &token, None, POLICY, NOW + 5).unwrap());
+    }
+
+    /// Regression: marking the token used and storing its successor were
+    /// separate statements, so a node killed between them left a used
+    /// token without a successor and the client's next refresh revoked
+    /// the grant as reuse. On the real store a step that fails after the
+    /// rotation now rolls it back.
+    #[test]
+    fn the_store_rotates_and_stores_the_successor_in_one_transaction() {
+        struct FailOnInsert<'t, 'c>(&'t mut Transaction<'c>);
+        impl RefreshTx for FailOnInsert<'_, '_> {
+            fn find_refresh_token(
+                &mut self,
+                digest: &str,
+            ) -> StoreResult<Option<(RefreshToken, Grant)>> {
+                RefreshTx::find_refresh_token(self.0, digest)
+            }
+            fn rotate_refresh_token(&mut self, digest: &str, now: i64) -> StoreResult<bool> {
+                RefreshTx::rotate_refresh_token(self.0, digest, now)
+            }
+            fn use_refresh_grace(&mut self, digest: &str) -> StoreResult<bool> {
+                RefreshTx::use_refresh_grace(self.0, digest)
+            }
+            fn revoke_grant(&mut self, grant_id: &str, now: i64) -> StoreResult<bool> {
+                RefreshTx::revoke_grant(self.0, grant_id, now)
+            }
+            fn is_user_active(&mut self, user_id: &str) -> StoreResult<bool> {
+                RefreshTx::is_user_active(self.0, user_id)
+            }
+            fn insert_refresh_token(&mut self, _: &RefreshToken) -> StoreResult<()> {
+                Err(StoreError::Corrupt("the node died here".into()))
+            }
+        }
+        struct Crashing<'s>(&'s Store);
+        impl RefreshStorage for Crashing<'_> {
+            fn in_transaction<T>(
+                &self,
+                step: impl FnOnce(&mut dyn RefreshTx) -> StoreResult<T>,
+            ) -> StoreResult<T> {
+                self.0
+                    .write_transaction(|transaction| step(&mut FailOnInsert(transaction)))
+            }
+        }
+
+        let (store, user_id, _folder) = fixtures::sqlite();
+        store
+            .insert_authorization_code(&code("c1", &user_id))
+            .unwrap();
+        let exchange = CodeExchange {
+            code: "c1",
+            redirect_uri: "https://app.example/cb",
+            verifier: None,
+        };
+        let token = redeem(&store, &client(), &exchange, LIFETIMES, NOW - 10)
+            .unwrap()
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        assert!(rotate(&Crashing(&store), &client(), &token, None, POLICY, NOW).is_err());
+        // Seconds later, as the client retries: a rotation, not reuse.
+        let next = rotated(rotate(&store, &client(), &token, None, POLICY, NOW + 5).unwrap());
+        rotated(rotate(&store, &client(), &next, None, POLICY, NOW + 10).unwrap());
     }
 }

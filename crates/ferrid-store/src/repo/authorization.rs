@@ -142,31 +142,4 @@ impl Store {
             .execute(&mut connection)?;
         Ok(())
     }
-
-    /// Redeems a code: marks it used and returns it, exactly once. A single
-    /// conditional UPDATE makes concurrent redemptions race-safe: only the
-    /// request whose update changed the row gets the code.
-    pub fn redeem_authorization_code(
-        &self,
-        code_digest: &str,
-        now: i64,
-    ) -> StoreResult<Option<AuthorizationCode>> {
-        let mut connection = self.connection()?;
-        let claimed = diesel::update(
-            authorization_codes::table
-                .find(code_digest)
-                .filter(authorization_codes::redeemed_at.is_null())
-                .filter(authorization_codes::expires_at.gt(now)),
-        )
-        .set(authorization_codes::redeemed_at.eq(now))
-        .execute(&mut connection)?;
-        if claimed != 1 {
-            return Ok(None);
-        }
-        Ok(authorization_codes::table
-            .find(code_digest)
-            .select(AuthorizationCode::as_select())
-            .first(&mut connection)
-            .optional()?)
-    }
 }

@@ -55,6 +55,46 @@ impl ClientAuthMethod {
     }
 }
 
+/// An OAuth grant type (RFC 6749 §4, `grant_types` of RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    /// The authorization code grant (RFC 6749 §4.1).
+    AuthorizationCode,
+    /// The refresh token grant (RFC 6749 §6).
+    RefreshToken,
+    /// The client credentials grant (RFC 6749 §4.4).
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// Every grant type ferrid implements, in the order discovery lists them.
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses a registered name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|grant| grant.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for GrantType {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
 /// A registered client.
 #[derive(Clone, Default)]
 pub struct Client {
@@ -71,7 +111,7 @@ pub struct Client {
     /// Registered post-logout redirect URIs.
     pub post_logout_redirect_uris: Vec<String>,
     /// Grant types the client may use.
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     /// Scopes the client may request.
     pub scopes: Vec<String>,
     /// Registration time, Unix seconds.
@@ -112,8 +152,8 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// Whether the client may use `grant_type`.
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.grant_types.iter().any(|grant| grant == grant_type)
+    pub fn allows_grant(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
     }
 
     /// Whether the client may request `scope`.
@@ -171,8 +211,8 @@ impl TryFrom<ClientRow> for Client {
             grant_types: row
                 .grant_types
                 .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
+                .map(|name| GrantType::parse(name).ok_or_else(|| corrupt("grant_types")))
+                .collect::<StoreResult<_>>()?,
             scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
             client_id: row.client_id,
             name: row.name,
@@ -207,7 +247,12 @@ impl Store {
                 clients::auth_method.eq(client.auth_method.as_str()),
                 clients::redirect_uris.eq(encode(&client.redirect_uris)?),
                 clients::post_logout_redirect_uris.eq(encode(&client.post_logout_redirect_uris)?),
-                clients::grant_types.eq(client.grant_types.join(" ")),
+                clients::grant_types.eq(client
+                    .grant_types
+                    .iter()
+                    .map(|grant| grant.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")),
                 clients::scopes.eq(client.scopes.join(" ")),
                 clients::created_at.eq(client.created_at),
                 clients::id_token_signed_response_alg.eq(&client.id_token_signed_response_alg),

@@ -5,8 +5,9 @@
 
 use diesel::prelude::*;
 
+use crate::connection::DbConnection;
 use crate::error::StoreResult;
-use crate::schema::{authorization_codes, grants, refresh_tokens, revoked_access_tokens, users};
+use crate::schema::{grants, refresh_tokens, revoked_access_tokens, users};
 use crate::Store;
 
 /// A grant row.
@@ -58,76 +59,15 @@ pub struct RefreshToken {
 }
 
 impl Store {
-    /// Stores a grant.
-    pub fn create_grant(&self, grant: &Grant) -> StoreResult<()> {
-        let mut connection = self.connection()?;
-        diesel::insert_into(grants::table)
-            .values(grant)
-            .execute(&mut connection)?;
-        Ok(())
-    }
-
     /// Revokes a grant (its refresh tokens and access tokens); true if it
     /// was live.
     pub fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<bool> {
-        let mut connection = self.connection()?;
-        let revoked = diesel::update(
-            grants::table
-                .find(grant_id)
-                .filter(grants::revoked_at.is_null()),
-        )
-        .set(grants::revoked_at.eq(now))
-        .execute(&mut connection)?;
-        Ok(revoked == 1)
-    }
-
-    /// Stores a refresh token.
-    pub fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
-        let mut connection = self.connection()?;
-        diesel::insert_into(refresh_tokens::table)
-            .values(token)
-            .execute(&mut connection)?;
-        Ok(())
+        revoke_grant(&mut *self.connection()?, grant_id, now)
     }
 
     /// A refresh token and its grant.
     pub fn find_refresh_token(&self, digest: &str) -> StoreResult<Option<(RefreshToken, Grant)>> {
-        let mut connection = self.connection()?;
-        Ok(refresh_tokens::table
-            .inner_join(grants::table)
-            .filter(refresh_tokens::token_digest.eq(digest))
-            .select((RefreshToken::as_select(), Grant::as_select()))
-            .first(&mut connection)
-            .optional()?)
-    }
-
-    /// Marks a live, unexpired refresh token used: true for exactly one
-    /// caller however many present it at once (one conditional UPDATE).
-    pub fn rotate_refresh_token(&self, digest: &str, now: i64) -> StoreResult<bool> {
-        let mut connection = self.connection()?;
-        let rotated = diesel::update(
-            refresh_tokens::table
-                .find(digest)
-                .filter(refresh_tokens::rotated_at.is_null())
-                .filter(refresh_tokens::expires_at.gt(now)),
-        )
-        .set(refresh_tokens::rotated_at.eq(now))
-        .execute(&mut connection)?;
-        Ok(rotated == 1)
-    }
-
-    /// Spends a rotated token's one use within the grace window: true for
-    /// exactly one caller.
-    pub fn use_refresh_grace(&self, digest: &str) -> StoreResult<bool> {
-        let mut connection = self.connection()?;
-        let used = diesel::update(
-            refresh_tokens::table
-                .find(digest)
-                .filter(refresh_tokens::grace_used.eq(false)),
-        )
-        .set(refresh_tokens::grace_used.eq(true))
-        .execute(&mut connection)?;
-        Ok(used == 1)
+        find_refresh_token(&mut *self.connection()?, digest)
     }
 
     /// Revokes one access token by `jti` until it would have expired.
@@ -187,26 +127,33 @@ impl Store {
             None => Ok(false),
         }
     }
+}
 
-    /// Records the grant created when a code was redeemed.
-    pub fn set_code_grant(&self, code_digest: &str, grant_id: &str) -> StoreResult<()> {
-        let mut connection = self.connection()?;
-        diesel::update(authorization_codes::table.find(code_digest))
-            .set(authorization_codes::grant_id.eq(grant_id))
-            .execute(&mut connection)?;
-        Ok(())
-    }
+/// Revokes a grant on `connection`; true if it was live.
+pub(crate) fn revoke_grant(
+    connection: &mut DbConnection,
+    grant_id: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    let revoked = diesel::update(
+        grants::table
+            .find(grant_id)
+            .filter(grants::revoked_at.is_null()),
+    )
+    .set(grants::revoked_at.eq(now))
+    .execute(connection)?;
+    Ok(revoked == 1)
+}
 
-    /// The grant of a code that was already redeemed, and its user, if
-    /// any: presenting it again revokes that grant (RFC 6749 §4.1.2).
-    pub fn redeemed_code_grant(&self, code_digest: &str) -> StoreResult<Option<(String, String)>> {
-        let mut connection = self.connection()?;
-        Ok(authorization_codes::table
-            .find(code_digest)
-            .filter(authorization_codes::redeemed_at.is_not_null())
-            .select((authorization_codes::grant_id, authorization_codes::user_id))
-            .first::<(Option<String>, String)>(&mut connection)
-            .optional()?
-            .and_then(|(grant_id, user_id)| Some((grant_id?, user_id))))
-    }
+/// A refresh token and its grant, read on `connection`.
+pub(crate) fn find_refresh_token(
+    connection: &mut DbConnection,
+    digest: &str,
+) -> StoreResult<Option<(RefreshToken, Grant)>> {
+    Ok(refresh_tokens::table
+        .inner_join(grants::table)
+        .filter(refresh_tokens::token_digest.eq(digest))
+        .select((RefreshToken::as_select(), Grant::as_select()))
+        .first(connection)
+        .optional()?)
 }

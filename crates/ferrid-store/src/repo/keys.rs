@@ -1,41 +1,65 @@
 //! Signing keys. The private half arrives sealed by `ferrid-tokens`; this
 //! layer never sees key material in the clear. Which key is in which state
-//! is decided by the server's rotation policy; these are its primitives.
+//! is decided by the key lifecycle plan (`ferrid_tokens::lifecycle`); these
+//! are its primitives. Keys come and go as [`StoredKey`], with a typed
+//! algorithm and state; the row type stays private to this module.
 
 use diesel::prelude::*;
+use ferrid_tokens::{KeyState, SigningAlgorithm, StoredKey};
 
 use crate::error::{StoreError, StoreResult};
 use crate::schema::{clients, signing_keys, users};
 use crate::Store;
 
-/// A signing key row.
+/// A signing key row, as the database spells it.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = signing_keys)]
-pub struct SigningKeyRecord {
-    /// Key id, never reused.
-    pub kid: String,
-    /// JWS algorithm (`RS256`, …).
-    pub alg: String,
-    /// Lifecycle state (`next`, `current`, `retired`, `revoked`).
-    pub state: String,
-    /// Public JWK as JSON.
-    pub public_jwk: String,
-    /// Private key sealed under the master key.
-    pub private_key_sealed: String,
-    /// Creation time, Unix seconds.
-    pub created_at: i64,
-    /// When it starts (or started) signing, Unix seconds.
-    pub activates_at: i64,
-    /// When it stopped signing, Unix seconds.
-    pub retired_at: Option<i64>,
+struct KeyRow {
+    kid: String,
+    alg: String,
+    state: String,
+    public_jwk: String,
+    private_key_sealed: String,
+    created_at: i64,
+    activates_at: i64,
+    retired_at: Option<i64>,
+}
+
+impl KeyRow {
+    fn from_key(key: &StoredKey) -> KeyRow {
+        KeyRow {
+            kid: key.kid.clone(),
+            alg: key.alg.as_str().to_owned(),
+            state: key.state.as_str().to_owned(),
+            public_jwk: key.public_jwk.clone(),
+            private_key_sealed: key.private_key_sealed.clone(),
+            created_at: key.created_at,
+            activates_at: key.activates_at,
+            retired_at: key.retired_at,
+        }
+    }
+
+    fn into_key(self) -> StoreResult<StoredKey> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("signing key {}: {what}", self.kid));
+        Ok(StoredKey {
+            alg: SigningAlgorithm::parse(&self.alg).ok_or_else(|| corrupt("alg"))?,
+            state: KeyState::parse(&self.state).ok_or_else(|| corrupt("state"))?,
+            kid: self.kid,
+            public_jwk: self.public_jwk,
+            private_key_sealed: self.private_key_sealed,
+            created_at: self.created_at,
+            activates_at: self.activates_at,
+            retired_at: self.retired_at,
+        })
+    }
 }
 
 impl Store {
     /// Stores a new signing key.
-    pub fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+    pub fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()> {
         let mut connection = self.connection()?;
         diesel::insert_into(signing_keys::table)
-            .values(key)
+            .values(KeyRow::from_key(key))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as(
                 "a signing key with this kid, or a second current or next key of this algorithm",
@@ -44,33 +68,41 @@ impl Store {
     }
 
     /// Every signing key, oldest first.
-    pub fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+    pub fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
         let mut connection = self.connection()?;
-        Ok(signing_keys::table
+        signing_keys::table
             .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
-            .select(SigningKeyRecord::as_select())
-            .load(&mut connection)?)
+            .select(KeyRow::as_select())
+            .load(&mut connection)?
+            .into_iter()
+            .map(KeyRow::into_key)
+            .collect()
     }
 
     /// Makes `kid` the current key of its algorithm from `now`, retiring
     /// the key that was current, in one transaction.
-    pub fn promote_signing_key(&self, kid: &str, alg: &str, now: i64) -> StoreResult<()> {
+    pub fn promote_signing_key(
+        &self,
+        kid: &str,
+        alg: SigningAlgorithm,
+        now: i64,
+    ) -> StoreResult<()> {
         let mut connection = self.connection()?;
         connection.transaction(|connection| {
             diesel::update(
                 signing_keys::table
-                    .filter(signing_keys::alg.eq(alg))
-                    .filter(signing_keys::state.eq("current"))
+                    .filter(signing_keys::alg.eq(alg.as_str()))
+                    .filter(signing_keys::state.eq(KeyState::Current.as_str()))
                     .filter(signing_keys::kid.ne(kid)),
             )
             .set((
-                signing_keys::state.eq("retired"),
+                signing_keys::state.eq(KeyState::Retired.as_str()),
                 signing_keys::retired_at.eq(now),
             ))
             .execute(connection)?;
             let promoted = diesel::update(signing_keys::table.find(kid))
                 .set((
-                    signing_keys::state.eq("current"),
+                    signing_keys::state.eq(KeyState::Current.as_str()),
                     signing_keys::activates_at.eq(now),
                 ))
                 .execute(connection)?;
@@ -82,16 +114,16 @@ impl Store {
     }
 
     /// Revokes a key: it leaves the JWKS and its private half is erased.
-    pub fn revoke_signing_key(&self, kid: &str, now: i64) -> StoreResult<SigningKeyRecord> {
+    pub fn revoke_signing_key(&self, kid: &str, now: i64) -> StoreResult<StoredKey> {
         let mut connection = self.connection()?;
         connection.transaction(|connection| {
             let updated = diesel::update(
                 signing_keys::table
                     .find(kid)
-                    .filter(signing_keys::state.ne("revoked")),
+                    .filter(signing_keys::state.ne(KeyState::Revoked.as_str())),
             )
             .set((
-                signing_keys::state.eq("revoked"),
+                signing_keys::state.eq(KeyState::Revoked.as_str()),
                 signing_keys::private_key_sealed.eq(""),
                 signing_keys::retired_at.eq(now),
             ))
@@ -99,10 +131,11 @@ impl Store {
             if updated != 1 {
                 return Err(StoreError::NotFound("active signing key"));
             }
-            Ok(signing_keys::table
+            signing_keys::table
                 .find(kid)
-                .select(SigningKeyRecord::as_select())
-                .first(connection)?)
+                .select(KeyRow::as_select())
+                .first(connection)?
+                .into_key()
         })
     }
 
@@ -111,7 +144,7 @@ impl Store {
         let mut connection = self.connection()?;
         Ok(diesel::delete(
             signing_keys::table
-                .filter(signing_keys::state.eq("retired"))
+                .filter(signing_keys::state.eq(KeyState::Retired.as_str()))
                 .filter(signing_keys::retired_at.le(retired_before)),
         )
         .execute(&mut connection)?)
@@ -132,12 +165,14 @@ impl Store {
             // instead of failing to upgrade a read made before another
             // connection's commit (SQLITE_BUSY_SNAPSHOT, which the busy
             // timeout does not cover).
-            diesel::update(signing_keys::table.filter(signing_keys::state.ne("revoked")))
-                .set(signing_keys::private_key_sealed.eq(signing_keys::private_key_sealed))
-                .execute(connection)?;
+            diesel::update(
+                signing_keys::table.filter(signing_keys::state.ne(KeyState::Revoked.as_str())),
+            )
+            .set(signing_keys::private_key_sealed.eq(signing_keys::private_key_sealed))
+            .execute(connection)?;
             let mut count = 0;
             let keys: Vec<(String, String)> = signing_keys::table
-                .filter(signing_keys::state.ne("revoked"))
+                .filter(signing_keys::state.ne(KeyState::Revoked.as_str()))
                 .select((signing_keys::kid, signing_keys::private_key_sealed))
                 .load(connection)?;
             for (kid, sealed) in &keys {

@@ -14,4 +14,5 @@ pub mod logout_deliveries;
 pub mod mfa;
 pub mod sessions;
 pub mod throttles;
+pub mod transaction;
 pub mod users;

@@ -1,7 +1,7 @@
 //! `ferrid audit tail`: reads the audit log.
 
 use anyhow::{bail, Context};
-use ferrid_server::{Clock, SystemClock};
+use ferrid_service::{Clock, SystemClock};
 use ferrid_store::{AuditEvent, AuditFilter};
 use serde::Serialize;
 

@@ -1,9 +1,8 @@
 //! `ferrid client …`
 
-use anyhow::bail;
-use ferrid_server::audit::{Event, Outcome};
-use ferrid_server::registration::{check_id_token_alg, register, ClientRegistration};
-use ferrid_server::{Clock, SystemClock};
+use ferrid_service::audit::actors;
+use ferrid_service::clients::{self, ClientError, ClientRegistration, ClientUpdate, Field};
+use ferrid_service::{Clock, SystemClock};
 use ferrid_store::Client;
 use ferrid_tokens::SigningAlgorithm;
 use serde::Serialize;
@@ -21,7 +20,7 @@ struct ClientView<'a> {
     token_endpoint_auth_method: &'a str,
     redirect_uris: &'a [String],
     post_logout_redirect_uris: &'a [String],
-    grant_types: &'a [String],
+    grant_types: Vec<&'static str>,
     scope: String,
     id_token_signed_response_alg: &'a str,
     refresh_idle_ttl: Option<i64>,
@@ -40,7 +39,11 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             token_endpoint_auth_method: client.auth_method.as_str(),
             redirect_uris: &client.redirect_uris,
             post_logout_redirect_uris: &client.post_logout_redirect_uris,
-            grant_types: &client.grant_types,
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|grant| grant.as_str())
+                .collect(),
             scope: client.scopes.join(" "),
             id_token_signed_response_alg: &client.id_token_signed_response_alg,
             refresh_idle_ttl: client.refresh_idle_ttl,
@@ -91,37 +94,26 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             require_mfa,
         } => {
             if id_token_alg.is_none() && require_mfa.is_none() {
-                bail!("nothing to change: give --id-token-alg and/or --require-mfa");
+                anyhow::bail!("nothing to change: give --id-token-alg and/or --require-mfa");
             }
-            let alg = id_token_alg
-                .map(|alg| {
-                    check_id_token_alg(&alg, &config.signing_algorithms()?)
-                        .map_err(anyhow::Error::msg)
-                })
-                .transpose()?;
-            let mut changes = Vec::new();
-            if let Some(alg) = alg {
-                not_found_as_message(
-                    store.set_client_id_token_alg(&client_id, alg.as_str()),
-                    &client_id,
-                )?;
-                changes.push(format!("id_token_signed_response_alg={alg}"));
-            }
-            if let Some(required) = require_mfa {
-                not_found_as_message(
-                    store.set_client_require_mfa(&client_id, required),
-                    &client_id,
-                )?;
-                changes.push(format!("require_mfa={required}"));
-            }
-            audit("client.update", &client_id)
-                .detail(changes.join(" "))
-                .record_now(&store, SystemClock.now())?;
+            let update = ClientUpdate {
+                id_token_alg,
+                require_mfa,
+            };
+            let changes = clients::update(
+                &store,
+                &client_id,
+                &update,
+                &config.signing_algorithms()?,
+                actors::CLI,
+                SystemClock.now(),
+            )
+            .map_err(cli_error)?;
             emit(
                 json,
                 &json!({
                     "client_id": client_id,
-                    "id_token_signed_response_alg": alg.map(|alg| alg.as_str()),
+                    "id_token_signed_response_alg": update.id_token_alg,
                     "require_mfa": require_mfa,
                 }),
                 || format!("Updated client {client_id}: {}.", changes.join(", ")),
@@ -148,15 +140,13 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             })
         }
         ClientCommand::Show { client_id } => {
-            let Some(client) = store.find_client(&client_id)? else {
-                bail!("no client with id {client_id}");
-            };
+            let client = clients::show(&store, &client_id).map_err(cli_error)?;
             let view = ClientView::from(&client);
             emit(json, &view, || view.human())
         }
         ClientCommand::Delete { client_id } => {
-            not_found_as_message(store.delete_client(&client_id), &client_id)?;
-            audit("client.delete", &client_id).record_now(&store, SystemClock.now())?;
+            clients::delete(&store, &client_id, actors::CLI, SystemClock.now())
+                .map_err(cli_error)?;
             emit(json, &json!({ "deleted": client_id }), || {
                 format!("Deleted client {client_id}.")
             })
@@ -164,21 +154,30 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
     }
 }
 
-fn not_found_as_message(
-    result: Result<(), ferrid_store::StoreError>,
-    client_id: &str,
-) -> anyhow::Result<()> {
-    match result {
-        Err(ferrid_store::StoreError::NotFound(_)) => bail!("no client with id {client_id}"),
-        other => Ok(other?),
+/// The command-line flag that sets a registration field.
+fn flag(field: Field) -> &'static str {
+    match field {
+        Field::Name => "--name",
+        Field::AuthMethod => "--auth-method",
+        Field::GrantTypes => "--grant",
+        Field::RefreshSettings => "--refresh-idle-ttl/--refresh-absolute-ttl/--refresh-online",
+        Field::RefreshIdleTtl => "--refresh-idle-ttl",
+        Field::RedirectUris => "--redirect-uri",
+        Field::PostLogoutRedirectUris => "--post-logout-redirect-uri",
+        Field::BackchannelLogoutUri => "--backchannel-logout-uri",
+        Field::Scope => "--scope",
+        Field::Jwks => "--jwks/--jwks-uri",
+        Field::JwksUri => "--jwks-uri",
+        Field::IdTokenAlg => "--id-token-alg",
     }
 }
 
-fn audit(event: &str, client_id: &str) -> Event {
-    Event::new(event, Outcome::Success)
-        .actor("cli")
-        .subject(client_id)
-        .client(client_id)
+/// Says which flag a refused registration is about.
+fn cli_error(error: ClientError) -> anyhow::Error {
+    match error {
+        ClientError::Invalid(invalid) => anyhow::anyhow!("{}: {invalid}", flag(invalid.field())),
+        other => other.into(),
+    }
 }
 
 fn create(
@@ -212,13 +211,16 @@ fn create(
         jwks_uri: options.jwks_uri,
         require_mfa: options.require_mfa,
     };
-    let registered = register(registration, enabled, master_key, SystemClock.now())
-        .map_err(anyhow::Error::msg)?;
-    store.create_client(&registered.client)?;
+    let registered = clients::create(
+        store,
+        registration,
+        enabled,
+        master_key,
+        actors::CLI,
+        SystemClock.now(),
+    )
+    .map_err(cli_error)?;
     let client_id = &registered.client.client_id;
-    audit("client.create", client_id)
-        .detail(format!("name: {}", registered.client.name))
-        .record_now(store, SystemClock.now())?;
     let secret = registered.secret.as_deref();
     emit(
         json,

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context};
-use ferrid_server::audit::{Event, Outcome};
-use ferrid_server::keys::{self, KeyEvent};
-use ferrid_server::{Clock, SystemClock};
+use anyhow::Context;
+use ferrid_service::audit::actors;
+use ferrid_service::keys::{self, KeyEvent};
+use ferrid_service::{Clock, SystemClock};
 use ferrid_store::Store;
 use ferrid_tokens::{MasterKey, SigningAlgorithm};
 use serde::Serialize;
@@ -80,8 +80,8 @@ fn list(store: &Store, json: bool) -> anyhow::Result<()> {
         .into_iter()
         .map(|key| KeyView {
             kid: key.kid,
-            alg: key.alg,
-            state: key.state,
+            alg: key.alg.as_str().to_owned(),
+            state: key.state.as_str().to_owned(),
             created_at: timestamp(key.created_at),
             activates_at: timestamp(key.activates_at),
             retired_at: key.retired_at.map(timestamp),
@@ -115,7 +115,7 @@ fn report(
 ) -> anyhow::Result<()> {
     let now = SystemClock.now();
     for event in events {
-        event.audit(store, "cli", now)?;
+        event.audit(store, actors::CLI, now)?;
     }
     let described: Vec<String> = events.iter().map(KeyEvent::describe).collect();
     emit(json, &json!({ "events": described }), || {
@@ -133,14 +133,7 @@ fn rewrap(config: &Config, store: &Store, new_path: &Path, json: bool) -> anyhow
     } else {
         MasterKey::generate(new_path)?
     };
-    let count = keys::rewrap(store, &old, &new, &SystemClock, &holder())?;
-    if count == 0 {
-        bail!("there are no keys to re-encrypt");
-    }
-    Event::new("key.rewrap", Outcome::Success)
-        .actor("cli")
-        .detail(format!("{count} sealed values moved to a new master key"))
-        .record_now(store, SystemClock.now())?;
+    let count = keys::rewrap(store, &old, &new, &SystemClock, &holder(), actors::CLI)?;
     emit(
         json,
         &json!({ "rewrapped": count, "new_master_key_file": new_path }),

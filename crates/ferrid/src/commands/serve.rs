@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ferrid_server::maintenance::KeyMaintenance;
-use ferrid_server::metadata::paths;
+use ferrid_server::paths;
 use ferrid_server::SystemClock;
 
 use crate::app;

@@ -2,12 +2,12 @@
 
 use std::io::BufRead;
 
-use anyhow::{bail, Context};
-use ferrid_server::accounts::{check_identity, check_password};
-use ferrid_server::audit::{Event, Outcome};
-use ferrid_server::lockout;
-use ferrid_server::{Clock, SystemClock};
-use ferrid_store::{NewUser, PasswordHasher, Store, StoreError, User};
+use anyhow::Context;
+use ferrid_service::accounts::check_identity;
+use ferrid_service::audit::actors;
+use ferrid_service::users::{self, NewAccount, PasswordRules};
+use ferrid_service::{Clock, SystemClock};
+use ferrid_store::{PasswordHasher, Store};
 use serde::Serialize;
 use serde_json::json;
 
@@ -38,25 +38,17 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
             name,
             password_stdin: _,
         } => {
-            check_identity(&username, &email).map_err(anyhow::Error::msg)?;
-            let hash = hash_password_from_stdin(config, &username, &email)?;
-            let user = store
-                .create_user(
-                    NewUser {
-                        username: &username,
-                        email: &email,
-                        name: name.as_deref(),
-                        password_hash: &hash,
-                    },
-                    now,
-                )
-                .map_err(|error| match error {
-                    StoreError::Conflict(_) => {
-                        anyhow::anyhow!("a user with this username or email already exists")
-                    }
-                    other => other.into(),
-                })?;
-            audit("user.create", &user.id).record_now(&store, now)?;
+            // Refuse a bad name before asking for a password.
+            check_identity(&username, &email)?;
+            let password = password_from_stdin()?;
+            let hasher = PasswordHasher::new(config.argon2)?;
+            let account = NewAccount {
+                username: &username,
+                email: &email,
+                name: name.as_deref(),
+                password: &password,
+            };
+            let user = users::create(&store, account, rules(config, &hasher), actors::CLI, now)?;
             emit(
                 json,
                 &json!({ "id": user.id, "username": user.username }),
@@ -68,12 +60,18 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
             username,
             password_stdin: _,
         } => {
-            let user = find(&store, &username)?;
-            let hash = hash_password_from_stdin(config, &user.username, &user.email)?;
-            let ended = store.change_password(&user.id, &hash, None, now)?;
-            audit("password.set", &user.id)
-                .detail(format!("{ended} sessions ended"))
-                .record_now(&store, now)?;
+            // An unknown name is refused before a password is read.
+            users::find(&store, &username)?;
+            let password = password_from_stdin()?;
+            let hasher = PasswordHasher::new(config.argon2)?;
+            let ended = users::set_password(
+                &store,
+                &username,
+                &password,
+                rules(config, &hasher),
+                actors::CLI,
+                now,
+            )?;
             emit(
                 json,
                 &json!({ "username": username, "password_changed": true, "sessions_ended": ended }),
@@ -83,9 +81,7 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
             )
         }
         UserCommand::Disable { username } => {
-            let user = find(&store, &username)?;
-            store.disable_user(&user.username, now)?;
-            audit("user.disable", &user.id).record_now(&store, now)?;
+            users::disable(&store, &username, actors::CLI, now)?;
             emit(
                 json,
                 &json!({ "username": username, "disabled": true }),
@@ -93,21 +89,13 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
             )
         }
         UserCommand::ResetMfa { username } => {
-            let user = find(&store, &username)?;
-            store.reset_mfa(&user.id, now)?;
-            // Failed codes of the old device must not lock the new one.
-            store.clear_login_failures(&lockout::mfa_subject(&user.id))?;
-            audit("mfa.reset", &user.id).record_now(&store, now)?;
+            users::reset_mfa(&store, &username, actors::CLI, now)?;
             emit(json, &json!({ "username": username, "mfa": false }), || {
                 format!("Removed the second factor and recovery codes of {username}; they can set up a new one after signing in with their password.")
             })
         }
         UserCommand::Unlock { username } => {
-            let user = find(&store, &username)?;
-            for subject in lockout::subjects_of(&user) {
-                store.clear_login_failures(&subject)?;
-            }
-            audit("account.unlock", &user.id).record_now(&store, now)?;
+            users::unlock(&store, &username, actors::CLI, now)?;
             emit(
                 json,
                 &json!({ "username": username, "unlocked": true }),
@@ -119,16 +107,10 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
     }
 }
 
-fn audit(event: &str, user_id: &str) -> Event {
-    Event::new(event, Outcome::Success)
-        .actor("cli")
-        .subject(user_id)
-}
-
-fn find(store: &Store, username: &str) -> anyhow::Result<User> {
-    match store.find_user_by_login(username)? {
-        Some(user) if user.username == username.to_lowercase() => Ok(user),
-        _ => bail!("no user named {username}"),
+fn rules<'a>(config: &Config, hasher: &'a PasswordHasher) -> PasswordRules<'a> {
+    PasswordRules {
+        min_length: config.passwords.min_length,
+        hasher,
     }
 }
 
@@ -162,13 +144,8 @@ fn list(store: &Store, json: bool) -> anyhow::Result<()> {
     })
 }
 
-/// Reads one line from standard input as the password, checks it against
-/// the policy and hashes it.
-fn hash_password_from_stdin(
-    config: &Config,
-    username: &str,
-    email: &str,
-) -> anyhow::Result<String> {
+/// Reads one line from standard input as the password.
+fn password_from_stdin() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -176,7 +153,5 @@ fn hash_password_from_stdin(
         .context("cannot read the password from standard input")?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
-    check_password(password, config.passwords.min_length, username, email)
-        .map_err(anyhow::Error::msg)?;
-    Ok(PasswordHasher::new(config.argon2)?.hash(password)?)
+    Ok(password.to_owned())
 }

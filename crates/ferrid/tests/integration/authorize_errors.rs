@@ -249,7 +249,7 @@ on_both_backends!(
     client_without_code_grant_is_unauthorized,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
-        let service = server.create_client_with(ferrid_server::registration::ClientRegistration {
+        let service = server.create_client_with(ferrid_service::clients::ClientRegistration {
             name: "Service".into(),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],

@@ -1,8 +1,8 @@
 //! JWT client authentication (RFC 7523): client_secret_jwt and
 //! private_key_jwt, with keys by value and by jwks_uri.
 
-use ferrid_server::registration::ClientRegistration;
 use ferrid_server::Clock;
+use ferrid_service::clients::ClientRegistration;
 use josekit::jwk::KeyPair;
 use josekit::jws::{JwsHeader, JwsSigner, ES256, HS256};
 use josekit::jwt::{self, JwtPayload};

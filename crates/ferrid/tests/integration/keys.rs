@@ -4,9 +4,9 @@
 use std::sync::{Arc, Barrier};
 
 use diesel::RunQueryDsl;
-use ferrid_server::keys::{self, KeyEvent};
 use ferrid_server::Clock;
-use ferrid_tokens::KeyState;
+use ferrid_service::keys::{self, KeyEvent};
+use ferrid_tokens::{KeyState, SigningAlgorithm};
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use openidconnect::{AccessTokenHash, OAuth2TokenResponse, TokenResponse};
 use reqwest::StatusCode;
@@ -44,7 +44,7 @@ fn state_of(server: &TestServer, kid: &str) -> Option<String> {
         .unwrap()
         .into_iter()
         .find(|key| key.kid == kid)
-        .map(|key| key.state)
+        .map(|key| key.state.as_str().to_owned())
 }
 
 on_both_backends!(
@@ -147,17 +147,16 @@ on_both_backends!(
             ("EdDSA", CoreJwsSigningAlgorithm::EdDsa),
         ];
         for (name, alg) in cases {
-            let client =
-                server.create_client_with(ferrid_server::registration::ClientRegistration {
-                    name: format!("{name} app"),
-                    redirect_uris: vec![format!("https://{}.example/cb", name.to_lowercase())],
-                    post_logout_redirect_uris: vec![],
-                    grant_types: vec!["authorization_code".into()],
-                    auth_method: "client_secret_basic".into(),
-                    scope: "openid profile email".into(),
-                    id_token_alg: name.into(),
-                    ..Default::default()
-                });
+            let client = server.create_client_with(ferrid_service::clients::ClientRegistration {
+                name: format!("{name} app"),
+                redirect_uris: vec![format!("https://{}.example/cb", name.to_lowercase())],
+                post_logout_redirect_uris: vec![],
+                grant_types: vec!["authorization_code".into()],
+                auth_method: "client_secret_basic".into(),
+                scope: "openid profile email".into(),
+                id_token_alg: name.into(),
+                ..Default::default()
+            });
             let (tokens, nonce, rp) =
                 sign_in_and_exchange(&server, &client, &Browser::new(), "alg").await;
             let id_token = tokens.id_token().unwrap();
@@ -310,7 +309,7 @@ on_both_backends!(
             .list_signing_keys()
             .unwrap()
             .into_iter()
-            .filter(|key| key.alg == "ES256" && key.state == "next")
+            .filter(|key| key.alg == SigningAlgorithm::Es256 && key.state == KeyState::Next)
             .count();
         assert_eq!(next_es256, 1);
     }
@@ -532,7 +531,7 @@ on_both_backends!(
         let old = refused_start(&server, &[]);
         assert!(old.contains("wrong master key"), "{old}");
         let new = ferrid_tokens::MasterKey::load(&new_key).unwrap();
-        let stored = ferrid_server::keys::stored_keys(&server.store).unwrap();
+        let stored = server.store.list_signing_keys().unwrap();
         ferrid_tokens::Keyring::load(&stored, &new)
             .expect("every key opens with the new master key");
         let client = server.store.find_client(&jwt_client.id).unwrap().unwrap();

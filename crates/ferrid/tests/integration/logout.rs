@@ -1,6 +1,6 @@
 //! SSO, id_token_hint, RP-initiated logout and the sessions page.
 
-use ferrid_server::registration::ClientRegistration;
+use ferrid_service::clients::ClientRegistration;
 use openidconnect::TokenResponse;
 use reqwest::StatusCode;
 use url::Url;
@@ -286,7 +286,7 @@ on_both_backends!(
         let browser = Browser::new();
         let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "rey").await;
         let hint = tokens.id_token().unwrap().to_string();
-        ferrid_server::keys::rotate(
+        ferrid_service::keys::rotate(
             &server.store,
             &server.master_key(),
             &server.state.key_policy,
@@ -411,23 +411,11 @@ on_both_backends!(
 
         // The receiver comes up; nothing is resent before the backoff is over.
         let receiver = crate::support::receiver::Receiver::start(port);
-        assert_eq!(
-            ferrid_server::backchannel::deliver_due(&server.state)
-                .await
-                .unwrap(),
-            0
-        );
+        assert_eq!(server.state.deliver_logouts().await.unwrap(), 0);
         server.clock.advance(ferrid_server::backchannel::backoff(1));
+        assert_eq!(server.state.deliver_logouts().await.unwrap(), 1);
         assert_eq!(
-            ferrid_server::backchannel::deliver_due(&server.state)
-                .await
-                .unwrap(),
-            1
-        );
-        assert_eq!(
-            ferrid_server::backchannel::deliver_due(&server.state)
-                .await
-                .unwrap(),
+            server.state.deliver_logouts().await.unwrap(),
             0,
             "delivered once"
         );

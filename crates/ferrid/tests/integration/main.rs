@@ -5,6 +5,7 @@
 
 mod support;
 
+mod architecture;
 mod audit;
 mod authorize_errors;
 mod brute_force;

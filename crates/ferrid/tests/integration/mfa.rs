@@ -2,8 +2,8 @@
 //! (replays refused), single-use recovery codes, MFA required by a client,
 //! by `acr_values` or for everyone, and `ferrid user reset-mfa`.
 
-use ferrid_server::registration::ClientRegistration;
 use ferrid_server::Clock;
+use ferrid_service::clients::ClientRegistration;
 use openidconnect::AuthorizationCode;
 use reqwest::StatusCode;
 

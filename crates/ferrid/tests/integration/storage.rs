@@ -42,7 +42,9 @@ on_both_backends!(
                 let (store, barrier) = (server.store.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    store.redeem_authorization_code(&digest("the-code"), now + 1)
+                    store.write_transaction(|tx| {
+                        tx.redeem_authorization_code(&digest("the-code"), now + 1)
+                    })
                 })
             })
             .collect();
@@ -65,7 +67,7 @@ on_both_backends!(
         server.store.insert_authorization_code(&late).unwrap();
         assert!(server
             .store
-            .redeem_authorization_code(&digest("late"), now + 60)
+            .write_transaction(|tx| tx.redeem_authorization_code(&digest("late"), now + 60))
             .unwrap()
             .is_none());
     }

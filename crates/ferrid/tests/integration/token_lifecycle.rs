@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferrid_server::registration::ClientRegistration;
+use ferrid_service::clients::ClientRegistration;
 use openidconnect::{OAuth2TokenResponse, RefreshToken, TokenResponse};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -558,5 +558,61 @@ on_both_backends!(
         let (status, _) = call(&server, "/token", &client, &form).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(server.audited("grant.revoke", "success").len(), 1);
+    }
+);
+
+on_both_backends!(
+    a_concurrent_code_replay_revokes_what_the_winner_got,
+    |backend: Backend| async move {
+        // Regression: redeeming a code and recording its grant were two
+        // steps, so a replay arriving between them found no grant to
+        // revoke and the winner's tokens kept working (4 of 8 runs).
+        let server = server_or_skip!(backend);
+        server.create_user("rita");
+        let client = refresh_client(&server, |_| {});
+        let rp = crate::support::oidc::relying_party(&server, &client).await;
+        for round in 0..8 {
+            let start = crate::support::oidc::authorization_url(&rp, &["offline_access"]);
+            let redirected = Browser::new()
+                .sign_in(&server.issuer, start.url.as_str(), "rita")
+                .await;
+            let code = redirected.param("code").unwrap();
+            let verifier = start.verifier.secret().clone();
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", client.redirect_uri.as_str()),
+                ("code_verifier", verifier.as_str()),
+            ];
+            let (first, second) = tokio::join!(
+                call(&server, "/token", &client, &form),
+                call(&server, "/token", &client, &form)
+            );
+            let mut answers = [first, second];
+            answers.sort_by_key(|(status, _)| *status);
+            let [(won, winner), (lost, loser)] = answers;
+            assert_eq!(
+                (won, lost, loser["error"].as_str()),
+                (
+                    StatusCode::OK,
+                    StatusCode::BAD_REQUEST,
+                    Some("invalid_grant")
+                ),
+                "round {round}: exactly one redemption wins"
+            );
+            let access = winner["access_token"].as_str().unwrap();
+            assert_eq!(
+                introspect(&server, &client, access).await["active"],
+                false,
+                "round {round}: the replay revoked the winner's access token"
+            );
+            let (status, _) =
+                refresh(&server, &client, winner["refresh_token"].as_str().unwrap()).await;
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "round {round}: and its refresh token"
+            );
+        }
     }
 );

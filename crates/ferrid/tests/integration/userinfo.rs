@@ -92,7 +92,7 @@ on_both_backends!(bearer_token_rules, |backend: Backend| async move {
     // Signed by the server's own key, but for another audience.
     let other_audience = {
         let master = ferrid_tokens::MasterKey::load(&server.config.master_key_file).unwrap();
-        let stored = ferrid_server::keys::stored_keys(&server.store).unwrap();
+        let stored = server.store.list_signing_keys().unwrap();
         let keyring = ferrid_tokens::Keyring::load(&stored, &master).unwrap();
         let mut claims = crate::support::oidc::jwt_claims(&token);
         claims["aud"] = "https://another-api.example".into();

@@ -5,8 +5,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use ferrid::config::Config;
-use ferrid_server::registration::{register, ClientRegistration};
 use ferrid_server::{Clock, ManualClock};
+use ferrid_service::clients::{register, ClientRegistration};
 use ferrid_store::{Argon2Params, NewUser, Store};
 
 use super::database::{Backend, TempDatabase};
@@ -176,7 +176,7 @@ impl TestServer {
     }
 
     /// Runs the scheduled key work now, as the background job would.
-    pub fn run_key_maintenance(&self) -> Vec<ferrid_server::keys::KeyEvent> {
+    pub fn run_key_maintenance(&self) -> Vec<ferrid_service::keys::KeyEvent> {
         self.state.maintain_keys().expect("key maintenance")
     }
 

@@ -1,4 +1,5 @@
-//! Rules for user accounts, shared by the CLI and the pages.
+//! Rules for user accounts, shared by every admin surface and the
+//! self-service pages.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -9,8 +10,36 @@ pub const MIN_PASSWORD_LENGTH: usize = 8;
 /// Longest accepted password; bounds the work one login can cause.
 pub const MAX_PASSWORD_LENGTH: usize = 1024;
 
+/// Why a username or e-mail address is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// Empty, too long, or with characters outside the allowed set.
+    #[error("username must be 1 to 64 letters, digits or . _ - +")]
+    Username,
+    /// Not shaped like an address.
+    #[error("email must be an address like name@example.com")]
+    Email,
+}
+
+/// Why a new password is refused (NIST SP 800-63B §5.1.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    /// Shorter than the configured minimum.
+    #[error("the password must have at least {0} characters")]
+    TooShort(usize),
+    /// Longer than [`MAX_PASSWORD_LENGTH`].
+    #[error("the password must have at most {MAX_PASSWORD_LENGTH} characters")]
+    TooLong,
+    /// The account's own username or e-mail address.
+    #[error("the password must not be your username or e-mail address")]
+    Personal,
+    /// One of the most common passwords.
+    #[error("this password is one of the most commonly used passwords; choose another")]
+    Common,
+}
+
 /// Checks a new username and e-mail address.
-pub fn check_identity(username: &str, email: &str) -> Result<(), String> {
+pub fn check_identity(username: &str, email: &str) -> Result<(), IdentityError> {
     let username_ok = (1..=64).contains(&username.chars().count())
         && username
             .chars()
@@ -18,7 +47,7 @@ pub fn check_identity(username: &str, email: &str) -> Result<(), String> {
     // No '@': users log in with a username or an e-mail address, so a
     // username must never be able to equal someone else's address.
     if !username_ok {
-        return Err("username must be 1 to 64 letters, digits or . _ - +".into());
+        return Err(IdentityError::Username);
     }
     let email_ok = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -26,7 +55,7 @@ pub fn check_identity(username: &str, email: &str) -> Result<(), String> {
         })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !email_ok {
-        return Err("email must be an address like name@example.com".into());
+        return Err(IdentityError::Email);
     }
     Ok(())
 }
@@ -41,52 +70,23 @@ pub fn check_password(
     min_length: usize,
     username: &str,
     email: &str,
-) -> Result<(), String> {
+) -> Result<(), PasswordError> {
     let min_length = min_length.max(MIN_PASSWORD_LENGTH);
     let length = password.chars().count();
     if length < min_length {
-        return Err(format!(
-            "the password must have at least {min_length} characters"
-        ));
+        return Err(PasswordError::TooShort(min_length));
     }
     if length > MAX_PASSWORD_LENGTH {
-        return Err(format!(
-            "the password must have at most {MAX_PASSWORD_LENGTH} characters"
-        ));
+        return Err(PasswordError::TooLong);
     }
     let lowered = password.to_lowercase();
     if lowered == username.to_lowercase() || lowered == email.to_lowercase() {
-        return Err("the password must not be your username or e-mail address".into());
+        return Err(PasswordError::Personal);
     }
     if common_passwords().contains(lowered.as_str()) {
-        return Err(
-            "this password is one of the most commonly used passwords; choose another".into(),
-        );
+        return Err(PasswordError::Common);
     }
     Ok(())
-}
-
-/// The new password of a form with `new_password` and `confirm_password`
-/// fields, checked against [`check_password`] for `user`; or the message
-/// to show.
-pub fn new_password(
-    params: &crate::http::Params,
-    min_length: usize,
-    user: &ferrid_store::User,
-) -> Result<String, String> {
-    let password = params.get("new_password").unwrap_or_default();
-    if params.get("confirm_password") != Some(password) {
-        return Err("The new passwords do not match.".into());
-    }
-    check_password(password, min_length, &user.username, &user.email).map_err(|reason| {
-        // Policy messages start lower-case for the CLI; pages want a sentence.
-        let mut chars = reason.chars();
-        match chars.next() {
-            Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-            None => reason,
-        }
-    })?;
-    Ok(password.to_owned())
 }
 
 /// The bundled list (see `data/README.md`), decompressed on first use.

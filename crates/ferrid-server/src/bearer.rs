@@ -1,0 +1,35 @@
+//! Checking an access token that this server signed, shared by the
+//! endpoints that accept one (UserInfo) or describe one (introspection).
+
+use ferrid_tokens::AccessTokenClaims;
+
+use crate::error::Internal;
+use crate::state::AppState;
+
+/// The claims of an access token this server signed, if it is still valid:
+/// signature by a published key, issuer, expiry, and not revoked.
+pub async fn active_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<AccessTokenClaims>, Internal> {
+    let published = state.published();
+    let Some(claims) = published.verified_tokens.get_or_verify(token, || {
+        published
+            .keyring
+            .verify::<AccessTokenClaims>(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
+            .ok()
+    }) else {
+        return Ok(None);
+    };
+    if claims.iss != state.settings.issuer
+        || claims.aud != state.settings.issuer
+        || claims.exp <= state.now()
+    {
+        return Ok(None);
+    }
+    let (jti, gid) = (claims.jti.clone(), claims.gid.clone());
+    let revoked = state
+        .db(move |store| store.is_access_token_revoked(&jti, gid.as_deref()))
+        .await?;
+    Ok((!revoked).then_some(claims))
+}

@@ -1,0 +1,93 @@
+//! Finishing a login, shared by the password and second-factor steps (and
+//! the account pages that step a session up): the failure counts are
+//! cleared, a session starts (or a one-factor session is elevated), the
+//! event is audited and the browser resumes its authorization request.
+
+use actix_web::{HttpRequest, HttpResponse};
+use ferrid_service::audit::{Event, EventKind, Outcome};
+use ferrid_store::secret::digest;
+use ferrid_store::User;
+
+use crate::audit::RecordForRequest;
+use crate::authorize::flow::Pending;
+use crate::error::{Internal, PageError};
+use crate::http::see_other;
+use crate::lockout::{self, Refusal};
+use crate::paths;
+use crate::session;
+use crate::state::AppState;
+
+/// Finishes a login: clears the account's failures, starts the session,
+/// records the event and resumes the authorization request.
+pub async fn complete(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+    user: &User,
+    amr: String,
+    how: &str,
+) -> Result<HttpResponse, PageError> {
+    let subjects = lockout::subjects_of(user);
+    state
+        .db(move |store| {
+            subjects
+                .iter()
+                .try_for_each(|subject| store.clear_login_failures(subject))
+        })
+        .await?;
+    // A step-up (same user, one factor to two) keeps the browser's session
+    // (its relying parties stay signed in); anything else, a re-login for
+    // prompt=login included, starts a new one.
+    let step_up = |current: &ferrid_store::Session, same: &User| {
+        same.id == user.id
+            && crate::acr::acr_for(&current.amr) == crate::acr::ACR_SINGLE_FACTOR
+            && crate::acr::acr_for(&amr) == crate::acr::ACR_MULTI_FACTOR
+    };
+    let elevated = match session::current(state, http).await? {
+        Some((current, same)) if step_up(&current, &same) => {
+            session::elevate(state, &current, amr.clone())
+                .await?
+                .map(|cookie| (cookie, current.sid))
+        }
+        _ => None,
+    };
+    let (cookie, sid) = match elevated {
+        Some(elevated) => elevated,
+        None => session::start(state, http, user.id.clone(), amr).await?,
+    };
+    let pending_digest = digest(&pending.id);
+    state
+        .db(move |store| store.record_pending_login(&pending_digest, &sid))
+        .await?;
+    Event::new(EventKind::Login, Outcome::Success)
+        .actor(&user.id)
+        .subject(&user.id)
+        .client(&pending.request.client_id)
+        .detail(how)
+        .record(state, http)
+        .await;
+    let mut response = see_other(&format!(
+        "{}?request_id={}",
+        paths::AUTHORIZE_CONTINUE,
+        pending.id
+    ));
+    response.add_cookie(&cookie).map_err(Internal::log)?;
+    Ok(response)
+}
+
+/// The audit event for a wait or lock that a failure started.
+pub fn lock_event(user_id: Option<&str>, refusal: &Refusal) -> Event {
+    Event::new(
+        if refusal.locked {
+            EventKind::AccountLock
+        } else {
+            EventKind::AccountThrottle
+        },
+        Outcome::Refused,
+    )
+    .detail(format!(
+        "until {}",
+        ferrid_service::clock::timestamp(refusal.until)
+    ))
+    .maybe_subject(user_id)
+}

@@ -1,0 +1,50 @@
+//! Endpoint paths, relative to the issuer.
+
+/// Discovery document.
+pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+/// JWKS.
+pub const JWKS: &str = "/jwks";
+/// Authorization endpoint.
+pub const AUTHORIZE: &str = "/authorize";
+/// Where the browser resumes a pending authorization request.
+pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
+/// Token endpoint.
+pub const TOKEN: &str = "/token";
+/// UserInfo endpoint.
+pub const USERINFO: &str = "/userinfo";
+/// Token introspection (RFC 7662).
+pub const INTROSPECT: &str = "/introspect";
+/// Token revocation (RFC 7009).
+pub const REVOKE: &str = "/revoke";
+/// Login page.
+pub const LOGIN: &str = "/login";
+/// Consent page.
+pub const CONSENT: &str = "/consent";
+/// End-session endpoint (RP-Initiated Logout).
+pub const LOGOUT: &str = "/logout";
+/// Where the logout confirmation form posts.
+pub const LOGOUT_CONFIRM: &str = "/logout/confirm";
+/// The user's sessions.
+pub const SESSIONS: &str = "/account/sessions";
+/// Where a session is ended.
+pub const SESSIONS_END: &str = "/account/sessions/end";
+/// Health check.
+pub const HEALTH: &str = "/health";
+/// Second-factor step of a login.
+pub const LOGIN_MFA: &str = "/login/mfa";
+/// Account security overview: second factor, recovery codes, password.
+pub const ACCOUNT_SECURITY: &str = "/account/security";
+/// TOTP enrolment (QR code, then confirmation).
+pub const ACCOUNT_TOTP: &str = "/account/totp";
+/// Regenerates recovery codes.
+pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
+/// Change password (needs the current one).
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
+/// Sends an address-verification e-mail.
+pub const ACCOUNT_VERIFY_EMAIL: &str = "/account/verify-email";
+/// Where a verification link lands.
+pub const VERIFY_EMAIL: &str = "/verify-email";
+/// Asks for a password-reset e-mail.
+pub const PASSWORD_FORGOT: &str = "/password/forgot";
+/// Where a reset link lands.
+pub const PASSWORD_RESET: &str = "/password/reset";

@@ -1,0 +1,689 @@
+//! Client registration and administration, shared by every admin
+//! surface: which grants, methods, scopes and redirect URIs make a valid
+//! client, and the operations on stored clients. The secret is generated
+//! here and returned once; only its digest is kept (or, for
+//! `client_secret_jwt`, the secret sealed under the master key).
+
+use ferrid_store::secret::{digest, generate_secret, random_identifier, CLIENT_SECRET_PREFIX};
+use ferrid_store::{Client, ClientAuthMethod, GrantType, Store, StoreError};
+use ferrid_tokens::{MasterKey, SigningAlgorithm, TokenError};
+use url::Url;
+
+use crate::audit::{Event, EventKind, Outcome};
+use crate::scopes;
+
+/// What an administrator asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ClientRegistration {
+    /// Display name.
+    pub name: String,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types.
+    pub grant_types: Vec<String>,
+    /// `token_endpoint_auth_method` name.
+    pub auth_method: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// `id_token_signed_response_alg`.
+    pub id_token_alg: String,
+    /// Refresh-token idle lifetime override, seconds.
+    pub refresh_idle_ttl: Option<i64>,
+    /// Refresh-token absolute lifetime override, seconds.
+    pub refresh_absolute_ttl: Option<i64>,
+    /// Issue refresh tokens without `offline_access`.
+    pub refresh_for_online_sessions: bool,
+    /// Back-channel logout receiver.
+    pub backchannel_logout_uri: Option<String>,
+    /// Every login for this client needs a second factor.
+    pub require_mfa: bool,
+    /// For `private_key_jwt`: the client's public keys (a JWKS, JSON).
+    pub jwks: Option<String>,
+    /// For `private_key_jwt`: where to fetch them.
+    pub jwks_uri: Option<String>,
+}
+
+/// A registered client and its secret, which is shown once.
+#[derive(Debug)]
+pub struct Registered {
+    /// The client as stored.
+    pub client: Client,
+    /// The secret of a confidential client.
+    pub secret: Option<String>,
+}
+
+/// The setting of a registration that an error is about, so each surface
+/// can point at its own field (a CLI flag, a form input, a JSON member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The display name.
+    Name,
+    /// The client authentication method.
+    AuthMethod,
+    /// The grant types.
+    GrantTypes,
+    /// The refresh-token lifetimes and online-session option.
+    RefreshSettings,
+    /// The refresh-token idle lifetime.
+    RefreshIdleTtl,
+    /// The redirect URIs.
+    RedirectUris,
+    /// The post-logout redirect URIs.
+    PostLogoutRedirectUris,
+    /// The back-channel logout URI.
+    BackchannelLogoutUri,
+    /// The scopes.
+    Scope,
+    /// The public keys given inline.
+    Jwks,
+    /// Where the public keys are fetched.
+    JwksUri,
+    /// The ID token signing algorithm.
+    IdTokenAlg,
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Field::Name => "name",
+            Field::AuthMethod => "authentication method",
+            Field::GrantTypes => "grant types",
+            Field::RefreshSettings => "refresh settings",
+            Field::RefreshIdleTtl => "refresh idle lifetime",
+            Field::RedirectUris => "redirect URI",
+            Field::PostLogoutRedirectUris => "post-logout redirect URI",
+            Field::BackchannelLogoutUri => "back-channel logout URI",
+            Field::Scope => "scope",
+            Field::Jwks => "JWKS",
+            Field::JwksUri => "JWKS URI",
+            Field::IdTokenAlg => "ID token algorithm",
+        })
+    }
+}
+
+/// Why a registration is invalid, in domain words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrationError {
+    /// The name is empty or too long.
+    #[error("the name must be 1 to 200 characters")]
+    Name,
+    /// Not a supported client authentication method.
+    #[error("the authentication method must be one of {}", ClientAuthMethod::ALL.map(ClientAuthMethod::as_str).join(", "))]
+    AuthMethod,
+    /// Not a grant type ferrid implements.
+    #[error("unknown grant \"{0}\"; known: {known}", known = GrantType::ALL.map(GrantType::as_str).join(", "))]
+    UnknownGrant(String),
+    /// No grant type at all.
+    #[error("at least one grant is required")]
+    NoGrant,
+    /// A public client asked for client credentials.
+    #[error("a public client (no authentication) cannot use client_credentials")]
+    PublicClientCredentials,
+    /// Refresh tokens without the code grant.
+    #[error("the refresh_token grant needs the authorization_code grant")]
+    RefreshWithoutCode,
+    /// Refresh settings without the refresh grant.
+    #[error("refresh settings need the refresh_token grant")]
+    RefreshSettingsWithoutRefresh,
+    /// A lifetime of zero or less.
+    #[error("refresh lifetimes must be positive numbers of seconds")]
+    RefreshLifetime,
+    /// The idle lifetime is longer than the absolute one.
+    #[error("the refresh idle lifetime cannot exceed the refresh absolute lifetime")]
+    RefreshIdleAboveAbsolute,
+    /// The code grant without a redirect URI.
+    #[error("the authorization_code grant needs at least one redirect URI")]
+    NoRedirectUri,
+    /// Redirect URIs without the code grant.
+    #[error("redirect URIs are only for clients with the authorization_code grant")]
+    RedirectUriWithoutCode,
+    /// A URI that breaks a rule.
+    #[error("{field} \"{uri}\" {problem}")]
+    Uri {
+        /// Which setting.
+        field: Field,
+        /// The URI as given.
+        uri: String,
+        /// What is wrong with it.
+        problem: UriProblem,
+    },
+    /// A scope ferrid does not define.
+    #[error("unsupported scope \"{0}\"; supported: {supported}", supported = scopes::SUPPORTED.map(|(name, _)| name).join(" "))]
+    UnsupportedScope(String),
+    /// The code grant without `openid`.
+    #[error("a client with the authorization_code grant needs the openid scope")]
+    MissingOpenid,
+    /// The inline JWKS is not a public key set.
+    #[error("the JWKS is not usable: {0}")]
+    Jwks(String),
+    /// `private_key_jwt` without exactly one source of keys.
+    #[error("private_key_jwt needs exactly one of a JWKS and a JWKS URI")]
+    KeysRequired,
+    /// Keys for another method.
+    #[error("a JWKS or JWKS URI is only for private_key_jwt")]
+    KeysNotAllowed,
+    /// An ID token algorithm the server has no key for.
+    #[error("the ID token algorithm must be one of {0}")]
+    IdTokenAlg(String),
+}
+
+/// What is wrong with a URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UriProblem {
+    /// Not absolute.
+    #[error("is not an absolute URI")]
+    NotAbsolute,
+    /// Has a fragment (RFC 6749 §3.1.2).
+    #[error("must not contain a fragment")]
+    Fragment,
+    /// A scheme that runs code in the browser.
+    #[error("uses a forbidden scheme")]
+    ForbiddenScheme,
+    /// http(s) without a host.
+    #[error("has no host")]
+    NoHost,
+    /// Plain http to another machine.
+    #[error("must use https (http is allowed only for 127.0.0.1, [::1] or localhost)")]
+    PlainHttp,
+    /// Not http(s) where only a web address will do.
+    #[error("must be an http(s) URL")]
+    NotHttp,
+}
+
+impl RegistrationError {
+    /// The setting the error is about.
+    pub fn field(&self) -> Field {
+        match self {
+            RegistrationError::Name => Field::Name,
+            RegistrationError::AuthMethod => Field::AuthMethod,
+            RegistrationError::UnknownGrant(_)
+            | RegistrationError::NoGrant
+            | RegistrationError::PublicClientCredentials
+            | RegistrationError::RefreshWithoutCode => Field::GrantTypes,
+            RegistrationError::RefreshSettingsWithoutRefresh
+            | RegistrationError::RefreshLifetime => Field::RefreshSettings,
+            RegistrationError::RefreshIdleAboveAbsolute => Field::RefreshIdleTtl,
+            RegistrationError::NoRedirectUri | RegistrationError::RedirectUriWithoutCode => {
+                Field::RedirectUris
+            }
+            RegistrationError::Uri { field, .. } => *field,
+            RegistrationError::UnsupportedScope(_) | RegistrationError::MissingOpenid => {
+                Field::Scope
+            }
+            RegistrationError::Jwks(_)
+            | RegistrationError::KeysRequired
+            | RegistrationError::KeysNotAllowed => Field::Jwks,
+            RegistrationError::IdTokenAlg(_) => Field::IdTokenAlg,
+        }
+    }
+}
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The registration breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] RegistrationError),
+    /// No client has this id.
+    #[error("no client with id {0}")]
+    NotFound(String),
+    /// The secret could not be sealed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks an ID token algorithm against those the server has keys for.
+pub fn check_id_token_alg(
+    name: &str,
+    enabled: &[SigningAlgorithm],
+) -> Result<SigningAlgorithm, RegistrationError> {
+    SigningAlgorithm::parse(name)
+        .filter(|alg| enabled.contains(alg))
+        .ok_or_else(|| {
+            RegistrationError::IdTokenAlg(
+                enabled
+                    .iter()
+                    .map(|alg| alg.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })
+}
+
+/// Validates a registration, stores the client and audits it, done by
+/// `actor`. Returns the client and its secret (shown once).
+pub fn create(
+    store: &Store,
+    registration: ClientRegistration,
+    enabled: &[SigningAlgorithm],
+    master_key: &MasterKey,
+    actor: &str,
+    now: i64,
+) -> Result<Registered, ClientError> {
+    let registered = register(registration, enabled, master_key, now)?;
+    store.create_client(&registered.client)?;
+    audit(EventKind::ClientCreate, actor, &registered.client.client_id)
+        .detail(format!("name: {}", registered.client.name))
+        .write(store, now)?;
+    Ok(registered)
+}
+
+/// A change to a stored client's settings.
+#[derive(Debug, Clone, Default)]
+pub struct ClientUpdate {
+    /// A new ID token algorithm.
+    pub id_token_alg: Option<String>,
+    /// Whether every login for the client needs a second factor.
+    pub require_mfa: Option<bool>,
+}
+
+/// Applies `update` to a client and audits it; returns the changes made
+/// in words.
+pub fn update(
+    store: &Store,
+    client_id: &str,
+    update: &ClientUpdate,
+    enabled: &[SigningAlgorithm],
+    actor: &str,
+    now: i64,
+) -> Result<Vec<String>, ClientError> {
+    let alg = update
+        .id_token_alg
+        .as_deref()
+        .map(|alg| check_id_token_alg(alg, enabled))
+        .transpose()?;
+    let mut changes = Vec::new();
+    if let Some(alg) = alg {
+        found(
+            store.set_client_id_token_alg(client_id, alg.as_str()),
+            client_id,
+        )?;
+        changes.push(format!("id_token_signed_response_alg={alg}"));
+    }
+    if let Some(required) = update.require_mfa {
+        found(store.set_client_require_mfa(client_id, required), client_id)?;
+        changes.push(format!("require_mfa={required}"));
+    }
+    audit(EventKind::ClientUpdate, actor, client_id)
+        .detail(changes.join(" "))
+        .write(store, now)?;
+    Ok(changes)
+}
+
+/// Deletes a client and audits it.
+pub fn delete(store: &Store, client_id: &str, actor: &str, now: i64) -> Result<(), ClientError> {
+    found(store.delete_client(client_id), client_id)?;
+    audit(EventKind::ClientDelete, actor, client_id).write(store, now)?;
+    Ok(())
+}
+
+/// One stored client.
+pub fn show(store: &Store, client_id: &str) -> Result<Client, ClientError> {
+    store
+        .find_client(client_id)?
+        .ok_or_else(|| ClientError::NotFound(client_id.to_owned()))
+}
+
+fn found(result: Result<(), StoreError>, client_id: &str) -> Result<(), ClientError> {
+    match result {
+        Err(StoreError::NotFound(_)) => Err(ClientError::NotFound(client_id.to_owned())),
+        other => Ok(other?),
+    }
+}
+
+fn audit(kind: EventKind, actor: &str, client_id: &str) -> Event {
+    Event::new(kind, Outcome::Success)
+        .actor(actor)
+        .subject(client_id)
+        .client(client_id)
+}
+
+/// Validates a registration, for a server with keys for `enabled`
+/// algorithms, and creates the client's id and secret.
+pub fn register(
+    registration: ClientRegistration,
+    enabled: &[SigningAlgorithm],
+    master_key: &MasterKey,
+    now: i64,
+) -> Result<Registered, ClientError> {
+    let id_token_alg = check_id_token_alg(&registration.id_token_alg, enabled)?;
+    let name = registration.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(RegistrationError::Name.into());
+    }
+    let auth_method =
+        ClientAuthMethod::parse(&registration.auth_method).ok_or(RegistrationError::AuthMethod)?;
+
+    let mut grant_types: Vec<GrantType> = Vec::new();
+    for grant in registration.grant_types.iter().map(|grant| grant.trim()) {
+        let grant = GrantType::parse(grant)
+            .ok_or_else(|| RegistrationError::UnknownGrant(grant.to_owned()))?;
+        if !grant_types.contains(&grant) {
+            grant_types.push(grant);
+        }
+    }
+    if grant_types.is_empty() {
+        return Err(RegistrationError::NoGrant.into());
+    }
+    let uses_code = grant_types.contains(&GrantType::AuthorizationCode);
+    if !auth_method.is_confidential() && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(RegistrationError::PublicClientCredentials.into());
+    }
+
+    let uses_refresh = grant_types.contains(&GrantType::RefreshToken);
+    if uses_refresh && !uses_code {
+        return Err(RegistrationError::RefreshWithoutCode.into());
+    }
+    let refresh_settings = registration.refresh_idle_ttl.is_some()
+        || registration.refresh_absolute_ttl.is_some()
+        || registration.refresh_for_online_sessions;
+    if refresh_settings && !uses_refresh {
+        return Err(RegistrationError::RefreshSettingsWithoutRefresh.into());
+    }
+    if [
+        registration.refresh_idle_ttl,
+        registration.refresh_absolute_ttl,
+    ]
+    .iter()
+    .flatten()
+    .any(|ttl| *ttl <= 0)
+    {
+        return Err(RegistrationError::RefreshLifetime.into());
+    }
+    if let (Some(idle), Some(absolute)) = (
+        registration.refresh_idle_ttl,
+        registration.refresh_absolute_ttl,
+    ) {
+        if idle > absolute {
+            return Err(RegistrationError::RefreshIdleAboveAbsolute.into());
+        }
+    }
+
+    let redirect_uris = checked_uris(&registration.redirect_uris, Field::RedirectUris)?;
+    if uses_code && redirect_uris.is_empty() {
+        return Err(RegistrationError::NoRedirectUri.into());
+    }
+    if !uses_code && !redirect_uris.is_empty() {
+        return Err(RegistrationError::RedirectUriWithoutCode.into());
+    }
+    let post_logout_redirect_uris = checked_uris(
+        &registration.post_logout_redirect_uris,
+        Field::PostLogoutRedirectUris,
+    )?;
+    let backchannel_logout_uri = registration
+        .backchannel_logout_uri
+        .as_deref()
+        .map(|uri| checked_web_uri(uri, Field::BackchannelLogoutUri))
+        .transpose()?;
+
+    let scopes = scopes::split(&registration.scope);
+    if let Some(unknown) = scopes.iter().find(|scope| !scopes::is_supported(scope)) {
+        return Err(RegistrationError::UnsupportedScope(unknown.clone()).into());
+    }
+    if uses_code && !scopes.iter().any(|scope| scope == scopes::OPENID) {
+        return Err(RegistrationError::MissingOpenid.into());
+    }
+
+    let (jwks, jwks_uri) = match (auth_method, registration.jwks, registration.jwks_uri) {
+        (ClientAuthMethod::PrivateKeyJwt, Some(jwks), None) => {
+            ferrid_tokens::assertion::check_public_jwks(&jwks)
+                .map_err(|error| RegistrationError::Jwks(error.to_string()))?;
+            (Some(jwks), None)
+        }
+        (ClientAuthMethod::PrivateKeyJwt, None, Some(uri)) => {
+            (None, Some(checked_web_uri(&uri, Field::JwksUri)?))
+        }
+        (ClientAuthMethod::PrivateKeyJwt, _, _) => {
+            return Err(RegistrationError::KeysRequired.into())
+        }
+        (_, None, None) => (None, None),
+        (_, _, _) => return Err(RegistrationError::KeysNotAllowed.into()),
+    };
+    // Every confidential method but private_key_jwt has a secret; only
+    // client_secret_jwt keeps it (sealed), as the HMAC key it is.
+    let secret = (auth_method.is_confidential() && auth_method != ClientAuthMethod::PrivateKeyJwt)
+        .then(|| generate_secret(CLIENT_SECRET_PREFIX));
+    // 128 random bits; hex so that it never starts with `-` and is taken
+    // for an option on the command line.
+    let client_id = random_identifier(16);
+    let (secret_digest, secret_sealed) = match (&secret, auth_method) {
+        (Some(secret), ClientAuthMethod::ClientSecretJwt) => {
+            (None, Some(master_key.seal(secret.as_bytes(), &client_id)?))
+        }
+        (Some(secret), _) => (Some(digest(secret)), None),
+        (None, _) => (None, None),
+    };
+    Ok(Registered {
+        client: Client {
+            client_id,
+            name: name.to_owned(),
+            secret_digest,
+            secret_sealed,
+            jwks,
+            jwks_uri,
+            auth_method,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            created_at: now,
+            id_token_signed_response_alg: id_token_alg.as_str().to_owned(),
+            refresh_idle_ttl: registration.refresh_idle_ttl,
+            refresh_absolute_ttl: registration.refresh_absolute_ttl,
+            refresh_for_online_sessions: registration.refresh_for_online_sessions,
+            backchannel_logout_uri,
+            require_mfa: registration.require_mfa,
+        },
+        secret,
+    })
+}
+
+/// A URI that must be a web address (http or https) and pass the rules
+/// of [`checked_uris`].
+fn checked_web_uri(uri: &str, field: Field) -> Result<String, RegistrationError> {
+    if !uri.starts_with("https://") && !uri.starts_with("http://") {
+        return Err(RegistrationError::Uri {
+            field,
+            uri: uri.to_owned(),
+            problem: UriProblem::NotHttp,
+        });
+    }
+    let mut checked = checked_uris(std::slice::from_ref(&uri.to_owned()), field)?;
+    Ok(checked.remove(0))
+}
+
+/// Redirect URIs must be absolute, without fragment (RFC 6749 §3.1.2), and
+/// never a scheme that runs code in the browser.
+fn checked_uris(uris: &[String], field: Field) -> Result<Vec<String>, RegistrationError> {
+    let mut checked: Vec<String> = Vec::new();
+    for uri in uris {
+        let refuse = |problem| RegistrationError::Uri {
+            field,
+            uri: uri.clone(),
+            problem,
+        };
+        let parsed = Url::parse(uri).map_err(|_| refuse(UriProblem::NotAbsolute))?;
+        if parsed.fragment().is_some() {
+            return Err(refuse(UriProblem::Fragment));
+        }
+        if matches!(parsed.scheme(), "javascript" | "data" | "vbscript" | "file") {
+            return Err(refuse(UriProblem::ForbiddenScheme));
+        }
+        if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_none() {
+            return Err(refuse(UriProblem::NoHost));
+        }
+        // RFC 9700 §4.1 / RFC 8252 §8.3: plain http only to this machine.
+        if parsed.scheme() == "http" && !is_loopback(&parsed) {
+            return Err(refuse(UriProblem::PlainHttp));
+        }
+        if !checked.contains(uri) {
+            // Stored as given: matching is exact string comparison.
+            checked.push(uri.clone());
+        }
+    }
+    Ok(checked)
+}
+
+/// Whether a URL points at this machine.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration() -> ClientRegistration {
+        ClientRegistration {
+            name: "App".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid profile".into(),
+            id_token_alg: "RS256".into(),
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
+            refresh_for_online_sessions: false,
+            backchannel_logout_uri: None,
+            require_mfa: false,
+            jwks: None,
+            jwks_uri: None,
+        }
+    }
+
+    fn master() -> MasterKey {
+        MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap()
+    }
+
+    #[test]
+    fn confidential_clients_get_a_prefixed_secret_stored_as_digest() {
+        let registered = register(registration(), &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        let secret = registered.secret.unwrap();
+        assert!(secret.starts_with(CLIENT_SECRET_PREFIX));
+        // Regression: a base64url id starting with '-' broke `ferrid client show ID`.
+        assert!(registered
+            .client
+            .client_id
+            .bytes()
+            .all(|byte| byte.is_ascii_hexdigit()));
+        assert_eq!(registered.client.secret_digest, Some(digest(&secret)));
+    }
+
+    #[test]
+    fn loopback_http_and_native_schemes_are_allowed() {
+        for uri in [
+            "http://127.0.0.1:9000/cb",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/cb",
+        ] {
+            let mut native = registration();
+            native.redirect_uris = vec![uri.into()];
+            assert!(
+                register(native, &SigningAlgorithm::ALL, &master(), 1).is_ok(),
+                "{uri}"
+            );
+        }
+    }
+
+    #[test]
+    fn jwt_methods_keep_a_sealed_secret_or_public_keys() {
+        let mut hmac = registration();
+        hmac.auth_method = "client_secret_jwt".into();
+        let registered = register(hmac, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        let secret = registered.secret.unwrap();
+        assert!(registered.client.secret_digest.is_none());
+        let sealed = registered.client.secret_sealed.unwrap();
+        assert_eq!(
+            master()
+                .open(&sealed, &registered.client.client_id)
+                .unwrap(),
+            secret.as_bytes()
+        );
+
+        let mut keys = registration();
+        keys.auth_method = "private_key_jwt".into();
+        keys.jwks_uri = Some("https://rp.example/jwks".into());
+        let registered = register(keys, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        assert!(registered.secret.is_none());
+        assert!(
+            registered.client.secret_digest.is_none() && registered.client.secret_sealed.is_none()
+        );
+    }
+
+    #[test]
+    fn public_clients_have_no_secret() {
+        let mut public = registration();
+        public.auth_method = "none".into();
+        let registered = register(public, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        assert!(registered.secret.is_none());
+        assert!(registered.client.secret_digest.is_none());
+    }
+
+    #[test]
+    fn client_credentials_only_needs_no_redirect_uri() {
+        let mut service = registration();
+        service.redirect_uris.clear();
+        service.grant_types = vec!["client_credentials".into()];
+        service.scope = "profile".into();
+        assert!(register(service, &SigningAlgorithm::ALL, &master(), 1).is_ok());
+    }
+
+    #[test]
+    fn invalid_registrations_are_refused() {
+        let cases: [fn(&mut ClientRegistration); 20] = [
+            |r| r.name = " ".into(),
+            |r| r.redirect_uris.clear(),
+            |r| r.redirect_uris = vec!["/relative".into()],
+            |r| r.redirect_uris = vec!["https://app.example/cb#frag".into()],
+            |r| r.redirect_uris = vec!["javascript:alert(1)".into()],
+            |r| r.redirect_uris = vec!["http://app.example/cb".into()],
+            |r| r.grant_types = vec!["implicit".into()],
+            |r| r.auth_method = "tls_client_auth".into(),
+            |r| r.scope = "openid admin".into(),
+            |r| r.scope = "profile".into(),
+            |r| r.id_token_alg = "HS256".into(),
+            |r| r.grant_types = vec!["refresh_token".into()],
+            |r| r.refresh_for_online_sessions = true,
+            |r| r.backchannel_logout_uri = Some("http://rp.example/logout".into()),
+            |r| r.backchannel_logout_uri = Some("com.example:/logout".into()),
+            |r| r.auth_method = "private_key_jwt".into(),
+            |r| {
+                r.auth_method = "private_key_jwt".into();
+                r.jwks = Some(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#.into());
+            },
+            |r| r.jwks_uri = Some("https://rp.example/jwks".into()),
+            |r| {
+                r.grant_types.push("refresh_token".into());
+                r.refresh_idle_ttl = Some(10);
+                r.refresh_absolute_ttl = Some(5);
+            },
+            |r| {
+                r.auth_method = "none".into();
+                r.grant_types.push("client_credentials".into());
+            },
+        ];
+        for (index, mutate) in cases.iter().enumerate() {
+            let mut bad = registration();
+            mutate(&mut bad);
+            assert!(
+                matches!(
+                    register(bad, &SigningAlgorithm::ALL, &master(), 1),
+                    Err(ClientError::Invalid(_))
+                ),
+                "case {index} was accepted"
+            );
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! User administration: creating users, setting passwords, disabling
+//! accounts, removing second factors and lifting locks. Each operation
+//! checks the account rules, changes the store and writes its audit event.
+
+use ferrid_store::{NewUser, PasswordHasher, Store, StoreError, User};
+
+use crate::accounts::{check_identity, check_password, IdentityError, PasswordError};
+use crate::audit::{Event, EventKind, Outcome};
+use crate::throttles;
+
+/// Why a user operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// The username or e-mail address breaks a rule.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The password breaks the policy.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// Another user has this username or e-mail address.
+    #[error("a user with this username or email already exists")]
+    Taken,
+    /// No user has this username.
+    #[error("no user named {0}")]
+    NotFound(String),
+    /// The database (or the password hasher) failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the password rules need to know of the deployment.
+#[derive(Clone, Copy)]
+pub struct PasswordRules<'a> {
+    /// The configured minimum length.
+    pub min_length: usize,
+    /// How passwords are hashed.
+    pub hasher: &'a PasswordHasher,
+}
+
+/// A new user's details.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    /// Login name.
+    pub username: &'a str,
+    /// E-mail address.
+    pub email: &'a str,
+    /// Display name.
+    pub name: Option<&'a str>,
+    /// The initial password, in the clear (hashed here, never stored).
+    pub password: &'a str,
+}
+
+/// Creates a user, done by `actor`.
+pub fn create(
+    store: &Store,
+    account: NewAccount<'_>,
+    rules: PasswordRules<'_>,
+    actor: &str,
+    now: i64,
+) -> Result<User, UserError> {
+    check_identity(account.username, account.email)?;
+    check_password(
+        account.password,
+        rules.min_length,
+        account.username,
+        account.email,
+    )?;
+    let hash = rules.hasher.hash(account.password)?;
+    let user = store
+        .create_user(
+            NewUser {
+                username: account.username,
+                email: account.email,
+                name: account.name,
+                password_hash: &hash,
+            },
+            now,
+        )
+        .map_err(|error| match error {
+            StoreError::Conflict(_) => UserError::Taken,
+            other => other.into(),
+        })?;
+    audit(EventKind::UserCreate, actor, &user.id).write(store, now)?;
+    Ok(user)
+}
+
+/// The user with exactly this username (case-insensitive), not an e-mail
+/// address.
+pub fn find(store: &Store, username: &str) -> Result<User, UserError> {
+    match store.find_user_by_login(username)? {
+        Some(user) if user.username == username.to_lowercase() => Ok(user),
+        _ => Err(UserError::NotFound(username.to_owned())),
+    }
+}
+
+/// Sets a user's password; their sessions end and their grants are
+/// revoked. Returns how many sessions ended.
+pub fn set_password(
+    store: &Store,
+    username: &str,
+    password: &str,
+    rules: PasswordRules<'_>,
+    actor: &str,
+    now: i64,
+) -> Result<usize, UserError> {
+    let user = find(store, username)?;
+    check_password(password, rules.min_length, &user.username, &user.email)?;
+    let hash = rules.hasher.hash(password)?;
+    let ended = store.change_password(&user.id, &hash, None, now)?;
+    audit(EventKind::PasswordSet, actor, &user.id)
+        .detail(format!("{ended} sessions ended"))
+        .write(store, now)?;
+    Ok(ended)
+}
+
+/// Disables a user and ends their sessions.
+pub fn disable(store: &Store, username: &str, actor: &str, now: i64) -> Result<(), UserError> {
+    let user = find(store, username)?;
+    store.disable_user(&user.username, now)?;
+    audit(EventKind::UserDisable, actor, &user.id).write(store, now)?;
+    Ok(())
+}
+
+/// Removes a user's second factor and recovery codes.
+pub fn reset_mfa(store: &Store, username: &str, actor: &str, now: i64) -> Result<(), UserError> {
+    let user = find(store, username)?;
+    store.reset_mfa(&user.id, now)?;
+    // Failed codes of the old device must not lock the new one.
+    store.clear_login_failures(&throttles::mfa_subject(&user.id))?;
+    audit(EventKind::MfaReset, actor, &user.id).write(store, now)?;
+    Ok(())
+}
+
+/// Forgets a user's failed sign-in attempts: every counter that could
+/// lock them (their username, their e-mail address, their second factor).
+pub fn unlock(store: &Store, username: &str, actor: &str, now: i64) -> Result<(), UserError> {
+    let user = find(store, username)?;
+    for subject in throttles::subjects_of(&user) {
+        store.clear_login_failures(&subject)?;
+    }
+    audit(EventKind::AccountUnlock, actor, &user.id).write(store, now)?;
+    Ok(())
+}
+
+fn audit(kind: EventKind, actor: &str, user_id: &str) -> Event {
+    Event::new(kind, Outcome::Success)
+        .actor(actor)
+        .subject(user_id)
+}
