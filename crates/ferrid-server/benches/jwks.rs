@@ -1,6 +1,9 @@
 //! Serving the JWKS (four keys) from memory, with and without a matching
 //! `If-None-Match`. `cargo bench -p ferrid-server --bench jwks`
 
+// Tests, benchmarks and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 use actix_web::http::header;
 use actix_web::test::TestRequest;
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -1,6 +1,9 @@
 //! Sign and verify an ID-token-sized JWT with each algorithm.
 //! `cargo bench -p ferrid-tokens --bench signing`
 
+// Tests, benchmarks and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrid_tokens::{generate_key, IdTokenClaims, KeyState, Keyring, MasterKey, SigningAlgorithm};
 

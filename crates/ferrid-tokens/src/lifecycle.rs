@@ -94,11 +94,7 @@ pub enum KeyAction {
 }
 
 /// The newest key of `alg` in `state`.
-fn newest<'k>(
-    keys: &'k [StoredKey],
-    alg: SigningAlgorithm,
-    state: KeyState,
-) -> Option<&'k StoredKey> {
+fn newest(keys: &[StoredKey], alg: SigningAlgorithm, state: KeyState) -> Option<&StoredKey> {
     keys.iter()
         .filter(|key| key.alg == alg && key.state == state)
         .max_by_key(|key| key.activates_at)

@@ -11,6 +11,9 @@
 //! ```
 //! The refresh and login clients need the redirect URI http://127.0.0.1:9/cb.
 
+// Tests, benchmarks and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 use std::time::{Duration, Instant};
 
 use reqwest::redirect::Policy;

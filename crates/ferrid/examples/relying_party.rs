@@ -11,6 +11,9 @@
 //! `RP_REDIRECT_URI` (default `http://127.0.0.1:9000/callback`, which must be
 //! registered for the client).
 
+// Tests, benchmarks and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 

@@ -33,6 +33,8 @@ impl Memory {
     fn transaction<T>(&self, step: impl FnOnce(&mut Rows) -> StoreResult<T>) -> StoreResult<T> {
         let mut rows = self.0.lock().unwrap();
         let mut working = rows.clone();
+        // The injected failure is spent whether the step commits or not.
+        rows.fail_next_write = false;
         let result = step(&mut working);
         if result.is_ok() {
             *rows = working;

@@ -3,6 +3,9 @@
 //! starts a real server on a random loopback port with its own database,
 //! and most run once on SQLite and once on PostgreSQL.
 
+// Tests, benchmarks and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 mod support;
 
 mod architecture;
