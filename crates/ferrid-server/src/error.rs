@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::http::html_response;
@@ -217,6 +217,83 @@ impl PageError {
             hint: self.hint.as_deref(),
         };
         html_response(self.status, &page)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}: {}", self.title, self.message)
+    }
+}
+
+/// A handler returning `Err(PageError)` answers with the page.
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.response()
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}: {}", self.error.as_str(), self.error_description)
+    }
+}
+
+/// An [`OAuthError`] answered as a JSON body (RFC 6749 §5.2): what the
+/// token, introspection and revocation endpoints return.
+#[derive(Debug)]
+pub struct JsonError(pub OAuthError);
+
+impl<E: Into<OAuthError>> From<E> for JsonError {
+    fn from(error: E) -> Self {
+        JsonError(error.into())
+    }
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+impl ResponseError for JsonError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.token_response()
+    }
+}
+
+/// An [`OAuthError`] answered with a bearer challenge (RFC 6750 §3): what
+/// a protected resource (UserInfo) returns.
+#[derive(Debug)]
+pub struct BearerError(pub OAuthError);
+
+impl<E: Into<OAuthError>> From<E> for BearerError {
+    fn from(error: E) -> Self {
+        BearerError(error.into())
+    }
+}
+
+impl std::fmt::Display for BearerError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+impl ResponseError for BearerError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.bearer_response()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod caches;
 pub mod client_assertion;
 pub mod client_auth;
 mod cookies;
+pub mod email_link;
 pub mod endpoints;
 pub mod error;
 pub mod forms;
@@ -50,8 +51,8 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use crate::endpoints::{
-    account, account_security, assets, authorize as authz, consent, email_links, health,
-    introspect, login, login_mfa, logout, metadata as meta, revoke, token, userinfo,
+    account, assets, authorize as authz, consent, health,
+    introspect, login, login_mfa, logout, metadata as meta, password, revoke, token, userinfo,
 };
 
 /// Largest request body accepted (forms and token requests are small).
@@ -78,41 +79,41 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::LOGOUT, web::get().to(logout::get))
         .route(paths::LOGOUT, web::post().to(logout::post))
         .route(paths::LOGOUT_CONFIRM, web::post().to(logout::confirm))
-        .route(paths::SESSIONS, web::get().to(account::sessions))
-        .route(paths::SESSIONS_END, web::post().to(account::end))
+        .route(paths::SESSIONS, web::get().to(account::sessions::sessions))
+        .route(paths::SESSIONS_END, web::post().to(account::sessions::end))
         .route(
             paths::ACCOUNT_SECURITY,
-            web::get().to(account_security::show),
+            web::get().to(account::security::show),
         )
-        .route(paths::ACCOUNT_TOTP, web::get().to(account_security::enrol))
+        .route(paths::ACCOUNT_TOTP, web::get().to(account::totp::enrol))
         .route(
             paths::ACCOUNT_TOTP,
-            web::post().to(account_security::confirm),
+            web::post().to(account::totp::confirm),
         )
         .route(
             paths::ACCOUNT_RECOVERY_CODES,
-            web::post().to(account_security::regenerate_recovery_codes),
+            web::post().to(account::recovery_codes::regenerate_recovery_codes),
         )
         .route(
             paths::ACCOUNT_PASSWORD,
-            web::post().to(account_security::change_password),
+            web::post().to(account::password::change_password),
         )
         .route(
             paths::ACCOUNT_VERIFY_EMAIL,
-            web::post().to(account_security::send_verification),
+            web::post().to(account::verify_email::send_verification),
         )
         .route(
             paths::PASSWORD_FORGOT,
-            web::get().to(email_links::forgot_form),
+            web::get().to(password::forgot::forgot_form),
         )
-        .route(paths::PASSWORD_FORGOT, web::post().to(email_links::forgot))
+        .route(paths::PASSWORD_FORGOT, web::post().to(password::forgot::forgot))
         .route(
             paths::PASSWORD_RESET,
-            web::get().to(email_links::reset_form),
+            web::get().to(password::reset::reset_form),
         )
-        .route(paths::PASSWORD_RESET, web::post().to(email_links::reset))
-        .route(paths::VERIFY_EMAIL, web::get().to(email_links::verify_form))
-        .route(paths::VERIFY_EMAIL, web::post().to(email_links::verify))
+        .route(paths::PASSWORD_RESET, web::post().to(password::reset::reset))
+        .route(paths::VERIFY_EMAIL, web::get().to(account::verify_email::verify_form))
+        .route(paths::VERIFY_EMAIL, web::post().to(account::verify_email::verify))
         .route(paths::TOKEN, web::post().to(token::token))
         .route(paths::INTROSPECT, web::post().to(introspect::introspect))
         .route(paths::REVOKE, web::post().to(revoke::revoke))

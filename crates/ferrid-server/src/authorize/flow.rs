@@ -114,14 +114,7 @@ pub async fn load(state: &AppState, id: Option<&str>) -> Result<Pending, PageErr
 }
 
 /// Decides and performs the next step for a pending request.
-pub async fn proceed(state: &AppState, http: &HttpRequest, pending: Pending) -> HttpResponse {
-    match try_proceed(state, http, pending).await {
-        Ok(response) => response,
-        Err(error) => error.response(),
-    }
-}
-
-async fn try_proceed(
+pub async fn proceed(
     state: &AppState,
     http: &HttpRequest,
     pending: Pending,

@@ -16,74 +16,71 @@ pub async fn submit(
     state: web::Data<AppState>,
     http: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let result = async {
-        let params = forms::posted(&state, &http, &body)?;
-        let pending = flow::load(&state, params.get("request_id")).await?;
-        let Some((session, user)) = session::current(&state, &http).await? else {
-            // The session ended while the page was open: log in again.
-            return Ok(flow::to_login(&pending));
-        };
-        // The consent form must not be a way around prompt=login or
-        // max_age: the session has to satisfy the request as at /authorize.
-        let authentication = pending.authentication(&session, &user);
-        let client = pending.client(&state).await?;
-        let mfa_required = pending.requires_mfa(&state, &client);
-        match decide(
-            &pending.request,
-            Some(authentication),
-            None,
-            mfa_required,
-            state.now(),
-        ) {
-            Next::Login | Next::SecondFactor | Next::EnrolSecondFactor => {
-                return Ok(flow::proceed(&state, &http, pending).await)
-            }
-            Next::Fail(code) => {
-                return flow::fail(&state, &pending, flow::interaction_error(code)).await
-            }
-            Next::Consent | Next::IssueCode => {}
-        }
-        match params.get("decision") {
-            Some("allow") => {
-                let (user_id, client_id, scopes, now) = (
-                    user.id.clone(),
-                    pending.request.client_id.clone(),
-                    pending.request.scopes.clone(),
-                    state.now(),
-                );
-                state
-                    .db(move |store| store.grant_consent(&user_id, &client_id, &scopes, now))
-                    .await?;
-                Event::new(EventKind::Consent, Outcome::Success)
-                    .actor(&user.id)
-                    .subject(&user.id)
-                    .client(&pending.request.client_id)
-                    .detail(format!("scope: {}", pending.request.scopes.join(" ")))
-                    .record(&state, &http)
-                    .await;
-                flow::issue_code(&state, &pending, &session, &user).await
-            }
-            Some("deny") => {
-                Event::new(EventKind::Consent, Outcome::Refused)
-                    .actor(&user.id)
-                    .subject(&user.id)
-                    .client(&pending.request.client_id)
-                    .detail("the user denied the request")
-                    .record(&state, &http)
-                    .await;
-                flow::fail(
-                    &state,
-                    &pending,
-                    OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
-                )
-                .await
-            }
-            _ => Err(PageError::bad_request(
-                "Invalid form",
-                "The consent decision must be allow or deny.",
-            )),
-        }
+) -> Result<HttpResponse, PageError> {
+    let params = forms::posted(&state, &http, &body)?;
+    let pending = flow::load(&state, params.get("request_id")).await?;
+    let Some((session, user)) = session::current(&state, &http).await? else {
+        // The session ended while the page was open: log in again.
+        return Ok(flow::to_login(&pending));
     };
-    result.await.unwrap_or_else(|page| page.response())
+    // The consent form must not be a way around prompt=login or
+    // max_age: the session has to satisfy the request as at /authorize.
+    let authentication = pending.authentication(&session, &user);
+    let client = pending.client(&state).await?;
+    let mfa_required = pending.requires_mfa(&state, &client);
+    match decide(
+        &pending.request,
+        Some(authentication),
+        None,
+        mfa_required,
+        state.now(),
+    ) {
+        Next::Login | Next::SecondFactor | Next::EnrolSecondFactor => {
+            return flow::proceed(&state, &http, pending).await
+        }
+        Next::Fail(code) => {
+            return flow::fail(&state, &pending, flow::interaction_error(code)).await
+        }
+        Next::Consent | Next::IssueCode => {}
+    }
+    match params.get("decision") {
+        Some("allow") => {
+            let (user_id, client_id, scopes, now) = (
+                user.id.clone(),
+                pending.request.client_id.clone(),
+                pending.request.scopes.clone(),
+                state.now(),
+            );
+            state
+                .db(move |store| store.grant_consent(&user_id, &client_id, &scopes, now))
+                .await?;
+            Event::new(EventKind::Consent, Outcome::Success)
+                .actor(&user.id)
+                .subject(&user.id)
+                .client(&pending.request.client_id)
+                .detail(format!("scope: {}", pending.request.scopes.join(" ")))
+                .record(&state, &http)
+                .await;
+            flow::issue_code(&state, &pending, &session, &user).await
+        }
+        Some("deny") => {
+            Event::new(EventKind::Consent, Outcome::Refused)
+                .actor(&user.id)
+                .subject(&user.id)
+                .client(&pending.request.client_id)
+                .detail("the user denied the request")
+                .record(&state, &http)
+                .await;
+            flow::fail(
+                &state,
+                &pending,
+                OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+            )
+            .await
+        }
+        _ => Err(PageError::bad_request(
+            "Invalid form",
+            "The consent decision must be allow or deny.",
+        )),
+    }
 }

@@ -9,7 +9,7 @@ use ferrid_store::secret::digest;
 use ferrid_store::Client;
 use serde_json::{json, Value};
 
-use crate::error::{ErrorCode, Internal, OAuthError};
+use crate::error::{JsonError, ErrorCode, Internal, OAuthError};
 use crate::grants::issue::REFRESH_TOKEN_PREFIX;
 use crate::http::{is_form, Params};
 use crate::state::AppState;
@@ -20,13 +20,11 @@ pub async fn introspect(
     state: web::Data<AppState>,
     http: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    match answer(&state, &http, &body).await {
-        Ok(document) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(document),
-        Err(error) => error.token_response(),
-    }
+) -> Result<HttpResponse, JsonError> {
+    let document = answer(&state, &http, &body).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(document))
 }
 
 async fn answer(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<Value, OAuthError> {

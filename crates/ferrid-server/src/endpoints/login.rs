@@ -27,14 +27,11 @@ use crate::state::AppState;
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
 
 /// `GET /login?request_id=…`: shows the form.
-pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
-    let result = async {
-        let pending = flow::load(&state, params.get("request_id")).await?;
-        let hint = pending.request.login_hint.clone().unwrap_or_default();
-        render(&state, &http, &pending, &hint, None).await
-    };
-    result.await.unwrap_or_else(|page| page.response())
+    let pending = flow::load(&state, params.get("request_id")).await?;
+    let hint = pending.request.login_hint.clone().unwrap_or_default();
+    render(&state, &http, &pending, &hint, None).await
 }
 
 /// What checking a password found.
@@ -57,84 +54,81 @@ pub async fn submit(
     state: web::Data<AppState>,
     http: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let result = async {
-        let params = forms::posted(&state, &http, &body)?;
-        let pending = flow::load(&state, params.get("request_id")).await?;
-        let username = params.get("username").unwrap_or_default().to_owned();
-        let password = params.get("password").unwrap_or_default().to_owned();
-        if username.is_empty() || password.is_empty() {
-            return render(
-                &state,
-                &http,
-                &pending,
-                &username,
-                Some(INVALID_CREDENTIALS),
-            )
-            .await;
-        }
-        let client_id = pending.request.client_id.clone();
-        let now = state.now();
-        let policy = &state.settings.security.lockout;
-        let user = match check_credentials(&state, username.clone(), password).await {
-            Ok(PasswordCheck::Valid(user)) => user,
-            Ok(PasswordCheck::Invalid(user_id, reason, refusal)) => {
-                Event::new(EventKind::Login, Outcome::Failure)
-                    .maybe_subject(user_id.as_deref())
-                    .client(&client_id)
-                    .detail(reason)
-                    .record(&state, &http)
-                    .await;
-                let message = match refusal {
-                    Some(refusal) => {
-                        login_flow::lock_event(user_id.as_deref(), &refusal)
-                            .client(&client_id)
-                            .record(&state, &http)
-                            .await;
-                        format!("{INVALID_CREDENTIALS} {}", refusal.message(now, policy))
-                    }
-                    None => INVALID_CREDENTIALS.to_owned(),
-                };
-                return render(&state, &http, &pending, &username, Some(&message)).await;
-            }
-            Ok(PasswordCheck::Refused(user_id, refusal)) => {
-                Event::new(EventKind::Login, Outcome::Refused)
-                    .maybe_subject(user_id.as_deref())
-                    .client(&client_id)
-                    .detail(refusal.describe())
-                    .record(&state, &http)
-                    .await;
-                let message = refusal.message(now, policy);
-                return render(&state, &http, &pending, &username, Some(&message)).await;
-            }
-            Err(refused) => return refused.respond(),
-        };
-        if user.has_mfa() {
-            // The password was right; the second factor decides. Nothing
-            // is reset yet: a wrong code still counts against the account.
-            let (pending_digest, user_id) = (digest(&pending.id), user.id.clone());
-            state
-                .db(move |store| {
-                    store.record_pending_second_factor(&pending_digest, &user_id, false)
-                })
-                .await?;
-            return Ok(see_other(&format!(
-                "{}?request_id={}",
-                paths::LOGIN_MFA,
-                pending.id
-            )));
-        }
-        login_flow::complete(
+) -> Result<HttpResponse, PageError> {
+    let params = forms::posted(&state, &http, &body)?;
+    let pending = flow::load(&state, params.get("request_id")).await?;
+    let username = params.get("username").unwrap_or_default().to_owned();
+    let password = params.get("password").unwrap_or_default().to_owned();
+    if username.is_empty() || password.is_empty() {
+        return render(
             &state,
             &http,
             &pending,
-            &user,
-            crate::acr::AMR_PASSWORD.to_owned(),
-            "password",
+            &username,
+            Some(INVALID_CREDENTIALS),
         )
-        .await
+        .await;
+    }
+    let client_id = pending.request.client_id.clone();
+    let now = state.now();
+    let policy = &state.settings.security.lockout;
+    let user = match check_credentials(&state, username.clone(), password).await {
+        Ok(PasswordCheck::Valid(user)) => user,
+        Ok(PasswordCheck::Invalid(user_id, reason, refusal)) => {
+            Event::new(EventKind::Login, Outcome::Failure)
+                .maybe_subject(user_id.as_deref())
+                .client(&client_id)
+                .detail(reason)
+                .record(&state, &http)
+                .await;
+            let message = match refusal {
+                Some(refusal) => {
+                    login_flow::lock_event(user_id.as_deref(), &refusal)
+                        .client(&client_id)
+                        .record(&state, &http)
+                        .await;
+                    format!("{INVALID_CREDENTIALS} {}", refusal.message(now, policy))
+                }
+                None => INVALID_CREDENTIALS.to_owned(),
+            };
+            return render(&state, &http, &pending, &username, Some(&message)).await;
+        }
+        Ok(PasswordCheck::Refused(user_id, refusal)) => {
+            Event::new(EventKind::Login, Outcome::Refused)
+                .maybe_subject(user_id.as_deref())
+                .client(&client_id)
+                .detail(refusal.describe())
+                .record(&state, &http)
+                .await;
+            let message = refusal.message(now, policy);
+            return render(&state, &http, &pending, &username, Some(&message)).await;
+        }
+        Err(refused) => return refused.respond(),
     };
-    result.await.unwrap_or_else(|page| page.response())
+    if user.has_mfa() {
+        // The password was right; the second factor decides. Nothing
+        // is reset yet: a wrong code still counts against the account.
+        let (pending_digest, user_id) = (digest(&pending.id), user.id.clone());
+        state
+            .db(move |store| {
+                store.record_pending_second_factor(&pending_digest, &user_id, false)
+            })
+            .await?;
+        return Ok(see_other(&format!(
+            "{}?request_id={}",
+            paths::LOGIN_MFA,
+            pending.id
+        )));
+    }
+    login_flow::complete(
+        &state,
+        &http,
+        &pending,
+        &user,
+        crate::acr::AMR_PASSWORD.to_owned(),
+        "password",
+    )
+    .await
 }
 
 /// Verifies credentials on the password pool (off the executor, at most

@@ -36,16 +36,13 @@ enum CodeCheck {
 }
 
 /// `GET /login/mfa?request_id=…`
-pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
-    let result = async {
-        let pending = flow::load(&state, params.get("request_id")).await?;
-        if waiting_user(&state, &http, &pending).await?.is_none() {
-            return Ok(flow::to_login(&pending));
-        }
-        render(&state, &http, &pending, None).await
-    };
-    result.await.unwrap_or_else(|page| page.response())
+    let pending = flow::load(&state, params.get("request_id")).await?;
+    if waiting_user(&state, &http, &pending).await?.is_none() {
+        return Ok(flow::to_login(&pending));
+    }
+    render(&state, &http, &pending, None).await
 }
 
 /// `POST /login/mfa`
@@ -53,77 +50,74 @@ pub async fn submit(
     state: web::Data<AppState>,
     http: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let result = async {
-        let params = forms::posted(&state, &http, &body)?;
-        let pending = flow::load(&state, params.get("request_id")).await?;
-        let Some(user) = waiting_user(&state, &http, &pending).await? else {
-            return Ok(flow::to_login(&pending));
-        };
-        let code = mfa::normalize_code(params.get("code").unwrap_or_default());
-        let now = state.now();
-        let policy = &state.settings.security.lockout;
-        let client_id = pending.request.client_id.clone();
-        match check_code(&state, &user, code, now).await? {
-            CodeCheck::Totp => {
-                login_flow::complete(
-                    &state,
-                    &http,
-                    &pending,
-                    &user,
-                    crate::acr::amr_with_otp(),
-                    "password and TOTP",
-                )
-                .await
-            }
-            CodeCheck::RecoveryCode => {
-                Event::new(EventKind::MfaRecoveryCode, Outcome::Success)
-                    .actor(&user.id)
-                    .subject(&user.id)
-                    .client(&client_id)
-                    .record(&state, &http)
-                    .await;
-                login_flow::complete(
-                    &state,
-                    &http,
-                    &pending,
-                    &user,
-                    crate::acr::amr_with_otp(),
-                    "password and recovery code",
-                )
-                .await
-            }
-            CodeCheck::Invalid(refusal) => {
-                Event::new(EventKind::Mfa, Outcome::Failure)
-                    .subject(&user.id)
-                    .client(&client_id)
-                    .detail("invalid, reused or spent code")
-                    .record(&state, &http)
-                    .await;
-                let message = match refusal {
-                    Some(refusal) => {
-                        login_flow::lock_event(Some(&user.id), &refusal)
-                            .client(&client_id)
-                            .record(&state, &http)
-                            .await;
-                        format!("{INVALID_CODE} {}", refusal.message(now, policy))
-                    }
-                    None => INVALID_CODE.to_owned(),
-                };
-                render(&state, &http, &pending, Some(&message)).await
-            }
-            CodeCheck::Refused(refusal) => {
-                Event::new(EventKind::Mfa, Outcome::Refused)
-                    .subject(&user.id)
-                    .client(&client_id)
-                    .detail(refusal.describe())
-                    .record(&state, &http)
-                    .await;
-                render(&state, &http, &pending, Some(&refusal.message(now, policy))).await
-            }
-        }
+) -> Result<HttpResponse, PageError> {
+    let params = forms::posted(&state, &http, &body)?;
+    let pending = flow::load(&state, params.get("request_id")).await?;
+    let Some(user) = waiting_user(&state, &http, &pending).await? else {
+        return Ok(flow::to_login(&pending));
     };
-    result.await.unwrap_or_else(|page| page.response())
+    let code = mfa::normalize_code(params.get("code").unwrap_or_default());
+    let now = state.now();
+    let policy = &state.settings.security.lockout;
+    let client_id = pending.request.client_id.clone();
+    match check_code(&state, &user, code, now).await? {
+        CodeCheck::Totp => {
+            login_flow::complete(
+                &state,
+                &http,
+                &pending,
+                &user,
+                crate::acr::amr_with_otp(),
+                "password and TOTP",
+            )
+            .await
+        }
+        CodeCheck::RecoveryCode => {
+            Event::new(EventKind::MfaRecoveryCode, Outcome::Success)
+                .actor(&user.id)
+                .subject(&user.id)
+                .client(&client_id)
+                .record(&state, &http)
+                .await;
+            login_flow::complete(
+                &state,
+                &http,
+                &pending,
+                &user,
+                crate::acr::amr_with_otp(),
+                "password and recovery code",
+            )
+            .await
+        }
+        CodeCheck::Invalid(refusal) => {
+            Event::new(EventKind::Mfa, Outcome::Failure)
+                .subject(&user.id)
+                .client(&client_id)
+                .detail("invalid, reused or spent code")
+                .record(&state, &http)
+                .await;
+            let message = match refusal {
+                Some(refusal) => {
+                    login_flow::lock_event(Some(&user.id), &refusal)
+                        .client(&client_id)
+                        .record(&state, &http)
+                        .await;
+                    format!("{INVALID_CODE} {}", refusal.message(now, policy))
+                }
+                None => INVALID_CODE.to_owned(),
+            };
+            render(&state, &http, &pending, Some(&message)).await
+        }
+        CodeCheck::Refused(refusal) => {
+            Event::new(EventKind::Mfa, Outcome::Refused)
+                .subject(&user.id)
+                .client(&client_id)
+                .detail(refusal.describe())
+                .record(&state, &http)
+                .await;
+            render(&state, &http, &pending, Some(&refusal.message(now, policy))).await
+        }
+    }
 }
 
 /// The enabled, enrolled user who owes a second factor for this request,

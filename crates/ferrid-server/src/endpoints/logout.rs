@@ -17,81 +17,86 @@ use crate::state::AppState;
 use crate::{forms, hint, session};
 
 /// `GET /logout`.
-pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+pub async fn get(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     logout(&state, &http, http.query_string().as_bytes()).await
 }
 
 /// `POST /logout` (form-encoded, RP-Initiated Logout §2).
-pub async fn post(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
     if !is_form(&http) {
-        return PageError::bad_request(
+        return Err(PageError::bad_request(
             "Invalid sign-out request",
             "A POST to the logout endpoint must be application/x-www-form-urlencoded.",
-        )
-        .response();
+        ));
     }
     logout(&state, &http, &body).await
 }
 
-async fn logout(state: &AppState, http: &HttpRequest, encoded: &[u8]) -> HttpResponse {
-    let result = async {
-        let params = Params::parse(encoded).map_err(|error| {
-            PageError::bad_request("Invalid sign-out request", error.to_string())
-        })?;
-        let claims = params
-            .get("id_token_hint")
-            .and_then(|raw| hint::verify(state, raw, params.get("client_id")));
-        let client_id = params
-            .get("client_id")
-            .map(str::to_owned)
-            .or_else(|| claims.as_ref().map(|claims| claims.aud.clone()));
-        let client = match client_id {
-            Some(client_id) => state.db(move |store| store.find_client(&client_id)).await?,
-            None => None,
-        };
-        let redirect = match (params.get("post_logout_redirect_uri"), &client) {
-            (Some(uri), Some(client))
-                if client.post_logout_redirect_uris.iter().any(|r| r == uri) =>
-            {
-                Some(uri.to_owned())
-            }
-            (Some(uri), _) => {
-                tracing::warn!(rejected = uri, client_id = ?client.as_ref().map(|c| &c.client_id),
-                    "post_logout_redirect_uri not registered; no redirect");
-                return confirmation(state, http, client.as_ref().map(|c| c.name.as_str()));
-            }
-            (None, _) => None,
-        };
-        // A valid hint signs out without asking only if it is this
-        // browser's own session; anything else could be a third party's
-        // token used to sign the user out (RP-Initiated Logout §2).
-        let current = session::current(state, http).await?;
-        let matches = match (&claims, &current) {
-            (Some(claims), Some((session, user))) => {
-                claims.sid == session.sid && claims.sub == user.id
-            }
-            _ => false,
-        };
-        if !matches {
+async fn logout(
+    state: &AppState,
+    http: &HttpRequest,
+    encoded: &[u8],
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(encoded).map_err(|error| {
+        PageError::bad_request("Invalid sign-out request", error.to_string())
+    })?;
+    let claims = params
+        .get("id_token_hint")
+        .and_then(|raw| hint::verify(state, raw, params.get("client_id")));
+    let client_id = params
+        .get("client_id")
+        .map(str::to_owned)
+        .or_else(|| claims.as_ref().map(|claims| claims.aud.clone()));
+    let client = match client_id {
+        Some(client_id) => state.db(move |store| store.find_client(&client_id)).await?,
+        None => None,
+    };
+    let redirect = match (params.get("post_logout_redirect_uri"), &client) {
+        (Some(uri), Some(client))
+            if client.post_logout_redirect_uris.iter().any(|r| r == uri) =>
+        {
+            Some(uri.to_owned())
+        }
+        (Some(uri), _) => {
+            tracing::warn!(rejected = uri, client_id = ?client.as_ref().map(|c| &c.client_id),
+                "post_logout_redirect_uri not registered; no redirect");
             return confirmation(state, http, client.as_ref().map(|c| c.name.as_str()));
         }
-        session::end(state, http, session::Ending::ThisBrowser, "logout").await?;
-        let mut response = match redirect {
-            Some(uri) => {
-                let mut url = Url::parse(&uri).map_err(Internal::log)?;
-                if let Some(client_state) = params.get("state") {
-                    url.query_pairs_mut().append_pair("state", client_state);
-                }
-                see_other(url.as_str())
-            }
-            None => html_response(StatusCode::OK, &ferrid_pages::SignedOutPage),
-        };
-        session::clear_cookie(state, &mut response)?;
-        Ok(response)
+        (None, _) => None,
     };
-    result
-        .await
-        .unwrap_or_else(|page: PageError| page.response())
+    // A valid hint signs out without asking only if it is this
+    // browser's own session; anything else could be a third party's
+    // token used to sign the user out (RP-Initiated Logout §2).
+    let current = session::current(state, http).await?;
+    let matches = match (&claims, &current) {
+        (Some(claims), Some((session, user))) => {
+            claims.sid == session.sid && claims.sub == user.id
+        }
+        _ => false,
+    };
+    if !matches {
+        return confirmation(state, http, client.as_ref().map(|c| c.name.as_str()));
+    }
+    session::end(state, http, session::Ending::ThisBrowser, "logout").await?;
+    let mut response = match redirect {
+        Some(uri) => {
+            let mut url = Url::parse(&uri).map_err(Internal::log)?;
+            if let Some(client_state) = params.get("state") {
+                url.query_pairs_mut().append_pair("state", client_state);
+            }
+            see_other(url.as_str())
+        }
+        None => html_response(StatusCode::OK, &ferrid_pages::SignedOutPage),
+    };
+    session::clear_cookie(state, &mut response)?;
+    Ok(response)
 }
 
 fn confirmation(
@@ -112,15 +117,10 @@ pub async fn confirm(
     state: web::Data<AppState>,
     http: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let result = async {
-        forms::posted(&state, &http, &body)?;
-        session::end(&state, &http, session::Ending::ThisBrowser, "logout").await?;
-        let mut response = html_response(StatusCode::OK, &ferrid_pages::SignedOutPage);
-        session::clear_cookie(&state, &mut response)?;
-        Ok(response)
-    };
-    result
-        .await
-        .unwrap_or_else(|page: PageError| page.response())
+) -> Result<HttpResponse, PageError> {
+    forms::posted(&state, &http, &body)?;
+    session::end(&state, &http, session::Ending::ThisBrowser, "logout").await?;
+    let mut response = html_response(StatusCode::OK, &ferrid_pages::SignedOutPage);
+    session::clear_cookie(&state, &mut response)?;
+    Ok(response)
 }

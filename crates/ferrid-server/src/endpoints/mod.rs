@@ -1,17 +1,16 @@
 //! One module per endpoint.
 
 pub mod account;
-pub mod account_security;
 pub mod assets;
 pub mod authorize;
 pub mod consent;
-pub mod email_links;
 pub mod health;
 pub mod introspect;
 pub mod login;
 pub mod login_mfa;
 pub mod logout;
 pub mod metadata;
+pub mod password;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

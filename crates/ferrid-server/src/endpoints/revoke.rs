@@ -11,7 +11,7 @@ use ferrid_service::audit::{Event, EventKind, Outcome};
 
 use crate::audit::RecordForRequest;
 use crate::client_auth;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{JsonError, ErrorCode, OAuthError};
 use crate::grants::issue::REFRESH_TOKEN_PREFIX;
 use crate::http::{is_form, Params};
 use crate::state::AppState;
@@ -21,13 +21,11 @@ pub async fn revoke(
     state: web::Data<AppState>,
     http: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    match perform(&state, &http, &body).await {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish(),
-        Err(error) => error.token_response(),
-    }
+) -> Result<HttpResponse, JsonError> {
+    perform(&state, &http, &body).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
 }
 
 fn not_yours() -> OAuthError {

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::GrantType;
 
 use crate::client_auth;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{JsonError, ErrorCode, OAuthError};
 use crate::grants::issue::TokenResponse;
 use crate::grants::{authorization_code, client_credentials, refresh};
 use crate::http::{is_form, Params};
@@ -17,14 +17,12 @@ pub async fn token(
     state: web::Data<AppState>,
     http: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    match exchange(&state, &http, &body).await {
-        Ok(response) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(response),
-        Err(error) => error.token_response(),
-    }
+) -> Result<HttpResponse, JsonError> {
+    let response = exchange(&state, &http, &body).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
 }
 
 async fn exchange(

@@ -7,32 +7,38 @@ use ferrid_tokens::AccessTokenClaims;
 use serde_json::{json, Map, Value};
 
 use crate::bearer::active_access_token;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{BearerError, ErrorCode, OAuthError};
 use crate::http::{is_form, Params};
 use crate::state::AppState;
 use ferrid_service::scopes;
 
 /// `GET /userinfo`.
-pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+pub async fn get(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, BearerError> {
     respond(&state, bearer_from_header(&http)).await
 }
 
 /// `POST /userinfo`: the token in the header or, as a form, in the body
 /// (RFC 6750 §2.2), but not both.
-pub async fn post(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, BearerError> {
     let in_header = bearer_from_header(&http);
     let in_body = if is_form(&http) {
         match Params::parse(&body) {
             Ok(params) => params.get("access_token").map(str::to_owned),
-            Err(error) => return OAuthError::invalid_request(error.to_string()).bearer_response(),
+            Err(error) => return Err(OAuthError::invalid_request(error.to_string()).into()),
         }
     } else {
         None
     };
     let token = match (in_header, in_body) {
         (Ok(Some(_)), Some(_)) => {
-            return OAuthError::invalid_request("send the access token in one place only")
-                .bearer_response()
+            return Err(OAuthError::invalid_request("send the access token in one place only").into())
         }
         (Ok(None), Some(token)) => Ok(Some(token)),
         (header_token, _) => header_token,
@@ -60,24 +66,21 @@ fn bearer_from_header(http: &HttpRequest) -> Result<Option<String>, OAuthError> 
     }
 }
 
-async fn respond(state: &AppState, token: Result<Option<String>, OAuthError>) -> HttpResponse {
-    let token = match token {
-        Ok(Some(token)) => token,
-        Ok(None) => {
-            // RFC 6750 §3.1: no error code when the request had no token.
-            return HttpResponse::Unauthorized()
-                .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"ferrid\""))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish();
-        }
-        Err(error) => return error.bearer_response(),
-    };
-    match claims_for(state, &token).await {
-        Ok(claims) => HttpResponse::Ok()
+async fn respond(
+    state: &AppState,
+    token: Result<Option<String>, OAuthError>,
+) -> Result<HttpResponse, BearerError> {
+    let Some(token) = token? else {
+        // RFC 6750 §3.1: no error code when the request had no token.
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"ferrid\""))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(claims),
-        Err(error) => error.bearer_response(),
-    }
+            .finish());
+    };
+    let claims = claims_for(state, &token).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(claims))
 }
 
 async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>, OAuthError> {

@@ -148,12 +148,10 @@ pub fn redeem(
     now: i64,
 ) -> StoreResult<Result<Redeemed, Refused>> {
     let code_digest = digest(exchange.code);
-    let first = storage.in_transaction(|tx| tx.redeem_code(&code_digest, now))?;
-    std::thread::sleep(std::time::Duration::from_millis(20));
     storage.in_transaction(|tx| {
         // Redeeming first makes the code single-use even when the request
         // turns out to be wrong: a code presented wrongly is burnt.
-        let Some(code) = first else {
+        let Some(code) = tx.redeem_code(&code_digest, now)? else {
             let revoked = match tx.code_grant(&code_digest)? {
                 // Only the first replay revokes; later ones find it done.
                 Some((grant_id, user_id)) if tx.revoke_grant(&grant_id, now)? => {

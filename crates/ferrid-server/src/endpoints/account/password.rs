@@ -1,0 +1,127 @@
+//! `POST /account/password`: the signed-in user changes their password.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::{Session, User};
+
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
+use crate::error::{Internal, PageError};
+use crate::forms;
+use crate::http::Params;
+use crate::lockout::{self, Refusal};
+use crate::login_flow;
+use crate::paths;
+use crate::session::not_signed_in;
+use crate::state::AppState;
+use crate::{mail, mfa, session};
+use ferrid_store::TotpEnrolment;
+use super::{overview, require_second_factor, signed_in};
+
+/// `POST /account/password`: needs the current password (a wrong one
+/// counts toward the lock); the new one must meet the policy. Every other
+/// session of the user ends and every refresh token is revoked.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let params = forms::posted(&state, &http, &body)?;
+    let (current, user) = signed_in(&state, &http).await?;
+    require_second_factor(&current, &user)?;
+    let current_password = params
+        .get("current_password")
+        .unwrap_or_default()
+        .to_owned();
+    let new_password =
+        match forms::new_password(&params, state.settings.security.passwords.min_length, &user)
+        {
+            Ok(password) => password,
+            Err(message) => return overview(&state, &http, &user, None, Some(&message)).await,
+        };
+    let outcome = {
+        let (store, passwords) = (state.store.clone(), state.passwords.clone());
+        let policy = state.settings.security.lockout.clone();
+        let (user, now) = (user.clone(), state.now());
+        let keep_sid = current.sid.clone();
+        state
+            .password_pool
+            .run_store(move || -> ferrid_store::StoreResult<PasswordChange> {
+                let subject = lockout::login_subject(&user.username);
+                if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
+                    return Ok(PasswordChange::Refused(refusal));
+                }
+                if !passwords.verify(&current_password, &user.password_hash) {
+                    let refusal = lockout::record_failure(&store, &policy, &subject, now)?;
+                    return Ok(PasswordChange::WrongPassword(refusal));
+                }
+                let hash = passwords.hash(&new_password)?;
+                Ok(PasswordChange::Changed(store.change_password(
+                    &user.id,
+                    &hash,
+                    Some(&keep_sid),
+                    now,
+                )?))
+            })
+            .await
+    };
+    let (now, policy) = (state.now(), &state.settings.security.lockout);
+    match outcome {
+        Ok(PasswordChange::Changed(ended)) => {
+            Event::new(EventKind::PasswordChange, Outcome::Success)
+                .actor(&user.id)
+                .subject(&user.id)
+                .detail(format!("{ended} other sessions ended"))
+                .record(&state, &http)
+                .await;
+            state.deliver_logouts_soon();
+            overview(
+                &state,
+                &http,
+                &user,
+                Some("Password changed. You were signed out everywhere else."),
+                None,
+            )
+            .await
+        }
+        Ok(PasswordChange::WrongPassword(refusal)) => {
+            Event::new(EventKind::PasswordChange, Outcome::Failure)
+                .actor(&user.id)
+                .subject(&user.id)
+                .detail("wrong current password")
+                .record(&state, &http)
+                .await;
+            let mut message = "The current password is wrong.".to_owned();
+            if let Some(refusal) = refusal {
+                login_flow::lock_event(Some(&user.id), &refusal)
+                    .actor(&user.id)
+                    .record(&state, &http)
+                    .await;
+                message = format!("{message} {}", refusal.message(now, policy));
+            }
+            overview(&state, &http, &user, None, Some(&message)).await
+        }
+        Ok(PasswordChange::Refused(refusal)) => {
+            Event::new(EventKind::PasswordChange, Outcome::Refused)
+                .actor(&user.id)
+                .subject(&user.id)
+                .detail(refusal.describe())
+                .record(&state, &http)
+                .await;
+            let message = refusal.message(now, policy);
+            overview(&state, &http, &user, None, Some(&message)).await
+        }
+        Err(refused) => refused.respond(),
+    }
+}
+
+/// What a password change came to.
+enum PasswordChange {
+    /// Changed; this many other sessions ended.
+    Changed(usize),
+    /// The current password was wrong (counted; maybe a wait started).
+    WrongPassword(Option<Refusal>),
+    /// Refused unchecked: a wait or lock is in force.
+    Refused(Refusal),
+}

@@ -1,0 +1,52 @@
+//! `POST /account/recovery-codes`: a new set of recovery codes.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::{Session, User};
+
+use ferrid_service::audit::{Event, EventKind, Outcome};
+
+use crate::audit::RecordForRequest;
+use crate::error::{Internal, PageError};
+use crate::forms;
+use crate::http::Params;
+use crate::lockout::{self, Refusal};
+use crate::login_flow;
+use crate::paths;
+use crate::session::not_signed_in;
+use crate::state::AppState;
+use crate::{mail, mfa, session};
+use ferrid_store::TotpEnrolment;
+use super::{recovery_codes_page, require_second_factor, signed_in};
+
+/// `POST /account/recovery-codes`: a new set; the old one stops working.
+pub async fn regenerate_recovery_codes(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    forms::posted(&state, &http, &body)?;
+    let (current, user) = signed_in(&state, &http).await?;
+    require_second_factor(&current, &user)?;
+    if !user.has_mfa() {
+        return Err(PageError::bad_request(
+            "Two-step verification is off",
+            "Recovery codes come with two-step verification; set it up first.",
+        ));
+    }
+    let codes = mfa::new_recovery_codes();
+    let digests: Vec<String> = codes
+        .iter()
+        .map(|code| mfa::recovery_digest(code))
+        .collect();
+    let (user_id, now) = (user.id.clone(), state.now());
+    state
+        .db(move |store| store.replace_recovery_codes(&user_id, &digests, now))
+        .await?;
+    Event::new(EventKind::MfaRecoveryCodesRegenerate, Outcome::Success)
+        .actor(&user.id)
+        .subject(&user.id)
+        .record(&state, &http)
+        .await;
+    Ok(recovery_codes_page(&codes, paths::ACCOUNT_SECURITY))
+}
