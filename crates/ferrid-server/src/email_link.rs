@@ -2,22 +2,13 @@
 //! single-use token a link carries. Shared by the endpoints the links
 //! land on.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
 use ferrid_store::EmailToken;
 
-use ferrid_service::audit::{Event, EventKind, Outcome};
-
-use crate::audit::RecordForRequest;
 use crate::error::PageError;
-use crate::forms;
-use crate::http::{html_response, Params};
-use crate::lockout;
-use crate::mail;
-use crate::paths;
 use crate::state::AppState;
 
+/// The page for a link that is unknown, spent or expired.
 pub fn invalid_link() -> PageError {
     PageError::bad_request(
         "Link expired",
@@ -26,6 +17,7 @@ pub fn invalid_link() -> PageError {
     .with_hint("Ask for a new one.")
 }
 
+/// The stored token of a link for `purpose`, if it is still usable.
 pub async fn valid_token(
     state: &AppState,
     token: &str,

@@ -239,7 +239,12 @@ impl ResponseError for PageError {
 
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "{}: {}", self.error.as_str(), self.error_description)
+        write!(
+            formatter,
+            "{}: {}",
+            self.error.as_str(),
+            self.error_description
+        )
     }
 }
 

@@ -51,8 +51,8 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use crate::endpoints::{
-    account, assets, authorize as authz, consent, health,
-    introspect, login, login_mfa, logout, metadata as meta, password, revoke, token, userinfo,
+    account, assets, authorize as authz, consent, health, introspect, login, login_mfa, logout,
+    metadata as meta, password, revoke, token, userinfo,
 };
 
 /// Largest request body accepted (forms and token requests are small).
@@ -86,10 +86,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::get().to(account::security::show),
         )
         .route(paths::ACCOUNT_TOTP, web::get().to(account::totp::enrol))
-        .route(
-            paths::ACCOUNT_TOTP,
-            web::post().to(account::totp::confirm),
-        )
+        .route(paths::ACCOUNT_TOTP, web::post().to(account::totp::confirm))
         .route(
             paths::ACCOUNT_RECOVERY_CODES,
             web::post().to(account::recovery_codes::regenerate_recovery_codes),
@@ -106,14 +103,26 @@ pub fn routes(config: &mut web::ServiceConfig) {
             paths::PASSWORD_FORGOT,
             web::get().to(password::forgot::forgot_form),
         )
-        .route(paths::PASSWORD_FORGOT, web::post().to(password::forgot::forgot))
+        .route(
+            paths::PASSWORD_FORGOT,
+            web::post().to(password::forgot::forgot),
+        )
         .route(
             paths::PASSWORD_RESET,
             web::get().to(password::reset::reset_form),
         )
-        .route(paths::PASSWORD_RESET, web::post().to(password::reset::reset))
-        .route(paths::VERIFY_EMAIL, web::get().to(account::verify_email::verify_form))
-        .route(paths::VERIFY_EMAIL, web::post().to(account::verify_email::verify))
+        .route(
+            paths::PASSWORD_RESET,
+            web::post().to(password::reset::reset),
+        )
+        .route(
+            paths::VERIFY_EMAIL,
+            web::get().to(account::verify_email::verify_form),
+        )
+        .route(
+            paths::VERIFY_EMAIL,
+            web::post().to(account::verify_email::verify),
+        )
         .route(paths::TOKEN, web::post().to(token::token))
         .route(paths::INTROSPECT, web::post().to(introspect::introspect))
         .route(paths::REVOKE, web::post().to(revoke::revoke))

@@ -11,10 +11,7 @@ use crate::http::{is_form, Params};
 use crate::state::AppState;
 
 /// `GET /authorize`: parameters in the query string.
-pub async fn get(
-    state: web::Data<AppState>,
-    http: HttpRequest,
-) -> Result<HttpResponse, PageError> {
+pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
     authorize(&state, &http, http.query_string().as_bytes()).await
 }
 
@@ -51,16 +48,14 @@ async fn authorize(
             if let Some(raw) = params.get("id_token_hint") {
                 match hint::verify(state, raw, Some(&request.client_id)) {
                     Some(claims) => request.expected_subject = Some(claims.sub),
-                    None => {
-                        return Ok(flow::redirect_error(
-                            state,
-                            &request.redirect_uri,
-                            request.state.as_deref(),
-                            &OAuthError::invalid_request(
-                                "id_token_hint is not an ID token this server issued to this client",
-                            ),
-                        ))
-                    }
+                    None => return Ok(flow::redirect_error(
+                        state,
+                        &request.redirect_uri,
+                        request.state.as_deref(),
+                        &OAuthError::invalid_request(
+                            "id_token_hint is not an ID token this server issued to this client",
+                        ),
+                    )),
                 }
             }
             let pending = flow::store(state, request).await?;

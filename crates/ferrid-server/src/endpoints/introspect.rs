@@ -9,7 +9,7 @@ use ferrid_store::secret::digest;
 use ferrid_store::Client;
 use serde_json::{json, Value};
 
-use crate::error::{JsonError, ErrorCode, Internal, OAuthError};
+use crate::error::{ErrorCode, Internal, JsonError, OAuthError};
 use crate::grants::issue::REFRESH_TOKEN_PREFIX;
 use crate::http::{is_form, Params};
 use crate::state::AppState;

@@ -27,7 +27,10 @@ use crate::state::AppState;
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
 
 /// `GET /login?request_id=…`: shows the form.
-pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let pending = flow::load(&state, params.get("request_id")).await?;
     let hint = pending.request.login_hint.clone().unwrap_or_default();
@@ -110,9 +113,7 @@ pub async fn submit(
         // is reset yet: a wrong code still counts against the account.
         let (pending_digest, user_id) = (digest(&pending.id), user.id.clone());
         state
-            .db(move |store| {
-                store.record_pending_second_factor(&pending_digest, &user_id, false)
-            })
+            .db(move |store| store.record_pending_second_factor(&pending_digest, &user_id, false))
             .await?;
         return Ok(see_other(&format!(
             "{}?request_id={}",

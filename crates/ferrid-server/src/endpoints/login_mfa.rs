@@ -36,7 +36,10 @@ enum CodeCheck {
 }
 
 /// `GET /login/mfa?request_id=…`
-pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let pending = flow::load(&state, params.get("request_id")).await?;
     if waiting_user(&state, &http, &pending).await?.is_none() {

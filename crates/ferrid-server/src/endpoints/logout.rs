@@ -17,10 +17,7 @@ use crate::state::AppState;
 use crate::{forms, hint, session};
 
 /// `GET /logout`.
-pub async fn get(
-    state: web::Data<AppState>,
-    http: HttpRequest,
-) -> Result<HttpResponse, PageError> {
+pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
     logout(&state, &http, http.query_string().as_bytes()).await
 }
 
@@ -44,9 +41,8 @@ async fn logout(
     http: &HttpRequest,
     encoded: &[u8],
 ) -> Result<HttpResponse, PageError> {
-    let params = Params::parse(encoded).map_err(|error| {
-        PageError::bad_request("Invalid sign-out request", error.to_string())
-    })?;
+    let params = Params::parse(encoded)
+        .map_err(|error| PageError::bad_request("Invalid sign-out request", error.to_string()))?;
     let claims = params
         .get("id_token_hint")
         .and_then(|raw| hint::verify(state, raw, params.get("client_id")));
@@ -59,9 +55,7 @@ async fn logout(
         None => None,
     };
     let redirect = match (params.get("post_logout_redirect_uri"), &client) {
-        (Some(uri), Some(client))
-            if client.post_logout_redirect_uris.iter().any(|r| r == uri) =>
-        {
+        (Some(uri), Some(client)) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => {
             Some(uri.to_owned())
         }
         (Some(uri), _) => {
@@ -76,9 +70,7 @@ async fn logout(
     // token used to sign the user out (RP-Initiated Logout §2).
     let current = session::current(state, http).await?;
     let matches = match (&claims, &current) {
-        (Some(claims), Some((session, user))) => {
-            claims.sid == session.sid && claims.sub == user.id
-        }
+        (Some(claims), Some((session, user))) => claims.sid == session.sid && claims.sub == user.id,
         _ => false,
     };
     if !matches {

@@ -11,7 +11,7 @@ use ferrid_service::audit::{Event, EventKind, Outcome};
 
 use crate::audit::RecordForRequest;
 use crate::client_auth;
-use crate::error::{JsonError, ErrorCode, OAuthError};
+use crate::error::{ErrorCode, JsonError, OAuthError};
 use crate::grants::issue::REFRESH_TOKEN_PREFIX;
 use crate::http::{is_form, Params};
 use crate::state::AppState;

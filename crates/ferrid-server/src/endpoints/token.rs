@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::GrantType;
 
 use crate::client_auth;
-use crate::error::{JsonError, ErrorCode, OAuthError};
+use crate::error::{ErrorCode, JsonError, OAuthError};
 use crate::grants::issue::TokenResponse;
 use crate::grants::{authorization_code, client_credentials, refresh};
 use crate::http::{is_form, Params};

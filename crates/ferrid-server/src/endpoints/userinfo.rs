@@ -38,7 +38,9 @@ pub async fn post(
     };
     let token = match (in_header, in_body) {
         (Ok(Some(_)), Some(_)) => {
-            return Err(OAuthError::invalid_request("send the access token in one place only").into())
+            return Err(
+                OAuthError::invalid_request("send the access token in one place only").into(),
+            )
         }
         (Ok(None), Some(token)) => Ok(Some(token)),
         (header_token, _) => header_token,

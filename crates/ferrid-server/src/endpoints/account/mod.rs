@@ -4,22 +4,14 @@
 //! code pages they answer with.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use ferrid_store::{Session, User};
 
-use ferrid_service::audit::{Event, EventKind, Outcome};
-
-use crate::audit::RecordForRequest;
-use crate::error::{Internal, PageError};
+use crate::error::PageError;
 use crate::forms;
-use crate::http::Params;
-use crate::lockout::{self, Refusal};
-use crate::login_flow;
-use crate::paths;
+use crate::session;
 use crate::session::not_signed_in;
 use crate::state::AppState;
-use crate::{mail, mfa, session};
-use ferrid_store::TotpEnrolment;
 
 pub mod password;
 pub mod recovery_codes;

@@ -1,23 +1,16 @@
 //! `POST /account/password`: the signed-in user changes their password.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_store::{Session, User};
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
+use super::{overview, require_second_factor, signed_in};
 use crate::audit::RecordForRequest;
-use crate::error::{Internal, PageError};
+use crate::error::PageError;
 use crate::forms;
-use crate::http::Params;
 use crate::lockout::{self, Refusal};
 use crate::login_flow;
-use crate::paths;
-use crate::session::not_signed_in;
 use crate::state::AppState;
-use crate::{mail, mfa, session};
-use ferrid_store::TotpEnrolment;
-use super::{overview, require_second_factor, signed_in};
 
 /// `POST /account/password`: needs the current password (a wrong one
 /// counts toward the lock); the new one must meet the policy. Every other
@@ -35,8 +28,7 @@ pub async fn change_password(
         .unwrap_or_default()
         .to_owned();
     let new_password =
-        match forms::new_password(&params, state.settings.security.passwords.min_length, &user)
-        {
+        match forms::new_password(&params, state.settings.security.passwords.min_length, &user) {
             Ok(password) => password,
             Err(message) => return overview(&state, &http, &user, None, Some(&message)).await,
         };

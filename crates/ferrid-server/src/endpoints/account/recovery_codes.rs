@@ -1,23 +1,16 @@
 //! `POST /account/recovery-codes`: a new set of recovery codes.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_store::{Session, User};
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
-use crate::audit::RecordForRequest;
-use crate::error::{Internal, PageError};
-use crate::forms;
-use crate::http::Params;
-use crate::lockout::{self, Refusal};
-use crate::login_flow;
-use crate::paths;
-use crate::session::not_signed_in;
-use crate::state::AppState;
-use crate::{mail, mfa, session};
-use ferrid_store::TotpEnrolment;
 use super::{recovery_codes_page, require_second_factor, signed_in};
+use crate::audit::RecordForRequest;
+use crate::error::PageError;
+use crate::forms;
+use crate::mfa;
+use crate::paths;
+use crate::state::AppState;
 
 /// `POST /account/recovery-codes`: a new set; the old one stops working.
 pub async fn regenerate_recovery_codes(

@@ -10,7 +10,10 @@ use crate::state::AppState;
 use crate::{forms, session};
 
 /// Lists the user's sessions.
-pub async fn sessions(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn sessions(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let Some((current, user)) = session::current(&state, &http).await? else {
         return Err(session::not_signed_in());
     };
@@ -35,7 +38,11 @@ pub async fn sessions(state: web::Data<AppState>, http: HttpRequest) -> Result<H
 }
 
 /// Ends one of the user's sessions.
-pub async fn end(state: web::Data<AppState>, http: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+pub async fn end(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
     let params = forms::posted(&state, &http, &body)?;
     let Some((current, user)) = session::current(&state, &http).await? else {
         return Err(session::not_signed_in());

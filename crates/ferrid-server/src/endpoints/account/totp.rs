@@ -1,28 +1,27 @@
 //! TOTP enrolment: `GET /account/totp` shows a new pending secret,
 //! `POST /account/totp` confirms it with a code.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_store::{Session, User};
+use ferrid_store::User;
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
+use super::{recovery_codes_page, signed_in};
 use crate::audit::RecordForRequest;
 use crate::error::{Internal, PageError};
 use crate::forms;
 use crate::http::Params;
-use crate::lockout::{self, Refusal};
-use crate::login_flow;
 use crate::paths;
-use crate::session::not_signed_in;
 use crate::state::AppState;
 use crate::{mail, mfa, session};
 use ferrid_store::TotpEnrolment;
-use super::{recovery_codes_page, signed_in};
 
 /// `GET /account/totp[?request_id=…]`: a new secret, pending until
 /// confirmed, shown as a QR code and as text.
-pub async fn enrol(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn enrol(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let (_, user) = signed_in(&state, &http).await?;
     if user.has_mfa() {
@@ -95,8 +94,7 @@ pub async fn confirm(
     let Some(step) = mfa::check_totp(&secret, &code, state.now())? else {
         let message =
             "That code is not right. Check the time on your device and try the current code.";
-        return render_enrolment(&state, &http, &user, &secret, &request_id, Some(message))
-            .await;
+        return render_enrolment(&state, &http, &user, &secret, &request_id, Some(message)).await;
     };
     let codes = mfa::new_recovery_codes();
     let digests: Vec<String> = codes

@@ -3,38 +3,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_store::{Session, User};
-
 use ferrid_service::audit::{Event, EventKind, Outcome};
-
-use crate::audit::RecordForRequest;
-use crate::error::{Internal, PageError};
-use crate::forms;
-use crate::http::Params;
-use crate::lockout::{self, Refusal};
-use crate::login_flow;
-use crate::paths;
-use crate::session::not_signed_in;
-use crate::state::AppState;
-use crate::{mail, mfa, session};
-use ferrid_store::TotpEnrolment;
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
-use ferrid_store::EmailToken;
 
-use ferrid_service::audit::{Event, EventKind, Outcome};
-
+use super::{overview, signed_in};
 use crate::audit::RecordForRequest;
+use crate::email_link::{invalid_link, valid_token};
 use crate::error::PageError;
 use crate::forms;
 use crate::http::{html_response, Params};
-use crate::lockout;
 use crate::mail;
 use crate::paths;
 use crate::state::AppState;
-use super::{overview, signed_in};
-use crate::email_link::{invalid_link, valid_token};
 
 /// `POST /account/verify-email`: e-mails a verification link.
 pub async fn send_verification(
@@ -93,7 +73,10 @@ pub async fn send_verification(
 
 /// `GET /verify-email?token=…`: asks for confirmation (a POST), so that
 /// a mail scanner following the link verifies nothing.
-pub async fn verify_form(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn verify_form(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let token_value = params.get("token").unwrap_or_default().to_owned();
     let email_token = valid_token(&state, &token_value, mail::VERIFY_EMAIL).await?;
@@ -118,8 +101,7 @@ pub async fn verify(
     let now = state.now();
     let verified = state
         .db(move |store| {
-            let Some(token) =
-                store.consume_email_token(&token_digest, mail::VERIFY_EMAIL, now)?
+            let Some(token) = store.consume_email_token(&token_digest, mail::VERIFY_EMAIL, now)?
             else {
                 return Ok(None);
             };

@@ -2,16 +2,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_store::secret::digest;
-use ferrid_store::EmailToken;
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
 use crate::audit::RecordForRequest;
 use crate::error::PageError;
 use crate::forms;
-use crate::http::{html_response, Params};
-use crate::lockout;
 use crate::mail;
 use crate::paths;
 use crate::state::AppState;

@@ -4,22 +4,23 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
-use ferrid_store::EmailToken;
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
 use crate::audit::RecordForRequest;
+use crate::email_link::{invalid_link, valid_token};
 use crate::error::PageError;
 use crate::forms;
 use crate::http::{html_response, Params};
 use crate::lockout;
 use crate::mail;
-use crate::paths;
 use crate::state::AppState;
-use crate::email_link::{invalid_link, valid_token};
 
 /// `GET /password/reset?token=…`
-pub async fn reset_form(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn reset_form(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let token = params.get("token").unwrap_or_default().to_owned();
     valid_token(&state, &token, mail::PASSWORD_RESET).await?;
@@ -62,8 +63,7 @@ pub async fn reset(
         .filter(|user| !user.disabled && user.email == email_token.email)
         .ok_or_else(invalid_link)?;
     let new_password =
-        match forms::new_password(&params, state.settings.security.passwords.min_length, &user)
-        {
+        match forms::new_password(&params, state.settings.security.passwords.min_length, &user) {
             Ok(password) => password,
             Err(message) => return render_reset(&state, &http, &reset_token, Some(&message)),
         };
