@@ -106,7 +106,7 @@ impl Metadata {
             "revocation_endpoint": settings.endpoint(paths::REVOKE),
             "end_session_endpoint": settings.endpoint(paths::LOGOUT),
             "jwks_uri": settings.endpoint(paths::JWKS),
-            "scopes_supported": scopes::SUPPORTED.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            "scopes_supported": scopes::Scope::ALL.map(scopes::Scope::as_str),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": GrantType::ALL.map(GrantType::as_str),

@@ -2,7 +2,7 @@
 //! table and to the structured log (target `audit`). Events carry ids,
 //! addresses and outcomes, never a password, secret, code or token.
 
-use ferrid_store::{AuditEvent, Store, StoreResult};
+use ferrid_store::{AuditEvent, AuditFilter, Store, StoreError, StoreResult};
 
 /// What happened. The names are what `ferrid audit tail` shows and what
 /// operators filter on, so they never change once released.
@@ -221,6 +221,53 @@ fn log(row: &AuditEvent) {
         detail = row.detail.as_deref(),
         "audit"
     );
+}
+
+/// The most events one query returns.
+pub const MAX_QUERY_LIMIT: i64 = 10_000;
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery<'a> {
+    /// Only events a user took part in (as actor or subject), named by
+    /// username, e-mail address or id.
+    pub user: Option<&'a str>,
+    /// Only events at or after this time, Unix seconds.
+    pub since: Option<i64>,
+    /// At most this many, the newest (1 to [`MAX_QUERY_LIMIT`]).
+    pub limit: i64,
+}
+
+/// Why an audit query was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditQueryError {
+    /// The limit is out of range.
+    #[error("the limit must be between 1 and {MAX_QUERY_LIMIT}")]
+    Limit,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The newest events matching `query`, oldest first.
+pub fn query(store: &Store, query: &AuditQuery<'_>) -> Result<Vec<AuditEvent>, AuditQueryError> {
+    if !(1..=MAX_QUERY_LIMIT).contains(&query.limit) {
+        return Err(AuditQueryError::Limit);
+    }
+    // A username or address is resolved to the stable id events are
+    // recorded under; anything else is taken as an id.
+    let user_id = match query.user {
+        Some(login) => Some(match store.find_user_by_login(login)? {
+            Some(found) => found.id,
+            None => login.to_owned(),
+        }),
+        None => None,
+    };
+    Ok(store.audit_events(&AuditFilter {
+        user_id,
+        since: query.since,
+        limit: query.limit,
+    })?)
 }
 
 #[cfg(test)]

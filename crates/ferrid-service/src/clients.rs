@@ -150,7 +150,7 @@ pub enum RegistrationError {
         problem: UriProblem,
     },
     /// A scope ferrid does not define.
-    #[error("unsupported scope \"{0}\"; supported: {supported}", supported = scopes::SUPPORTED.map(|(name, _)| name).join(" "))]
+    #[error("unsupported scope \"{0}\"; supported: {supported}", supported = scopes::supported_names())]
     UnsupportedScope(String),
     /// The code grant without `openid`.
     #[error("a client with the authorization_code grant needs the openid scope")]
@@ -359,50 +359,12 @@ pub fn register(
     let auth_method =
         ClientAuthMethod::parse(&registration.auth_method).ok_or(RegistrationError::AuthMethod)?;
 
-    let mut grant_types: Vec<GrantType> = Vec::new();
-    for grant in registration.grant_types.iter().map(|grant| grant.trim()) {
-        let grant = GrantType::parse(grant)
-            .ok_or_else(|| RegistrationError::UnknownGrant(grant.to_owned()))?;
-        if !grant_types.contains(&grant) {
-            grant_types.push(grant);
-        }
-    }
-    if grant_types.is_empty() {
-        return Err(RegistrationError::NoGrant.into());
-    }
+    let grant_types = checked_grants(&registration.grant_types, auth_method)?;
     let uses_code = grant_types.contains(&GrantType::AuthorizationCode);
-    if !auth_method.is_confidential() && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(RegistrationError::PublicClientCredentials.into());
-    }
-
-    let uses_refresh = grant_types.contains(&GrantType::RefreshToken);
-    if uses_refresh && !uses_code {
-        return Err(RegistrationError::RefreshWithoutCode.into());
-    }
-    let refresh_settings = registration.refresh_idle_ttl.is_some()
-        || registration.refresh_absolute_ttl.is_some()
-        || registration.refresh_for_online_sessions;
-    if refresh_settings && !uses_refresh {
-        return Err(RegistrationError::RefreshSettingsWithoutRefresh.into());
-    }
-    if [
-        registration.refresh_idle_ttl,
-        registration.refresh_absolute_ttl,
-    ]
-    .iter()
-    .flatten()
-    .any(|ttl| *ttl <= 0)
-    {
-        return Err(RegistrationError::RefreshLifetime.into());
-    }
-    if let (Some(idle), Some(absolute)) = (
-        registration.refresh_idle_ttl,
-        registration.refresh_absolute_ttl,
-    ) {
-        if idle > absolute {
-            return Err(RegistrationError::RefreshIdleAboveAbsolute.into());
-        }
-    }
+    check_refresh_settings(
+        &registration,
+        grant_types.contains(&GrantType::RefreshToken),
+    )?;
 
     let redirect_uris = checked_uris(&registration.redirect_uris, Field::RedirectUris)?;
     if uses_code && redirect_uris.is_empty() {
@@ -429,21 +391,7 @@ pub fn register(
         return Err(RegistrationError::MissingOpenid.into());
     }
 
-    let (jwks, jwks_uri) = match (auth_method, registration.jwks, registration.jwks_uri) {
-        (ClientAuthMethod::PrivateKeyJwt, Some(jwks), None) => {
-            ferrid_tokens::assertion::check_public_jwks(&jwks)
-                .map_err(|error| RegistrationError::Jwks(error.to_string()))?;
-            (Some(jwks), None)
-        }
-        (ClientAuthMethod::PrivateKeyJwt, None, Some(uri)) => {
-            (None, Some(checked_web_uri(&uri, Field::JwksUri)?))
-        }
-        (ClientAuthMethod::PrivateKeyJwt, _, _) => {
-            return Err(RegistrationError::KeysRequired.into())
-        }
-        (_, None, None) => (None, None),
-        (_, _, _) => return Err(RegistrationError::KeysNotAllowed.into()),
-    };
+    let (jwks, jwks_uri) = client_keys(auth_method, registration.jwks, registration.jwks_uri)?;
     // Every confidential method but private_key_jwt has a secret; only
     // client_secret_jwt keeps it (sealed), as the HMAC key it is.
     let secret = (auth_method.is_confidential() && auth_method != ClientAuthMethod::PrivateKeyJwt)
@@ -481,6 +429,81 @@ pub fn register(
         },
         secret,
     })
+}
+
+/// The grant types asked for, each known and once.
+fn checked_grants(
+    names: &[String],
+    auth_method: ClientAuthMethod,
+) -> Result<Vec<GrantType>, RegistrationError> {
+    let mut grant_types: Vec<GrantType> = Vec::new();
+    for name in names.iter().map(|name| name.trim()) {
+        let grant = GrantType::parse(name)
+            .ok_or_else(|| RegistrationError::UnknownGrant(name.to_owned()))?;
+        if !grant_types.contains(&grant) {
+            grant_types.push(grant);
+        }
+    }
+    if grant_types.is_empty() {
+        return Err(RegistrationError::NoGrant);
+    }
+    if !auth_method.is_confidential() && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(RegistrationError::PublicClientCredentials);
+    }
+    if grant_types.contains(&GrantType::RefreshToken)
+        && !grant_types.contains(&GrantType::AuthorizationCode)
+    {
+        return Err(RegistrationError::RefreshWithoutCode);
+    }
+    Ok(grant_types)
+}
+
+/// Refresh-token settings only with the refresh grant, and lifetimes that
+/// make sense.
+fn check_refresh_settings(
+    registration: &ClientRegistration,
+    uses_refresh: bool,
+) -> Result<(), RegistrationError> {
+    let (idle, absolute) = (
+        registration.refresh_idle_ttl,
+        registration.refresh_absolute_ttl,
+    );
+    let refresh_settings =
+        idle.is_some() || absolute.is_some() || registration.refresh_for_online_sessions;
+    if refresh_settings && !uses_refresh {
+        return Err(RegistrationError::RefreshSettingsWithoutRefresh);
+    }
+    if [idle, absolute].iter().flatten().any(|ttl| *ttl <= 0) {
+        return Err(RegistrationError::RefreshLifetime);
+    }
+    match (idle, absolute) {
+        (Some(idle), Some(absolute)) if idle > absolute => {
+            Err(RegistrationError::RefreshIdleAboveAbsolute)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The public keys of a `private_key_jwt` client: exactly one of a JWKS
+/// and a JWKS URI; other methods have none.
+fn client_keys(
+    auth_method: ClientAuthMethod,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+) -> Result<(Option<String>, Option<String>), RegistrationError> {
+    match (auth_method, jwks, jwks_uri) {
+        (ClientAuthMethod::PrivateKeyJwt, Some(jwks), None) => {
+            ferrid_tokens::assertion::check_public_jwks(&jwks)
+                .map_err(|error| RegistrationError::Jwks(error.to_string()))?;
+            Ok((Some(jwks), None))
+        }
+        (ClientAuthMethod::PrivateKeyJwt, None, Some(uri)) => {
+            Ok((None, Some(checked_web_uri(&uri, Field::JwksUri)?)))
+        }
+        (ClientAuthMethod::PrivateKeyJwt, _, _) => Err(RegistrationError::KeysRequired),
+        (_, None, None) => Ok((None, None)),
+        (_, _, _) => Err(RegistrationError::KeysNotAllowed),
+    }
 }
 
 /// A URI that must be a web address (http or https) and pass the rules

@@ -1,16 +1,55 @@
 //! The scopes ferrid understands and the claims each releases.
 
-/// Scopes this server supports, with what they grant in words (shown on
-/// the consent page).
-pub const SUPPORTED: [(&str, &str); 4] = [
-    ("openid", "Sign you in and know who you are"),
-    ("profile", "Your name and username"),
-    ("email", "Your e-mail address"),
-    (
-        OFFLINE_ACCESS,
-        "Stay connected to your account while you are away",
-    ),
-];
+/// The scopes OpenID Connect defines and ferrid supports (OIDC Core
+/// §5.4, §11). Requests carry scopes as a space-separated string, so
+/// granted scopes stay strings; this is the closed set they are checked
+/// against and described from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `openid`: every OpenID Connect request includes it.
+    OpenId,
+    /// `profile`: name and username.
+    Profile,
+    /// `email`: the e-mail address and whether it is verified.
+    Email,
+    /// `offline_access`: asks for a refresh token.
+    OfflineAccess,
+}
+
+impl Scope {
+    /// Every supported scope, in the order discovery lists them.
+    pub const ALL: [Scope; 4] = [
+        Scope::OpenId,
+        Scope::Profile,
+        Scope::Email,
+        Scope::OfflineAccess,
+    ];
+
+    /// The scope's name in requests and tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::OpenId => OPENID,
+            Scope::Profile => "profile",
+            Scope::Email => "email",
+            Scope::OfflineAccess => OFFLINE_ACCESS,
+        }
+    }
+
+    /// Parses a scope name.
+    pub fn parse(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == name)
+    }
+
+    /// What it grants, in words (shown on the consent page).
+    pub fn description(self) -> &'static str {
+        match self {
+            Scope::OpenId => "Sign you in and know who you are",
+            Scope::Profile => "Your name and username",
+            Scope::Email => "Your e-mail address",
+            Scope::OfflineAccess => "Stay connected to your account while you are away",
+        }
+    }
+}
 
 /// The scope that asks for a refresh token (OIDC Core §11).
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -20,15 +59,17 @@ pub const OPENID: &str = "openid";
 
 /// Whether ferrid supports `scope`.
 pub fn is_supported(scope: &str) -> bool {
-    SUPPORTED.iter().any(|(name, _)| *name == scope)
+    Scope::parse(scope).is_some()
 }
 
 /// The consent-page description of a supported scope.
 pub fn describe(scope: &str) -> &'static str {
-    SUPPORTED
-        .iter()
-        .find(|(name, _)| *name == scope)
-        .map_or("", |(_, description)| description)
+    Scope::parse(scope).map_or("", Scope::description)
+}
+
+/// The names of the supported scopes, space-separated.
+pub fn supported_names() -> String {
+    Scope::ALL.map(Scope::as_str).join(" ")
 }
 
 /// Whether a granted scope list contains `scope`.

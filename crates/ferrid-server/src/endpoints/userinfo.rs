@@ -117,14 +117,14 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
 
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(user.id));
-    if granted.iter().any(|scope| scope == "profile") {
+    if scopes::contains(&granted, scopes::Scope::Profile.as_str()) {
         if let Some(name) = &user.name {
             claims.insert("name".into(), json!(name));
         }
         claims.insert("preferred_username".into(), json!(user.username));
         claims.insert("updated_at".into(), json!(user.updated_at));
     }
-    if granted.iter().any(|scope| scope == "email") {
+    if scopes::contains(&granted, scopes::Scope::Email.as_str()) {
         claims.insert("email".into(), json!(user.email));
         claims.insert("email_verified".into(), json!(user.email_verified));
     }

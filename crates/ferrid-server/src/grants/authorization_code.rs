@@ -323,11 +323,18 @@ mod tests {
     }
 
     fn memory_with_code(value: &str) -> Memory {
+        memory_with_code_where(value, |_| {})
+    }
+
+    /// A memory holding code `value` of an active user, as `change` left it.
+    fn memory_with_code_where(value: &str, change: impl FnOnce(&mut AuthorizationCode)) -> Memory {
         let memory = Memory::default();
         {
             let mut rows = memory.0.lock().unwrap();
             rows.active_users.insert("u1".into());
-            rows.codes.insert(digest(value), code(value, "u1"));
+            let mut stored = code(value, "u1");
+            change(&mut stored);
+            rows.codes.insert(digest(value), stored);
         }
         memory
     }
@@ -355,15 +362,7 @@ mod tests {
 
     #[test]
     fn without_offline_access_the_grant_ends_with_its_access_token() {
-        let memory = memory_with_code("c1");
-        memory
-            .0
-            .lock()
-            .unwrap()
-            .codes
-            .get_mut(&digest("c1"))
-            .unwrap()
-            .scope = "openid".into();
+        let memory = memory_with_code_where("c1", |code| code.scope = "openid".into());
         let redeemed = redeem(&memory, &client(), &exchange_of("c1"), LIFETIMES, NOW)
             .unwrap()
             .unwrap();
@@ -437,15 +436,8 @@ mod tests {
             (Some("x".repeat(43).as_str()), false),
             (None, false),
         ] {
-            let memory = memory_with_code("c1");
-            memory
-                .0
-                .lock()
-                .unwrap()
-                .codes
-                .get_mut(&digest("c1"))
-                .unwrap()
-                .code_challenge = Some(challenge.into());
+            let memory =
+                memory_with_code_where("c1", |code| code.code_challenge = Some(challenge.into()));
             let exchange = CodeExchange {
                 verifier: presented,
                 ..exchange_of("c1")

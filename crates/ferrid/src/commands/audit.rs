@@ -1,8 +1,9 @@
 //! `ferrid audit tail`: reads the audit log.
 
 use anyhow::{bail, Context};
+use ferrid_service::audit::{self, AuditQuery};
 use ferrid_service::{Clock, SystemClock};
-use ferrid_store::{AuditEvent, AuditFilter};
+use ferrid_store::AuditEvent;
 use serde::Serialize;
 
 use crate::app;
@@ -21,24 +22,17 @@ struct EventView<'a> {
 pub fn run(config: &Config, json: bool, command: AuditCommand) -> anyhow::Result<()> {
     let store = app::open_migrated_store(config)?;
     let AuditCommand::Tail { user, since, limit } = command;
-    if !(1..=10_000).contains(&limit) {
-        bail!("--limit must be between 1 and 10000");
-    }
-    // A username is resolved to the stable id events are recorded under.
-    let user_id = match user {
-        Some(login) => Some(match store.find_user_by_login(&login)? {
-            Some(found) => found.id,
-            None => login,
-        }),
-        None => None,
-    };
     let since = since
         .map(|text| parse_since(&text, SystemClock.now()))
         .transpose()?;
-    let events = store.audit_events(&AuditFilter {
-        user_id,
+    let query = AuditQuery {
+        user: user.as_deref(),
         since,
         limit,
+    };
+    let events = audit::query(&store, &query).map_err(|error| match error {
+        audit::AuditQueryError::Limit => anyhow::anyhow!("--limit: {error}"),
+        other => other.into(),
     })?;
     let views: Vec<EventView> = events
         .iter()

@@ -189,5 +189,17 @@ on_both_backends!(
             .unwrap();
         assert!(!bad.status.success());
         assert!(String::from_utf8_lossy(&bad.stderr).contains("--since"));
+        for limit in ["0", "10001"] {
+            let refused = server
+                .cli(&["audit", "tail", "--limit", limit])
+                .output()
+                .unwrap();
+            assert!(!refused.status.success());
+            let said = String::from_utf8_lossy(&refused.stderr);
+            assert!(
+                said.contains("--limit: the limit must be between 1 and 10000"),
+                "{said}"
+            );
+        }
     }
 );

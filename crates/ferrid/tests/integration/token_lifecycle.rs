@@ -509,6 +509,37 @@ on_both_backends!(
     }
 );
 
+/// Signs `user` in from a new browser, asking for `offline_access`;
+/// returns the code and the PKCE verifier.
+async fn fresh_code(
+    server: &TestServer,
+    rp: &crate::support::oidc::DiscoveredClient,
+    user: &str,
+) -> (String, String) {
+    let start = crate::support::oidc::authorization_url(rp, &["offline_access"]);
+    let redirected = Browser::new()
+        .sign_in(&server.issuer, start.url.as_str(), user)
+        .await;
+    (
+        redirected.param("code").unwrap(),
+        start.verifier.secret().clone(),
+    )
+}
+
+/// The form of a code exchange by `client`.
+fn code_exchange<'a>(
+    client: &'a TestClient,
+    code: &'a str,
+    verifier: &'a str,
+) -> [(&'static str, &'a str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("code_verifier", verifier),
+    ]
+}
+
 on_both_backends!(
     code_reuse_revokes_the_first_tokens,
     |backend: Backend| async move {
@@ -516,18 +547,8 @@ on_both_backends!(
         server.create_user("cory");
         let client = refresh_client(&server, |_| {});
         let rp = crate::support::oidc::relying_party(&server, &client).await;
-        let start = crate::support::oidc::authorization_url(&rp, &["offline_access"]);
-        let redirected = Browser::new()
-            .sign_in(&server.issuer, start.url.as_str(), "cory")
-            .await;
-        let code = redirected.param("code").unwrap();
-        let verifier = start.verifier.secret().clone();
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", client.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ];
+        let (code, verifier) = fresh_code(&server, &rp, "cory").await;
+        let form = code_exchange(&client, &code, &verifier);
         let (status, first) = call(&server, "/token", &client, &form).await;
         assert_eq!(status, StatusCode::OK);
         let (status, second) = call(&server, "/token", &client, &form).await;
@@ -572,18 +593,8 @@ on_both_backends!(
         let client = refresh_client(&server, |_| {});
         let rp = crate::support::oidc::relying_party(&server, &client).await;
         for round in 0..8 {
-            let start = crate::support::oidc::authorization_url(&rp, &["offline_access"]);
-            let redirected = Browser::new()
-                .sign_in(&server.issuer, start.url.as_str(), "rita")
-                .await;
-            let code = redirected.param("code").unwrap();
-            let verifier = start.verifier.secret().clone();
-            let form = [
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", client.redirect_uri.as_str()),
-                ("code_verifier", verifier.as_str()),
-            ];
+            let (code, verifier) = fresh_code(&server, &rp, "rita").await;
+            let form = code_exchange(&client, &code, &verifier);
             let (first, second) = tokio::join!(
                 call(&server, "/token", &client, &form),
                 call(&server, "/token", &client, &form)
