@@ -15,7 +15,7 @@ fn client(auth_method: ClientAuthMethod) -> Client {
         name: "App".into(),
         auth_method,
         redirect_uris: vec!["https://app.example/cb".into()],
-        grant_types: vec!["authorization_code".into()],
+        grant_types: vec![ferrid_store::GrantType::AuthorizationCode],
         scopes: vec!["openid".into(), "profile".into(), "email".into()],
         id_token_signed_response_alg: "RS256".into(),
         ..Default::default()

@@ -23,7 +23,8 @@ impl RecordForRequest for Event {
         let event = self.origin(
             state
                 .rate_limiter
-                .client_ip(request)
+                .clients
+                .resolve(request)
                 .map(|ip| ip.to_string()),
             crate::request_id::of(request),
         );

@@ -14,6 +14,7 @@ pub mod blocking;
 pub mod caches;
 pub mod client_assertion;
 pub mod client_auth;
+pub mod client_ip;
 mod cookies;
 pub mod email_link;
 pub mod endpoints;
@@ -45,7 +46,6 @@ use std::net::TcpListener;
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 
-pub use ferrid_service::{clock, scopes};
 pub use ferrid_service::{Clock, ManualClock, SystemClock};
 pub use settings::Settings;
 pub use state::AppState;

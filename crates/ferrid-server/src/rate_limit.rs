@@ -12,11 +12,11 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use ipnet::IpNet;
 
+use crate::client_ip::ClientIp;
 use crate::error::PageError;
 use crate::paths;
 use crate::security::RateLimits;
@@ -72,7 +72,8 @@ pub struct RateLimiter {
     introspection: Option<DefaultKeyedRateLimiter<IpAddr>>,
     authorization: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_minute: RateLimits,
-    trusted_proxies: Vec<IpNet>,
+    /// Whose address a request counts against.
+    pub clients: ClientIp,
 }
 
 fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
@@ -80,28 +81,17 @@ fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
 }
 
 impl RateLimiter {
-    /// Builds the limiters; fails on a malformed trusted proxy.
-    pub fn new(limits: &RateLimits) -> Result<RateLimiter, String> {
-        let trusted_proxies = limits
-            .trusted_proxies
-            .iter()
-            .map(|entry| {
-                entry
-                    .parse::<IpNet>()
-                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| {
-                        format!("rate_limits.trusted_proxies: \"{entry}\" is not an address or CIDR block")
-                    })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(RateLimiter {
+    /// Builds the limiters, counting requests against the addresses
+    /// `clients` resolves.
+    pub fn new(limits: &RateLimits, clients: ClientIp) -> RateLimiter {
+        RateLimiter {
             login: limiter(limits.login_per_minute),
             token: limiter(limits.token_per_minute),
             introspection: limiter(limits.introspection_per_minute),
             authorization: limiter(limits.authorization_per_minute),
             per_minute: limits.clone(),
-            trusted_proxies,
-        })
+            clients,
+        }
     }
 
     fn limiter(&self, limit: Limit) -> (Option<&DefaultKeyedRateLimiter<IpAddr>>, u32) {
@@ -144,36 +134,6 @@ impl RateLimiter {
         }
     }
 
-    /// The client's address: the peer's, unless the peer is a trusted
-    /// proxy, in which case the nearest untrusted address in
-    /// `X-Forwarded-For` (read right to left, as proxies append).
-    pub fn client_ip(&self, request: &HttpRequest) -> Option<IpAddr> {
-        let peer = request.peer_addr()?.ip();
-        if !self.is_trusted(peer) {
-            return Some(peer);
-        }
-        let headers: Vec<&str> = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        // Right to left: each trusted hop vouches for the entry before it.
-        // The first untrusted address is the client; an entry that is not
-        // an address stops the walk at the hop that forwarded it (so junk
-        // from a client cannot hide the address its proxy appended).
-        let mut client = peer;
-        for entry in headers.iter().rev().flat_map(|value| value.rsplit(',')) {
-            let Ok(address) = entry.trim().parse::<IpAddr>() else {
-                break;
-            };
-            client = address;
-            if !self.is_trusted(address) {
-                break;
-            }
-        }
-        Some(client)
-    }
-
     /// The bucket of an address: IPv6 clients get a /64 each (one host
     /// usually holds a whole /64), IPv4 clients their address.
     fn bucket(address: IpAddr) -> IpAddr {
@@ -188,16 +148,6 @@ impl RateLimiter {
             v4 => v4,
         }
     }
-
-    fn is_trusted(&self, address: IpAddr) -> bool {
-        let address = match address {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
-            v4 => v4,
-        };
-        self.trusted_proxies
-            .iter()
-            .any(|network| network.contains(&address))
-    }
 }
 
 /// Middleware: refuses a request over its group's limit with 429 and
@@ -210,7 +160,7 @@ pub async fn middleware(
     // `/log%69n` is limited like `/login`.
     if let Some(limit) = Limit::of(request.method(), request.match_info().as_str()) {
         if let Some(limiter) = request.app_data::<web::Data<RateLimiter>>() {
-            if let Some(ip) = limiter.client_ip(request.request()) {
+            if let Some(ip) = limiter.clients.resolve(request.request()) {
                 if let Err(wait) = limiter.check(limit, ip) {
                     let per_minute = limiter.limiter(limit).1;
                     tracing::warn!(%ip, limit = limit.setting(), per_minute, "rate limit refused a request");
@@ -255,64 +205,17 @@ fn refusal(limit: Limit, per_minute: u32, wait: Duration) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use actix_web::test::TestRequest;
-
     use super::*;
 
     fn limiter(trusted: &[&str]) -> RateLimiter {
-        RateLimiter::new(&RateLimits {
-            login_per_minute: 2,
-            trusted_proxies: trusted.iter().map(|entry| entry.to_string()).collect(),
-            ..RateLimits::default()
-        })
-        .unwrap()
-    }
-
-    fn request(peer: &str, forwarded: Option<&str>) -> HttpRequest {
-        let mut request = TestRequest::default().peer_addr(peer.parse().unwrap());
-        if let Some(forwarded) = forwarded {
-            request = request.insert_header(("X-Forwarded-For", forwarded));
-        }
-        request.to_http_request()
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let limiter = limiter(&["10.0.0.0/8", "192.0.2.7"]);
-        let ip = |peer, forwarded| limiter.client_ip(&request(peer, forwarded)).unwrap();
-        // Untrusted peer: its own address, whatever it claims.
-        assert_eq!(
-            ip("203.0.113.5:1", Some("1.2.3.4")),
-            "203.0.113.5".parse::<IpAddr>().unwrap()
-        );
-        // Trusted proxy: the nearest untrusted hop.
-        assert_eq!(
-            ip("10.1.1.1:1", Some("1.2.3.4, 198.51.100.9")),
-            "198.51.100.9".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            ip("192.0.2.7:1", Some("1.2.3.4, 10.9.9.9")),
-            "1.2.3.4".parse::<IpAddr>().unwrap()
-        );
-        // A trusted proxy without the header, or with garbage in it.
-        assert_eq!(
-            ip("10.1.1.1:1", None),
-            "10.1.1.1".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            ip("10.1.1.1:1", Some("1.2.3.4, nonsense")),
-            "10.1.1.1".parse::<IpAddr>().unwrap()
-        );
-        // Junk from the client does not hide the address its proxy added.
-        assert_eq!(
-            ip("10.1.1.1:1", Some("nonsense, 198.51.100.9")),
-            "198.51.100.9".parse::<IpAddr>().unwrap()
-        );
-        assert!(RateLimiter::new(&RateLimits {
-            trusted_proxies: vec!["not-an-ip".into()],
-            ..RateLimits::default()
-        })
-        .is_err());
+        let trusted: Vec<String> = trusted.iter().map(|entry| entry.to_string()).collect();
+        RateLimiter::new(
+            &RateLimits {
+                login_per_minute: 2,
+                ..RateLimits::default()
+            },
+            ClientIp::new(&trusted).unwrap(),
+        )
     }
 
     #[test]

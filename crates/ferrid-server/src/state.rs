@@ -8,12 +8,13 @@ use std::sync::{Arc, RwLock};
 
 use ferrid_service::keys::{self, KeyError, KeyEvent};
 use ferrid_service::{audit, Clock};
-use ferrid_store::{PasswordHasher, Store, StoreResult};
+use ferrid_store::{PasswordHasher, Store, StoreError, StoreResult};
 use ferrid_tokens::{totp_aad, KeyPolicy, Keyring, MasterKey};
 
 use crate::backchannel::LogoutSender;
 use crate::caches::{RecentClients, VerifiedTokens};
 use crate::client_assertion::ClientAssertions;
+use crate::client_ip::ClientIp;
 use crate::error::Internal;
 use crate::mail::Mailer;
 use crate::metadata::Metadata;
@@ -22,12 +23,18 @@ use crate::paths;
 use crate::rate_limit::RateLimiter;
 use crate::settings::Settings;
 
-/// Why the state could not be assembled.
+/// Why the state could not be assembled, or its keys not reloaded.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// Loading or creating the signing keys failed.
+pub enum StateError {
+    /// Loading, creating or rotating the signing keys failed.
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The discovery document could not be built from the keyring.
+    #[error("cannot build the discovery document")]
+    Metadata,
     /// A component refused its configuration.
     #[error("{0}")]
     Component(String),
@@ -97,7 +104,7 @@ impl AppState {
         passwords: PasswordHasher,
         settings: Settings,
         clock: Arc<dyn Clock>,
-    ) -> Result<AppState, StartError> {
+    ) -> Result<AppState, StateError> {
         let node_id: Arc<str> = ferrid_store::secret::random_identifier(8).into();
         let keyring =
             keys::load_at_start(&store, &master_key, &key_policy, clock.as_ref(), &node_id)?;
@@ -110,7 +117,7 @@ impl AppState {
             .user_agent("ferrid")
             .build()
             .map_err(|error| {
-                StartError::Component(format!("cannot build the HTTP client: {error}"))
+                StateError::Component(format!("cannot build the HTTP client: {error}"))
             })?;
         let policy = &settings.security.passwords;
         let hashing_threads = match policy.hashing_threads {
@@ -119,11 +126,12 @@ impl AppState {
         };
         let password_pool =
             PasswordPool::new(hashing_threads, policy.hashing_queue).map_err(|error| {
-                StartError::Component(format!("cannot start the password pool: {error}"))
+                StateError::Component(format!("cannot start the password pool: {error}"))
             })?;
-        let rate_limiter =
-            RateLimiter::new(&settings.security.rate_limits).map_err(StartError::Component)?;
-        let mailer = Mailer::new(&settings.security.email).map_err(StartError::Component)?;
+        let client_ip = ClientIp::new(&settings.security.rate_limits.trusted_proxies)
+            .map_err(StateError::Component)?;
+        let rate_limiter = RateLimiter::new(&settings.security.rate_limits, client_ip);
+        let mailer = Mailer::new(&settings.security.email).map_err(StateError::Component)?;
         let client_assertions = ClientAssertions::new(
             store.clone(),
             master_key.clone(),
@@ -162,7 +170,7 @@ impl AppState {
 
     /// Reloads the keyring if the stored keys changed (another node, the
     /// CLI, or this node's rotation); true if it did. Blocking.
-    pub fn refresh_keys(&self) -> Result<bool, KeyError> {
+    pub fn refresh_keys(&self) -> Result<bool, StateError> {
         let current = fingerprint(&self.store)?;
         if current == self.published().fingerprint {
             return Ok(false);
@@ -183,26 +191,20 @@ impl AppState {
         Ok(true)
     }
 
-    /// Runs the scheduled key work (under the lease) and reloads. The
-    /// reload happens even if the work failed, so changes made elsewhere
-    /// are still picked up. Blocking.
-    pub fn maintain_keys(&self) -> Result<Vec<KeyEvent>, KeyError> {
+    /// Runs the scheduled key work (under the lease, audited as the
+    /// system's) and reloads. The reload happens even if the work failed,
+    /// so changes made elsewhere are still picked up. Blocking.
+    pub fn maintain_keys(&self) -> Result<Vec<KeyEvent>, StateError> {
         let events = keys::maintain(
             &self.store,
             &self.master_key,
             &self.key_policy,
             self.now(),
             &self.node_id,
+            audit::actors::SYSTEM,
         );
         self.refresh_keys()?;
-        let events = events?;
-        let now = self.now();
-        for event in &events {
-            if let Err(error) = event.audit(&self.store, audit::actors::SYSTEM, now) {
-                tracing::error!(%error, "could not write an audit event");
-            }
-        }
-        Ok(events)
+        Ok(events?)
     }
 
     /// Deletes expired rows (under a lease); `None` if another node is at
@@ -266,15 +268,11 @@ impl AppState {
     }
 }
 
-fn publish(store: &Store, keyring: Keyring, settings: &Settings) -> Result<Published, KeyError> {
+fn publish(store: &Store, keyring: Keyring, settings: &Settings) -> Result<Published, StateError> {
     // Read the fingerprint after loading: a change in between only causes
     // one more (harmless) reload.
     let fingerprint = fingerprint(store)?;
-    let metadata = Metadata::build(settings, &keyring).map_err(|_| {
-        KeyError::Token(ferrid_tokens::TokenError::Sign(
-            "cannot build the discovery document".into(),
-        ))
-    })?;
+    let metadata = Metadata::build(settings, &keyring).map_err(|_| StateError::Metadata)?;
     Ok(Published {
         keyring,
         metadata,

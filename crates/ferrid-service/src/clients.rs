@@ -46,12 +46,22 @@ pub struct ClientRegistration {
 }
 
 /// A registered client and its secret, which is shown once.
-#[derive(Debug)]
 pub struct Registered {
     /// The client as stored.
     pub client: Client,
     /// The secret of a confidential client.
     pub secret: Option<String>,
+}
+
+/// Never shows the secret, so logging a registration cannot leak it.
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Registered")
+            .field("client", &self.client)
+            .field("secret", &self.secret.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// The setting of a registration that an error is about, so each surface
@@ -64,8 +74,10 @@ pub enum Field {
     AuthMethod,
     /// The grant types.
     GrantTypes,
-    /// The refresh-token lifetimes and online-session option.
+    /// The refresh-token lifetimes and online-session option together.
     RefreshSettings,
+    /// The refresh-token lifetimes.
+    RefreshLifetimes,
     /// The refresh-token idle lifetime.
     RefreshIdleTtl,
     /// The redirect URIs.
@@ -91,6 +103,7 @@ impl std::fmt::Display for Field {
             Field::AuthMethod => "authentication method",
             Field::GrantTypes => "grant types",
             Field::RefreshSettings => "refresh settings",
+            Field::RefreshLifetimes => "refresh lifetimes",
             Field::RefreshIdleTtl => "refresh idle lifetime",
             Field::RedirectUris => "redirect URI",
             Field::PostLogoutRedirectUris => "post-logout redirect URI",
@@ -202,8 +215,8 @@ impl RegistrationError {
             | RegistrationError::NoGrant
             | RegistrationError::PublicClientCredentials
             | RegistrationError::RefreshWithoutCode => Field::GrantTypes,
-            RegistrationError::RefreshSettingsWithoutRefresh
-            | RegistrationError::RefreshLifetime => Field::RefreshSettings,
+            RegistrationError::RefreshSettingsWithoutRefresh => Field::RefreshSettings,
+            RegistrationError::RefreshLifetime => Field::RefreshLifetimes,
             RegistrationError::RefreshIdleAboveAbsolute => Field::RefreshIdleTtl,
             RegistrationError::NoRedirectUri | RegistrationError::RedirectUriWithoutCode => {
                 Field::RedirectUris
@@ -320,6 +333,11 @@ pub fn delete(store: &Store, client_id: &str, actor: &str, now: i64) -> Result<(
     found(store.delete_client(client_id), client_id)?;
     audit(EventKind::ClientDelete, actor, client_id).write(store, now)?;
     Ok(())
+}
+
+/// Every registered client.
+pub fn list(store: &Store) -> Result<Vec<Client>, ClientError> {
+    Ok(store.list_clients()?)
 }
 
 /// One stored client.
@@ -498,7 +516,9 @@ fn client_keys(
             Ok((Some(jwks), None))
         }
         (ClientAuthMethod::PrivateKeyJwt, None, Some(uri)) => {
-            Ok((None, Some(checked_web_uri(&uri, Field::JwksUri)?)))
+            let checked = checked_uris(std::slice::from_ref(&uri), Field::JwksUri)?;
+            require_web_uri(&uri, Field::JwksUri)?;
+            Ok((None, checked.into_iter().next()))
         }
         (ClientAuthMethod::PrivateKeyJwt, _, _) => Err(RegistrationError::KeysRequired),
         (_, None, None) => Ok((None, None)),
@@ -506,18 +526,24 @@ fn client_keys(
     }
 }
 
-/// A URI that must be a web address (http or https) and pass the rules
-/// of [`checked_uris`].
+/// A back-channel logout URI: a web address (checked first) that passes
+/// the rules of [`checked_uris`].
 fn checked_web_uri(uri: &str, field: Field) -> Result<String, RegistrationError> {
-    if !uri.starts_with("https://") && !uri.starts_with("http://") {
-        return Err(RegistrationError::Uri {
-            field,
-            uri: uri.to_owned(),
-            problem: UriProblem::NotHttp,
-        });
+    require_web_uri(uri, field)?;
+    let checked = checked_uris(std::slice::from_ref(&uri.to_owned()), field)?;
+    Ok(checked.into_iter().next().unwrap_or_default())
+}
+
+/// Refuses anything but an http(s) URL.
+fn require_web_uri(uri: &str, field: Field) -> Result<(), RegistrationError> {
+    if uri.starts_with("https://") || uri.starts_with("http://") {
+        return Ok(());
     }
-    let mut checked = checked_uris(std::slice::from_ref(&uri.to_owned()), field)?;
-    Ok(checked.remove(0))
+    Err(RegistrationError::Uri {
+        field,
+        uri: uri.to_owned(),
+        problem: UriProblem::NotHttp,
+    })
 }
 
 /// Redirect URIs must be absolute, without fragment (RFC 6749 §3.1.2), and
@@ -661,6 +687,58 @@ mod tests {
         service.grant_types = vec!["client_credentials".into()];
         service.scope = "profile".into();
         assert!(register(service, &SigningAlgorithm::ALL, &master(), 1).is_ok());
+    }
+
+    #[test]
+    fn errors_name_the_setting_they_are_about() {
+        type Case = (fn(&mut ClientRegistration), Field);
+        let cases: [Case; 6] = [
+            (|r| r.redirect_uris.clear(), Field::RedirectUris),
+            (|r| r.refresh_idle_ttl = Some(0), Field::RefreshLifetimes),
+            (
+                |r| r.refresh_for_online_sessions = true,
+                Field::RefreshSettings,
+            ),
+            (|r| r.id_token_alg = "HS256".into(), Field::IdTokenAlg),
+            (|r| r.scope = "openid admin".into(), Field::Scope),
+            (
+                |r| r.backchannel_logout_uri = Some("com.example:/logout".into()),
+                Field::BackchannelLogoutUri,
+            ),
+        ];
+        for (index, (mutate, field)) in cases.iter().enumerate() {
+            let mut bad = registration();
+            bad.grant_types.push("refresh_token".into());
+            if index == 2 {
+                bad.grant_types.pop();
+            }
+            mutate(&mut bad);
+            match register(bad, &SigningAlgorithm::ALL, &master(), 1) {
+                Err(ClientError::Invalid(invalid)) => {
+                    assert_eq!(invalid.field(), *field, "case {index}")
+                }
+                other => panic!("case {index}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_jwks_uri_is_checked_as_a_uri_before_as_a_web_address() {
+        let mut keys = registration();
+        keys.auth_method = "private_key_jwt".into();
+        keys.jwks_uri = Some("not a uri".into());
+        let refused = register(keys, &SigningAlgorithm::ALL, &master(), 1);
+        assert!(
+            matches!(
+                refused,
+                Err(ClientError::Invalid(RegistrationError::Uri {
+                    field: Field::JwksUri,
+                    problem: UriProblem::NotAbsolute,
+                    ..
+                }))
+            ),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub enum KeyError {
     NothingToRewrap,
 }
 
-/// What a maintenance run or a command changed.
+/// What a maintenance run or a command changed (each is also written to
+/// the audit log by the operation that made it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyEvent {
     /// A key was created in `state`.
@@ -101,6 +102,11 @@ impl KeyEvent {
     }
 }
 
+/// Every stored signing key, oldest first.
+pub fn list(store: &Store) -> Result<Vec<StoredKey>, KeyError> {
+    Ok(store.list_signing_keys()?)
+}
+
 /// Checks that `master_key` opens the stored keys, before anything is
 /// sealed with it: a node started with the wrong master key must fail, not
 /// add a key no other node can open.
@@ -126,7 +132,7 @@ pub fn load_at_start(
 ) -> Result<Keyring, KeyError> {
     check_master_key(store, master_key)?;
     for _ in 0..LEASE_WAIT_ATTEMPTS {
-        maintain(store, master_key, policy, clock.now(), holder)?;
+        scheduled(store, master_key, policy, clock.now(), holder)?;
         let keyring = Keyring::load(&store.list_signing_keys()?, master_key)?;
         let signing = keyring.signing_algorithms();
         if policy.algorithms.iter().all(|alg| signing.contains(alg)) {
@@ -231,10 +237,37 @@ fn promote(
     Ok(KeyEvent::Promoted { kid })
 }
 
+/// Writes each event to the audit log, done by `actor`.
+fn audited(
+    store: &Store,
+    events: Vec<KeyEvent>,
+    actor: &str,
+    now: i64,
+) -> Result<Vec<KeyEvent>, KeyError> {
+    for event in &events {
+        event.audit(store, actor, now)?;
+    }
+    Ok(events)
+}
+
 /// The scheduled work, run by every node every refresh interval (see
-/// [`lifecycle::plan`]). Returns what changed; nothing if another node
-/// holds the lease.
+/// [`lifecycle::plan`]) and audited as done by `actor`. Returns what
+/// changed; nothing if another node holds the lease.
 pub fn maintain(
+    store: &Store,
+    master_key: &MasterKey,
+    policy: &KeyPolicy,
+    now: i64,
+    holder: &str,
+    actor: &str,
+) -> Result<Vec<KeyEvent>, KeyError> {
+    let events = scheduled(store, master_key, policy, now, holder)?;
+    audited(store, events, actor, now)
+}
+
+/// The scheduled work under the lease, not audited: at start-up it only
+/// makes sure every algorithm has a key.
+fn scheduled(
     store: &Store,
     master_key: &MasterKey,
     policy: &KeyPolicy,
@@ -248,6 +281,17 @@ pub fn maintain(
     Ok(events.unwrap_or_default())
 }
 
+/// Who asks for a key operation, and under which lease name.
+#[derive(Clone, Copy)]
+pub struct Operator<'a> {
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// This process's name in the lease.
+    pub holder: &'a str,
+    /// Who the audit log names (`cli`, an admin's user id).
+    pub actor: &'a str,
+}
+
 /// `ferrid key rotate`: publishes a next key for each algorithm now, to
 /// sign after the pre-publication period; with `immediately`, the new key
 /// signs at once (emergency) and the old one is retired.
@@ -257,10 +301,9 @@ pub fn rotate(
     policy: &KeyPolicy,
     algorithms: &[SigningAlgorithm],
     immediately: bool,
-    clock: &dyn Clock,
-    holder: &str,
+    operator: Operator<'_>,
 ) -> Result<Vec<KeyEvent>, KeyError> {
-    with_lease_waiting(store, clock, holder, |now| {
+    let events = with_lease_waiting(store, operator.clock, operator.holder, |now| {
         let actions = lifecycle::plan_rotation(
             &store.list_signing_keys()?,
             algorithms,
@@ -269,7 +312,8 @@ pub fn rotate(
             now,
         );
         apply(store, master_key, actions, now)
-    })
+    })?;
+    audited(store, events, operator.actor, operator.clock.now())
 }
 
 /// `ferrid key revoke KID`: withdraws a key at once; its private half is
@@ -278,10 +322,9 @@ pub fn revoke(
     store: &Store,
     master_key: &MasterKey,
     kid: &str,
-    clock: &dyn Clock,
-    holder: &str,
+    operator: Operator<'_>,
 ) -> Result<Vec<KeyEvent>, KeyError> {
-    with_lease_waiting(store, clock, holder, |now| {
+    let events = with_lease_waiting(store, operator.clock, operator.holder, |now| {
         let revoked = match store.revoke_signing_key(kid, now) {
             Err(StoreError::NotFound(_)) => return Err(KeyError::NotFound(kid.to_owned())),
             other => other?,
@@ -294,7 +337,8 @@ pub fn revoke(
             lifecycle::plan_after_revocation(&store.list_signing_keys()?, revoked.alg, now);
         events.extend(apply(store, master_key, actions, now)?);
         Ok(events)
-    })
+    })?;
+    audited(store, events, operator.actor, operator.clock.now())
 }
 
 /// `ferrid key rewrap`: re-encrypts everything sealed under the master key
@@ -305,11 +349,9 @@ pub fn rewrap(
     store: &Store,
     old: &MasterKey,
     new: &MasterKey,
-    clock: &dyn Clock,
-    holder: &str,
-    actor: &str,
+    operator: Operator<'_>,
 ) -> Result<usize, KeyError> {
-    let count = with_lease_waiting(store, clock, holder, |_| {
+    let count = with_lease_waiting(store, operator.clock, operator.holder, |_| {
         let resealed = store.reseal_all(|kind, id, sealed| {
             let aad = match kind {
                 SealedKind::SigningKey | SealedKind::ClientSecret => id.to_owned(),
@@ -324,8 +366,8 @@ pub fn rewrap(
         return Err(KeyError::NothingToRewrap);
     }
     Event::new(EventKind::KeyRewrap, Outcome::Success)
-        .actor(actor)
+        .actor(operator.actor)
         .detail(format!("{count} sealed values moved to a new master key"))
-        .write(store, clock.now())?;
+        .write(store, operator.clock.now())?;
     Ok(count)
 }

@@ -37,8 +37,8 @@ pub struct PasswordRules<'a> {
     pub hasher: &'a PasswordHasher,
 }
 
-/// A new user's details.
-#[derive(Debug, Clone, Copy)]
+/// A new user's details (no `Debug`: it holds a password).
+#[derive(Clone, Copy)]
 pub struct NewAccount<'a> {
     /// Login name.
     pub username: &'a str,
@@ -82,6 +82,11 @@ pub fn create(
         })?;
     audit(EventKind::UserCreate, actor, &user.id).write(store, now)?;
     Ok(user)
+}
+
+/// Every user.
+pub fn list(store: &Store) -> Result<Vec<User>, UserError> {
+    Ok(store.list_users()?)
 }
 
 /// The user with exactly this username (case-insensitive), not an e-mail

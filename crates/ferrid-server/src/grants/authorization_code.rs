@@ -100,8 +100,9 @@ impl CodeGrantStorage for Store {
     }
 }
 
-/// The parameters of a code exchange.
-#[derive(Debug, Clone, Copy)]
+/// The parameters of a code exchange (no `Debug`: it holds the code and
+/// the verifier).
+#[derive(Clone, Copy)]
 pub struct CodeExchange<'a> {
     /// The code, as presented.
     pub code: &'a str,
@@ -112,7 +113,7 @@ pub struct CodeExchange<'a> {
 }
 
 /// A redeemed code: the grant it created and what to mint from it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Redeemed {
     /// The new grant.
     pub grant: Grant,
@@ -122,6 +123,18 @@ pub struct Redeemed {
     pub scope: Vec<String>,
     /// The first refresh token, when the grant has them.
     pub refresh_token: Option<String>,
+}
+
+/// Never shows the refresh token.
+impl std::fmt::Debug for Redeemed {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Redeemed")
+            .field("grant", &self.grant.id)
+            .field("scope", &self.scope)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a code exchange was refused.

@@ -73,6 +73,11 @@ pub trait RefreshTx {
 /// Storage that runs a refresh step in one transaction: committed when
 /// `step` returns `Ok`, rolled back when it fails.
 pub trait RefreshStorage {
+    /// Whether a refresh token with this digest was ever issued, read
+    /// outside any transaction: an unknown token is refused without taking
+    /// a write lock, so made-up tokens cannot queue up behind real ones.
+    fn is_issued(&self, digest: &str) -> StoreResult<bool>;
+
     /// Runs `step` in one transaction.
     fn in_transaction<T>(
         &self,
@@ -107,6 +112,10 @@ impl RefreshTx for Transaction<'_> {
 }
 
 impl RefreshStorage for Store {
+    fn is_issued(&self, digest: &str) -> StoreResult<bool> {
+        Ok(self.find_refresh_token(digest)?.is_some())
+    }
+
     fn in_transaction<T>(
         &self,
         step: impl FnOnce(&mut dyn RefreshTx) -> StoreResult<T>,
@@ -116,7 +125,6 @@ impl RefreshStorage for Store {
 }
 
 /// The outcome of the storage step of a refresh.
-#[derive(Debug)]
 pub enum Step {
     /// Refused with `invalid_grant`.
     Refused(&'static str),
@@ -186,6 +194,23 @@ pub async fn exchange(
     }
 }
 
+/// Never shows the new refresh token.
+impl std::fmt::Debug for Step {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Refused(reason) => formatter.debug_tuple("Refused").field(reason).finish(),
+            Step::Reused(grant) => formatter.debug_tuple("Reused").field(&grant.id).finish(),
+            Step::WiderScope(scope) => formatter.debug_tuple("WiderScope").field(scope).finish(),
+            Step::Rotated(grant, scope, _) => formatter
+                .debug_tuple("Rotated")
+                .field(&grant.id)
+                .field(scope)
+                .field(&"…")
+                .finish(),
+        }
+    }
+}
+
 /// The refresh settings a rotation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationPolicy {
@@ -207,6 +232,9 @@ pub fn rotate(
     now: i64,
 ) -> StoreResult<Step> {
     let token_digest = digest(presented);
+    if !storage.is_issued(&token_digest)? {
+        return Ok(Step::Refused("the refresh token is invalid"));
+    }
     storage.in_transaction(|store| {
         let Some((token, grant)) = store.find_refresh_token(&token_digest)? else {
             return Ok(Step::Refused("the refresh token is invalid"));
@@ -480,6 +508,10 @@ mod tests {
         }
         struct Crashing<'s>(&'s Store);
         impl RefreshStorage for Crashing<'_> {
+            fn is_issued(&self, digest: &str) -> StoreResult<bool> {
+                RefreshStorage::is_issued(self.0, digest)
+            }
+
             fn in_transaction<T>(
                 &self,
                 step: impl FnOnce(&mut dyn RefreshTx) -> StoreResult<T>,

@@ -208,11 +208,19 @@ impl TryFrom<ClientRow> for Client {
                 &row.post_logout_redirect_uris,
                 "post_logout_redirect_uris",
             )?,
+            // A grant this version does not know (written by a newer one
+            // during a rolling upgrade) is not allowed here, not an error.
             grant_types: row
                 .grant_types
                 .split_whitespace()
-                .map(|name| GrantType::parse(name).ok_or_else(|| corrupt("grant_types")))
-                .collect::<StoreResult<_>>()?,
+                .filter_map(|name| {
+                    let grant = GrantType::parse(name);
+                    if grant.is_none() {
+                        tracing::warn!(client_id = %row.client_id, grant = name, "unknown grant type ignored");
+                    }
+                    grant
+                })
+                .collect(),
             scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
             client_id: row.client_id,
             name: row.name,

@@ -67,16 +67,25 @@ impl Store {
         Ok(())
     }
 
-    /// Every signing key, oldest first.
+    /// Every signing key, oldest first. A key whose algorithm or state
+    /// this version does not know (a newer node's, during a rolling
+    /// upgrade) is left out and reported, as the keyring leaves out a key
+    /// it cannot open: one such row must not stop key handling.
     pub fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
         let mut connection = self.connection()?;
-        signing_keys::table
+        Ok(signing_keys::table
             .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
             .select(KeyRow::as_select())
             .load(&mut connection)?
             .into_iter()
-            .map(KeyRow::into_key)
-            .collect()
+            .filter_map(|row| match row.into_key() {
+                Ok(key) => Some(key),
+                Err(error) => {
+                    tracing::error!(%error, "signing key left out");
+                    None
+                }
+            })
+            .collect())
     }
 
     /// Makes `kid` the current key of its algorithm from `now`, retiring

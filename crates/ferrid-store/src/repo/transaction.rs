@@ -25,7 +25,10 @@ impl Store {
     /// rolled back if it returns `Err`. On SQLite the transaction takes the
     /// write lock when it begins (`BEGIN IMMEDIATE`), so a step that reads
     /// before it writes waits for other writers instead of failing when
-    /// it upgrades; PostgreSQL's row locks order concurrent steps.
+    /// it upgrades. On PostgreSQL it is READ COMMITTED whatever the
+    /// server's default: row locks order concurrent steps, and a step that
+    /// waited on a row sees what the step before it committed (a stricter
+    /// level would fail it with a serialization error instead).
     pub fn write_transaction<T, E>(
         &self,
         work: impl FnOnce(&mut Transaction<'_>) -> Result<T, E>,
@@ -39,7 +42,10 @@ impl Store {
             DbConnection::Sqlite(sqlite) => {
                 AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
             }
-            other => Manager::begin_transaction(other),
+            DbConnection::Postgres(postgres) => AnsiTransactionManager::begin_transaction_sql(
+                postgres,
+                "BEGIN ISOLATION LEVEL READ COMMITTED",
+            ),
         };
         begun.map_err(StoreError::from)?;
         match work(&mut Transaction {

@@ -120,7 +120,7 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             )
         }
         ClientCommand::List => {
-            let clients = store.list_clients()?;
+            let clients = clients::list(&store)?;
             let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
             emit(json, &views, || {
                 let mut lines = vec![format!(
@@ -161,6 +161,7 @@ fn flag(field: Field) -> &'static str {
         Field::AuthMethod => "--auth-method",
         Field::GrantTypes => "--grant",
         Field::RefreshSettings => "--refresh-idle-ttl/--refresh-absolute-ttl/--refresh-online",
+        Field::RefreshLifetimes => "--refresh-idle-ttl/--refresh-absolute-ttl",
         Field::RefreshIdleTtl => "--refresh-idle-ttl",
         Field::RedirectUris => "--redirect-uri",
         Field::PostLogoutRedirectUris => "--post-logout-redirect-uri",

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use ferrid_service::audit::actors;
 use ferrid_service::keys::{self, KeyEvent};
-use ferrid_service::{Clock, SystemClock};
+use ferrid_service::SystemClock;
 use ferrid_store::Store;
 use ferrid_tokens::{MasterKey, SigningAlgorithm};
 use serde::Serialize;
@@ -30,6 +30,15 @@ fn holder() -> String {
     format!("cli-{}", ferrid_store::secret::random_identifier(8))
 }
 
+/// The CLI as the operator of a key command.
+fn operator(holder: &str) -> keys::Operator<'_> {
+    keys::Operator {
+        clock: &SystemClock,
+        holder,
+        actor: actors::CLI,
+    }
+}
+
 /// Runs a key command.
 pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<()> {
     let store = app::open_migrated_store(config)?;
@@ -50,10 +59,9 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
                 &policy,
                 &algorithms,
                 now,
-                &SystemClock,
-                &holder(),
+                operator(&holder()),
             )?;
-            report(&store, json, &events, || {
+            report(json, &events, || {
                 if now {
                     "Emergency rotation done: the new keys sign now (running servers switch within \
                      key_refresh_interval). Validators whose cached JWKS predates this may see an unknown \
@@ -65,8 +73,8 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
         }
         KeyCommand::Revoke { kid } => {
             let master_key = app::master_key(config, &store)?;
-            let events = keys::revoke(&store, &master_key, &kid, &SystemClock, &holder())?;
-            report(&store, json, &events, || {
+            let events = keys::revoke(&store, &master_key, &kid, operator(&holder()))?;
+            report(json, &events, || {
                 "Revoked: running servers drop the key within key_refresh_interval."
             })
         }
@@ -75,8 +83,7 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
 }
 
 fn list(store: &Store, json: bool) -> anyhow::Result<()> {
-    let keys: Vec<KeyView> = store
-        .list_signing_keys()?
+    let keys: Vec<KeyView> = keys::list(store)?
         .into_iter()
         .map(|key| KeyView {
             kid: key.kid,
@@ -108,15 +115,10 @@ fn list(store: &Store, json: bool) -> anyhow::Result<()> {
 }
 
 fn report(
-    store: &Store,
     json: bool,
     events: &[KeyEvent],
     summary: impl FnOnce() -> &'static str,
 ) -> anyhow::Result<()> {
-    let now = SystemClock.now();
-    for event in events {
-        event.audit(store, actors::CLI, now)?;
-    }
     let described: Vec<String> = events.iter().map(KeyEvent::describe).collect();
     emit(json, &json!({ "events": described }), || {
         let mut lines = described.clone();
@@ -133,7 +135,7 @@ fn rewrap(config: &Config, store: &Store, new_path: &Path, json: bool) -> anyhow
     } else {
         MasterKey::generate(new_path)?
     };
-    let count = keys::rewrap(store, &old, &new, &SystemClock, &holder(), actors::CLI)?;
+    let count = keys::rewrap(store, &old, &new, operator(&holder()))?;
     emit(
         json,
         &json!({ "rewrapped": count, "new_master_key_file": new_path }),

@@ -115,8 +115,7 @@ fn rules<'a>(config: &Config, hasher: &'a PasswordHasher) -> PasswordRules<'a> {
 }
 
 fn list(store: &Store, json: bool) -> anyhow::Result<()> {
-    let users: Vec<UserView> = store
-        .list_users()?
+    let users: Vec<UserView> = users::list(store)?
         .into_iter()
         .map(|user| UserView {
             id: user.id,

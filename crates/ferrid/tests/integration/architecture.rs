@@ -27,6 +27,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("backchannel", 1),
     ("caches", 1),
     ("client_assertion", 1),
+    ("client_ip", 1),
     ("housekeeping", 1),
     ("lockout", 1),
     ("mail", 1),
@@ -134,30 +135,47 @@ fn collect(root: &Path, dir: &Path, found: &mut BTreeMap<String, String>) {
             if parts.last().is_some_and(|last| last == "mod") {
                 parts.pop();
             }
-            let module = match parts.join("::").as_str() {
-                "main" => "lib".to_owned(),
-                other => other.to_owned(),
-            };
+            let module = parts.join("::");
             let text = std::fs::read_to_string(&path).unwrap();
             found.insert(module, without_tests(&text));
         }
     }
 }
 
-/// The text before the first `#[cfg(test)]` item that is a `mod … {`.
+/// The text without its `#[cfg(test)] mod … { … }` blocks (other
+/// attributes may stand between the two).
 fn without_tests(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
     let mut kept = String::new();
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.next() {
-        if line.trim() == "#[cfg(test)]"
-            && lines.peek().is_some_and(|next| {
-                next.trim_start().starts_with("mod ") && next.trim_end().ends_with('{')
-            })
-        {
-            break;
+    let mut index = 0;
+    while index < lines.len() {
+        if lines[index].trim() == "#[cfg(test)]" {
+            let mut item = index + 1;
+            while item < lines.len() && lines[item].trim_start().starts_with("#[") {
+                item += 1;
+            }
+            let opens_module = lines.get(item).is_some_and(|line| {
+                let line = line.trim();
+                (line.starts_with("mod ") || line.starts_with("pub mod ")) && line.ends_with('{')
+            });
+            if opens_module {
+                // Skip to the line that closes the module.
+                let mut depth = 0_usize;
+                index = item;
+                while index < lines.len() {
+                    depth += lines[index].matches('{').count();
+                    depth = depth.saturating_sub(lines[index].matches('}').count());
+                    index += 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                continue;
+            }
         }
-        kept.push_str(line);
+        kept.push_str(lines[index]);
         kept.push('\n');
+        index += 1;
     }
     kept
 }
@@ -176,8 +194,9 @@ fn test_modules(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The modules of `known` that `module`'s text refers to through `crate::`
-/// or `super::` paths (including `use crate::{a, b::c}` groups).
+/// The modules of `known` that `module`'s text refers to through
+/// `crate::`, `super::` (any number of them) or `self::` paths, including
+/// `use crate::{a, b::c}` groups.
 fn imports(module: &str, text: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
     let code: String = text
         .lines()
@@ -185,7 +204,7 @@ fn imports(module: &str, text: &str, known: &BTreeSet<String>) -> BTreeSet<Strin
         .collect::<Vec<_>>()
         .join("\n");
     let mut paths = Vec::new();
-    for (prefix, base) in [("crate::", String::new()), ("super::", parent(module))] {
+    for prefix in ["crate::", "super::", "self::"] {
         let mut rest = code.as_str();
         while let Some(at) = rest.find(prefix) {
             let preceded = rest[..at].chars().last();
@@ -193,7 +212,18 @@ fn imports(module: &str, text: &str, known: &BTreeSet<String>) -> BTreeSet<Strin
             if preceded.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
                 continue;
             }
-            let base = if base.is_empty() {
+            let mut base = match prefix {
+                "crate::" => String::new(),
+                "super::" => parent(module),
+                _ => module.to_owned(),
+            };
+            if prefix == "super::" {
+                while let Some(after) = rest.strip_prefix("super::") {
+                    base = parent(&base);
+                    rest = after;
+                }
+            }
+            let base = if base.is_empty() || base == "lib" {
                 String::new()
             } else {
                 format!("{base}::")
@@ -437,14 +467,11 @@ fn the_checks_catch_cycles_and_upward_imports() {
             "use crate::{grants::issue::{self, TokenResponse}, endpoints::token};",
         ),
         ("endpoints::token", "use super::login;"),
-        ("grants", ""),
-        (
-            "grants::issue",
-            "// crate::endpoints::login in a comment is not an import",
-        ),
         ("endpoints", ""),
         ("endpoints::account", ""),
         ("endpoints::account::totp", "use super::signed_in;"),
+        ("grants", "use self::issue::TokenResponse;"),
+        ("grants::issue", "use super::super::endpoints::Form;"),
     ];
     let graph: BTreeMap<String, BTreeSet<String>> = sources
         .iter()
@@ -456,7 +483,17 @@ fn the_checks_catch_cycles_and_upward_imports() {
             .map(String::from)
             .into()
     );
-    assert!(graph["grants::issue"].is_empty());
+    assert_eq!(graph["grants"], ["grants::issue"].map(String::from).into());
+    assert_eq!(
+        graph["grants::issue"],
+        ["endpoints"].map(String::from).into()
+    );
+    assert!(imports(
+        "mail",
+        "// crate::state in a comment is not an import",
+        &known
+    )
+    .is_empty());
     let found = cycles(&graph);
     assert!(
         found.contains(&vec!["mail".to_owned(), "state".to_owned()]),
@@ -477,7 +514,16 @@ fn the_checks_catch_cycles_and_upward_imports() {
         .iter()
         .any(|v| v == "endpoint endpoints::token imports endpoint endpoints::login"));
     assert_eq!(
-        without_tests("use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::b;\n}\n"),
-        "use crate::a;\n"
+        without_tests(
+            "use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::b;\n}\nuse crate::c;\n"
+        ),
+        "use crate::a;\nuse crate::c;\n"
     );
+    assert_eq!(
+        without_tests("#[cfg(test)]\n#[allow(dead_code)]\nmod tests {\n    use crate::b;\n}\n"),
+        ""
+    );
+    assert!(violations
+        .iter()
+        .any(|v| v == "grants::issue (layer 3) imports endpoints (layer 4)"));
 }

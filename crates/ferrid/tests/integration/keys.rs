@@ -240,14 +240,9 @@ on_both_backends!(
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let (fresh, _, _) = sign_in_and_exchange(&server, &client, &browser, "vic").await;
         assert_ne!(kid_of(fresh.access_token().secret()), kid);
-        assert!(keys::revoke(
-            &server.store,
-            &server.master_key(),
-            &kid,
-            &server.clock,
-            "test"
-        )
-        .is_err());
+        assert!(
+            keys::revoke(&server.store, &server.master_key(), &kid, server.operator()).is_err()
+        );
     }
 );
 
@@ -269,7 +264,15 @@ on_both_backends!(
                     (barrier.clone(), policy.clone(), server.master_key());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    keys::maintain(&store, &master, &policy, due, &format!("node-{node}")).unwrap()
+                    keys::maintain(
+                        &store,
+                        &master,
+                        &policy,
+                        due,
+                        &format!("node-{node}"),
+                        "system",
+                    )
+                    .unwrap()
                 })
             })
             .collect();
@@ -352,14 +355,7 @@ on_both_backends!(
     |backend: Backend| async move {
         let server = server_or_skip!(backend, |config| config.key_refresh_interval = 1);
         let kid = jwks_kids(&server).await[0].clone();
-        keys::revoke(
-            &server.store,
-            &server.master_key(),
-            &kid,
-            &server.clock,
-            "cli",
-        )
-        .unwrap();
+        keys::revoke(&server.store, &server.master_key(), &kid, server.operator()).unwrap();
         let seen = crate::support::eventually(|| async {
             (!jwks_kids(&server).await.contains(&kid)).then_some(())
         })
@@ -470,6 +466,62 @@ on_both_backends!(
         assert!(
             flipped.contains("wrong master key or tampered"),
             "{flipped}"
+        );
+    }
+);
+
+on_both_backends!(
+    rows_written_by_a_newer_version_do_not_stop_key_handling,
+    |backend: Backend| async move {
+        // A newer node may store a key of an algorithm, or a client grant
+        // type, that this version does not know; it is left out, as an
+        // unreadable key always was, instead of failing every reload.
+        let server = server_or_skip!(backend);
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let mut connection = raw_connection(&server.config.database_url);
+        let mut key = server.store.list_signing_keys().unwrap()[0].clone();
+        key.kid = "k-from-the-future".into();
+        // Stored retired (one current key per algorithm), then retagged.
+        key.state = KeyState::Retired;
+        key.retired_at = Some(server.clock.now());
+        server.store.insert_signing_key(&key).unwrap();
+        let (retag_key, retag_client) = match connection {
+            ferrid_store::DbConnection::Sqlite(_) => (
+                "UPDATE signing_keys SET alg = 'XS999', state = 'next' WHERE kid = ?",
+                "UPDATE clients SET grant_types = grant_types || ' urn:future:grant' WHERE client_id = ?",
+            ),
+            ferrid_store::DbConnection::Postgres(_) => (
+                "UPDATE signing_keys SET alg = 'XS999', state = 'next' WHERE kid = $1",
+                "UPDATE clients SET grant_types = grant_types || ' urn:future:grant' WHERE client_id = $1",
+            ),
+        };
+        for (query, id) in [
+            (retag_key, "k-from-the-future"),
+            (retag_client, client.id.as_str()),
+        ] {
+            diesel::sql_query(query)
+                .bind::<diesel::sql_types::Text, _>(id)
+                .execute(&mut connection)
+                .unwrap();
+        }
+        let kids: Vec<String> = server
+            .store
+            .list_signing_keys()
+            .unwrap()
+            .into_iter()
+            .map(|key| key.kid)
+            .collect();
+        assert!(!kids.is_empty() && !kids.contains(&"k-from-the-future".to_owned()));
+        assert!(server.state.refresh_keys().is_ok(), "reloads still work");
+        server.run_key_maintenance();
+        assert!(!jwks_kids(&server)
+            .await
+            .contains(&"k-from-the-future".to_owned()));
+        let stored = server.store.find_client(&client.id).unwrap().unwrap();
+        assert_eq!(
+            stored.grant_types,
+            [ferrid_store::GrantType::AuthorizationCode],
+            "the unknown grant is ignored"
         );
     }
 );

@@ -292,8 +292,7 @@ on_both_backends!(
             &server.state.key_policy,
             &[ferrid_tokens::SigningAlgorithm::Rs256],
             true,
-            &server.clock,
-            "test",
+            server.operator(),
         )
         .unwrap();
         assert!(server.state.refresh_keys().unwrap());

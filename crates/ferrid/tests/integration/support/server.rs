@@ -176,6 +176,15 @@ impl TestServer {
     }
 
     /// Runs the scheduled key work now, as the background job would.
+    /// The test as the operator of a key command (audited as `cli`).
+    pub fn operator(&self) -> ferrid_service::keys::Operator<'_> {
+        ferrid_service::keys::Operator {
+            clock: &self.clock,
+            holder: "test",
+            actor: "cli",
+        }
+    }
+
     pub fn run_key_maintenance(&self) -> Vec<ferrid_service::keys::KeyEvent> {
         self.state.maintain_keys().expect("key maintenance")
     }
