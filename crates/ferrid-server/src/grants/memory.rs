@@ -164,10 +164,6 @@ impl CodeGrantStorage for Memory {
 }
 
 impl RefreshStorage for Memory {
-    fn is_issued(&self, digest: &str) -> StoreResult<bool> {
-        Ok(self.0.lock().unwrap().refresh_tokens.contains_key(digest))
-    }
-
     fn in_transaction<T>(
         &self,
         step: impl FnOnce(&mut dyn RefreshTx) -> StoreResult<T>,

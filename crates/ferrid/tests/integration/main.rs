@@ -8,6 +8,7 @@
 
 mod support;
 
+mod account;
 mod architecture;
 mod audit;
 mod authorize_errors;
@@ -20,6 +21,7 @@ mod login;
 mod logout;
 mod metadata;
 mod mfa;
+mod password;
 mod passwords;
 mod storage;
 mod token_errors;

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod database;
 pub mod mfa;
 pub mod oidc;
+pub mod outbox;
 pub mod receiver;
 pub mod server;
 

@@ -1,0 +1,4 @@
+//! The signed-in user's account pages, as `endpoints::account` is laid out.
+
+pub mod password;
+pub mod verify_email;

@@ -1,0 +1,3 @@
+//! Password recovery, as `endpoints::password` is laid out.
+
+pub mod reset;
