@@ -1,6 +1,7 @@
 //! `POST /account/password`: the signed-in user changes their password.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_store::User;
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
@@ -10,6 +11,7 @@ use crate::error::PageError;
 use crate::forms;
 use crate::lockout::{self, Refusal};
 use crate::login_flow;
+use crate::password_pool::PoolError;
 use crate::state::AppState;
 
 /// `POST /account/password`: needs the current password (a wrong one
@@ -32,79 +34,100 @@ pub async fn change_password(
             Ok(password) => password,
             Err(message) => return overview(&state, &http, &user, None, Some(&message)).await,
         };
-    let outcome = {
-        let (store, passwords) = (state.store.clone(), state.passwords.clone());
-        let policy = state.settings.security.lockout.clone();
-        let (user, now) = (user.clone(), state.now());
-        let keep_sid = current.sid.clone();
-        state
-            .password_pool
-            .run_store(move || -> ferrid_store::StoreResult<PasswordChange> {
-                let subject = lockout::login_subject(&user.username);
-                if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
-                    return Ok(PasswordChange::Refused(refusal));
-                }
-                if !passwords.verify(&current_password, &user.password_hash) {
-                    let refusal = lockout::record_failure(&store, &policy, &subject, now)?;
-                    return Ok(PasswordChange::WrongPassword(refusal));
-                }
-                let hash = passwords.hash(&new_password)?;
-                Ok(PasswordChange::Changed(store.change_password(
-                    &user.id,
-                    &hash,
-                    Some(&keep_sid),
-                    now,
-                )?))
-            })
-            .await
-    };
-    let (now, policy) = (state.now(), &state.settings.security.lockout);
+    let outcome = change(&state, &user, current_password, new_password, current.sid).await;
     match outcome {
-        Ok(PasswordChange::Changed(ended)) => {
-            Event::new(EventKind::PasswordChange, Outcome::Success)
-                .actor(&user.id)
-                .subject(&user.id)
+        Ok(change) => answer(&state, &http, &user, change).await,
+        Err(refused) => refused.respond(),
+    }
+}
+
+/// Checks the current password and sets the new one, on the password
+/// pool: the lock is consulted first, a wrong password counts toward it,
+/// and the other sessions of the user end (`keep_sid` is this one).
+async fn change(
+    state: &AppState,
+    user: &User,
+    current_password: String,
+    new_password: String,
+    keep_sid: String,
+) -> Result<PasswordChange, PoolError> {
+    let (store, passwords) = (state.store.clone(), state.passwords.clone());
+    let policy = state.settings.security.lockout.clone();
+    let (user, now) = (user.clone(), state.now());
+    state
+        .password_pool
+        .run_store(move || -> ferrid_store::StoreResult<PasswordChange> {
+            let subject = lockout::login_subject(&user.username);
+            if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
+                return Ok(PasswordChange::Refused(refusal));
+            }
+            if !passwords.verify(&current_password, &user.password_hash) {
+                let refusal = lockout::record_failure(&store, &policy, &subject, now)?;
+                return Ok(PasswordChange::WrongPassword(refusal));
+            }
+            let hash = passwords.hash(&new_password)?;
+            Ok(PasswordChange::Changed(store.change_password(
+                &user.id,
+                &hash,
+                Some(&keep_sid),
+                now,
+            )?))
+        })
+        .await
+}
+
+/// The account page after a change, with what happened audited.
+async fn answer(
+    state: &AppState,
+    http: &HttpRequest,
+    user: &User,
+    change: PasswordChange,
+) -> Result<HttpResponse, PageError> {
+    let (now, policy) = (state.now(), &state.settings.security.lockout);
+    let audit = |outcome| {
+        Event::new(EventKind::PasswordChange, outcome)
+            .actor(&user.id)
+            .subject(&user.id)
+    };
+    match change {
+        PasswordChange::Changed(ended) => {
+            audit(Outcome::Success)
                 .detail(format!("{ended} other sessions ended"))
-                .record(&state, &http)
+                .record(state, http)
                 .await;
             state.deliver_logouts_soon();
             overview(
-                &state,
-                &http,
-                &user,
+                state,
+                http,
+                user,
                 Some("Password changed. You were signed out everywhere else."),
                 None,
             )
             .await
         }
-        Ok(PasswordChange::WrongPassword(refusal)) => {
-            Event::new(EventKind::PasswordChange, Outcome::Failure)
-                .actor(&user.id)
-                .subject(&user.id)
+        PasswordChange::WrongPassword(refusal) => {
+            audit(Outcome::Failure)
                 .detail("wrong current password")
-                .record(&state, &http)
+                .record(state, http)
                 .await;
             let mut message = "The current password is wrong.".to_owned();
             if let Some(refusal) = refusal {
                 login_flow::lock_event(Some(&user.id), &refusal)
                     .actor(&user.id)
-                    .record(&state, &http)
+                    .record(state, http)
                     .await;
                 message = format!("{message} {}", refusal.message(now, policy));
             }
-            overview(&state, &http, &user, None, Some(&message)).await
+            overview(state, http, user, None, Some(&message)).await
         }
-        Ok(PasswordChange::Refused(refusal)) => {
-            Event::new(EventKind::PasswordChange, Outcome::Refused)
-                .actor(&user.id)
-                .subject(&user.id)
+        PasswordChange::Refused(refusal) => {
+            audit(Outcome::Refused)
                 .detail(refusal.describe())
-                .record(&state, &http)
+                .record(state, http)
                 .await;
             let message = refusal.message(now, policy);
-            overview(&state, &http, &user, None, Some(&message)).await
+            overview(state, http, user, None, Some(&message)).await
         }
-        Err(refused) => refused.respond(),
     }
 }
 

@@ -119,23 +119,7 @@ pub async fn confirm(
             "This setup was replaced by a newer one; use the newest page.",
         ));
     }
-    Event::new(EventKind::MfaEnrol, Outcome::Success)
-        .actor(&user.id)
-        .subject(&user.id)
-        .record(&state, &http)
-        .await;
-    state.deliver_logouts_soon();
-    // If it was not the user (someone with their password, while a
-    // client requires a second factor), the user hears of it.
-    mail::send_in_background(
-        &state.mailer,
-        user.email.clone(),
-        "Two-step verification was turned on".into(),
-        format!(
-            "Hello {},\n\nTwo-step verification was just turned on for your account, and your other sessions were signed out.\n\nIf this was not you, change your password at once and ask your administrator to reset your second factor.\n",
-            user.username
-        ),
-    );
+    announce_enrolment(&state, &http, &user).await;
     // The user just proved the device: the session is two-factor now.
     let cookie = session::elevate(&state, &current, crate::acr::amr_with_otp()).await?;
     let continue_to = if request_id.is_empty() {
@@ -152,6 +136,27 @@ pub async fn confirm(
         response.add_cookie(&cookie).map_err(Internal::log)?;
     }
     Ok(response)
+}
+
+/// Audits an enrolment, delivers the logouts of the sessions it ended,
+/// and tells the user by e-mail: if it was not them (someone with their
+/// password, while a client requires a second factor), they hear of it.
+async fn announce_enrolment(state: &AppState, http: &HttpRequest, user: &User) {
+    Event::new(EventKind::MfaEnrol, Outcome::Success)
+        .actor(&user.id)
+        .subject(&user.id)
+        .record(state, http)
+        .await;
+    state.deliver_logouts_soon();
+    mail::send_in_background(
+        &state.mailer,
+        user.email.clone(),
+        "Two-step verification was turned on".into(),
+        format!(
+            "Hello {},\n\nTwo-step verification was just turned on for your account, and your other sessions were signed out.\n\nIf this was not you, change your password at once and ask your administrator to reset your second factor.\n",
+            user.username
+        ),
+    );
 }
 
 fn percent_encode(value: &str) -> String {
