@@ -11,7 +11,7 @@ use crate::on_both_backends;
 use crate::server_or_skip;
 use crate::support::browser::{hidden_field, location};
 use crate::support::mfa::{self, totp_code};
-use crate::support::oidc::{authorization_url, http_client, jwt_claims, relying_party};
+use crate::support::oidc::{authorization_url, http_client, jwt_claims, relying_party, signed_in};
 use crate::support::server::TestClient;
 use crate::support::{Backend, Browser, TestServer};
 
@@ -26,18 +26,6 @@ fn app(server: &TestServer, require_mfa: bool) -> TestClient {
         require_mfa,
         ..Default::default()
     })
-}
-
-/// Signs `username` in with the password only (no second factor yet).
-async fn signed_in(server: &TestServer, client: &TestClient, username: &str) -> Browser {
-    let browser = Browser::new();
-    let rp = relying_party(server, client).await;
-    let start = authorization_url(&rp, &[]);
-    let redirected = browser
-        .sign_in(&server.issuer, start.url.as_str(), username)
-        .await;
-    assert!(redirected.param("code").is_some());
-    browser
 }
 
 /// Runs the code flow in `browser` answering the second factor with

@@ -10,9 +10,9 @@ use ferrid_store::{NewUser, PasswordHasher};
 
 use crate::on_both_backends;
 use crate::server_or_skip;
-use crate::support::oidc::{authorization_url, relying_party};
+use crate::support::oidc::signed_in;
 use crate::support::server::PASSWORD;
-use crate::support::{Backend, Browser};
+use crate::support::Backend;
 
 pub(crate) const NEW_PASSWORD: &str = "a much longer passphrase";
 
@@ -101,15 +101,7 @@ on_both_backends!(
             .unwrap();
         assert!(user.password_hash.contains("m=32"));
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
-        let browser = Browser::new();
-        let rp = relying_party(&server, &client).await;
-        browser
-            .sign_in(
-                &server.issuer,
-                authorization_url(&rp, &[]).url.as_str(),
-                "olga",
-            )
-            .await;
+        signed_in(&server, &client, "olga").await;
         let upgraded = server
             .store
             .find_user(&user.id)
@@ -118,13 +110,6 @@ on_both_backends!(
             .password_hash;
         assert!(upgraded.contains("m=64,t=1,p=1"), "{upgraded}");
         // Still the same password.
-        let again = Browser::new();
-        again
-            .sign_in(
-                &server.issuer,
-                authorization_url(&rp, &[]).url.as_str(),
-                "olga",
-            )
-            .await;
+        signed_in(&server, &client, "olga").await;
     }
 );

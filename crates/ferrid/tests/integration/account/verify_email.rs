@@ -7,7 +7,7 @@ use crate::account::password::account_page;
 use crate::on_both_backends;
 use crate::server_or_skip;
 use crate::support::browser::hidden_field;
-use crate::support::oidc::{authorization_url, relying_party};
+use crate::support::oidc::signed_in;
 use crate::support::outbox::{link, outbox};
 use crate::support::{Backend, Browser};
 
@@ -15,15 +15,7 @@ on_both_backends!(verifying_the_email_address, |backend: Backend| async move {
     let server = server_or_skip!(backend);
     let user = server.create_user("vera");
     let client = server.create_client("client_secret_basic", "https://app.example/cb");
-    let browser = Browser::new();
-    let rp = relying_party(&server, &client).await;
-    browser
-        .sign_in(
-            &server.issuer,
-            authorization_url(&rp, &[]).url.as_str(),
-            "vera",
-        )
-        .await;
+    let browser = signed_in(&server, &client, "vera").await;
     let page = account_page(&server, &browser).await;
     assert!(page.contains("(not verified)"));
     let sent = browser

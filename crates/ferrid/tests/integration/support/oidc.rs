@@ -136,3 +136,16 @@ pub fn jwt_header(token: &str) -> serde_json::Value {
         .expect("base64url header");
     serde_json::from_slice(&bytes).expect("JSON header")
 }
+
+/// Signs `username` in with the password only (no second factor yet)
+/// through the code flow of `client`; returns the browser, signed in..
+pub async fn signed_in(server: &TestServer, client: &TestClient, username: &str) -> Browser {
+    let browser = Browser::new();
+    let rp = relying_party(server, client).await;
+    let start = authorization_url(&rp, &[]);
+    let redirected = browser
+        .sign_in(&server.issuer, start.url.as_str(), username)
+        .await;
+    assert!(redirected.param("code").is_some());
+    browser
+}
