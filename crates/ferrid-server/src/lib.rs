@@ -67,7 +67,9 @@ pub const CONTENT_SECURITY_POLICY: &str =
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route(paths::DISCOVERY, web::get().to(meta::discovery))
+        .route(paths::DISCOVERY, web::head().to(meta::discovery))
         .route(paths::JWKS, web::get().to(meta::jwks))
+        .route(paths::JWKS, web::head().to(meta::jwks))
         .route(paths::AUTHORIZE, web::get().to(authz::get))
         .route(paths::AUTHORIZE, web::post().to(authz::post))
         .route(paths::AUTHORIZE_CONTINUE, web::get().to(authz::resume))
@@ -161,10 +163,12 @@ pub fn http_server(
             .app_data(rate_limiter.clone())
             .wrap(from_fn(rate_limit::middleware))
             .wrap(headers)
-            // The path only (%U): e-mailed links carry their token in the
-            // query, which must not reach the log.
-            .wrap(Logger::new("%a \"%U\" %s %b %Dms id=%{x-request-id}o"))
             .wrap(from_fn(request_id::middleware))
+            // Outside the request-id middleware, so the id is on the
+            // response when the line is written. The path only (%U):
+            // e-mailed links carry their token in the query, which must
+            // not reach the log.
+            .wrap(Logger::new("%a \"%U\" %s %b %Dms id=%{x-request-id}o"))
             .configure(routes)
     })
     .workers(workers);

@@ -112,7 +112,7 @@ pub fn list(store: &Store) -> Result<Vec<StoredKey>, KeyError> {
 /// add a key no other node can open.
 pub fn check_master_key(store: &Store, master_key: &MasterKey) -> Result<(), KeyError> {
     let stored = store.list_signing_keys()?;
-    match stored.iter().find(|key| key.state != KeyState::Revoked) {
+    match stored.iter().find(|key| key.state.is_published()) {
         Some(key) => Ok(master_key
             .open(&key.private_key_sealed, &key.kid)
             .map(drop)?),

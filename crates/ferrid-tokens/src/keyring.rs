@@ -308,7 +308,7 @@ impl Keyring {
 
 /// Revoked keys are neither published nor accepted (and hold no private key).
 fn unrevoked(stored: &[StoredKey]) -> impl Iterator<Item = &StoredKey> {
-    stored.iter().filter(|key| key.state != KeyState::Revoked)
+    stored.iter().filter(|key| key.state.is_published())
 }
 
 fn load_key(stored: &StoredKey, master_key: &MasterKey) -> TokenResult<LoadedKey> {

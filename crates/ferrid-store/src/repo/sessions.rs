@@ -99,11 +99,4 @@ impl Store {
             .first(&mut connection)
             .optional()?)
     }
-
-    /// Ends a session.
-    pub fn delete_session(&self, id_digest: &str) -> StoreResult<()> {
-        let mut connection = self.connection()?;
-        diesel::delete(sessions::table.find(id_digest)).execute(&mut connection)?;
-        Ok(())
-    }
 }

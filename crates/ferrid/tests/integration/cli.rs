@@ -390,6 +390,14 @@ fn serve_starts_with_no_configuration() {
         log.contains("http://127.0.0.1:8080/.well-known/openid-configuration"),
         "{log}"
     );
+    // Regression: the access log showed `id=-` on every line (the log
+    // middleware ran inside the one that assigns the id).
+    let line = log
+        .lines()
+        .find(|line| line.contains("\"/.well-known/openid-configuration\" 200"))
+        .unwrap_or_else(|| panic!("no access-log line: {log}"));
+    let id = line.split("id=").nth(1).unwrap_or("-").trim();
+    assert!(id.len() >= 8 && !id.starts_with('-'), "{line}");
     let db_mode = std::fs::metadata(dir.path().join("data/ferrid.db"))
         .unwrap()
         .permissions()

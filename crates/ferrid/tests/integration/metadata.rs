@@ -127,3 +127,24 @@ on_both_backends!(health_and_security_headers, |backend: Backend| async move {
         StatusCode::NOT_FOUND
     );
 });
+
+/// `HEAD` on the discovery and JWKS documents answers like `GET` without
+/// the body (RFC 9110 §9.3.2), so caches and monitors can check the ETag.
+#[tokio::test]
+async fn head_requests_on_discovery_and_jwks() {
+    let server = server_or_skip!(Backend::Sqlite);
+    let http = reqwest::Client::new();
+    for path in ["/.well-known/openid-configuration", "/jwks"] {
+        let get = http.get(server.url(path)).send().await.unwrap();
+        let head = http.head(server.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "{path}");
+        for header in ["etag", "cache-control", "content-type"] {
+            assert_eq!(
+                head.headers()[header],
+                get.headers()[header],
+                "{path}: {header}"
+            );
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}: no body");
+    }
+}
