@@ -5,6 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_store::{ClientAuthMethod, GrantType};
+use ferrid_tokens::assertion::ASSERTION_ALGORITHMS;
 use ferrid_tokens::Keyring;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -97,6 +98,12 @@ impl Metadata {
             .into_iter()
             .map(|alg| alg.as_str())
             .collect();
+        let all_methods: Vec<&str> = ClientAuthMethod::ALL.map(ClientAuthMethod::as_str).to_vec();
+        let confidential_methods: Vec<&str> = ClientAuthMethod::ALL
+            .into_iter()
+            .filter(|method| method.is_confidential())
+            .map(ClientAuthMethod::as_str)
+            .collect();
         let discovery = json!({
             "issuer": settings.issuer,
             "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
@@ -112,11 +119,14 @@ impl Metadata {
             "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algorithms,
-            "token_endpoint_auth_methods_supported":
-                ClientAuthMethod::ALL.iter().map(|method| method.as_str()).collect::<Vec<_>>(),
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "revocation_endpoint_auth_methods_supported":
-                ClientAuthMethod::ALL.iter().map(|method| method.as_str()).collect::<Vec<_>>(),
+            "token_endpoint_auth_methods_supported": all_methods,
+            "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+            // Introspection authenticates like the token endpoint but
+            // only confidential clients may call it.
+            "introspection_endpoint_auth_methods_supported": confidential_methods,
+            "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+            "revocation_endpoint_auth_methods_supported": all_methods,
+            "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
             "code_challenge_methods_supported": [pkce::S256],
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "acr",

@@ -11,6 +11,13 @@ use serde_json::Value;
 
 use crate::error::{TokenError, TokenResult};
 
+/// Every algorithm a client assertion may be signed with: HMAC with the
+/// client secret for `client_secret_jwt`, the client's keys for
+/// `private_key_jwt`. Discovery lists them.
+pub const ASSERTION_ALGORITHMS: [&str; 7] = [
+    "HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA",
+];
+
 /// The key a client assertion must verify with.
 pub enum AssertionKey<'a> {
     /// The shared client secret (HS256, HS384, HS512).

@@ -41,6 +41,32 @@ on_both_backends!(discovery_and_jwks, |backend: Backend| async move {
         discovery["authorization_response_iss_parameter_supported"],
         true
     );
+    // The client-assertion algorithms and, for introspection, only the
+    // methods of confidential clients (it refuses public ones).
+    let assertion_algs =
+        serde_json::json!(["HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA"]);
+    for endpoint in ["token", "introspection", "revocation"] {
+        assert_eq!(
+            discovery[format!("{endpoint}_endpoint_auth_signing_alg_values_supported")],
+            assertion_algs,
+            "{endpoint}"
+        );
+    }
+    let introspection_methods = discovery["introspection_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        introspection_methods,
+        [
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+            "private_key_jwt"
+        ]
+        .map(serde_json::Value::from)
+        .to_vec()
+    );
 
     let not_modified = http
         .get(server.url("/.well-known/openid-configuration"))
