@@ -118,12 +118,15 @@ pub fn set_password(
     Ok(ended)
 }
 
-/// Disables a user and ends their sessions.
-pub fn disable(store: &Store, username: &str, actor: &str, now: i64) -> Result<(), UserError> {
+/// Disables a user and ends their sessions; relying parties with a
+/// back-channel logout receiver are told. Returns how many sessions ended.
+pub fn disable(store: &Store, username: &str, actor: &str, now: i64) -> Result<usize, UserError> {
     let user = find(store, username)?;
-    store.disable_user(&user.username, now)?;
-    audit(EventKind::UserDisable, actor, &user.id).write(store, now)?;
-    Ok(())
+    let ended = store.disable_user(&user.id, now)?;
+    audit(EventKind::UserDisable, actor, &user.id)
+        .detail(format!("{ended} sessions ended"))
+        .write(store, now)?;
+    Ok(ended)
 }
 
 /// Removes a user's second factor and recovery codes.

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{authorization_requests, email_tokens, grants, sessions, users};
+use crate::schema::{authorization_requests, email_tokens, grants, users};
 use crate::Store;
 
 /// A user account as stored.
@@ -210,25 +210,17 @@ impl Store {
         Ok(updated == 1)
     }
 
-    /// Disables a user and ends every browser session they have.
-    pub fn disable_user(&self, username: &str, now: i64) -> StoreResult<()> {
-        let username = username.to_lowercase();
-        let mut connection = self.connection()?;
-        connection.transaction(|connection| {
-            // The update comes first so that SQLite takes its write lock at
-            // the start of the transaction (a read first could not upgrade
-            // after another connection's commit).
-            let updated = diesel::update(users::table.filter(users::username.eq(&username)))
+    /// Disables a user and ends every browser session they have, queuing
+    /// back-channel logouts as every other end of a session does. Returns
+    /// how many sessions ended.
+    pub fn disable_user(&self, user_id: &str, now: i64) -> StoreResult<usize> {
+        self.end_user_sessions(user_id, None, now, |connection| {
+            let updated = diesel::update(users::table.find(user_id))
                 .set((users::disabled.eq(true), users::updated_at.eq(now)))
                 .execute(connection)?;
             if updated == 0 {
                 return Err(StoreError::NotFound("user"));
             }
-            let user_ids = users::table
-                .filter(users::username.eq(&username))
-                .select(users::id);
-            diesel::delete(sessions::table.filter(sessions::user_id.eq_any(user_ids)))
-                .execute(connection)?;
             Ok(())
         })
     }

@@ -81,11 +81,13 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
             )
         }
         UserCommand::Disable { username } => {
-            users::disable(&store, &username, actors::CLI, now)?;
+            let ended = users::disable(&store, &username, actors::CLI, now)?;
             emit(
                 json,
-                &json!({ "username": username, "disabled": true }),
-                || format!("Disabled {username} and ended their sessions."),
+                &json!({ "username": username, "disabled": true, "sessions_ended": ended }),
+                || {
+                    format!("Disabled {username}; ended {ended} session(s) and queued back-channel logouts for their relying parties.")
+                },
             )
         }
         UserCommand::ResetMfa { username } => {

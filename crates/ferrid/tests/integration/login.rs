@@ -161,7 +161,7 @@ on_both_backends!(
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
         server.create_user("ivan");
-        server.store.disable_user("ivan", 0).unwrap();
+        ferrid_service::users::disable(&server.store, "ivan", "cli", 0).unwrap();
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
         let browser = Browser::new();
         let html = login_page(&server, &client, &browser, "").await;

@@ -617,3 +617,38 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    disabling_a_user_sends_backchannel_logouts,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("dora");
+        let client = server.create_client_with(ClientRegistration {
+            name: "Disable app".into(),
+            redirect_uris: vec!["https://disable.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid profile email".into(),
+            id_token_alg: "RS256".into(),
+            backchannel_logout_uri: Some("http://127.0.0.1:9/backchannel".into()),
+            ..Default::default()
+        });
+        let browser = Browser::new();
+        let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "dora").await;
+        let sid = jwt_claims(&tokens.id_token().unwrap().to_string())["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Regression: `ferrid user disable` deleted the sessions without
+        // telling the relying parties.
+        let ended = ferrid_service::users::disable(&server.store, "dora", "cli", 0).unwrap();
+        assert_eq!(ended, 1);
+        let queued = server.store.list_logout_deliveries().unwrap();
+        assert!(
+            queued
+                .iter()
+                .any(|delivery| delivery.sid == sid && delivery.client_id == client.id),
+            "{queued:?}"
+        );
+    }
+);

@@ -132,7 +132,7 @@ on_both_backends!(bearer_token_rules, |backend: Backend| async move {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     // A disabled user's token stops working.
-    server.store.disable_user("kim", 0).unwrap();
+    ferrid_service::users::disable(&server.store, "kim", "cli", 0).unwrap();
     let response = http
         .get(&userinfo)
         .bearer_auth(&token)
