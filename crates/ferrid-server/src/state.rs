@@ -10,6 +10,7 @@ use ferrid_service::keys::{self, KeyError, KeyEvent};
 use ferrid_service::{audit, Clock};
 use ferrid_store::{PasswordHasher, Store, StoreError, StoreResult};
 use ferrid_tokens::{totp_aad, KeyPolicy, Keyring, MasterKey};
+use zeroize::Zeroizing;
 
 use crate::backchannel::LogoutSender;
 use crate::caches::{RecentClients, VerifiedTokens};
@@ -245,8 +246,13 @@ impl AppState {
             .map_err(Internal::from)
     }
 
-    /// Opens a TOTP secret sealed by [`seal_totp_secret`](Self::seal_totp_secret).
-    pub fn open_totp_secret(&self, sealed: &str, user_id: &str) -> Result<Vec<u8>, Internal> {
+    /// Opens a TOTP secret sealed by [`seal_totp_secret`](Self::seal_totp_secret);
+    /// it is wiped from memory when dropped.
+    pub fn open_totp_secret(
+        &self,
+        sealed: &str,
+        user_id: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, Internal> {
         self.master_key
             .open(sealed, &totp_aad(user_id))
             .map_err(Internal::from)

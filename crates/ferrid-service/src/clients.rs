@@ -657,7 +657,8 @@ mod tests {
         assert_eq!(
             master()
                 .open(&sealed, &registered.client.client_id)
-                .unwrap(),
+                .unwrap()
+                .as_slice(),
             secret.as_bytes()
         );
 

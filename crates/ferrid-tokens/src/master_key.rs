@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::rngs::OsRng;
 use rand::RngCore;
+use zeroize::Zeroizing;
 
 use crate::error::{TokenError, TokenResult};
 
@@ -33,9 +34,11 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// Parses the text form: 32 bytes in standard base64.
     pub fn from_base64(text: &str) -> TokenResult<MasterKey> {
-        let bytes = STANDARD
-            .decode(text.trim())
-            .map_err(|_| TokenError::MasterKey("is not valid base64".into()))?;
+        let bytes = Zeroizing::new(
+            STANDARD
+                .decode(text.trim())
+                .map_err(|_| TokenError::MasterKey("is not valid base64".into()))?,
+        );
         if bytes.len() != KEY_LEN {
             return Err(TokenError::MasterKey(format!(
                 "must decode to {KEY_LEN} bytes, found {}",
@@ -47,11 +50,14 @@ impl MasterKey {
         Ok(MasterKey { cipher })
     }
 
-    /// Reads a master key file.
+    /// Reads a master key file. Like ssh with a private key, it refuses a
+    /// file that its group or other users can read or write: the key opens
+    /// every signing key and client secret.
     pub fn load(path: &Path) -> TokenResult<MasterKey> {
-        let text = std::fs::read_to_string(path).map_err(|error| {
+        check_private(path)?;
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|error| {
             TokenError::MasterKey(format!("cannot read {}: {error}", path.display()))
-        })?;
+        })?);
         Self::from_base64(&text)
             .map_err(|error| TokenError::MasterKey(format!("{}: {error}", path.display())))
     }
@@ -59,9 +65,9 @@ impl MasterKey {
     /// Generates a new key and writes it to `path` with mode 0600; fails if
     /// the file exists, so an existing key is never overwritten.
     pub fn generate(path: &Path) -> TokenResult<MasterKey> {
-        let mut bytes = [0u8; KEY_LEN];
-        OsRng.fill_bytes(&mut bytes);
-        let text = STANDARD.encode(bytes);
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+        OsRng.fill_bytes(bytes.as_mut());
+        let text = Zeroizing::new(STANDARD.encode(bytes.as_ref()));
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).map_err(|error| {
@@ -79,7 +85,7 @@ impl MasterKey {
         let mut file = options.open(path).map_err(|error| {
             TokenError::MasterKey(format!("cannot create {}: {error}", path.display()))
         })?;
-        file.write_all(format!("{text}\n").as_bytes())
+        file.write_all(Zeroizing::new(format!("{}\n", text.as_str())).as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|error| {
                 TokenError::MasterKey(format!("cannot write {}: {error}", path.display()))
@@ -109,8 +115,8 @@ impl MasterKey {
 
     /// Decrypts a value sealed by [`seal`](Self::seal) with the same
     /// associated data. A wrong key, a tampered value or a value moved from
-    /// another row fails.
-    pub fn open(&self, sealed: &str, associated_data: &str) -> TokenResult<Vec<u8>> {
+    /// another row fails. The plaintext is wiped from memory when dropped.
+    pub fn open(&self, sealed: &str, associated_data: &str) -> TokenResult<Zeroizing<Vec<u8>>> {
         let encoded = sealed
             .strip_prefix(SEALED_PREFIX)
             .ok_or(TokenError::Unseal)?;
@@ -127,8 +133,33 @@ impl MasterKey {
                     aad: associated_data.as_bytes(),
                 },
             )
+            .map(Zeroizing::new)
             .map_err(|_| TokenError::Unseal)
     }
+}
+
+/// Refuses a key file whose mode grants anything to group or others.
+#[cfg(unix)]
+fn check_private(path: &Path) -> TokenResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path).map_err(|error| {
+        TokenError::MasterKey(format!("cannot read {}: {error}", path.display()))
+    })?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(TokenError::MasterKey(format!(
+            "{} has mode {mode:o}: other users can read it; run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Windows has no mode bits; its ACLs are the operator's to set.
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> TokenResult<()> {
+    Ok(())
 }
 
 /// The associated data binding a sealed TOTP secret to its user: one
@@ -149,7 +180,7 @@ mod tests {
     fn seal_round_trips_and_binds_associated_data() {
         let sealed = key().seal(b"private", "kid-1").unwrap();
         assert!(!sealed.contains("private"));
-        assert_eq!(key().open(&sealed, "kid-1").unwrap(), b"private");
+        assert_eq!(key().open(&sealed, "kid-1").unwrap().as_slice(), b"private");
         assert!(key().open(&sealed, "kid-2").is_err());
     }
 
@@ -175,7 +206,11 @@ mod tests {
         let generated = MasterKey::generate(&path).unwrap();
         let sealed = generated.seal(b"x", "k").unwrap();
         assert_eq!(
-            MasterKey::load(&path).unwrap().open(&sealed, "k").unwrap(),
+            MasterKey::load(&path)
+                .unwrap()
+                .open(&sealed, "k")
+                .unwrap()
+                .as_slice(),
             b"x"
         );
         #[cfg(unix)]
@@ -185,6 +220,22 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(MasterKey::generate(&path).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        MasterKey::generate(&path).unwrap();
+        for mode in [0o640, 0o604, 0o660, 0o620] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let error = MasterKey::load(&path).unwrap_err().to_string();
+            assert!(error.contains("chmod 600"), "{mode:o}: {error}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(MasterKey::load(&path).is_ok());
     }
 
     #[test]

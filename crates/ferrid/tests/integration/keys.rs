@@ -590,7 +590,7 @@ on_both_backends!(
         let secret = new
             .open(client.secret_sealed.as_deref().unwrap(), &client.client_id)
             .expect("the client secret opens with the new master key");
-        assert_eq!(secret, jwt_client.secret.unwrap().into_bytes());
+        assert_eq!(secret.as_slice(), jwt_client.secret.unwrap().as_bytes());
         let stored_user = server.store.find_user(&user.id).unwrap().unwrap();
         let opened = new
             .open(
@@ -598,6 +598,6 @@ on_both_backends!(
                 &format!("totp:{}", user.id),
             )
             .expect("the TOTP secret opens with the new master key");
-        assert_eq!(opened, totp_secret);
+        assert_eq!(opened.as_slice(), totp_secret.as_slice());
     }
 );
