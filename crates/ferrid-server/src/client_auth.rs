@@ -1,6 +1,8 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3):
 //! `client_secret_basic`, `client_secret_post`, and `none` for public
-//! clients. A client must use the method it registered; secrets are
+//! clients. A client must use the method it registered, except that a
+//! client with a secret may send it either way (RFC 6749 §2.3.1 lets the
+//! server support both, as Keycloak and node-oidc-provider do); secrets are
 //! compared by digest in constant time.
 
 use actix_web::http::header;
@@ -195,7 +197,7 @@ pub fn verify(
     method: ClientAuthMethod,
     secret: Option<&str>,
 ) -> Result<(), OAuthError> {
-    if method != client.auth_method {
+    if !accepts(client.auth_method, method) {
         return Err(invalid_client(
             "the client must authenticate with its registered token_endpoint_auth_method",
         ));
@@ -205,6 +207,17 @@ pub fn verify(
         (Some(digest), Some(secret)) if matches_digest(secret, digest) => Ok(()),
         _ => Err(invalid_client("client authentication failed")),
     }
+}
+
+/// Whether a client registered with `registered` may authenticate with
+/// `presented`: the same method, or the other way of sending a secret.
+fn accepts(registered: ClientAuthMethod, presented: ClientAuthMethod) -> bool {
+    use ClientAuthMethod::{ClientSecretBasic, ClientSecretPost};
+    registered == presented
+        || matches!(
+            (registered, presented),
+            (ClientSecretBasic, ClientSecretPost) | (ClientSecretPost, ClientSecretBasic)
+        )
 }
 
 #[cfg(test)]
@@ -247,8 +260,15 @@ mod tests {
         use ClientAuthMethod::{ClientSecretBasic, ClientSecretPost, None as Public};
         assert!(verify(&basic, ClientSecretBasic, Some("s3cret")).is_ok());
         assert!(verify(&basic, ClientSecretBasic, Some("wrong")).is_err());
-        assert!(verify(&basic, ClientSecretPost, Some("s3cret")).is_err());
+        assert!(verify(&basic, ClientSecretPost, Some("s3cret")).is_ok());
+        assert!(verify(&basic, ClientSecretPost, Some("wrong")).is_err());
         assert!(verify(&basic, Public, None).is_err());
+        let post = client(ClientSecretPost, Some("s3cret"));
+        assert!(verify(&post, ClientSecretBasic, Some("s3cret")).is_ok());
+        assert!(verify(&post, Public, None).is_err());
+        let jwt = client(ClientAuthMethod::ClientSecretJwt, None);
+        assert!(verify(&jwt, ClientSecretBasic, Some("s3cret")).is_err());
+        assert!(verify(&jwt, Public, None).is_err());
         let public = client(Public, None);
         assert!(verify(&public, Public, None).is_ok());
         assert!(verify(&public, ClientSecretPost, Some("x")).is_err());

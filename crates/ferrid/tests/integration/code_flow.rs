@@ -140,6 +140,74 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    a_secret_is_accepted_in_the_header_or_the_body,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let http = reqwest::Client::new();
+        let introspect = server.url("/introspect");
+        for registered in ["client_secret_basic", "client_secret_post"] {
+            let client = server.create_client(registered, "https://either.example/cb");
+            let secret = client.secret.clone().unwrap();
+            let in_header = http
+                .post(&introspect)
+                .basic_auth(&client.id, Some(&secret))
+                .form(&[("token", "x")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(in_header.status(), StatusCode::OK, "{registered} in header");
+            let in_body = http
+                .post(&introspect)
+                .form(&[
+                    ("token", "x"),
+                    ("client_id", client.id.as_str()),
+                    ("client_secret", secret.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(in_body.status(), StatusCode::OK, "{registered} in body");
+            let wrong = http
+                .post(&introspect)
+                .form(&[
+                    ("token", "x"),
+                    ("client_id", client.id.as_str()),
+                    ("client_secret", "wrong"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+            // Still exactly one method per request.
+            let both = http
+                .post(&introspect)
+                .basic_auth(&client.id, Some(&secret))
+                .form(&[("token", "x"), ("client_secret", secret.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+            let body: serde_json::Value = both.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_request");
+        }
+        // A public client cannot start using a secret.
+        let public = server.create_client("none", "https://public-either.example/cb");
+        let response = http
+            .post(server.url("/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("client_id", public.id.as_str()),
+                ("client_secret", "anything"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+);
+
+on_both_backends!(
     session_and_consent_are_remembered,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);

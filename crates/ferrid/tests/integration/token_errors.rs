@@ -212,18 +212,20 @@ on_both_backends!(
             .await
             .unwrap();
         expect_error(none_at_all, StatusCode::UNAUTHORIZED, "invalid_client").await;
-        // Registered for Basic, presenting the secret in the body.
+        // Registered for Basic, presenting the secret in the body: the
+        // client is authenticated (either way is accepted) and the bad code
+        // is what fails.
         let secret = client.secret.clone().unwrap();
         let mut posted = form.to_vec();
         posted.push(("client_id", &client.id));
         posted.push(("client_secret", &secret));
-        let wrong_method = http
+        let in_body = http
             .post(server.url("/token"))
             .form(&posted)
             .send()
             .await
             .unwrap();
-        expect_error(wrong_method, StatusCode::UNAUTHORIZED, "invalid_client").await;
+        expect_error(in_body, StatusCode::BAD_REQUEST, "invalid_grant").await;
         // A confidential client without its secret.
         let mut bare = form.to_vec();
         bare.push(("client_id", &client.id));
