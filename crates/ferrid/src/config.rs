@@ -17,6 +17,8 @@ use ferrid_tokens::lifecycle::{self as keys, KeyPolicy};
 use ferrid_tokens::SigningAlgorithm;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+
+use crate::environment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -160,12 +162,42 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        // FERRID_CONFIG names the file itself, and FERRID_TEST_* belong to
-        // the test suite; neither is a setting.
-        figment.merge(Env::prefixed("FERRID_").split("__").filter(|key| {
-            let key = key.as_str().to_ascii_lowercase();
-            key != "config" && !key.starts_with("test_")
-        }))
+        // Only variables that name a setting are read: see `environment`.
+        let known = Config::known_keys();
+        figment.merge(
+            Env::prefixed(environment::PREFIX)
+                .split("__")
+                .filter(move |key| {
+                    environment::classify(key.as_str(), &known) == environment::Variable::Setting
+                }),
+        )
+    }
+
+    /// Warnings for `FERRID_*` environment variables that name no
+    /// setting, each suggesting the closest key (they are ignored, not
+    /// fatal: see `environment`).
+    pub fn environment_warnings() -> Vec<String> {
+        environment::unknown_variable_warnings(std::env::vars_os(), &Config::known_keys())
+    }
+
+    /// Every setting's key, dotted for nested ones (`argon2.memory_kib`).
+    fn known_keys() -> Vec<String> {
+        // Optional settings are left out of the serialized defaults; give
+        // them a value so they are listed too.
+        let every = Config {
+            master_key: Some(String::new()),
+            ..Config::default()
+        };
+        let mut keys = Vec::new();
+        if let Ok(serde_json::Value::Object(settings)) = serde_json::to_value(every) {
+            for (key, value) in settings {
+                if let serde_json::Value::Object(nested) = value {
+                    keys.extend(nested.keys().map(|inner| format!("{key}.{inner}")));
+                }
+                keys.push(key);
+            }
+        }
+        keys
     }
 
     /// Extracts and validates.
@@ -562,6 +594,26 @@ mod tests {
         });
     }
 
+    #[test]
+    fn unknown_environment_variables_warn_instead_of_stopping() {
+        Jail::expect_with(|jail| {
+            // What Kubernetes injects for a Service named `ferrid`.
+            jail.set_env("FERRID_PORT", "tcp://10.0.0.7:8080");
+            jail.set_env("FERRID_PORT_8080_TCP_ADDR", "10.0.0.7");
+            jail.set_env("FERRID_SERVICE_HOST", "10.0.0.7");
+            jail.set_env("FERRID_SERVICE_PORT", "8080");
+            jail.set_env("FERRID_ISUER", "https://typo.example");
+            jail.set_env("FERRID_ARGON2__MEMORY_KIB", "32768");
+            let config = Config::load(None).map_err(|error| error.to_string())?;
+            assert_eq!(config.argon2.memory_kib, 32768);
+            let warnings = Config::environment_warnings();
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            assert!(warnings[0].contains("FERRID_ISUER"));
+            assert!(warnings[0].contains("did you mean FERRID_ISSUER?"));
+            Ok(())
+        });
+    }
+
     /// docs/configuration.md states every default; this keeps it honest.
     #[test]
     fn documented_defaults_match_the_code() {
@@ -573,7 +625,7 @@ mod tests {
                 serde_json::Value::String(text) => text.clone(),
                 other => other.to_string(),
             };
-            let variable = format!("FERRID_{}", key.to_uppercase().replace('.', "__"));
+            let variable = crate::environment::variable_of(&key);
             let row = format!("| `{key}` | `{variable}` | `{shown}` |");
             assert!(
                 doc.contains(&row),

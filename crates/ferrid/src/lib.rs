@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+mod environment;
 pub mod output;
 
 use tracing_subscriber::EnvFilter;
@@ -17,7 +18,10 @@ use crate::config::{Config, LogFormat};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     init_logging(&config, matches!(cli.command, Command::Serve));
-    for warning in config.warnings() {
+    for warning in Config::environment_warnings()
+        .into_iter()
+        .chain(config.warnings())
+    {
         tracing::warn!("{warning}");
     }
     match cli.command {
