@@ -2,9 +2,13 @@
 //! (HMAC with the client secret) and `private_key_jwt` (the client's public
 //! keys, registered by value or fetched from its `jwks_uri`).
 //!
-//! Rules: `iss` = `sub` = the client id; `aud` is the issuer or the token
-//! endpoint; `exp` is required; `jti` is required and single-use; times are
-//! checked with a leeway of [`CLOCK_SKEW`] seconds.
+//! Rules, following the update of RFC 7523 in progress
+//! (draft-ietf-oauth-rfc7523bis): `iss` = `sub` = the client id; `aud` is
+//! a single value, the issuer (the token endpoint URL is accepted too, for
+//! clients written to RFC 7523 as first published); `iat` and `exp` are
+//! required and `exp` is at most [`AssertionRules::max_lifetime`] after
+//! `iat`; `jti` is required and single-use; times are checked with a
+//! leeway of [`CLOCK_SKEW`] seconds.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -59,6 +63,68 @@ impl JwksCache {
     }
 }
 
+/// What a client assertion's claims must satisfy.
+#[derive(Debug, Clone)]
+pub struct AssertionRules {
+    /// The issuer identifier: the audience assertions must name.
+    pub issuer: String,
+    /// The token endpoint URL, accepted as the audience for compatibility.
+    pub token_endpoint: String,
+    /// Longest validity, `exp` − `iat`, seconds.
+    pub max_lifetime: i64,
+}
+
+impl AssertionRules {
+    /// Checks the claims that are not the signature's business, at `now`;
+    /// returns the `exp` to keep the `jti` until.
+    fn check(
+        &self,
+        client_id: &str,
+        claims: &AssertionClaims,
+        now: i64,
+    ) -> Result<i64, OAuthError> {
+        if claims.iss != client_id || claims.sub != client_id {
+            return Err(invalid_client(
+                "the client assertion's iss and sub must be the client id",
+            ));
+        }
+        // One audience only: an assertion also valid at another server could
+        // be replayed there (or here, if that server leaks it).
+        let audience = match &claims.aud {
+            Value::String(one) => Some(one.as_str()),
+            Value::Array(many) if many.len() == 1 => many[0].as_str(),
+            _ => None,
+        };
+        if !audience.is_some_and(|aud| aud == self.issuer || aud == self.token_endpoint) {
+            return Err(invalid_client(
+                "the client assertion's aud must be the issuer alone",
+            ));
+        }
+        let exp = claims
+            .exp
+            .ok_or_else(|| invalid_client("the client assertion has no exp"))?;
+        let iat = claims
+            .iat
+            .ok_or_else(|| invalid_client("the client assertion has no iat"))?;
+        if exp.saturating_add(CLOCK_SKEW) <= now {
+            return Err(invalid_client("the client assertion has expired"));
+        }
+        if [Some(iat), claims.nbf]
+            .iter()
+            .flatten()
+            .any(|time| *time > now.saturating_add(CLOCK_SKEW))
+        {
+            return Err(invalid_client("the client assertion is not valid yet"));
+        }
+        if exp.saturating_sub(iat) > self.max_lifetime {
+            return Err(invalid_client(
+                "the client assertion's exp is too far after its iat",
+            ));
+        }
+        Ok(exp)
+    }
+}
+
 /// Verifies client assertions: holds what that takes (the store for
 /// `jti` replay records, the master key for `client_secret_jwt` secrets,
 /// outgoing HTTP and a cache for `jwks_uri`s) and nothing else.
@@ -67,25 +133,23 @@ pub struct ClientAssertions {
     master_key: MasterKey,
     http: reqwest::Client,
     jwks_cache: JwksCache,
-    /// The audiences accepted: the issuer and the token endpoint.
-    audiences: [String; 2],
+    rules: AssertionRules,
 }
 
 impl ClientAssertions {
-    /// A verifier for assertions addressed to `issuer` or `token_endpoint`.
+    /// A verifier of assertions under `rules`.
     pub fn new(
         store: Store,
         master_key: MasterKey,
         http: reqwest::Client,
-        issuer: String,
-        token_endpoint: String,
+        rules: AssertionRules,
     ) -> ClientAssertions {
         ClientAssertions {
             store,
             master_key,
             http,
             jwks_cache: JwksCache::default(),
-            audiences: [issuer, token_endpoint],
+            rules,
         }
     }
 
@@ -117,37 +181,7 @@ impl ClientAssertions {
                 ))
             }
         };
-        if claims.iss != client.client_id || claims.sub != client.client_id {
-            return Err(invalid_client(
-                "the client assertion's iss and sub must be the client id",
-            ));
-        }
-        let audiences: Vec<&str> = match &claims.aud {
-            Value::String(one) => vec![one.as_str()],
-            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
-        if !audiences
-            .iter()
-            .any(|aud| self.audiences.iter().any(|accepted| accepted == aud))
-        {
-            return Err(invalid_client(
-                "the client assertion's aud must be the issuer or the token endpoint",
-            ));
-        }
-        let exp = claims
-            .exp
-            .ok_or_else(|| invalid_client("the client assertion has no exp"))?;
-        if exp.saturating_add(CLOCK_SKEW) <= now {
-            return Err(invalid_client("the client assertion has expired"));
-        }
-        if [claims.iat, claims.nbf]
-            .iter()
-            .flatten()
-            .any(|time| *time > now.saturating_add(CLOCK_SKEW))
-        {
-            return Err(invalid_client("the client assertion is not valid yet"));
-        }
+        let exp = self.rules.check(&client.client_id, &claims, now)?;
         let jti = claims
             .jti
             .ok_or_else(|| invalid_client("the client assertion has no jti"))?;
@@ -222,5 +256,90 @@ impl ClientAssertions {
         let text = String::from_utf8(body).map_err(|_| unavailable("not UTF-8".into()))?;
         self.jwks_cache.put(uri, now, text.clone());
         Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_000_000;
+
+    fn rules() -> AssertionRules {
+        AssertionRules {
+            issuer: "https://id.example".into(),
+            token_endpoint: "https://id.example/token".into(),
+            max_lifetime: 300,
+        }
+    }
+
+    fn claims(changes: Value) -> AssertionClaims {
+        let mut claims = json!({
+            "iss": "app", "sub": "app", "aud": "https://id.example",
+            "iat": NOW, "exp": NOW + 60, "jti": "j1",
+        });
+        for (key, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(key);
+            } else {
+                claims[key] = value.clone();
+            }
+        }
+        serde_json::from_value(claims).unwrap()
+    }
+
+    fn check(changes: Value) -> Result<i64, String> {
+        rules()
+            .check("app", &claims(changes), NOW)
+            .map_err(|error| error.error_description.to_string())
+    }
+
+    #[test]
+    fn a_well_formed_assertion_passes() {
+        assert_eq!(check(json!({})), Ok(NOW + 60));
+        assert!(check(json!({ "aud": ["https://id.example"] })).is_ok());
+        assert!(check(json!({ "aud": "https://id.example/token" })).is_ok());
+        assert!(check(json!({ "exp": NOW + 300 })).is_ok());
+    }
+
+    #[test]
+    fn the_audience_is_the_issuer_alone() {
+        for aud in [
+            json!(["https://id.example", "https://other.example"]),
+            json!(["https://other.example"]),
+            json!("https://id.example/"),
+            json!([]),
+            json!(5),
+        ] {
+            let error = check(json!({ "aud": aud.clone() })).unwrap_err();
+            assert!(error.contains("aud"), "{aud}: {error}");
+        }
+    }
+
+    #[test]
+    fn iat_is_required_and_exp_is_close_to_it() {
+        assert!(check(json!({ "iat": null }))
+            .unwrap_err()
+            .contains("no iat"));
+        assert!(check(json!({ "exp": null }))
+            .unwrap_err()
+            .contains("no exp"));
+        assert!(check(json!({ "exp": NOW + 301 }))
+            .unwrap_err()
+            .contains("too far"));
+        assert!(check(json!({ "exp": NOW + 10 * 365 * 86400 })).is_err());
+        assert!(check(json!({ "iat": NOW + CLOCK_SKEW + 1 }))
+            .unwrap_err()
+            .contains("not valid yet"));
+        assert!(check(json!({ "iat": NOW - 400, "exp": NOW - CLOCK_SKEW }))
+            .unwrap_err()
+            .contains("expired"));
+    }
+
+    #[test]
+    fn issuer_and_subject_are_the_client() {
+        assert!(check(json!({ "iss": "other" })).is_err());
+        assert!(check(json!({ "sub": "other" })).is_err());
     }
 }

@@ -21,6 +21,8 @@ pub const DEFAULT_LOGIN_TTL: i64 = 15 * 60;
 pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 14 * 24 * 3600;
 /// Default refresh-token absolute lifetime: 90 days after the login.
 pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 90 * 24 * 3600;
+/// Default longest lifetime of a client assertion (`exp` − `iat`): 5 minutes.
+pub const DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME: i64 = 300;
 pub use ferrid_tokens::lifecycle::METADATA_MAX_AGE;
 
 /// Protocol settings.
@@ -47,6 +49,9 @@ pub struct Settings {
     /// Seconds after a rotation during which the previous refresh token
     /// still works once more (for clients that lose a response); 0 = off.
     pub refresh_reuse_grace: i64,
+    /// Longest a client assertion may be valid: `exp` at most this many
+    /// seconds after `iat`.
+    pub client_assertion_max_lifetime: i64,
     /// Lockout, rate limits, MFA, passwords, e-mail.
     pub security: crate::security::SecurityPolicy,
 }
@@ -65,6 +70,7 @@ impl Settings {
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: DEFAULT_REFRESH_ABSOLUTE_TTL,
             refresh_reuse_grace: 0,
+            client_assertion_max_lifetime: DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
             security: crate::security::SecurityPolicy::default(),
         }
     }

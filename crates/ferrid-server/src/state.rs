@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::backchannel::LogoutSender;
 use crate::caches::{RecentClients, VerifiedTokens};
-use crate::client_assertion::ClientAssertions;
+use crate::client_assertion::{AssertionRules, ClientAssertions};
 use crate::client_ip::ClientIp;
 use crate::error::Internal;
 use crate::mail::Mailer;
@@ -137,8 +137,11 @@ impl AppState {
             store.clone(),
             master_key.clone(),
             http.clone(),
-            settings.issuer.clone(),
-            settings.endpoint(paths::TOKEN),
+            AssertionRules {
+                issuer: settings.issuer.clone(),
+                token_endpoint: settings.endpoint(paths::TOKEN),
+                max_lifetime: settings.client_assertion_max_lifetime,
+            },
         );
         let logouts = LogoutSender::new(store.clone(), http, settings.issuer.clone());
         Ok(AppState {

@@ -4,7 +4,9 @@
 //! here and returned once; only its digest is kept (or, for
 //! `client_secret_jwt`, the secret sealed under the master key).
 
-use ferrid_store::secret::{digest, generate_secret, random_identifier, CLIENT_SECRET_PREFIX};
+use ferrid_store::secret::{
+    digest, generate_secret, random_identifier, random_token, CLIENT_SECRET_PREFIX,
+};
 use ferrid_store::{Client, ClientAuthMethod, GrantType, Store, StoreError};
 use ferrid_tokens::{MasterKey, SigningAlgorithm, TokenError};
 use url::Url;
@@ -286,6 +288,9 @@ pub fn create(
     Ok(registered)
 }
 
+/// Random bytes in a `client_secret_jwt` secret: enough for HS512's key.
+const HMAC_SECRET_BYTES: usize = 64;
+
 /// A change to a stored client's settings.
 #[derive(Debug, Clone, Default)]
 pub struct ClientUpdate {
@@ -412,8 +417,17 @@ pub fn register(
     let (jwks, jwks_uri) = client_keys(auth_method, registration.jwks, registration.jwks_uri)?;
     // Every confidential method but private_key_jwt has a secret; only
     // client_secret_jwt keeps it (sealed), as the HMAC key it is.
-    let secret = (auth_method.is_confidential() && auth_method != ClientAuthMethod::PrivateKeyJwt)
-        .then(|| generate_secret(CLIENT_SECRET_PREFIX));
+    let secret = match auth_method {
+        // An HMAC key must be at least as long as the hash's output (RFC
+        // 7518 §3.2): 64 random bytes make HS384 and HS512 usable too.
+        ClientAuthMethod::ClientSecretJwt => Some(format!(
+            "{CLIENT_SECRET_PREFIX}{}",
+            random_token(HMAC_SECRET_BYTES)
+        )),
+        ClientAuthMethod::PrivateKeyJwt => None,
+        method if method.is_confidential() => Some(generate_secret(CLIENT_SECRET_PREFIX)),
+        _ => None,
+    };
     // 128 random bits; hex so that it never starts with `-` and is taken
     // for an option on the command line.
     let client_id = random_identifier(16);

@@ -101,3 +101,45 @@ pub fn verify_assertion<T: DeserializeOwned>(token: &str, key: AssertionKey<'_>)
     serde_json::from_value(Value::Object(payload.claims_set().clone()))
         .map_err(|_| TokenError::Invalid("claims"))
 }
+
+#[cfg(test)]
+mod tests {
+    use josekit::jwk::alg::ed::EdCurve;
+    use josekit::jws::{EdDSA, ES256, RS256};
+    use serde_json::json;
+
+    use super::*;
+
+    fn set_of(jwk: &josekit::jwk::Jwk) -> String {
+        json!({ "keys": [serde_json::to_value(jwk.as_ref()).unwrap()] }).to_string()
+    }
+
+    #[test]
+    fn public_key_sets_pass() {
+        let ec = ES256.generate_key_pair().unwrap();
+        assert_eq!(check_public_jwks(&set_of(&ec.to_jwk_public_key())), Ok(()));
+        let ed = EdDSA.generate_key_pair(EdCurve::Ed25519).unwrap();
+        assert_eq!(check_public_jwks(&set_of(&ed.to_jwk_public_key())), Ok(()));
+    }
+
+    #[test]
+    fn private_or_symmetric_keys_and_garbage_are_refused() {
+        let rsa = RS256.generate_key_pair(2048).unwrap();
+        let ec = ES256.generate_key_pair().unwrap();
+        let ed = EdDSA.generate_key_pair(EdCurve::Ed25519).unwrap();
+        for private in [
+            rsa.to_jwk_private_key(),
+            ec.to_jwk_private_key(),
+            ed.to_jwk_private_key(),
+        ] {
+            assert_eq!(
+                check_public_jwks(&set_of(&private)),
+                Err("the key set contains private key material".to_owned())
+            );
+        }
+        let symmetric = json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0" }] }).to_string();
+        assert!(check_public_jwks(&symmetric).is_err());
+        assert!(check_public_jwks(r#"{"keys":[]}"#).is_err());
+        assert!(check_public_jwks("not json").is_err());
+    }
+}

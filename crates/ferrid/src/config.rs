@@ -79,6 +79,8 @@ pub struct Config {
     pub refresh_absolute_ttl: i64,
     /// Seconds a rotated refresh token still works (0 = off).
     pub refresh_reuse_grace: i64,
+    /// Longest a client assertion may be valid (`exp` − `iat`), seconds.
+    pub client_assertion_max_lifetime: i64,
     /// Algorithms ferrid keeps signing keys for (RS256 always included).
     pub signing_algorithms: Vec<String>,
     /// Algorithm of access tokens.
@@ -128,6 +130,7 @@ impl Default for Config {
             refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
             refresh_reuse_grace: 0,
+            client_assertion_max_lifetime: settings::DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
             signing_algorithms: SigningAlgorithm::ALL
                 .iter()
                 .map(|alg| alg.as_str().to_owned())
@@ -235,6 +238,9 @@ impl Config {
         }
         if self.refresh_idle_ttl > self.refresh_absolute_ttl {
             bail!("invalid configuration: refresh_idle_ttl cannot exceed refresh_absolute_ttl");
+        }
+        if !(1..=3600).contains(&self.client_assertion_max_lifetime) {
+            bail!("invalid configuration: client_assertion_max_lifetime must be 1 to 3600 seconds");
         }
         if !(0..=300).contains(&self.refresh_reuse_grace) {
             bail!("invalid configuration: refresh_reuse_grace must be 0 (off) to 300 seconds");
@@ -413,6 +419,7 @@ impl Config {
         settings.refresh_idle_ttl = self.refresh_idle_ttl;
         settings.refresh_absolute_ttl = self.refresh_absolute_ttl;
         settings.refresh_reuse_grace = self.refresh_reuse_grace;
+        settings.client_assertion_max_lifetime = self.client_assertion_max_lifetime;
         self.lockout
             .validate()
             .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;

@@ -138,6 +138,26 @@ on_both_backends!(client_secret_jwt_rules, |backend: Backend| async move {
         &signer,
     );
     with(&|c| c["sub"] = "someone-else".into(), &signer);
+    // Regressions: an audience list naming another server too, an exp ten
+    // years ahead, and no iat were all accepted.
+    with(
+        &|c| c["aud"] = json!([c["aud"].clone(), "https://other-server.example"]),
+        &signer,
+    );
+    with(
+        &|c| c["exp"] = (c["iat"].as_i64().unwrap() + 10 * 365 * 86400).into(),
+        &signer,
+    );
+    with(
+        &|c| c["exp"] = (c["iat"].as_i64().unwrap() + 301).into(),
+        &signer,
+    );
+    with(
+        &|c| {
+            c.as_object_mut().unwrap().remove("iat");
+        },
+        &signer,
+    );
     with(
         &|c| c["iat"] = (c["iat"].as_i64().unwrap() + 120).into(),
         &signer,
@@ -151,6 +171,16 @@ on_both_backends!(client_secret_jwt_rules, |backend: Backend| async move {
             crate::support::oidc::jwt_claims(&bad)
         );
     }
+    // A single-valued audience list, and an exp at the configured maximum.
+    let mut listed = claims(&server, &client.id, "listed");
+    listed["aud"] = json!([server.issuer.clone()]);
+    listed["exp"] = (server.clock.now() + 300).into();
+    assert_eq!(
+        token_with(&server, &assertion(&signer, None, listed), &[])
+            .await
+            .0,
+        StatusCode::OK
+    );
     // Within the 60 s leeway, a just-expired assertion still passes.
     let mut late = claims(&server, &client.id, "late");
     late["exp"] = (server.clock.now() - 30).into();
@@ -299,5 +329,149 @@ on_both_backends!(
             .await
             .unwrap();
         assert_eq!(introspected["active"], true);
+    }
+);
+
+/// A key pair of `alg` as (signer, public JWK carrying `alg` and a kid).
+fn key_of(alg: &str) -> (Box<dyn JwsSigner>, Value) {
+    use josekit::jwk::alg::ed::EdCurve;
+    use josekit::jws::{EdDSA, PS256, RS256};
+    let (signer, mut public): (Box<dyn JwsSigner>, josekit::jwk::Jwk) = match alg {
+        "RS256" => {
+            let pair = RS256.generate_key_pair(2048).unwrap();
+            let signer = RS256.signer_from_der(pair.to_der_private_key()).unwrap();
+            (Box::new(signer), pair.to_jwk_public_key())
+        }
+        "PS256" => {
+            let pair = PS256.generate_key_pair(2048).unwrap();
+            let signer = PS256.signer_from_der(pair.to_der_private_key()).unwrap();
+            (Box::new(signer), pair.to_jwk_public_key())
+        }
+        "ES256" => {
+            let pair = ES256.generate_key_pair().unwrap();
+            let signer = ES256.signer_from_der(pair.to_der_private_key()).unwrap();
+            (Box::new(signer), pair.to_jwk_public_key())
+        }
+        "EdDSA" => {
+            let pair = EdDSA.generate_key_pair(EdCurve::Ed25519).unwrap();
+            let signer = EdDSA.signer_from_der(pair.to_der_private_key()).unwrap();
+            (Box::new(signer), pair.to_jwk_public_key())
+        }
+        other => panic!("no key for {other}"),
+    };
+    public.set_key_id(format!("{alg}-key"));
+    public.set_algorithm(alg);
+    (signer, serde_json::to_value(public.as_ref()).unwrap())
+}
+
+on_both_backends!(
+    every_assertion_algorithm_works_and_must_match_the_key,
+    |backend: Backend| async move {
+        use josekit::jws::{HS384, HS512, PS256};
+        let server = server_or_skip!(backend);
+        // client_secret_jwt: each HMAC algorithm with the client secret.
+        let hmac = service(&server, "client_secret_jwt", |_| {});
+        let secret = hmac.secret.clone().unwrap();
+        let hmac_signers: [(&str, Box<dyn JwsSigner>); 3] = [
+            (
+                "HS256",
+                Box::new(HS256.signer_from_bytes(secret.as_bytes()).unwrap()),
+            ),
+            (
+                "HS384",
+                Box::new(HS384.signer_from_bytes(secret.as_bytes()).unwrap()),
+            ),
+            (
+                "HS512",
+                Box::new(HS512.signer_from_bytes(secret.as_bytes()).unwrap()),
+            ),
+        ];
+        for (alg, signer) in &hmac_signers {
+            let signed = assertion(signer.as_ref(), None, claims(&server, &hmac.id, alg));
+            let (status, body) = token_with(&server, &signed, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{alg}: {body}");
+        }
+
+        // private_key_jwt: each public-key algorithm, keys by value.
+        for alg in ["RS256", "PS256", "ES256", "EdDSA"] {
+            let (signer, public) = key_of(alg);
+            let jwks = json!({ "keys": [public] }).to_string();
+            let client = service(&server, "private_key_jwt", |r| r.jwks = Some(jwks));
+            let kid = format!("{alg}-key");
+            let signed = assertion(
+                signer.as_ref(),
+                Some(&kid),
+                claims(&server, &client.id, "ok"),
+            );
+            let (status, body) = token_with(&server, &signed, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{alg}: {body}");
+        }
+
+        // The header's alg must be the key's: an RSA key registered for
+        // RS256 does not verify a PS256 signature made with the same key.
+        let pair = josekit::jws::RS256.generate_key_pair(2048).unwrap();
+        let mut public = pair.to_jwk_public_key();
+        public.set_key_id("rsa");
+        public.set_algorithm("RS256");
+        let jwks = json!({ "keys": [serde_json::to_value(public.as_ref()).unwrap()] }).to_string();
+        let client = service(&server, "private_key_jwt", |r| r.jwks = Some(jwks));
+        let pss = PS256.signer_from_der(pair.to_der_private_key()).unwrap();
+        let mismatched = assertion(&pss, Some("rsa"), claims(&server, &client.id, "pss"));
+        assert_eq!(
+            token_with(&server, &mismatched, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let mismatched = assertion(&pss, None, claims(&server, &client.id, "pss-nokid"));
+        assert_eq!(
+            token_with(&server, &mismatched, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        // An HMAC signature is no use to a private_key_jwt client, nor a
+        // public-key signature to a client_secret_jwt client.
+        let forged = assertion(
+            hmac_signers[0].1.as_ref(),
+            Some("rsa"),
+            claims(&server, &client.id, "hmac"),
+        );
+        assert_eq!(
+            token_with(&server, &forged, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let (signer, _) = key_of("ES256");
+        let wrong_kind = assertion(signer.as_ref(), None, claims(&server, &hmac.id, "es"));
+        assert_eq!(
+            token_with(&server, &wrong_kind, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+);
+
+on_both_backends!(
+    a_key_set_with_private_keys_is_refused_at_registration,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let pair = ES256.generate_key_pair().unwrap();
+        let private = serde_json::to_value(pair.to_jwk_private_key().as_ref()).unwrap();
+        let registration = ClientRegistration {
+            name: "Leaky".into(),
+            grant_types: vec!["client_credentials".into()],
+            auth_method: "private_key_jwt".into(),
+            scope: "profile".into(),
+            id_token_alg: "RS256".into(),
+            jwks: Some(json!({ "keys": [private] }).to_string()),
+            ..Default::default()
+        };
+        let error = ferrid_service::clients::create(
+            &server.store,
+            registration,
+            &ferrid_tokens::SigningAlgorithm::ALL,
+            &server.master_key(),
+            "test",
+            server.clock.now(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("private key material"), "{error}");
+        assert!(server.store.list_clients().unwrap().is_empty());
     }
 );
