@@ -8,10 +8,12 @@ use ferrid_store::secret::random_token;
 use ferrid_store::{LogoutDelivery, Store};
 use ferrid_tokens::claims::{BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYPE};
 use ferrid_tokens::{Keyring, LogoutTokenClaims, SigningAlgorithm};
+use reqwest::Method;
 use serde_json::json;
 
 use crate::blocking::db;
 use crate::error::Internal;
+use crate::outbound::Outbound;
 
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -34,16 +36,16 @@ pub fn backoff(attempts: i64) -> i64 {
 #[derive(Clone)]
 pub struct LogoutSender {
     store: Store,
-    http: reqwest::Client,
+    outbound: Outbound,
     issuer: String,
 }
 
 impl LogoutSender {
     /// A sender of tokens issued by `issuer`.
-    pub fn new(store: Store, http: reqwest::Client, issuer: String) -> LogoutSender {
+    pub fn new(store: Store, outbound: Outbound, issuer: String) -> LogoutSender {
         LogoutSender {
             store,
-            http,
+            outbound,
             issuer,
         }
     }
@@ -69,16 +71,18 @@ impl LogoutSender {
             // Signed now, not when queued: a retry an hour later still
             // carries a token that is fresh by its exp.
             let logout_token = self.sign(keyring, &delivery, now)?;
-            let outcome = self
-                .http
-                .post(&delivery.uri)
-                .form(&[("logout_token", logout_token.as_str())])
-                .send()
-                .await;
+            let outcome = match self.outbound.request(Method::POST, &delivery.uri) {
+                Ok(request) => request
+                    .form(&[("logout_token", logout_token.as_str())])
+                    .send()
+                    .await
+                    .map_err(|error| format!("cannot reach the receiver: {error}")),
+                Err(refused) => Err(refused),
+            };
             let failure = match outcome {
                 Ok(response) if response.status().is_success() => None,
                 Ok(response) => Some(format!("receiver answered {}", response.status())),
-                Err(error) => Some(format!("cannot reach the receiver: {error}")),
+                Err(error) => Some(error),
             };
             let id = delivery.id.clone();
             match failure {

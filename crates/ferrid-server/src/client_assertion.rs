@@ -11,16 +11,18 @@
 //! leeway of [`CLOCK_SKEW`] seconds.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ferrid_store::{Client, ClientAuthMethod, Store};
 use ferrid_tokens::assertion::{verify_assertion, AssertionKey};
 use ferrid_tokens::{MasterKey, TokenError, CLOCK_SKEW};
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::blocking::db;
 use crate::error::{ErrorCode, Internal, OAuthError};
+use crate::outbound::Outbound;
 
 /// The `client_assertion_type` of a JWT assertion.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -47,18 +49,48 @@ fn invalid_client(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClient, description)
 }
 
-/// JWKS fetched from clients' `jwks_uri`s, per node.
+/// What the last fetch of a `jwks_uri` gave.
+#[derive(Debug, Clone)]
+enum Fetched {
+    /// The document, fetched at this time.
+    Keys { at: i64, jwks: String },
+    /// Consecutive failures, the last one at this time; no new fetch is
+    /// made before [`failure_backoff`] has passed.
+    Failed { at: i64, failures: u32 },
+}
+
+/// Seconds to wait after `failures` consecutive failed fetches of one
+/// `jwks_uri`: 5 s, doubling, at most 5 minutes.
+pub fn failure_backoff(failures: u32) -> i64 {
+    (5_i64 << failures.saturating_sub(1).min(6)).min(JWKS_CACHE_SECONDS)
+}
+
+/// JWKS fetched from clients' `jwks_uri`s, per node, with failures
+/// remembered and one fetch in flight per URI: unauthenticated token
+/// requests naming a client must not turn into as many outbound requests.
 #[derive(Debug, Default)]
-struct JwksCache(Mutex<HashMap<String, (i64, String)>>);
+struct JwksCache {
+    fetched: Mutex<HashMap<String, Fetched>>,
+    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
 
 impl JwksCache {
-    fn get(&self, uri: &str) -> Option<(i64, String)> {
-        self.0.lock().ok()?.get(uri).cloned()
+    fn get(&self, uri: &str) -> Option<Fetched> {
+        self.fetched.lock().ok()?.get(uri).cloned()
     }
 
-    fn put(&self, uri: &str, fetched_at: i64, body: String) {
-        if let Ok(mut cache) = self.0.lock() {
-            cache.insert(uri.to_owned(), (fetched_at, body));
+    fn put(&self, uri: &str, fetched: Fetched) {
+        if let Ok(mut cache) = self.fetched.lock() {
+            cache.insert(uri.to_owned(), fetched);
+        }
+    }
+
+    /// The lock that one fetch of `uri` holds.
+    fn lock_for(&self, uri: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.in_flight.lock() {
+            Ok(mut locks) => locks.entry(uri.to_owned()).or_default().clone(),
+            // A poisoned map only loses the single-flight guarantee.
+            Err(_) => Arc::default(),
         }
     }
 }
@@ -131,7 +163,7 @@ impl AssertionRules {
 pub struct ClientAssertions {
     store: Store,
     master_key: MasterKey,
-    http: reqwest::Client,
+    outbound: Outbound,
     jwks_cache: JwksCache,
     rules: AssertionRules,
 }
@@ -141,13 +173,13 @@ impl ClientAssertions {
     pub fn new(
         store: Store,
         master_key: MasterKey,
-        http: reqwest::Client,
+        outbound: Outbound,
         rules: AssertionRules,
     ) -> ClientAssertions {
         ClientAssertions {
             store,
             master_key,
-            http,
+            outbound,
             jwks_cache: JwksCache::default(),
             rules,
         }
@@ -210,52 +242,92 @@ impl ClientAssertions {
             .jwks_uri
             .as_deref()
             .ok_or_else(|| Internal::log(format!("client {} has no keys", client.client_id)))?;
-        let cached = self.jwks_cache.get(uri);
-        let (fetched_at, jwks) = match cached {
-            Some((fetched_at, body)) if now - fetched_at < JWKS_CACHE_SECONDS => (fetched_at, body),
-            _ => (now, self.fetch(uri, now).await?),
-        };
+        let (fetched_at, jwks) = self.keys_at(uri, now, now - JWKS_CACHE_SECONDS).await?;
         match verify_assertion(assertion, AssertionKey::Jwks(&jwks)) {
             // A key the cached set lacks: the client may have rotated; fetch
             // again, but not more often than every few seconds.
             Err(TokenError::Invalid("kid")) if now - fetched_at >= JWKS_REFETCH_SECONDS => {
-                let fresh = self.fetch(uri, now).await?;
+                let (_, fresh) = self.keys_at(uri, now, now - JWKS_REFETCH_SECONDS).await?;
                 verify_assertion(assertion, AssertionKey::Jwks(&fresh)).map_err(failed)
             }
             other => other.map_err(failed),
         }
     }
 
-    /// Fetches a client's JWKS: time-limited (the HTTP client's timeout),
-    /// size-limited, and without following redirects.
-    async fn fetch(&self, uri: &str, now: i64) -> Result<String, OAuthError> {
-        let unavailable = |detail: String| {
-            tracing::warn!(uri, %detail, "cannot fetch a client's jwks_uri");
-            invalid_client("the client's jwks_uri could not be fetched")
+    /// The key set of `uri` fetched after `fresh_after`, from the cache or
+    /// fetched now, with its fetch time. One fetch per URI is in flight at
+    /// a time (the others wait for its result), and after a failure no
+    /// fetch is made until the back-off has passed.
+    async fn keys_at(
+        &self,
+        uri: &str,
+        now: i64,
+        fresh_after: i64,
+    ) -> Result<(i64, String), OAuthError> {
+        let unavailable = || invalid_client("the client's jwks_uri could not be fetched");
+        let usable = |fetched: Option<Fetched>| match fetched {
+            Some(Fetched::Keys { at, jwks }) if at > fresh_after => Some(Ok((at, jwks))),
+            Some(Fetched::Failed { at, failures }) if now < at + failure_backoff(failures) => {
+                Some(Err(unavailable()))
+            }
+            _ => None,
         };
-        let mut response = self
-            .http
-            .get(uri)
-            .send()
-            .await
-            .map_err(|error| unavailable(error.to_string()))?;
-        if !response.status().is_success() {
-            return Err(unavailable(format!("status {}", response.status())));
+        if let Some(answer) = usable(self.jwks_cache.get(uri)) {
+            return answer;
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|error| unavailable(error.to_string()))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_JWKS_BYTES {
-                return Err(unavailable(format!("larger than {MAX_JWKS_BYTES} bytes")));
+        let lock = self.jwks_cache.lock_for(uri);
+        let _fetching = lock.lock().await;
+        // Whoever held the lock may have just fetched it.
+        let previous = self.jwks_cache.get(uri);
+        if let Some(answer) = usable(previous.clone()) {
+            return answer;
+        }
+        match self.fetch(uri).await {
+            Ok(jwks) => {
+                self.jwks_cache.put(
+                    uri,
+                    Fetched::Keys {
+                        at: now,
+                        jwks: jwks.clone(),
+                    },
+                );
+                Ok((now, jwks))
+            }
+            Err(detail) => {
+                let failures = match previous {
+                    Some(Fetched::Failed { failures, .. }) => failures.saturating_add(1),
+                    _ => 1,
+                };
+                let retry_in = failure_backoff(failures);
+                tracing::warn!(uri, %detail, failures, retry_in, "cannot fetch a client's jwks_uri");
+                self.jwks_cache
+                    .put(uri, Fetched::Failed { at: now, failures });
+                Err(unavailable())
             }
         }
-        let text = String::from_utf8(body).map_err(|_| unavailable("not UTF-8".into()))?;
-        self.jwks_cache.put(uri, now, text.clone());
-        Ok(text)
+    }
+
+    /// Fetches a client's JWKS once: time-limited, size-limited, without
+    /// following redirects, and only from a permitted address
+    /// ([`Outbound`]). The error is for the log, not the client.
+    async fn fetch(&self, uri: &str) -> Result<String, String> {
+        let mut response = self
+            .outbound
+            .request(Method::GET, uri)?
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("status {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_JWKS_BYTES {
+                return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
+            }
+        }
+        String::from_utf8(body).map_err(|_| "not UTF-8".to_owned())
     }
 }
 
@@ -335,6 +407,15 @@ mod tests {
         assert!(check(json!({ "iat": NOW - 400, "exp": NOW - CLOCK_SKEW }))
             .unwrap_err()
             .contains("expired"));
+    }
+
+    #[test]
+    fn failed_fetches_back_off() {
+        assert_eq!(failure_backoff(1), 5);
+        assert_eq!(failure_backoff(2), 10);
+        assert_eq!(failure_backoff(4), 40);
+        assert_eq!(failure_backoff(7), 300);
+        assert_eq!(failure_backoff(u32::MAX), 300);
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod metadata;
 pub mod mfa;
+pub mod outbound;
 pub mod password_pool;
 pub mod paths;
 pub mod pkce;

@@ -52,6 +52,9 @@ pub struct Settings {
     /// Longest a client assertion may be valid: `exp` at most this many
     /// seconds after `iat`.
     pub client_assertion_max_lifetime: i64,
+    /// Whether ferrid may connect to private, loopback and link-local
+    /// addresses that clients registered (development and tests only).
+    pub outbound_allow_private_networks: bool,
     /// Lockout, rate limits, MFA, passwords, e-mail.
     pub security: crate::security::SecurityPolicy,
 }
@@ -71,6 +74,7 @@ impl Settings {
             refresh_absolute_ttl: DEFAULT_REFRESH_ABSOLUTE_TTL,
             refresh_reuse_grace: 0,
             client_assertion_max_lifetime: DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
+            outbound_allow_private_networks: false,
             security: crate::security::SecurityPolicy::default(),
         }
     }

@@ -19,6 +19,7 @@ use crate::client_ip::ClientIp;
 use crate::error::Internal;
 use crate::mail::Mailer;
 use crate::metadata::Metadata;
+use crate::outbound::Outbound;
 use crate::password_pool::PasswordPool;
 use crate::paths;
 use crate::rate_limit::RateLimiter;
@@ -110,16 +111,10 @@ impl AppState {
         let keyring =
             keys::load_at_start(&store, &master_key, &key_policy, clock.as_ref(), &node_id)?;
         let published = publish(&store, keyring, &settings)?;
-        // Outgoing HTTP (back-channel logout, client JWKS): short
-        // timeouts, no redirects.
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("ferrid")
-            .build()
-            .map_err(|error| {
-                StateError::Component(format!("cannot build the HTTP client: {error}"))
-            })?;
+        // Outgoing HTTP to addresses clients registered (back-channel
+        // logout, client JWKS).
+        let outbound = Outbound::new(settings.outbound_allow_private_networks)
+            .map_err(StateError::Component)?;
         let policy = &settings.security.passwords;
         let hashing_threads = match policy.hashing_threads {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -136,14 +131,14 @@ impl AppState {
         let client_assertions = ClientAssertions::new(
             store.clone(),
             master_key.clone(),
-            http.clone(),
+            outbound.clone(),
             AssertionRules {
                 issuer: settings.issuer.clone(),
                 token_endpoint: settings.endpoint(paths::TOKEN),
                 max_lifetime: settings.client_assertion_max_lifetime,
             },
         );
-        let logouts = LogoutSender::new(store.clone(), http, settings.issuer.clone());
+        let logouts = LogoutSender::new(store.clone(), outbound, settings.issuer.clone());
         Ok(AppState {
             rate_limiter: Arc::new(rate_limiter),
             mailer: Arc::new(mailer),

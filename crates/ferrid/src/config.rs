@@ -81,6 +81,9 @@ pub struct Config {
     pub refresh_reuse_grace: i64,
     /// Longest a client assertion may be valid (`exp` − `iat`), seconds.
     pub client_assertion_max_lifetime: i64,
+    /// Whether `jwks_uri` and back-channel logout requests may reach
+    /// private, loopback and link-local addresses.
+    pub outbound_allow_private_networks: bool,
     /// Algorithms ferrid keeps signing keys for (RS256 always included).
     pub signing_algorithms: Vec<String>,
     /// Algorithm of access tokens.
@@ -131,6 +134,7 @@ impl Default for Config {
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
             refresh_reuse_grace: 0,
             client_assertion_max_lifetime: settings::DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
+            outbound_allow_private_networks: false,
             signing_algorithms: SigningAlgorithm::ALL
                 .iter()
                 .map(|alg| alg.as_str().to_owned())
@@ -420,6 +424,7 @@ impl Config {
         settings.refresh_absolute_ttl = self.refresh_absolute_ttl;
         settings.refresh_reuse_grace = self.refresh_reuse_grace;
         settings.client_assertion_max_lifetime = self.client_assertion_max_lifetime;
+        settings.outbound_allow_private_networks = self.outbound_allow_private_networks;
         self.lockout
             .validate()
             .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;

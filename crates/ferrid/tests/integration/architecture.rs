@@ -17,6 +17,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("cookies", 0),
     ("error", 0),
     ("http", 0),
+    ("outbound", 0),
     ("paths", 0),
     ("pkce", 0),
     ("request_id", 0),

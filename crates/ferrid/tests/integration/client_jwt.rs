@@ -286,6 +286,16 @@ on_both_backends!(
             "keys unreachable"
         );
         let keys_server = Receiver::serving(port, jwks.clone());
+        // The failure is remembered: no new fetch before its back-off.
+        let early = assertion(&signer, None, claims(&server, &by_uri.id, "u-early"));
+        assert_eq!(
+            token_with(&server, &early, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(keys_server.requests(), 0);
+        server
+            .clock
+            .advance(ferrid_server::client_assertion::failure_backoff(1));
         let good = assertion(&signer, None, claims(&server, &by_uri.id, "u1"));
         let (status, body) = token_with(&server, &good, &[]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -473,5 +483,126 @@ on_both_backends!(
         .to_string();
         assert!(error.contains("private key material"), "{error}");
         assert!(server.store.list_clients().unwrap().is_empty());
+    }
+);
+
+on_both_backends!(
+    a_failing_jwks_uri_is_fetched_once_and_then_backs_off,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let port = free_port();
+        let keys_server = Receiver::answering(port, "500 Internal Server Error", String::new());
+        let client = service(&server, "private_key_jwt", |r| {
+            r.jwks_uri = Some(format!("http://127.0.0.1:{port}/jwks.json"));
+        });
+        let (signer, _) = key_of("ES256");
+        // Regression: fifty unauthenticated requests made fifty fetches.
+        let mut burst = tokio::task::JoinSet::new();
+        for n in 0..50 {
+            let signed = assertion(
+                signer.as_ref(),
+                None,
+                claims(&server, &client.id, &format!("burst-{n}")),
+            );
+            let url = server.url("/token");
+            burst.spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_assertion_type", JWT_BEARER),
+                        ("client_assertion", &signed),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            });
+        }
+        while let Some(status) = burst.join_next().await {
+            assert_eq!(status.unwrap(), StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(keys_server.requests(), 1, "one fetch for the whole burst");
+        // Within the back-off nothing is fetched; after it, one more try.
+        server.clock.advance(4);
+        let again = assertion(signer.as_ref(), None, claims(&server, &client.id, "later"));
+        assert_eq!(
+            token_with(&server, &again, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(keys_server.requests(), 1);
+        server.clock.advance(1);
+        let retry = assertion(signer.as_ref(), None, claims(&server, &client.id, "retry"));
+        assert_eq!(
+            token_with(&server, &retry, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(keys_server.requests(), 2);
+        // Twice failed: the next try waits 10 s.
+        server.clock.advance(9);
+        let waiting = assertion(signer.as_ref(), None, claims(&server, &client.id, "wait"));
+        assert_eq!(
+            token_with(&server, &waiting, &[]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(keys_server.requests(), 2);
+    }
+);
+
+on_both_backends!(
+    registered_addresses_on_private_networks_are_not_contacted,
+    |backend: Backend| async move {
+        let server = crate::support::TestServer::start_with(backend, |config| {
+            config.outbound_allow_private_networks = false;
+        });
+        let Some(server) = server else { return };
+        let (signer, public) = key_of("ES256");
+        let jwks = json!({ "keys": [public] }).to_string();
+        let port = free_port();
+        let keys_server = Receiver::serving(port, jwks);
+        for uri in [
+            format!("http://127.0.0.1:{port}/jwks.json"),
+            format!("http://localhost:{port}/jwks.json"),
+            format!("https://[::ffff:127.0.0.1]:{port}/jwks.json"),
+        ] {
+            let client = service(&server, "private_key_jwt", |r| {
+                r.jwks_uri = Some(uri.clone());
+            });
+            let signed = assertion(
+                signer.as_ref(),
+                Some("ES256-key"),
+                claims(&server, &client.id, &uri),
+            );
+            let (status, body) = token_with(&server, &signed, &[]).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}: {body}");
+        }
+        assert_eq!(keys_server.requests(), 0, "no connection was made");
+
+        // Back-channel logout receivers are held to the same rule.
+        server.create_user("pia");
+        let app = server.create_client_with(ClientRegistration {
+            name: "Private receiver".into(),
+            redirect_uris: vec!["https://private-bc.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid profile email".into(),
+            id_token_alg: "RS256".into(),
+            backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/backchannel")),
+            ..Default::default()
+        });
+        let browser = crate::support::Browser::new();
+        crate::support::oidc::sign_in_and_exchange(&server, &app, &browser, "pia").await;
+        ferrid_service::users::disable(&server.store, "pia", "test", server.clock.now()).unwrap();
+        server.state.deliver_logouts().await.unwrap();
+        let delivery = &server.store.list_logout_deliveries().unwrap()[0];
+        assert!(delivery.delivered_at.is_none());
+        assert!(
+            delivery
+                .last_error
+                .as_deref()
+                .is_some_and(|error| error.contains("private")),
+            "{delivery:?}"
+        );
+        assert_eq!(keys_server.requests(), 0);
     }
 );

@@ -32,6 +32,12 @@ impl Receiver {
 
     /// Listens on `port`, answering every request 200 with `body` (JSON).
     pub fn serving(port: u16, body: String) -> Receiver {
+        Self::answering(port, "200 OK", body)
+    }
+
+    /// Listens on `port`, answering every request with `status` (e.g.
+    /// `"500 Internal Server Error"`) and `body`.
+    pub fn answering(port: u16, status: &'static str, body: String) -> Receiver {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("receiver port");
         listener.set_nonblocking(true).unwrap();
         let bodies = Arc::new(Mutex::new(Vec::new()));
@@ -76,7 +82,7 @@ impl Receiver {
                         }
                         let _ = stream.write_all(
                             format!(
-                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
                                 answer.len()
                             )
                             .as_bytes(),
@@ -91,6 +97,11 @@ impl Receiver {
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// How many requests arrived so far.
+    pub fn requests(&self) -> usize {
+        self.bodies.lock().unwrap().len()
     }
 
     /// The `logout_token` of every request received so far.

@@ -69,6 +69,8 @@ impl TestServer {
             master_key_file: dir.path().join("keys/master.key"),
             argon2: TEST_ARGON2,
             workers: 1,
+            // Test receivers listen on loopback.
+            outbound_allow_private_networks: true,
             ..Config::default()
         };
         config.email.outbox_dir = dir.path().join("outbox");
