@@ -256,6 +256,12 @@ impl AppState {
             .map_err(Internal::from)
     }
 
+    /// A key for one `purpose`, derived from the master key (the same on
+    /// every node).
+    pub fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        self.master_key.subkey(purpose)
+    }
+
     /// The current time, Unix seconds.
     pub fn now(&self) -> i64 {
         self.clock.now()

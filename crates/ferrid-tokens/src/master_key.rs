@@ -23,6 +23,8 @@ const SEALED_PREFIX: &str = "v1.";
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: Aes256Gcm,
+    /// The key itself, kept only to derive purpose-bound subkeys.
+    raw: Zeroizing<[u8; KEY_LEN]>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -47,7 +49,9 @@ impl MasterKey {
         }
         let cipher = Aes256Gcm::new_from_slice(&bytes)
             .map_err(|_| TokenError::MasterKey("has the wrong length".into()))?;
-        Ok(MasterKey { cipher })
+        let mut raw = Zeroizing::new([0u8; KEY_LEN]);
+        raw.copy_from_slice(&bytes);
+        Ok(MasterKey { cipher, raw })
     }
 
     /// Reads a master key file. Like ssh with a private key, it refuses a
@@ -91,6 +95,20 @@ impl MasterKey {
                 TokenError::MasterKey(format!("cannot write {}: {error}", path.display()))
             })?;
         Self::from_base64(&text)
+    }
+
+    /// A 256-bit key for one `purpose`, derived from the master key
+    /// (HMAC-SHA256 of the purpose, as HKDF-Expand with one block): every
+    /// node derives the same key, and no two purposes share one.
+    pub fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let mut subkey = Zeroizing::new([0u8; 32]);
+        // HMAC accepts a key of any length, so this cannot fail.
+        if let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.raw.as_ref()) {
+            mac.update(purpose.as_bytes());
+            subkey.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        subkey
     }
 
     /// Encrypts `plaintext`, binding `associated_data` (the key id) so a
@@ -182,6 +200,15 @@ mod tests {
         assert!(!sealed.contains("private"));
         assert_eq!(key().open(&sealed, "kid-1").unwrap().as_slice(), b"private");
         assert!(key().open(&sealed, "kid-2").is_err());
+    }
+
+    #[test]
+    fn subkeys_are_stable_per_purpose_and_key() {
+        assert_eq!(*key().subkey("a"), *key().subkey("a"));
+        assert_ne!(*key().subkey("a"), *key().subkey("b"));
+        let other = MasterKey::from_base64(&STANDARD.encode([8u8; 32])).unwrap();
+        assert_ne!(*key().subkey("a"), *other.subkey("a"));
+        assert_ne!(key().subkey("a").as_slice(), [7u8; 32].as_slice());
     }
 
     #[test]

@@ -164,8 +164,21 @@ pub fn new_refresh_token(
     now: i64,
 ) -> (String, RefreshToken) {
     let token = generate_secret(REFRESH_TOKEN_PREFIX);
-    let row = RefreshToken {
-        token_digest: digest(&token),
+    let row = refresh_token_row(&token, client, grant, scope, idle_lifetime, now);
+    (token, row)
+}
+
+/// The stored form of refresh token `token` of `grant`.
+pub fn refresh_token_row(
+    token: &str,
+    client: &Client,
+    grant: &Grant,
+    scope: &str,
+    idle_lifetime: i64,
+    now: i64,
+) -> RefreshToken {
+    RefreshToken {
+        token_digest: digest(token),
         grant_id: grant.id.clone(),
         client_id: client.client_id.clone(),
         scope: scope.to_owned(),
@@ -174,6 +187,5 @@ pub fn new_refresh_token(
         expires_at: (now + idle_lifetime).min(grant.expires_at),
         rotated_at: None,
         grace_used: false,
-    };
-    (token, row)
+    }
 }

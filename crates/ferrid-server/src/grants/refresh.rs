@@ -6,10 +6,19 @@
 //! token is marked used and its successor stored together, so a crash
 //! can never leave a used token without a successor (which the client's
 //! next refresh would take for reuse, logging the user out).
+//!
+//! A token's successor is derived from it with a key only the server has
+//! ([`Successors`]), so the grace window can answer a just-rotated token
+//! with the very successor the rotation gave: the family never forks into
+//! two live tokens, and a later reuse of either is still detected.
 
 use actix_web::HttpRequest;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use ferrid_store::secret::digest;
 use ferrid_store::{Client, Grant, RefreshToken, Store, StoreResult, Transaction};
+use hmac::{Hmac, Mac};
+use zeroize::Zeroizing;
 
 use ferrid_service::audit::{actors, Event, EventKind, Outcome};
 
@@ -144,6 +153,7 @@ pub async fn exchange(
     let policy = RotationPolicy {
         grace: state.settings.refresh_reuse_grace,
         idle_lifetime: Lifetimes::of(&state.settings, client).refresh_idle,
+        successors: Successors(state.subkey(Successors::PURPOSE)),
     };
     let step = state
         .db(move |store| rotate(store, &caller, &presented, requested, policy, now))
@@ -203,13 +213,40 @@ impl std::fmt::Debug for Step {
 }
 
 /// The refresh settings a rotation needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationPolicy {
     /// Seconds after a rotation during which the old token is answered
     /// once more (`refresh_reuse_grace`).
     pub grace: i64,
     /// The client's refresh-token idle lifetime, seconds.
     pub idle_lifetime: i64,
+    /// How successors are derived.
+    pub successors: Successors,
+}
+
+/// Derives a refresh token's successor: HMAC-SHA256 of the token under a
+/// subkey of the master key, so every node derives the same successor and
+/// nobody without the master key can.
+pub struct Successors(pub Zeroizing<[u8; 32]>);
+
+impl Successors {
+    /// The purpose of the master key's subkey that derives successors.
+    pub const PURPOSE: &str = "ferrid refresh-token successor v1";
+
+    /// The successor of `token`.
+    pub fn of(&self, token: &str) -> String {
+        let mut mac = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_ref()) {
+            Ok(mac) => mac,
+            // HMAC takes keys of any length; unreachable, and a random
+            // token is still a valid (if non-derived) successor.
+            Err(_) => return ferrid_store::secret::generate_secret(issue::REFRESH_TOKEN_PREFIX),
+        };
+        mac.update(token.as_bytes());
+        format!(
+            "{}{}",
+            issue::REFRESH_TOKEN_PREFIX,
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    }
 }
 
 /// Rotates the presented refresh token in one transaction: checks it,
@@ -285,11 +322,36 @@ pub fn rotate(
         if !store.is_user_active(&grant.user_id)? {
             return Ok(Step::Refused("the user is no longer active"));
         }
+        let successor = policy.successors.of(presented);
+        if presentation == Presentation::WithinGrace {
+            // The successor the rotation gave, again; never a second one.
+            return Ok(match store.find_refresh_token(&digest(&successor))? {
+                Some((child, _)) if child.rotated_at.is_none() && child.expires_at > now => {
+                    Step::Rotated(Box::new(grant), scope, successor)
+                }
+                // The family has moved on past the successor: whoever
+                // presents its parent now is not the client.
+                Some(_) => {
+                    store.revoke_grant(&grant.id, now)?;
+                    tracing::warn!(grant_id = %grant.id, client_id = %client.client_id,
+                        "refresh token reused after its successor: the whole grant is revoked");
+                    Step::Reused(Box::new(grant))
+                }
+                // Rotated before successors were derived: nothing to repeat.
+                None => Step::Refused("the refresh token was already used"),
+            });
+        }
         // The new refresh token keeps the original scope (RFC 6749 §6).
-        let (refresh_token, row) =
-            issue::new_refresh_token(client, &grant, &token.scope, policy.idle_lifetime, now);
+        let row = issue::refresh_token_row(
+            &successor,
+            client,
+            &grant,
+            &token.scope,
+            policy.idle_lifetime,
+            now,
+        );
         store.insert_refresh_token(&row)?;
-        Ok(Step::Rotated(Box::new(grant), scope, refresh_token))
+        Ok(Step::Rotated(Box::new(grant), scope, successor))
     })
 }
 
@@ -302,10 +364,13 @@ mod tests {
     use crate::grants::memory::fixtures::{self, client, code, LIFETIMES, NOW};
     use crate::grants::memory::Memory;
 
-    const POLICY: RotationPolicy = RotationPolicy {
-        grace: 0,
-        idle_lifetime: 3_600,
-    };
+    fn policy() -> RotationPolicy {
+        RotationPolicy {
+            grace: 0,
+            idle_lifetime: 3_600,
+            successors: Successors(Zeroizing::new([9; 32])),
+        }
+    }
 
     #[test]
     fn used_tokens_are_classified_by_when_they_were_rotated() {
@@ -346,37 +411,75 @@ mod tests {
     #[test]
     fn each_use_rotates_the_token_in_one_step() {
         let (memory, token) = memory_with_token();
-        let next = rotated(rotate(&memory, &client(), &token, None, POLICY, NOW).unwrap());
+        let next = rotated(rotate(&memory, &client(), &token, None, policy(), NOW).unwrap());
         let rows = memory.rows();
         assert_eq!(rows.refresh_tokens[&digest(&token)].rotated_at, Some(NOW));
         assert_eq!(rows.refresh_tokens[&digest(&next)].expires_at, NOW + 3_600);
-        rotated(rotate(&memory, &client(), &next, None, POLICY, NOW + 5).unwrap());
+        rotated(rotate(&memory, &client(), &next, None, policy(), NOW + 5).unwrap());
     }
 
     #[test]
     fn a_reused_token_revokes_its_grant() {
         let (memory, token) = memory_with_token();
-        rotated(rotate(&memory, &client(), &token, None, POLICY, NOW).unwrap());
-        let same_second = rotate(&memory, &client(), &token, None, POLICY, NOW + 1).unwrap();
+        rotated(rotate(&memory, &client(), &token, None, policy(), NOW).unwrap());
+        let same_second = rotate(&memory, &client(), &token, None, policy(), NOW + 1).unwrap();
         assert!(matches!(same_second, Step::Refused(_)), "{same_second:?}");
-        let later = rotate(&memory, &client(), &token, None, POLICY, NOW + 2).unwrap();
+        let later = rotate(&memory, &client(), &token, None, policy(), NOW + 2).unwrap();
         let Step::Reused(grant) = later else {
             panic!("expected reuse, got {later:?}");
         };
         assert_eq!(memory.rows().grants[&grant.id].revoked_at, Some(NOW + 2));
     }
 
+    fn with_grace() -> RotationPolicy {
+        RotationPolicy {
+            grace: 10,
+            ..policy()
+        }
+    }
+
     #[test]
     fn the_grace_window_answers_a_rotated_token_once() {
         let (memory, token) = memory_with_token();
-        let policy = RotationPolicy {
-            grace: 10,
-            ..POLICY
-        };
-        rotated(rotate(&memory, &client(), &token, None, policy, NOW).unwrap());
-        rotated(rotate(&memory, &client(), &token, None, policy, NOW + 5).unwrap());
-        let third = rotate(&memory, &client(), &token, None, policy, NOW + 6).unwrap();
+        rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW).unwrap());
+        rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW + 5).unwrap());
+        let third = rotate(&memory, &client(), &token, None, with_grace(), NOW + 6).unwrap();
         assert!(matches!(third, Step::Reused(_)), "{third:?}");
+    }
+
+    /// Regression: the grace window minted a second live successor, so the
+    /// family forked and a replay of either branch went unnoticed.
+    #[test]
+    fn the_grace_window_returns_the_same_successor() {
+        let (memory, token) = memory_with_token();
+        let first = rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW).unwrap());
+        let again =
+            rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW + 5).unwrap());
+        assert_eq!(first, again);
+        let live = memory
+            .rows()
+            .refresh_tokens
+            .values()
+            .filter(|row| row.rotated_at.is_none())
+            .count();
+        assert_eq!(live, 1, "one live token in the family");
+        // The family goes on from that successor, and the old token, once
+        // its successor is used, is a replay.
+        let (memory, token) = memory_with_token();
+        let child = rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW).unwrap());
+        rotated(rotate(&memory, &client(), &child, None, with_grace(), NOW + 2).unwrap());
+        let replay = rotate(&memory, &client(), &token, None, with_grace(), NOW + 4).unwrap();
+        assert!(matches!(replay, Step::Reused(_)), "{replay:?}");
+    }
+
+    #[test]
+    fn successors_depend_on_the_token_and_the_key() {
+        let key = policy().successors;
+        assert_eq!(key.of("frt_a"), key.of("frt_a"));
+        assert_ne!(key.of("frt_a"), key.of("frt_b"));
+        assert!(key.of("frt_a").starts_with("frt_"));
+        let other = Successors(Zeroizing::new([8; 32]));
+        assert_ne!(key.of("frt_a"), other.of("frt_a"));
     }
 
     #[test]
@@ -387,15 +490,15 @@ mod tests {
         let refusals: Vec<(&str, Step)> = vec![
             (
                 "unknown",
-                rotate(&memory, &client(), "frt_nope", None, POLICY, NOW).unwrap(),
+                rotate(&memory, &client(), "frt_nope", None, policy(), NOW).unwrap(),
             ),
             (
                 "another client",
-                rotate(&memory, &other, &token, None, POLICY, NOW).unwrap(),
+                rotate(&memory, &other, &token, None, policy(), NOW).unwrap(),
             ),
             (
                 "expired",
-                rotate(&memory, &client(), &token, None, POLICY, NOW + 3_600).unwrap(),
+                rotate(&memory, &client(), &token, None, policy(), NOW + 3_600).unwrap(),
             ),
         ];
         for (case, step) in refusals {
@@ -406,7 +509,7 @@ mod tests {
             &client(),
             &token,
             Some(vec!["email".into()]),
-            POLICY,
+            policy(),
             NOW,
         )
         .unwrap();
@@ -423,7 +526,7 @@ mod tests {
             &client(),
             &token,
             Some(vec!["openid".into()]),
-            POLICY,
+            policy(),
             NOW,
         )
         .unwrap();
@@ -434,7 +537,7 @@ mod tests {
     fn a_revoked_grant_or_a_disabled_user_ends_the_family() {
         let (memory, token) = memory_with_token();
         memory.0.lock().unwrap().active_users.clear();
-        let step = rotate(&memory, &client(), &token, None, POLICY, NOW).unwrap();
+        let step = rotate(&memory, &client(), &token, None, policy(), NOW).unwrap();
         assert!(
             matches!(step, Step::Refused("the user is no longer active")),
             "{step:?}"
@@ -444,7 +547,7 @@ mod tests {
         for grant in memory.0.lock().unwrap().grants.values_mut() {
             grant.revoked_at = Some(NOW - 1);
         }
-        let step = rotate(&memory, &client(), &token, None, POLICY, NOW).unwrap();
+        let step = rotate(&memory, &client(), &token, None, policy(), NOW).unwrap();
         assert!(matches!(
             step,
             Step::Refused("the refresh token has been revoked")
@@ -455,12 +558,12 @@ mod tests {
     fn a_failed_step_keeps_the_presented_token_live() {
         let (memory, token) = memory_with_token();
         memory.0.lock().unwrap().fail_next_write = true;
-        assert!(rotate(&memory, &client(), &token, None, POLICY, NOW).is_err());
+        assert!(rotate(&memory, &client(), &token, None, policy(), NOW).is_err());
         assert_eq!(
             memory.rows().refresh_tokens[&digest(&token)].rotated_at,
             None
         );
-        rotated(rotate(&memory, &client(), &token, None, POLICY, NOW + 5).unwrap());
+        rotated(rotate(&memory, &client(), &token, None, policy(), NOW + 5).unwrap());
     }
 
     /// Regression: marking the token used and storing its successor were
@@ -519,9 +622,9 @@ mod tests {
             .unwrap()
             .refresh_token
             .unwrap();
-        assert!(rotate(&Crashing(&store), &client(), &token, None, POLICY, NOW).is_err());
+        assert!(rotate(&Crashing(&store), &client(), &token, None, policy(), NOW).is_err());
         // Seconds later, as the client retries: a rotation, not reuse.
-        let next = rotated(rotate(&store, &client(), &token, None, POLICY, NOW + 5).unwrap());
-        rotated(rotate(&store, &client(), &next, None, POLICY, NOW + 10).unwrap());
+        let next = rotated(rotate(&store, &client(), &token, None, policy(), NOW + 5).unwrap());
+        rotated(rotate(&store, &client(), &next, None, policy(), NOW + 10).unwrap());
     }
 }

@@ -320,11 +320,16 @@ on_both_backends!(
         let server = server_or_skip!(backend, |config| config.refresh_reuse_grace = 5);
         let client = refresh_client(&server, |_| {});
         let (_, token) = first_tokens(&server, &client, "gail").await;
-        let (status, _) = refresh(&server, &client, &token).await;
+        let (status, lost) = refresh(&server, &client, &token).await;
         assert_eq!(status, StatusCode::OK);
         server.clock.advance(3);
         let (status, body) = refresh(&server, &client, &token).await;
         assert_eq!(status, StatusCode::OK, "within the grace window: {body}");
+        // Regression: the grace answer minted a second live successor.
+        assert_eq!(
+            body["refresh_token"], lost["refresh_token"],
+            "the same successor, so the family does not fork"
+        );
         server.clock.advance(3);
         let (status, _) = refresh(&server, &client, &token).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "after it, reuse");
