@@ -14,7 +14,7 @@ use ferrid_store::{Client, ClientAuthMethod};
 
 use crate::client_assertion::JWT_BEARER;
 use crate::error::{ErrorCode, OAuthError};
-use crate::http::Params;
+use crate::http::{has_control_character, Params};
 use crate::state::AppState;
 
 /// What the client presented to prove who it is.
@@ -165,6 +165,9 @@ pub async fn authenticate(
     params: &Params,
 ) -> Result<Client, OAuthError> {
     let presented = presented(http, params)?;
+    if has_control_character(&presented.client_id) {
+        return Err(invalid_client("the client_id contains a control character"));
+    }
     let client = match state.recent_clients.get(&presented.client_id) {
         Some(client) => client,
         None => {

@@ -48,6 +48,10 @@ pub enum ParamsError {
     TooLong(String),
     /// More than [`MAX_PARAMETERS`] parameters.
     TooMany,
+    /// A name or value held a control character (NUL, CR, LF, …): no
+    /// OAuth or form parameter needs one, and PostgreSQL refuses NUL in
+    /// text.
+    ControlCharacter(String),
 }
 
 impl std::fmt::Display for ParamsError {
@@ -68,6 +72,11 @@ impl std::fmt::Display for ParamsError {
             ParamsError::TooMany => {
                 write!(formatter, "more than {MAX_PARAMETERS} parameters")
             }
+            ParamsError::ControlCharacter(name) => write!(
+                formatter,
+                "parameter '{}' contains a control character",
+                printable(name)
+            ),
         }
     }
 }
@@ -93,6 +102,9 @@ impl Params {
             if value.len() > MAX_PARAMETER_LENGTH || name.len() > MAX_PARAMETER_LENGTH {
                 return Err(ParamsError::TooLong(name.into_owned()));
             }
+            if has_control_character(&name) || has_control_character(&value) {
+                return Err(ParamsError::ControlCharacter(name.into_owned()));
+            }
             if value.is_empty() {
                 continue;
             }
@@ -109,6 +121,11 @@ impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
+}
+
+/// Whether `text` holds a control character (C0, DEL or C1).
+pub fn has_control_character(text: &str) -> bool {
+    text.chars().any(char::is_control)
 }
 
 /// Whether the request body is declared as a form.
@@ -148,6 +165,15 @@ mod tests {
             Params::parse(long.as_bytes()).unwrap_err(),
             ParamsError::TooLong("a".into())
         );
+        for hostile in ["a=%00", "a=x%0Dy", "a=%0A", "a%00=1", "a=%C2%85", "a=%7F"] {
+            assert!(
+                matches!(
+                    Params::parse(hostile.as_bytes()),
+                    Err(ParamsError::ControlCharacter(_))
+                ),
+                "{hostile}"
+            );
+        }
         let flood: Vec<String> = (0..=MAX_PARAMETERS).map(|i| format!("p{i}=1")).collect();
         assert_eq!(
             Params::parse(flood.join("&").as_bytes()).unwrap_err(),

@@ -10,8 +10,18 @@ use crate::http::Params;
 use crate::pkce;
 use ferrid_service::scopes;
 
-/// Longest accepted `state`, `nonce` or `login_hint`.
-const MAX_OPAQUE_VALUE: usize = 1024;
+/// Longest accepted `state`: no spec limits it, and some client libraries
+/// (ASP.NET Core's, for one) put an encrypted blob of several hundred
+/// characters in it; it must still be short enough to echo back.
+pub const MAX_STATE: usize = 1024;
+/// Longest accepted `nonce`: a random value; 255 leaves room for the
+/// timestamped nonces some libraries send.
+pub const MAX_NONCE: usize = 255;
+/// Longest accepted `login_hint`: the longest e-mail address (RFC 5321
+/// §4.5.3.1.3 path limit).
+pub const MAX_LOGIN_HINT: usize = 254;
+/// Longest accepted `acr_values`: a few space-separated names.
+pub const MAX_ACR_VALUES: usize = 128;
 
 /// `prompt` values (OIDC Core §3.1.2.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,11 +151,11 @@ pub fn validate(
         return Err(Rejection::Page(PageError::internal()));
     };
     let state = params.get("state");
-    if state.is_some_and(|state| state.len() > MAX_OPAQUE_VALUE) {
+    if state.is_some_and(|state| state.len() > MAX_STATE) {
         // Too long to echo back safely, so no redirect.
         return Err(Rejection::Page(PageError::bad_request(
             "Invalid sign-in request",
-            format!("The state parameter is longer than {MAX_OPAQUE_VALUE} characters."),
+            format!("The state parameter is longer than {MAX_STATE} characters."),
         )));
     }
     let reject = |error: OAuthError| Rejection::Redirect {
@@ -270,9 +280,9 @@ fn validate_for_client(
                 .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))
         })
         .transpose()?;
-    let nonce = bounded(params, "nonce")?;
-    let login_hint = bounded(params, "login_hint")?;
-    let acr_values = bounded(params, "acr_values")?
+    let nonce = bounded(params, "nonce", MAX_NONCE)?;
+    let login_hint = bounded(params, "login_hint", MAX_LOGIN_HINT)?;
+    let acr_values = bounded(params, "acr_values", MAX_ACR_VALUES)?
         .map(|values| {
             values
                 .split(' ')
@@ -324,10 +334,10 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, OAuthError> {
     Ok(prompt)
 }
 
-fn bounded(params: &Params, name: &'static str) -> Result<Option<String>, OAuthError> {
+fn bounded(params: &Params, name: &'static str, max: usize) -> Result<Option<String>, OAuthError> {
     match params.get(name) {
-        Some(value) if value.len() > MAX_OPAQUE_VALUE => Err(OAuthError::invalid_request(format!(
-            "{name} is longer than {MAX_OPAQUE_VALUE} characters"
+        Some(value) if value.len() > max => Err(OAuthError::invalid_request(format!(
+            "{name} is longer than {max} characters"
         ))),
         value => Ok(value.map(str::to_owned)),
     }

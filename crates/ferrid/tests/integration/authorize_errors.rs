@@ -382,3 +382,84 @@ on_both_backends!(
         assert!(redirected.param("code").is_none());
     }
 );
+
+on_both_backends!(
+    control_characters_get_a_clean_4xx_everywhere,
+    |backend: Backend| async move {
+        use base64::Engine;
+        let server = server_or_skip!(backend);
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let base = authorize_url(&server, &client, &[]);
+        let nul_client = server.url("/authorize?client_id=a%00b&response_type=code");
+        let gets = [
+            format!("{base}&nonce=n%00"),
+            format!("{base}&login_hint=a%0Db"),
+            nul_client,
+            server.url("/login?request_id=%00"),
+            server.url("/login/mfa?request_id=%00"),
+            server.url("/logout?id_token_hint=%00"),
+            server.url("/password/reset?token=%00"),
+            server.url("/account/verify-email?token=%00"),
+        ];
+        for url in gets {
+            let status = browser.get(&url).await.status();
+            assert!(
+                status.is_client_error() || status.is_redirection(),
+                "{status} for {url}"
+            );
+        }
+        let forms: [(&str, &[(&str, &str)]); 8] = [
+            (
+                "/token",
+                &[("grant_type", "client_credentials"), ("client_id", "a\0b")],
+            ),
+            (
+                "/token",
+                &[("grant_type", "authorization_code"), ("code", "\0")],
+            ),
+            ("/introspect", &[("token", "x\u{1}")]),
+            ("/revoke", &[("token", "\0")]),
+            ("/userinfo", &[("access_token", "\0")]),
+            ("/login", &[("username", "a\0"), ("password", "p")]),
+            ("/password/forgot", &[("email", "a\0@example.com")]),
+            ("/authorize", &[("client_id", "\0")]),
+        ];
+        for (path, form) in forms {
+            let status = browser.post_form(&server.url(path), form).await.status();
+            assert!(status.is_client_error(), "{status} for {path} {form:?}");
+        }
+        // Regression: a NUL in the Basic client id, or in an assertion's
+        // iss, reached PostgreSQL and answered 500.
+        let basic = base64::engine::general_purpose::STANDARD.encode("a%00b:secret");
+        let response = reqwest::Client::new()
+            .post(server.url("/token"))
+            .header("authorization", format!("Basic {basic}"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let encode =
+            |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.as_bytes());
+        let assertion = format!(
+            "{}.{}.c2ln",
+            encode(r#"{"alg":"HS256"}"#),
+            encode(r#"{"iss":"a\u0000b"}"#)
+        );
+        let response = reqwest::Client::new()
+            .post(server.url("/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &assertion),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+);
