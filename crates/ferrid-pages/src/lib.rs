@@ -77,6 +77,19 @@ pub struct LogoutConfirmPage<'a> {
     pub csrf_token: &'a str,
 }
 
+/// "Was this not you?" — where the link of the enrolment e-mail lands;
+/// it asks before changing anything.
+#[derive(Template)]
+#[template(path = "not_me.html")]
+pub struct NotMePage<'a> {
+    /// Whose account it is.
+    pub username: &'a str,
+    /// The link's single-use token, posted back.
+    pub token: &'a str,
+    /// Anti-CSRF token echoed by the form.
+    pub csrf_token: &'a str,
+}
+
 /// "You are signed out."
 #[derive(Template)]
 #[template(path = "signed_out.html")]
@@ -132,6 +145,9 @@ pub struct AccountSecurityPage<'a> {
     pub mfa_enrolled: bool,
     /// Unused recovery codes.
     pub recovery_codes_left: i64,
+    /// Whether new recovery codes need the current password (no recent
+    /// login).
+    pub password_needed: bool,
     /// Shortest accepted new password.
     pub min_length: usize,
     /// Anti-CSRF token echoed by the forms.
@@ -154,9 +170,16 @@ pub struct TotpEnrolPage<'a> {
     pub request_id: &'a str,
     /// Whether a client requires the second factor to continue.
     pub required: bool,
+    /// The new secret, sealed, carried by the form until confirmed (so
+    /// showing the page stores nothing).
+    pub enrolment: &'a str,
+    /// Whether the current password must be given (no recent login).
+    pub password_needed: bool,
+    /// How recent a login spares the password, minutes.
+    pub reauthentication_minutes: i64,
     /// Anti-CSRF token echoed by the form.
     pub csrf_token: &'a str,
-    /// Message for a wrong code.
+    /// Message for a wrong code or password.
     pub error: Option<&'a str>,
 }
 

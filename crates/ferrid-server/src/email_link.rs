@@ -29,3 +29,37 @@ pub async fn valid_token(
         .await?
         .ok_or_else(invalid_link)
 }
+
+/// The enabled user a link for `purpose` was sent to. The link was for
+/// the address the user had then: one sent before the address changed no
+/// longer acts on the account.
+pub async fn link_user(
+    state: &AppState,
+    token: &str,
+    purpose: &'static str,
+) -> Result<ferrid_store::User, PageError> {
+    let email_token = valid_token(state, token, purpose).await?;
+    let user_id = email_token.user_id.clone();
+    state
+        .db(move |store| store.find_user(&user_id))
+        .await?
+        .filter(|user| !user.disabled && user.email == email_token.email)
+        .ok_or_else(invalid_link)
+}
+
+/// The form that sets a new password with reset token `reset_token`.
+pub fn password_reset_form(
+    state: &AppState,
+    http: &actix_web::HttpRequest,
+    reset_token: &str,
+    error: Option<&str>,
+) -> Result<actix_web::HttpResponse, PageError> {
+    let token = crate::forms::FormToken::for_browser(state, http);
+    let page = ferrid_pages::PasswordResetPage {
+        token: reset_token,
+        min_length: state.settings.security.passwords.min_length,
+        csrf_token: &token.value,
+        error,
+    };
+    token.respond_form(error, &page)
+}

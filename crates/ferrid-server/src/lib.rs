@@ -88,6 +88,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
             paths::ACCOUNT_SECURITY,
             web::get().to(account::security::show),
         )
+        .route(
+            paths::ACCOUNT_NOT_ME,
+            web::get().to(account::not_me::confirm_page),
+        )
+        .route(
+            paths::ACCOUNT_NOT_ME,
+            web::post().to(account::not_me::revert),
+        )
         .route(paths::ACCOUNT_TOTP, web::get().to(account::totp::enrol))
         .route(paths::ACCOUNT_TOTP, web::post().to(account::totp::confirm))
         .route(

@@ -205,6 +205,9 @@ pub fn issue_token(
 pub const PASSWORD_RESET: &str = "password_reset";
 /// Purpose of an address-verification token.
 pub const VERIFY_EMAIL: &str = "verify_email";
+/// Purpose of the "this was not me" link sent when a second factor is
+/// enrolled.
+pub const MFA_REVERT: &str = "mfa_revert";
 
 #[cfg(test)]
 mod tests {

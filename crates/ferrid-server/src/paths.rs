@@ -36,6 +36,8 @@ pub const LOGIN_MFA: &str = "/login/mfa";
 pub const ACCOUNT_SECURITY: &str = "/account/security";
 /// TOTP enrolment (QR code, then confirmation).
 pub const ACCOUNT_TOTP: &str = "/account/totp";
+/// Where the "this was not me" link of the enrolment e-mail lands.
+pub const ACCOUNT_NOT_ME: &str = "/account/not-me";
 /// Regenerates recovery codes.
 pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
 /// Change password (needs the current one).

@@ -96,12 +96,27 @@ impl Default for RateLimits {
     }
 }
 
-/// When a second factor is required.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// When a second factor is required, and how recent a login must be to
+/// change one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MfaPolicy {
     /// Every user must enrol and use a second factor.
     pub required_for_all: bool,
+    /// Seconds after a login during which the user may set up a second
+    /// factor or get new recovery codes without typing the password again
+    /// (ASVS V3.7.1: re-authenticate before changing authentication
+    /// factors; a stolen session alone must not be enough).
+    pub reauthentication_window: i64,
+}
+
+impl Default for MfaPolicy {
+    fn default() -> Self {
+        MfaPolicy {
+            required_for_all: false,
+            reauthentication_window: 300,
+        }
+    }
 }
 
 /// Password rules (NIST SP 800-63B §5.1.1.2) and hashing capacity.

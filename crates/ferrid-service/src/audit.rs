@@ -20,6 +20,11 @@ pub enum EventKind {
     MfaRecoveryCodesRegenerate,
     /// An administrator removed a user's second factor.
     MfaReset,
+    /// A user removed a second factor they did not set up, from the link
+    /// in the enrolment e-mail.
+    MfaRevert,
+    /// A user confirmed their password before changing a factor.
+    Reauthenticate,
     /// A failure started a lock.
     AccountLock,
     /// A failure started a wait.
@@ -78,6 +83,8 @@ impl EventKind {
             EventKind::MfaRecoveryCode => "mfa.recovery_code",
             EventKind::MfaRecoveryCodesRegenerate => "mfa.recovery_codes.regenerate",
             EventKind::MfaReset => "mfa.reset",
+            EventKind::MfaRevert => "mfa.revert",
+            EventKind::Reauthenticate => "account.reauthenticate",
             EventKind::AccountLock => "account.lock",
             EventKind::AccountThrottle => "account.throttle",
             EventKind::AccountUnlock => "account.unlock",

@@ -13,7 +13,6 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         totp_secret_sealed -> Nullable<Text>,
-        totp_pending_sealed -> Nullable<Text>,
         totp_last_step -> Nullable<BigInt>,
     }
 }

@@ -246,6 +246,9 @@ impl Config {
         if !(1..=3600).contains(&self.client_assertion_max_lifetime) {
             bail!("invalid configuration: client_assertion_max_lifetime must be 1 to 3600 seconds");
         }
+        if !(0..=3600).contains(&self.mfa.reauthentication_window) {
+            bail!("invalid configuration: mfa.reauthentication_window must be 0 to 3600 seconds");
+        }
         if !(0..=300).contains(&self.refresh_reuse_grace) {
             bail!("invalid configuration: refresh_reuse_grace must be 0 (off) to 300 seconds");
         }

@@ -205,35 +205,18 @@ impl Store {
                     .execute(connection)?;
                 count += 1;
             }
-            let totp: Vec<(String, Option<String>, Option<String>)> = users::table
-                .filter(
-                    users::totp_secret_sealed
-                        .is_not_null()
-                        .or(users::totp_pending_sealed.is_not_null()),
-                )
-                .select((
-                    users::id,
-                    users::totp_secret_sealed,
-                    users::totp_pending_sealed,
-                ))
+            let totp: Vec<(String, Option<String>)> = users::table
+                .filter(users::totp_secret_sealed.is_not_null())
+                .select((users::id, users::totp_secret_sealed))
                 .load(connection)?;
-            for (user_id, confirmed, pending) in &totp {
-                let reseal_user =
-                    |sealed: &Option<String>| -> Result<Option<String>, ResealAbort<E>> {
-                        sealed
-                            .as_deref()
-                            .map(|sealed| reseal(SealedKind::TotpSecret, user_id, sealed))
-                            .transpose()
-                            .map_err(ResealAbort::Reseal)
-                    };
-                let (confirmed, pending) = (reseal_user(confirmed)?, reseal_user(pending)?);
-                count += usize::from(confirmed.is_some()) + usize::from(pending.is_some());
+            for (user_id, sealed) in &totp {
+                let Some(sealed) = sealed else { continue };
+                let resealed =
+                    reseal(SealedKind::TotpSecret, user_id, sealed).map_err(ResealAbort::Reseal)?;
                 diesel::update(users::table.find(user_id))
-                    .set((
-                        users::totp_secret_sealed.eq(confirmed),
-                        users::totp_pending_sealed.eq(pending),
-                    ))
+                    .set(users::totp_secret_sealed.eq(resealed))
                     .execute(connection)?;
+                count += 1;
             }
             Ok(count)
         });

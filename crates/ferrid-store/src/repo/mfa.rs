@@ -8,35 +8,12 @@ use crate::schema::{recovery_codes, users};
 use crate::Store;
 
 impl Store {
-    /// Stores a TOTP secret waiting for the user to confirm it with a
-    /// code; replaces any earlier unconfirmed one.
-    pub fn begin_totp_enrolment(&self, user_id: &str, sealed: &str) -> StoreResult<()> {
-        let mut connection = self.connection()?;
-        let updated = diesel::update(users::table.find(user_id))
-            .set(users::totp_pending_sealed.eq(sealed))
-            .execute(&mut connection)?;
-        if updated == 0 {
-            return Err(StoreError::NotFound("user"));
-        }
-        Ok(())
-    }
-
-    /// The unconfirmed TOTP secret of a user, sealed.
-    pub fn pending_totp(&self, user_id: &str) -> StoreResult<Option<String>> {
-        let mut connection = self.connection()?;
-        Ok(users::table
-            .find(user_id)
-            .select(users::totp_pending_sealed)
-            .first::<Option<String>>(&mut connection)
-            .optional()?
-            .flatten())
-    }
-
-    /// Makes the pending secret the user's second factor, records `step`
-    /// as used (the confirming code cannot be replayed), replaces the
-    /// recovery codes with `recovery_digests`, and ends every other session
-    /// of the user (one that signed in with the password alone must not
-    /// outlive the second factor). False if nothing was pending.
+    /// Makes `sealed` the user's second factor unless they already have
+    /// one, records `step` as used (the confirming code cannot be
+    /// replayed), replaces the recovery codes with `recovery_digests`, and
+    /// ends every other session of the user (one that signed in with the
+    /// password alone must not outlive the second factor). False if the
+    /// user already had a second factor.
     pub fn confirm_totp(
         &self,
         enrolment: TotpEnrolment<'_>,
@@ -53,23 +30,22 @@ impl Store {
             let updated = diesel::update(
                 users::table
                     .find(user_id)
-                    .filter(users::totp_pending_sealed.eq(sealed)),
+                    .filter(users::totp_secret_sealed.is_null()),
             )
             .set((
                 users::totp_secret_sealed.eq(sealed),
-                users::totp_pending_sealed.eq(None::<String>),
                 users::totp_last_step.eq(step),
                 users::updated_at.eq(now),
             ))
             .execute(connection)?;
             if updated == 0 {
-                return Err(StoreError::NotFound("pending enrolment"));
+                return Err(StoreError::NotFound("enrolment"));
             }
             insert_recovery_codes(connection, user_id, recovery_digests, now)
         });
         match confirmed {
             Ok(_) => Ok(true),
-            Err(StoreError::NotFound("pending enrolment")) => Ok(false),
+            Err(StoreError::NotFound("enrolment")) => Ok(false),
             Err(other) => Err(other),
         }
     }
@@ -134,7 +110,6 @@ impl Store {
             let updated = diesel::update(users::table.find(user_id))
                 .set((
                     users::totp_secret_sealed.eq(None::<String>),
-                    users::totp_pending_sealed.eq(None::<String>),
                     users::totp_last_step.eq(None::<i64>),
                     users::updated_at.eq(now),
                 ))
@@ -155,7 +130,7 @@ impl Store {
 pub struct TotpEnrolment<'a> {
     /// The user.
     pub user_id: &'a str,
-    /// The pending secret, sealed, exactly as stored.
+    /// The new secret, sealed under the master key for this user.
     pub sealed: &'a str,
     /// The time step of the confirming code.
     pub step: i64,

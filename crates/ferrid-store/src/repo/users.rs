@@ -148,11 +148,7 @@ impl Store {
     ) -> StoreResult<usize> {
         self.end_user_sessions(user_id, keep_sid, now, |connection| {
             let updated = diesel::update(users::table.find(user_id))
-                .set((
-                    users::password_hash.eq(hash),
-                    users::totp_pending_sealed.eq(None::<String>),
-                    users::updated_at.eq(now),
-                ))
+                .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
                 .execute(connection)?;
             if updated == 0 {
                 return Err(StoreError::NotFound("user"));

@@ -539,10 +539,6 @@ on_both_backends!(
             .state
             .seal_totp_secret(&totp_secret, &user.id)
             .unwrap();
-        server
-            .store
-            .begin_totp_enrolment(&user.id, &sealed)
-            .unwrap();
         assert!(server
             .store
             .confirm_totp(

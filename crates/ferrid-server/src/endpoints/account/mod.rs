@@ -1,18 +1,27 @@
 //! The signed-in user's account pages, one module per resource. This
-//! module holds what they share: the signed-in check, the second-factor
-//! rule for changing security settings, and the overview and recovery
+//! module holds what they share: the signed-in check, the rules for
+//! changing security settings (the second factor, a recent
+//! authentication, the current password), and the overview and recovery
 //! code pages they answer with.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use ferrid_store::{Session, User};
+use ferrid_service::audit::{Event, EventKind, Outcome};
+use ferrid_store::{PasswordHasher, Session, Store, StoreResult, User};
 
+use crate::audit::RecordForRequest;
 use crate::error::PageError;
 use crate::forms;
+use crate::http::Params;
+use crate::lockout::{self, Refusal};
+use crate::login_flow;
+use crate::password_pool::PoolError;
+use crate::security::LockoutPolicy;
 use crate::session;
 use crate::session::not_signed_in;
 use crate::state::AppState;
 
+pub mod not_me;
 pub mod password;
 pub mod recovery_codes;
 pub mod security;
@@ -40,9 +49,137 @@ fn require_second_factor(session: &Session, user: &User) -> Result<(), PageError
     Ok(())
 }
 
+/// Whether `session` signed in recently enough to change authentication
+/// factors without the password (`mfa.reauthentication_window`).
+fn recently_authenticated(state: &AppState, session: &Session) -> bool {
+    state.now() - session.auth_time <= state.settings.security.mfa.reauthentication_window
+}
+
+/// What checking the signed-in user's current password came to.
+enum PasswordCheck {
+    /// It is their password.
+    Correct,
+    /// It is not (counted toward the lock; maybe a wait started).
+    Wrong(Option<Refusal>),
+    /// Not checked: a wait or lock is in force.
+    Refused(Refusal),
+}
+
+/// Checks `password` as `user`'s current one, on a password-pool thread:
+/// the lock is consulted first and a wrong password counts toward it, as
+/// at login, so this cannot be used to guess the password faster.
+fn check_current_password(
+    store: &Store,
+    passwords: &PasswordHasher,
+    policy: &LockoutPolicy,
+    user: &User,
+    password: &str,
+    now: i64,
+) -> StoreResult<PasswordCheck> {
+    let subject = lockout::login_subject(&user.username);
+    if let Some(refusal) = lockout::refusal(store, policy, &subject, now)? {
+        return Ok(PasswordCheck::Refused(refusal));
+    }
+    if !passwords.verify(password, &user.password_hash) {
+        let refusal = lockout::record_failure(store, policy, &subject, now)?;
+        return Ok(PasswordCheck::Wrong(refusal));
+    }
+    Ok(PasswordCheck::Correct)
+}
+
+/// What re-authentication came to.
+enum Reauthentication {
+    /// The user signed in recently or gave their password.
+    Confirmed,
+    /// Not confirmed; the message says why.
+    Refused(String),
+}
+
+/// Changing an authentication factor needs a recent authentication (ASVS
+/// V3.7.1): a login within `mfa.reauthentication_window`, or the current
+/// password (`current_password`) given with the request. A session cookie
+/// alone is not enough, so a stolen one cannot plant a second factor.
+async fn reauthenticate(
+    state: &AppState,
+    http: &HttpRequest,
+    session: &Session,
+    user: &User,
+    params: &Params,
+) -> Result<Reauthentication, PoolError> {
+    if recently_authenticated(state, session) {
+        return Ok(Reauthentication::Confirmed);
+    }
+    let Some(password) = params.get("current_password").map(str::to_owned) else {
+        return Ok(Reauthentication::Refused(
+            "Enter your current password to confirm it is you.".into(),
+        ));
+    };
+    let (store, passwords) = (state.store.clone(), state.passwords.clone());
+    let policy = state.settings.security.lockout.clone();
+    let (checked_user, now) = (user.clone(), state.now());
+    let check = state
+        .password_pool
+        .run_store(move || {
+            check_current_password(&store, &passwords, &policy, &checked_user, &password, now)
+        })
+        .await?;
+    let audit = |outcome| {
+        Event::new(EventKind::Reauthenticate, outcome)
+            .actor(&user.id)
+            .subject(&user.id)
+    };
+    Ok(match check {
+        PasswordCheck::Correct => {
+            audit(Outcome::Success).record(state, http).await;
+            Reauthentication::Confirmed
+        }
+        PasswordCheck::Wrong(refusal) => {
+            audit(Outcome::Failure)
+                .detail("wrong current password")
+                .record(state, http)
+                .await;
+            Reauthentication::Refused(wrong_password_message(state, http, user, refusal).await)
+        }
+        PasswordCheck::Refused(refusal) => {
+            audit(Outcome::Refused)
+                .detail(refusal.describe())
+                .record(state, http)
+                .await;
+            Reauthentication::Refused(
+                refusal.message(state.now(), &state.settings.security.lockout),
+            )
+        }
+    })
+}
+
+/// What to tell a user who gave a wrong current password, recording the
+/// wait or lock it may have started.
+async fn wrong_password_message(
+    state: &AppState,
+    http: &HttpRequest,
+    user: &User,
+    refusal: Option<Refusal>,
+) -> String {
+    let message = "The current password is wrong.";
+    match refusal {
+        Some(refusal) => {
+            login_flow::lock_event(Some(&user.id), &refusal)
+                .actor(&user.id)
+                .record(state, http)
+                .await;
+            format!(
+                "{message} {}",
+                refusal.message(state.now(), &state.settings.security.lockout)
+            )
+        }
+        None => message.to_owned(),
+    }
+}
+
 async fn overview(
     state: &AppState,
     http: &HttpRequest,
+    session: &Session,
     user: &User,
     notice: Option<&str>,
     error: Option<&str>,
@@ -58,6 +195,7 @@ async fn overview(
         email_verified: user.email_verified,
         mfa_enrolled: user.has_mfa(),
         recovery_codes_left,
+        password_needed: !recently_authenticated(state, session),
         min_length: state.settings.security.passwords.min_length,
         csrf_token: &token.value,
         notice,

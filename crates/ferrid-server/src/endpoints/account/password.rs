@@ -5,14 +5,16 @@ use ferrid_store::User;
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
-use super::{overview, require_second_factor, signed_in};
+use super::{
+    check_current_password, overview, require_second_factor, signed_in, wrong_password_message,
+    PasswordCheck,
+};
 use crate::audit::RecordForRequest;
 use crate::error::PageError;
 use crate::forms;
-use crate::lockout::{self, Refusal};
-use crate::login_flow;
 use crate::password_pool::PoolError;
 use crate::state::AppState;
+use ferrid_store::Session;
 
 /// `POST /account/password`: needs the current password (a wrong one
 /// counts toward the lock); the new one must meet the policy. Every other
@@ -32,11 +34,20 @@ pub async fn change_password(
     let new_password =
         match forms::new_password(&params, state.settings.security.passwords.min_length, &user) {
             Ok(password) => password,
-            Err(message) => return overview(&state, &http, &user, None, Some(&message)).await,
+            Err(message) => {
+                return overview(&state, &http, &current, &user, None, Some(&message)).await
+            }
         };
-    let outcome = change(&state, &user, current_password, new_password, current.sid).await;
+    let outcome = change(
+        &state,
+        &user,
+        current_password,
+        new_password,
+        current.sid.clone(),
+    )
+    .await;
     match outcome {
-        Ok(change) => answer(&state, &http, &user, change).await,
+        Ok(change) => answer(&state, &http, &current, &user, change).await,
         Err(refused) => refused.respond(),
     }
 }
@@ -57,13 +68,17 @@ async fn change(
     state
         .password_pool
         .run_store(move || -> ferrid_store::StoreResult<PasswordChange> {
-            let subject = lockout::login_subject(&user.username);
-            if let Some(refusal) = lockout::refusal(&store, &policy, &subject, now)? {
-                return Ok(PasswordChange::Refused(refusal));
-            }
-            if !passwords.verify(&current_password, &user.password_hash) {
-                let refusal = lockout::record_failure(&store, &policy, &subject, now)?;
-                return Ok(PasswordChange::WrongPassword(refusal));
+            match check_current_password(
+                &store,
+                &passwords,
+                &policy,
+                &user,
+                &current_password,
+                now,
+            )? {
+                PasswordCheck::Correct => {}
+                PasswordCheck::Wrong(refusal) => return Ok(PasswordChange::WrongPassword(refusal)),
+                PasswordCheck::Refused(refusal) => return Ok(PasswordChange::Refused(refusal)),
             }
             let hash = passwords.hash(&new_password)?;
             Ok(PasswordChange::Changed(store.change_password(
@@ -80,6 +95,7 @@ async fn change(
 async fn answer(
     state: &AppState,
     http: &HttpRequest,
+    session: &Session,
     user: &User,
     change: PasswordChange,
 ) -> Result<HttpResponse, PageError> {
@@ -99,6 +115,7 @@ async fn answer(
             overview(
                 state,
                 http,
+                session,
                 user,
                 Some("Password changed. You were signed out everywhere else."),
                 None,
@@ -110,15 +127,8 @@ async fn answer(
                 .detail("wrong current password")
                 .record(state, http)
                 .await;
-            let mut message = "The current password is wrong.".to_owned();
-            if let Some(refusal) = refusal {
-                login_flow::lock_event(Some(&user.id), &refusal)
-                    .actor(&user.id)
-                    .record(state, http)
-                    .await;
-                message = format!("{message} {}", refusal.message(now, policy));
-            }
-            overview(state, http, user, None, Some(&message)).await
+            let message = wrong_password_message(state, http, user, refusal).await;
+            overview(state, http, session, user, None, Some(&message)).await
         }
         PasswordChange::Refused(refusal) => {
             audit(Outcome::Refused)
@@ -126,7 +136,7 @@ async fn answer(
                 .record(state, http)
                 .await;
             let message = refusal.message(now, policy);
-            overview(state, http, user, None, Some(&message)).await
+            overview(state, http, session, user, None, Some(&message)).await
         }
     }
 }
@@ -136,7 +146,7 @@ enum PasswordChange {
     /// Changed; this many other sessions ended.
     Changed(usize),
     /// The current password was wrong (counted; maybe a wait started).
-    WrongPassword(Option<Refusal>),
+    WrongPassword(Option<crate::lockout::Refusal>),
     /// Refused unchecked: a wait or lock is in force.
-    Refused(Refusal),
+    Refused(crate::lockout::Refusal),
 }

@@ -1,10 +1,14 @@
-//! `POST /account/recovery-codes`: a new set of recovery codes.
+//! `POST /account/recovery-codes`: a new set of recovery codes, after a
+//! recent login or the current password.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
-use super::{recovery_codes_page, require_second_factor, signed_in};
+use super::{
+    overview, reauthenticate, recovery_codes_page, require_second_factor, signed_in,
+    Reauthentication,
+};
 use crate::audit::RecordForRequest;
 use crate::error::PageError;
 use crate::forms;
@@ -18,7 +22,7 @@ pub async fn regenerate_recovery_codes(
     http: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    forms::posted(&state, &http, &body)?;
+    let params = forms::posted(&state, &http, &body)?;
     let (current, user) = signed_in(&state, &http).await?;
     require_second_factor(&current, &user)?;
     if !user.has_mfa() {
@@ -26,6 +30,13 @@ pub async fn regenerate_recovery_codes(
             "Two-step verification is off",
             "Recovery codes come with two-step verification; set it up first.",
         ));
+    }
+    match reauthenticate(&state, &http, &current, &user, &params).await {
+        Ok(Reauthentication::Confirmed) => {}
+        Ok(Reauthentication::Refused(message)) => {
+            return overview(&state, &http, &current, &user, None, Some(&message)).await
+        }
+        Err(refused) => return refused.respond(),
     }
     let codes = mfa::new_recovery_codes();
     let digests: Vec<String> = codes

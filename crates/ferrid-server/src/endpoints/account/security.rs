@@ -12,6 +12,6 @@ pub async fn show(
     state: web::Data<AppState>,
     http: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let (_, user) = signed_in(&state, &http).await?;
-    overview(&state, &http, &user, None, None).await
+    let (session, user) = signed_in(&state, &http).await?;
+    overview(&state, &http, &session, &user, None, None).await
 }

@@ -1,12 +1,16 @@
-//! TOTP enrolment: `GET /account/totp` shows a new pending secret,
-//! `POST /account/totp` confirms it with a code.
+//! TOTP enrolment: `GET /account/totp` shows a new secret, `POST
+//! /account/totp` confirms it with a code. Showing the page stores
+//! nothing: the secret travels sealed in the form until it is confirmed,
+//! and confirming needs a recent login or the current password.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_store::User;
+use ferrid_store::{Session, User};
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
-use super::{recovery_codes_page, signed_in};
+use super::{
+    reauthenticate, recently_authenticated, recovery_codes_page, signed_in, Reauthentication,
+};
 use crate::audit::RecordForRequest;
 use crate::error::{Internal, PageError};
 use crate::forms;
@@ -16,25 +20,28 @@ use crate::state::AppState;
 use crate::{mail, mfa, session};
 use ferrid_store::TotpEnrolment;
 
-/// `GET /account/totp[?request_id=…]`: a new secret, pending until
-/// confirmed, shown as a QR code and as text.
+/// How long the "this was not me" link of the enrolment e-mail works.
+const NOT_ME_TTL: i64 = 7 * 24 * 3600;
+
+/// `GET /account/totp[?request_id=…]`: a new secret, shown as a QR code
+/// and as text.
 pub async fn enrol(
     state: web::Data<AppState>,
     http: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
-    let (_, user) = signed_in(&state, &http).await?;
+    let (current, user) = signed_in(&state, &http).await?;
     if user.has_mfa() {
         return Err(already_enrolled());
     }
     let request_id = params.get("request_id").unwrap_or_default().to_owned();
     let secret = mfa::new_secret();
-    let sealed = state.seal_totp_secret(&secret, &user.id)?;
-    let user_id = user.id.clone();
-    state
-        .db(move |store| store.begin_totp_enrolment(&user_id, &sealed))
-        .await?;
-    render_enrolment(&state, &http, &user, &secret, &request_id, None).await
+    let enrolment = Enrolment {
+        sealed: state.seal_totp_secret(&secret, &user.id)?,
+        secret: &secret,
+        request_id: &request_id,
+    };
+    render_enrolment(&state, &http, &current, &user, &enrolment, None)
 }
 
 fn already_enrolled() -> PageError {
@@ -47,21 +54,32 @@ fn already_enrolled() -> PageError {
     )
 }
 
-async fn render_enrolment(
+/// A secret being enrolled: in the clear for the page, and sealed for the
+/// form that carries it.
+struct Enrolment<'a> {
+    secret: &'a [u8],
+    sealed: String,
+    request_id: &'a str,
+}
+
+fn render_enrolment(
     state: &AppState,
     http: &HttpRequest,
+    session: &Session,
     user: &User,
-    secret: &[u8],
-    request_id: &str,
+    enrolment: &Enrolment<'_>,
     error: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
-    let view = mfa::enrolment(secret, &user.username, &state.settings.issuer)?;
+    let view = mfa::enrolment(enrolment.secret, &user.username, &state.settings.issuer)?;
     let token = forms::FormToken::for_browser(state, http);
     let page = ferrid_pages::TotpEnrolPage {
         qr_svg: &view.qr_svg,
         secret: &view.secret_base32,
-        request_id,
-        required: !request_id.is_empty(),
+        request_id: enrolment.request_id,
+        required: !enrolment.request_id.is_empty(),
+        enrolment: &enrolment.sealed,
+        password_needed: !recently_authenticated(state, session),
+        reauthentication_minutes: state.settings.security.mfa.reauthentication_window / 60,
         csrf_token: &token.value,
         error,
     };
@@ -82,19 +100,29 @@ pub async fn confirm(
         return Err(already_enrolled());
     }
     let request_id = params.get("request_id").unwrap_or_default().to_owned();
-    let user_id = user.id.clone();
-    let Some(sealed) = state.db(move |store| store.pending_totp(&user_id)).await? else {
-        return Err(PageError::bad_request(
-            "Nothing to confirm",
-            "Start setting up two-step verification first.",
-        ));
+    // The secret the page showed, sealed for this user: one sealed for
+    // another user does not open.
+    let sealed = params.get("enrolment").unwrap_or_default().to_owned();
+    let secret = state
+        .open_totp_secret(&sealed, &user.id)
+        .map_err(|_| start_again())?;
+    let enrolment = Enrolment {
+        secret: &secret,
+        sealed: sealed.clone(),
+        request_id: &request_id,
     };
-    let secret = state.open_totp_secret(&sealed, &user.id)?;
+    let again =
+        |message: &str| render_enrolment(&state, &http, &current, &user, &enrolment, Some(message));
+    match reauthenticate(&state, &http, &current, &user, &params).await {
+        Ok(Reauthentication::Confirmed) => {}
+        Ok(Reauthentication::Refused(message)) => return again(&message),
+        Err(refused) => return refused.respond(),
+    }
     let code = mfa::normalize_code(params.get("code").unwrap_or_default());
     let Some(step) = mfa::check_totp(&secret, &code, state.now())? else {
-        let message =
-            "That code is not right. Check the time on your device and try the current code.";
-        return render_enrolment(&state, &http, &user, &secret, &request_id, Some(message)).await;
+        return again(
+            "That code is not right. Check the time on your device and try the current code.",
+        );
     };
     let codes = mfa::new_recovery_codes();
     let digests: Vec<String> = codes
@@ -114,12 +142,9 @@ pub async fn confirm(
         })
         .await?;
     if !confirmed {
-        return Err(PageError::bad_request(
-            "Nothing to confirm",
-            "This setup was replaced by a newer one; use the newest page.",
-        ));
+        return Err(already_enrolled());
     }
-    announce_enrolment(&state, &http, &user).await;
+    announce_enrolment(&state, &http, &user).await?;
     // The user just proved the device: the session is two-factor now.
     let cookie = session::elevate(&state, &current, crate::acr::amr_with_otp()).await?;
     let continue_to = if request_id.is_empty() {
@@ -138,25 +163,47 @@ pub async fn confirm(
     Ok(response)
 }
 
+fn start_again() -> PageError {
+    PageError::bad_request(
+        "Start again",
+        "This setup page is no longer valid. Open two-step verification again.",
+    )
+}
+
 /// Audits an enrolment, delivers the logouts of the sessions it ended,
-/// and tells the user by e-mail: if it was not them (someone with their
-/// password, while a client requires a second factor), they hear of it.
-async fn announce_enrolment(state: &AppState, http: &HttpRequest, user: &User) {
+/// and tells the user by e-mail with a single-use "this was not me" link:
+/// if someone else planted the factor, the owner can remove it, end every
+/// session and set a new password without an administrator.
+async fn announce_enrolment(
+    state: &AppState,
+    http: &HttpRequest,
+    user: &User,
+) -> Result<(), PageError> {
     Event::new(EventKind::MfaEnrol, Outcome::Success)
         .actor(&user.id)
         .subject(&user.id)
         .record(state, http)
         .await;
     state.deliver_logouts_soon();
+    let (store_user, now) = (user.clone(), state.now());
+    let token = state
+        .db(move |store| mail::issue_token(store, &store_user, mail::MFA_REVERT, now, NOT_ME_TTL))
+        .await?;
+    let link = format!(
+        "{}?token={token}",
+        state.settings.endpoint(paths::ACCOUNT_NOT_ME)
+    );
     mail::send_in_background(
         &state.mailer,
         user.email.clone(),
         "Two-step verification was turned on".into(),
         format!(
-            "Hello {},\n\nTwo-step verification was just turned on for your account, and your other sessions were signed out.\n\nIf this was not you, change your password at once and ask your administrator to reset your second factor.\n",
-            user.username
+            "Hello {},\n\nTwo-step verification was just turned on for your account, and your other sessions were signed out.\n\nIf this was not you, open this link within {} days. It removes the new second factor, signs out every session, and lets you set a new password:\n\n{link}\n",
+            user.username,
+            NOT_ME_TTL / 86_400
         ),
     );
+    Ok(())
 }
 
 fn percent_encode(value: &str) -> String {

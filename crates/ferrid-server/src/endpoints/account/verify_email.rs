@@ -23,11 +23,12 @@ pub async fn send_verification(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     forms::posted(&state, &http, &body)?;
-    let (_, user) = signed_in(&state, &http).await?;
+    let (session, user) = signed_in(&state, &http).await?;
     if user.email_verified {
         return overview(
             &state,
             &http,
+            &session,
             &user,
             Some("Your address is already verified."),
             None,
@@ -64,6 +65,7 @@ pub async fn send_verification(
     overview(
         &state,
         &http,
+        &session,
         &user,
         Some("We sent you a verification link."),
         None,

@@ -8,7 +8,7 @@ use ferrid_store::secret::digest;
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
 use crate::audit::RecordForRequest;
-use crate::email_link::{invalid_link, valid_token};
+use crate::email_link::{invalid_link, link_user, password_reset_form, valid_token};
 use crate::error::PageError;
 use crate::forms;
 use crate::http::{html_response, Params};
@@ -24,23 +24,7 @@ pub async fn reset_form(
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let token = params.get("token").unwrap_or_default().to_owned();
     valid_token(&state, &token, mail::PASSWORD_RESET).await?;
-    render_reset(&state, &http, &token, None)
-}
-
-fn render_reset(
-    state: &AppState,
-    http: &HttpRequest,
-    reset_token: &str,
-    error: Option<&str>,
-) -> Result<HttpResponse, PageError> {
-    let token = forms::FormToken::for_browser(state, http);
-    let page = ferrid_pages::PasswordResetPage {
-        token: reset_token,
-        min_length: state.settings.security.passwords.min_length,
-        csrf_token: &token.value,
-        error,
-    };
-    token.respond_form(error, &page)
+    password_reset_form(&state, &http, &token, None)
 }
 
 /// `POST /password/reset`: sets the new password, ends every session and
@@ -53,19 +37,13 @@ pub async fn reset(
 ) -> Result<HttpResponse, PageError> {
     let params = forms::posted(&state, &http, &body)?;
     let reset_token = params.get("token").unwrap_or_default().to_owned();
-    let email_token = valid_token(&state, &reset_token, mail::PASSWORD_RESET).await?;
-    let user_id = email_token.user_id.clone();
-    let user = state
-        .db(move |store| store.find_user(&user_id))
-        .await?
-        // The link was for this address: one sent before the address
-        // changed no longer resets the account.
-        .filter(|user| !user.disabled && user.email == email_token.email)
-        .ok_or_else(invalid_link)?;
+    let user = link_user(&state, &reset_token, mail::PASSWORD_RESET).await?;
     let new_password =
         match forms::new_password(&params, state.settings.security.passwords.min_length, &user) {
             Ok(password) => password,
-            Err(message) => return render_reset(&state, &http, &reset_token, Some(&message)),
+            Err(message) => {
+                return password_reset_form(&state, &http, &reset_token, Some(&message))
+            }
         };
     let changed = {
         let (store, passwords) = (state.store.clone(), state.passwords.clone());

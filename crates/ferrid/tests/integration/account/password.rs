@@ -67,9 +67,8 @@ on_both_backends!(
         let (here, _) = signed_in_with_refresh(&server, &client, "carl").await;
         let (elsewhere, old_refresh) = signed_in_with_refresh(&server, &client, "carl").await;
         // Whoever has the old password starts a second-factor setup…
-        crate::support::mfa::open_enrolment(&elsewhere, &server.url("/account/totp")).await;
-        let user_id = server.store.find_user_by_login("carl").unwrap().unwrap().id;
-        assert!(server.store.pending_totp(&user_id).unwrap().is_some());
+        let (enrolment, secret) =
+            crate::support::mfa::open_enrolment(&elsewhere, &server.url("/account/totp")).await;
 
         let (status, page) =
             change_password(&server, &here, "wrong current", NEW_PASSWORD, NEW_PASSWORD).await;
@@ -84,8 +83,15 @@ on_both_backends!(
             change_password(&server, &here, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains("Password changed"));
-        // …which the change throws away, so it cannot be planted.
-        assert!(server.store.pending_totp(&user_id).unwrap().is_none());
+        // …which cannot be finished once the change ends that session.
+        let planted = crate::support::mfa::confirm(&server, &elsewhere, &enrolment, &secret).await;
+        assert_ne!(planted.status(), StatusCode::OK);
+        assert!(!server
+            .store
+            .find_user_by_login("carl")
+            .unwrap()
+            .unwrap()
+            .has_mfa());
 
         // This browser stays signed in; the other session is gone, and the
         // refresh token it got no longer works.

@@ -57,24 +57,45 @@ pub async fn open_enrolment(browser: &Browser, url: &str) -> (String, String) {
     (html, secret)
 }
 
-/// Confirms the enrolment page `html` with the current code; returns the
-/// response (the recovery-code page).
+/// Confirms the enrolment page `html` with the current code (and the
+/// password, if the page asks for it); returns the response (the
+/// recovery-code page).
 pub async fn confirm(
     server: &TestServer,
     browser: &Browser,
     html: &str,
     secret: &str,
 ) -> reqwest::Response {
-    browser
-        .post_form(
-            &server.url("/account/totp"),
-            &[
-                ("csrf_token", &hidden_field(html, "csrf_token")),
-                ("request_id", &hidden_field(html, "request_id")),
-                ("code", &totp_code(secret, server.clock.now())),
-            ],
-        )
-        .await
+    confirm_with(
+        server,
+        browser,
+        html,
+        &totp_code(secret, server.clock.now()),
+    )
+    .await
+}
+
+/// Posts the enrolment form of `html` with `code`.
+pub async fn confirm_with(
+    server: &TestServer,
+    browser: &Browser,
+    html: &str,
+    code: &str,
+) -> reqwest::Response {
+    let mut form = vec![
+        ("csrf_token", hidden_field(html, "csrf_token")),
+        ("request_id", hidden_field(html, "request_id")),
+        ("enrolment", hidden_field(html, "enrolment")),
+        ("code", code.to_owned()),
+    ];
+    if html.contains("name=\"current_password\"") {
+        form.push(("current_password", super::server::PASSWORD.to_owned()));
+    }
+    let form: Vec<(&str, &str)> = form
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    browser.post_form(&server.url("/account/totp"), &form).await
 }
 
 /// Enrols TOTP for the signed-in user of `browser` from the account page.
