@@ -41,6 +41,9 @@ pub struct ClientRegistration {
     pub backchannel_logout_uri: Option<String>,
     /// Every login for this client needs a second factor.
     pub require_mfa: bool,
+    /// Let a confidential client skip PKCE. Off by default: new clients
+    /// must use it whatever their type (RFC 9700 §2.1.1).
+    pub pkce_optional: bool,
     /// For `private_key_jwt`: the client's public keys (a JWKS, JSON).
     pub jwks: Option<String>,
     /// For `private_key_jwt`: where to fetch them.
@@ -298,6 +301,8 @@ pub struct ClientUpdate {
     pub id_token_alg: Option<String>,
     /// Whether every login for the client needs a second factor.
     pub require_mfa: Option<bool>,
+    /// Whether a confidential client must use PKCE.
+    pub require_pkce: Option<bool>,
 }
 
 /// Applies `update` to a client and audits it; returns the changes made
@@ -326,6 +331,13 @@ pub fn update(
     if let Some(required) = update.require_mfa {
         found(store.set_client_require_mfa(client_id, required), client_id)?;
         changes.push(format!("require_mfa={required}"));
+    }
+    if let Some(required) = update.require_pkce {
+        found(
+            store.set_client_require_pkce(client_id, required),
+            client_id,
+        )?;
+        changes.push(format!("require_pkce={required}"));
     }
     audit(EventKind::ClientUpdate, actor, client_id)
         .detail(changes.join(" "))
@@ -458,6 +470,8 @@ pub fn register(
             refresh_for_online_sessions: registration.refresh_for_online_sessions,
             backchannel_logout_uri,
             require_mfa: registration.require_mfa,
+            // Public clients always need PKCE, whatever is stored.
+            require_pkce: !registration.pkce_optional,
         },
         secret,
     })
@@ -620,6 +634,7 @@ mod tests {
             refresh_for_online_sessions: false,
             backchannel_logout_uri: None,
             require_mfa: false,
+            pkce_optional: false,
             jwks: None,
             jwks_uri: None,
         }

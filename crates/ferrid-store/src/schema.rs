@@ -37,6 +37,7 @@ diesel::table! {
         jwks -> Nullable<Text>,
         jwks_uri -> Nullable<Text>,
         require_mfa -> Bool,
+        require_pkce -> Bool,
     }
 }
 

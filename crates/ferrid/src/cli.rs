@@ -94,6 +94,10 @@ pub enum ClientCommand {
         /// Whether every login for this client needs a second factor.
         #[arg(long, value_name = "true|false")]
         require_mfa: Option<bool>,
+        /// Whether authorization requests must use PKCE (always true for
+        /// public clients).
+        #[arg(long, value_name = "true|false")]
+        require_pkce: Option<bool>,
     },
     /// Delete a client.
     Delete {
@@ -153,6 +157,11 @@ pub struct ClientCreate {
     /// without one are asked to set it up.
     #[arg(long)]
     pub require_mfa: bool,
+    /// Whether authorization requests must use PKCE (S256). On by default
+    /// (RFC 9700 §2.1.1); `false` only for a confidential client that
+    /// cannot send it. Public clients need it regardless.
+    #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
+    pub require_pkce: bool,
 }
 
 /// `ferrid user …`

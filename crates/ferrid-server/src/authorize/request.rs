@@ -264,9 +264,9 @@ fn validate_for_client(
             ))
         }
     };
-    if code_challenge.is_none() && !client.auth_method.is_confidential() {
+    if code_challenge.is_none() && (!client.auth_method.is_confidential() || client.require_pkce) {
         return Err(OAuthError::invalid_request(
-            "PKCE with code_challenge_method=S256 is required for public clients",
+            "PKCE with code_challenge_method=S256 is required for this client",
         ));
     }
 

@@ -134,6 +134,9 @@ pub struct Client {
     pub jwks_uri: Option<String>,
     /// Whether every login for this client needs a second factor.
     pub require_mfa: bool,
+    /// Whether authorization requests must use PKCE even though the
+    /// client is confidential (public clients always must).
+    pub require_pkce: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -190,6 +193,7 @@ struct ClientRow {
     jwks: Option<String>,
     jwks_uri: Option<String>,
     require_mfa: bool,
+    require_pkce: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -235,6 +239,7 @@ impl TryFrom<ClientRow> for Client {
             jwks: row.jwks,
             jwks_uri: row.jwks_uri,
             require_mfa: row.require_mfa,
+            require_pkce: row.require_pkce,
         })
     }
 }
@@ -272,6 +277,7 @@ impl Store {
                 clients::jwks.eq(&client.jwks),
                 clients::jwks_uri.eq(&client.jwks_uri),
                 clients::require_mfa.eq(client.require_mfa),
+                clients::require_pkce.eq(client.require_pkce),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;
@@ -306,6 +312,18 @@ impl Store {
         let mut connection = self.connection()?;
         let updated = diesel::update(clients::table.find(client_id))
             .set(clients::id_token_signed_response_alg.eq(alg))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    /// Sets whether this client's authorization requests need PKCE.
+    pub fn set_client_require_pkce(&self, client_id: &str, required: bool) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(client_id))
+            .set(clients::require_pkce.eq(required))
             .execute(&mut connection)?;
         if updated == 0 {
             return Err(StoreError::NotFound("client"));

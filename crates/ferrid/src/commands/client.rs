@@ -28,6 +28,7 @@ struct ClientView<'a> {
     refresh_for_online_sessions: bool,
     backchannel_logout_uri: Option<&'a str>,
     require_mfa: bool,
+    require_pkce: bool,
     created_at: String,
 }
 
@@ -51,6 +52,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             refresh_for_online_sessions: client.refresh_for_online_sessions,
             backchannel_logout_uri: client.backchannel_logout_uri.as_deref(),
             require_mfa: client.require_mfa,
+            require_pkce: client.require_pkce || !client.auth_method.is_confidential(),
             created_at: timestamp(client.created_at),
         }
     }
@@ -59,7 +61,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
 impl ClientView<'_> {
     fn human(&self) -> String {
         format!(
-            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nID token alg:  {}\nrequire MFA:   {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
+            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nID token alg:  {}\nrequire MFA:   {}\nrequire PKCE:  {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
             self.client_id,
             self.name,
             self.token_endpoint_auth_method,
@@ -67,6 +69,7 @@ impl ClientView<'_> {
             self.scope,
             self.id_token_signed_response_alg,
             self.require_mfa,
+            self.require_pkce,
             self.redirect_uris.join(" "),
             self.post_logout_redirect_uris.join(" "),
             self.created_at
@@ -92,13 +95,17 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             client_id,
             id_token_alg,
             require_mfa,
+            require_pkce,
         } => {
-            if id_token_alg.is_none() && require_mfa.is_none() {
-                anyhow::bail!("nothing to change: give --id-token-alg and/or --require-mfa");
+            if id_token_alg.is_none() && require_mfa.is_none() && require_pkce.is_none() {
+                anyhow::bail!(
+                    "nothing to change: give --id-token-alg, --require-mfa or --require-pkce"
+                );
             }
             let update = ClientUpdate {
                 id_token_alg,
                 require_mfa,
+                require_pkce,
             };
             let changes = clients::update(
                 &store,
@@ -115,6 +122,7 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
                     "client_id": client_id,
                     "id_token_signed_response_alg": update.id_token_alg,
                     "require_mfa": require_mfa,
+                    "require_pkce": require_pkce,
                 }),
                 || format!("Updated client {client_id}: {}.", changes.join(", ")),
             )
@@ -211,6 +219,7 @@ fn create(
         jwks,
         jwks_uri: options.jwks_uri,
         require_mfa: options.require_mfa,
+        pkce_optional: !options.require_pkce,
     };
     let registered = clients::create(
         store,

@@ -233,13 +233,44 @@ on_both_backends!(
         )
         .await;
 
-        // A confidential client may skip PKCE; the request then proceeds to login.
-        let response = browser
-            .get(&check(
-                &confidential,
-                &[("code_challenge", ""), ("code_challenge_method", "")],
-            ))
-            .await;
+        // A confidential client registered now must use PKCE too (RFC 9700
+        // §2.1.1)…
+        let no_pkce = [("code_challenge", ""), ("code_challenge_method", "")];
+        expect_redirect_error(
+            &browser,
+            &check(&confidential, &no_pkce),
+            &confidential,
+            "invalid_request",
+        )
+        .await;
+        // …unless it was registered with PKCE optional, or an operator
+        // turned the requirement off; then the request proceeds to login.
+        let legacy = server.create_client_with(ferrid_service::clients::ClientRegistration {
+            name: "Legacy".into(),
+            redirect_uris: vec!["https://legacy.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid".into(),
+            id_token_alg: "RS256".into(),
+            pkce_optional: true,
+            ..Default::default()
+        });
+        let response = browser.get(&check(&legacy, &no_pkce)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(location(&response).contains("/login?request_id="));
+        ferrid_service::clients::update(
+            &server.store,
+            &confidential.id,
+            &ferrid_service::clients::ClientUpdate {
+                require_pkce: Some(false),
+                ..Default::default()
+            },
+            &ferrid_tokens::SigningAlgorithm::ALL,
+            "test",
+            0,
+        )
+        .unwrap();
+        let response = browser.get(&check(&confidential, &no_pkce)).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert!(location(&response).contains("/login?request_id="));
     }

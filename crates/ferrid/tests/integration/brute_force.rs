@@ -16,10 +16,11 @@ use crate::support::{Backend, Browser, TestServer};
 /// The login page of a new authorization request.
 async fn login_page(server: &TestServer, client: &TestClient, browser: &Browser) -> String {
     let url = format!(
-        "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s",
+        "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s{}",
         server.url("/authorize"),
         client.id,
-        client.redirect_uri
+        client.redirect_uri,
+        crate::support::oidc::PKCE_PARAMS
     );
     let response = browser.get(&url).await;
     browser.page(&location(&response)).await
@@ -548,10 +549,11 @@ on_both_backends!(
 
         // The authorization endpoint: the login page above used one of 5.
         let authorize = format!(
-            "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid",
+            "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid{}",
             server.url("/authorize"),
             client.id,
-            client.redirect_uri
+            client.redirect_uri,
+            crate::support::oidc::PKCE_PARAMS
         );
         let no_redirects = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -46,8 +46,9 @@ fn stderr(output: &Output) -> String {
 async fn can_log_in(server: &TestServer, client_id: &str, username: &str, password: &str) -> bool {
     let browser = Browser::new();
     let url = format!(
-        "{}?client_id={client_id}&redirect_uri=https://cli.example/cb&response_type=code&scope=openid",
-        server.url("/authorize")
+        "{}?client_id={client_id}&redirect_uri=https://cli.example/cb&response_type=code&scope=openid{}",
+        server.url("/authorize"),
+        crate::support::oidc::PKCE_PARAMS
     );
     let response = browser.get(&url).await;
     let login = browser
@@ -94,6 +95,37 @@ on_both_backends!(
             serde_json::json!(["https://cli.example/cb"])
         );
         assert_eq!(shown["token_endpoint_auth_method"], "client_secret_basic");
+        // PKCE is required of new confidential clients, and can be relaxed.
+        assert_eq!(shown["require_pkce"], true);
+        let relaxed = ferrid(
+            &server,
+            &["client", "update", &client_id, "--require-pkce", "false"],
+            None,
+        );
+        assert!(relaxed.status.success(), "{}", stderr(&relaxed));
+        assert!(
+            !server
+                .store
+                .find_client(&client_id)
+                .unwrap()
+                .unwrap()
+                .require_pkce
+        );
+        let restored = ferrid(
+            &server,
+            &["client", "update", &client_id, "--require-pkce", "true"],
+            None,
+        );
+        assert!(restored.status.success(), "{}", stderr(&restored));
+        assert!(
+            server
+                .store
+                .find_client(&client_id)
+                .unwrap()
+                .unwrap()
+                .require_pkce,
+            "restored, so the logins below use PKCE as new clients must"
+        );
         assert!(
             !shown.to_string().contains(secret),
             "the secret is shown only once"
@@ -310,7 +342,7 @@ on_both_backends!(
             .status
             .success());
         let response = Browser::new()
-        .get(&format!("{}?client_id={client_id}&redirect_uri=https://cli.example/cb&response_type=code&scope=openid", server.url("/authorize")))
+        .get(&format!("{}?client_id={client_id}&redirect_uri=https://cli.example/cb&response_type=code&scope=openid{}", server.url("/authorize"), crate::support::oidc::PKCE_PARAMS))
         .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }

@@ -16,10 +16,11 @@ async fn login_page(
     extra: &str,
 ) -> String {
     let url = format!(
-        "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s{extra}",
+        "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s{}{extra}",
         server.url("/authorize"),
         client.id,
-        client.redirect_uri
+        client.redirect_uri,
+        crate::support::oidc::PKCE_PARAMS
     );
     let response = browser.get(&url).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);

@@ -154,10 +154,11 @@ on_both_backends!(
         )
         .await;
         let abandoned = format!(
-            "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid",
+            "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid{}",
             server.url("/authorize"),
             client.id,
-            client.redirect_uri
+            client.redirect_uri,
+            crate::support::oidc::PKCE_PARAMS
         );
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -125,18 +125,29 @@ on_both_backends!(
         )
         .await;
 
-        // A verifier for a code issued without a challenge (PKCE downgrade).
-        let code = code_for(&server, &client, &browser, false).await;
+        // A verifier for a code issued without a challenge (PKCE downgrade),
+        // to a client that was let skip PKCE.
+        let legacy = server.create_client_with(ferrid_service::clients::ClientRegistration {
+            name: "Legacy".into(),
+            redirect_uris: vec!["https://legacy.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid".into(),
+            id_token_alg: "RS256".into(),
+            pkce_optional: true,
+            ..Default::default()
+        });
+        let code = code_for(&server, &legacy, &browser, false).await;
         expect_error(
-            token_request(&server, &client, &exchange(&code, &client)).await,
+            token_request(&server, &legacy, &exchange(&code, &legacy)).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
         )
         .await;
-        // Without one, a confidential client may redeem it.
-        let code = code_for(&server, &client, &browser, false).await;
+        // Without one, that client may redeem it.
+        let code = code_for(&server, &legacy, &browser, false).await;
         assert_eq!(
-            token_request(&server, &client, &exchange(&code, &client)[..3])
+            token_request(&server, &legacy, &exchange(&code, &legacy)[..3])
                 .await
                 .status(),
             StatusCode::OK

@@ -199,10 +199,11 @@ on_both_backends!(
         let client_app = server.create_client("client_secret_basic", "https://app.example/cb");
         let start = client
             .get(format!(
-                "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s",
+                "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s{}",
                 server.url("/authorize"),
                 client_app.id,
-                client_app.redirect_uri
+                client_app.redirect_uri,
+                crate::support::oidc::PKCE_PARAMS
             ))
             .send()
             .await

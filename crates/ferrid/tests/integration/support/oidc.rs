@@ -149,3 +149,9 @@ pub async fn signed_in(server: &TestServer, client: &TestClient, username: &str)
     assert!(redirected.param("code").is_some());
     browser
 }
+
+/// The PKCE parameters of RFC 7636's example (verifier
+/// `dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk`), for hand-built
+/// authorization URLs: new clients must send them.
+pub const PKCE_PARAMS: &str =
+    "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
