@@ -20,6 +20,10 @@ use reqwest::redirect::Policy;
 use serde_json::Value;
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
+/// The PKCE verifier every login sends, and its S256 challenge (RFC 7636
+/// appendix B).
+const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -224,8 +228,9 @@ fn location(response: &reqwest::Response, issuer: &str) -> Result<String, Error>
 async fn login(target: &Target, scopes: &[&str]) -> Result<Value, Error> {
     let browser = client(true);
     let issuer = &target.issuer;
+    // PKCE as clients must send it (RFC 7636's example pair).
     let authorize = format!(
-        "{issuer}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope={}&state=s",
+        "{issuer}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope={}&state=s&code_challenge={PKCE_CHALLENGE}&code_challenge_method=S256",
         target.client_id,
         scopes.join("%20")
     );
@@ -246,6 +251,7 @@ async fn login(target: &Target, scopes: &[&str]) -> Result<Value, Error> {
                         ("grant_type", "authorization_code"),
                         ("code", &code),
                         ("redirect_uri", REDIRECT),
+                        ("code_verifier", PKCE_VERIFIER),
                     ],
                 )
                 .await;
