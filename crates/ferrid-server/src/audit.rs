@@ -23,7 +23,7 @@ impl RecordForRequest for Event {
         let event = self.origin(
             state
                 .rate_limiter
-                .clients
+                .addresses
                 .resolve(request)
                 .map(|ip| ip.to_string()),
             crate::request_id::of(request),

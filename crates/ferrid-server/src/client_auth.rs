@@ -191,6 +191,23 @@ pub async fn authenticate(
         }
         Credential::Secret(secret, method) => verify(&client, *method, secret.as_deref())?,
     }
+    // Authenticated: from here on the client, not its address, is limited.
+    let own_limit = client
+        .rate_limit_per_minute
+        .and_then(|limit| u32::try_from(limit).ok());
+    if let Err(wait) = state
+        .rate_limiter
+        .check_client(&client.client_id, own_limit)
+    {
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        tracing::warn!(client_id = %client.client_id, "client over its request limit");
+        let mut error = OAuthError::new(
+            ErrorCode::RateLimited,
+            format!("too many requests from this client; try again in {seconds} s"),
+        );
+        error.retry_after = Some(seconds);
+        return Err(error);
+    }
     Ok(std::sync::Arc::unwrap_or_clone(client))
 }
 

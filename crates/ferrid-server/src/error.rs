@@ -47,6 +47,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 6750 §3.1.
     InsufficientScope,
+    /// Not registered: the client is over its request limit (429).
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -69,8 +71,21 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::RateLimited => "rate_limited",
         }
     }
+}
+
+/// Marks a response as a failed attempt (a wrong password or code, failed
+/// client authentication, an invalid code or token): the per-address
+/// failure limit counts these, and only these.
+#[derive(Debug, Clone, Copy)]
+pub struct FailedAttempt;
+
+/// `response`, marked as a [`FailedAttempt`].
+pub fn failed_attempt(mut response: HttpResponse) -> HttpResponse {
+    response.extensions_mut().insert(FailedAttempt);
+    response
 }
 
 /// A protocol error: a code and a description for the caller.
@@ -81,6 +96,9 @@ pub struct OAuthError {
     pub error: ErrorCode,
     /// Human-readable detail for the client developer.
     pub error_description: Cow<'static, str>,
+    /// Seconds to wait, sent as `Retry-After` (with `rate_limited`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -89,6 +107,7 @@ impl OAuthError {
         OAuthError {
             error,
             error_description: description.into(),
+            retry_after: None,
         }
     }
 
@@ -111,6 +130,7 @@ impl OAuthError {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -125,7 +145,21 @@ impl OAuthError {
         if self.error == ErrorCode::InvalidClient {
             response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"ferrid\""));
         }
-        response.json(self)
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        self.counted(response.json(self))
+    }
+
+    /// Marks the answer to a failed client authentication or an invalid
+    /// code or token as a failed attempt.
+    fn counted(&self, response: HttpResponse) -> HttpResponse {
+        match self.error {
+            ErrorCode::InvalidClient | ErrorCode::InvalidGrant | ErrorCode::InvalidToken => {
+                failed_attempt(response)
+            }
+            _ => response,
+        }
     }
 
     /// The response of a protected resource (RFC 6750 §3): the error in
@@ -149,9 +183,11 @@ impl OAuthError {
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response.insert_header((header::WWW_AUTHENTICATE, value));
         }
-        response
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(self)
+        self.counted(
+            response
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(self),
+        )
     }
 }
 

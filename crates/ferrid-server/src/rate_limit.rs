@@ -1,136 +1,214 @@
-//! Per-client-IP rate limits (GCRA, from `governor`) on the endpoints an
-//! attacker would hammer. Counters live in this process: each node
-//! enforces its own limit, so a fleet of N nodes admits up to N times the
-//! configured rate. Account lockout, which must hold across nodes, is in
-//! the database instead (see `lockout`).
+//! Request limits that fit real traffic (GCRA, from `governor`):
+//!
+//! - **Failures per address.** Wrong passwords and codes, failed client
+//!   authentication, and invalid codes and tokens count against the
+//!   client's address (as Auth0's suspicious-IP throttling counts failed
+//!   logins); once over `rate_limits.failures_per_hour`, every request from
+//!   that address waits. Successes never count, so the hundredth colleague
+//!   signing in from one office address is not refused.
+//! - **A ceiling per address** on the pages a browser uses
+//!   (`rate_limits.browser_requests_per_minute`), generous enough for a
+//!   large NAT, there to stop floods.
+//! - **Per client** at the token, introspection and revocation endpoints,
+//!   where the caller is an authenticated client: a backend refreshing
+//!   tokens for thousands of users from one address is limited as the one
+//!   client it is (`rate_limits.client_requests_per_minute`, or the
+//!   client's own setting), never by its address.
+//!
+//! Counters live in this process: each node enforces its own limits, so N
+//! nodes admit N times the rate. Account lockout, which must hold across
+//! nodes, is in the database (see `lockout`).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 
 use crate::client_ip::ClientIp;
-use crate::error::PageError;
+use crate::error::{FailedAttempt, PageError};
 use crate::paths;
 use crate::security::RateLimits;
 
-/// The endpoint groups with their own limit.
+/// Most addresses remembered as waiting, and clients with a limiter,
+/// before the oldest are forgotten (bounds memory under a flood).
+const MAX_TRACKED: usize = 100_000;
+
+/// Which limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// Form posts that check a password or a code.
-    Login,
-    /// The token endpoint.
-    Token,
-    /// Introspection and revocation.
-    Introspection,
-    /// The authorization endpoint.
-    Authorization,
+pub enum Refused {
+    /// Too many failures from the address.
+    Failures,
+    /// Too many browser requests from the address.
+    Ceiling,
+    /// Too many requests from the client.
+    Client,
 }
 
-impl Limit {
-    /// The group a request belongs to, if it is limited.
-    pub fn of(method: &Method, path: &str) -> Option<Limit> {
-        match path {
-            paths::TOKEN => Some(Limit::Token),
-            paths::INTROSPECT | paths::REVOKE => Some(Limit::Introspection),
-            paths::AUTHORIZE => Some(Limit::Authorization),
-            paths::LOGIN
-            | paths::LOGIN_MFA
-            | paths::PASSWORD_FORGOT
-            | paths::PASSWORD_RESET
-            | paths::ACCOUNT_PASSWORD
-                if method == Method::POST =>
-            {
-                Some(Limit::Login)
-            }
-            _ => None,
-        }
-    }
-
-    /// The configuration key that sets this limit.
+impl Refused {
+    /// The configuration key behind the limit.
     pub fn setting(self) -> &'static str {
         match self {
-            Limit::Login => "rate_limits.login_per_minute",
-            Limit::Token => "rate_limits.token_per_minute",
-            Limit::Introspection => "rate_limits.introspection_per_minute",
-            Limit::Authorization => "rate_limits.authorization_per_minute",
+            Refused::Failures => "rate_limits.failures_per_hour",
+            Refused::Ceiling => "rate_limits.browser_requests_per_minute",
+            Refused::Client => "rate_limits.client_requests_per_minute",
         }
     }
+}
+
+/// Whether a path is called by client software (with client credentials
+/// or a bearer token) rather than by a browser.
+fn is_machine_endpoint(path: &str) -> bool {
+    matches!(
+        path,
+        paths::TOKEN | paths::INTROSPECT | paths::REVOKE | paths::USERINFO
+    )
+}
+
+/// Whether a path counts toward the per-address ceiling: the pages and
+/// forms a browser uses. Discovery, JWKS, health and assets are cheap and
+/// cached; machine endpoints are limited per client.
+fn counts_toward_ceiling(path: &str) -> bool {
+    !is_machine_endpoint(path)
+        && !matches!(path, paths::DISCOVERY | paths::JWKS | paths::HEALTH)
+        && !path.starts_with("/static/")
 }
 
 /// The limiters of one node.
 pub struct RateLimiter {
-    login: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    token: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    introspection: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    authorization: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    per_minute: RateLimits,
+    failures: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Addresses over their failure budget, and until when they wait.
+    waiting: RwLock<HashMap<IpAddr, Instant>>,
+    ceiling: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Per-client limiters, with the rate each was built for.
+    clients: Mutex<HashMap<String, (u32, DefaultDirectRateLimiter)>>,
+    limits: RateLimits,
     /// Whose address a request counts against.
-    pub clients: ClientIp,
+    pub addresses: ClientIp,
 }
 
-fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
-    NonZeroU32::new(per_minute).map(|rate| governor::RateLimiter::keyed(Quota::per_minute(rate)))
+fn keyed(quota: Option<Quota>) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
+    quota.map(governor::RateLimiter::keyed)
 }
 
 impl RateLimiter {
     /// Builds the limiters, counting requests against the addresses
-    /// `clients` resolves.
-    pub fn new(limits: &RateLimits, clients: ClientIp) -> RateLimiter {
+    /// `addresses` resolves.
+    pub fn new(limits: &RateLimits, addresses: ClientIp) -> RateLimiter {
         RateLimiter {
-            login: limiter(limits.login_per_minute),
-            token: limiter(limits.token_per_minute),
-            introspection: limiter(limits.introspection_per_minute),
-            authorization: limiter(limits.authorization_per_minute),
-            per_minute: limits.clone(),
-            clients,
+            failures: keyed(NonZeroU32::new(limits.failures_per_hour).map(Quota::per_hour)),
+            waiting: RwLock::default(),
+            ceiling: keyed(
+                NonZeroU32::new(limits.browser_requests_per_minute).map(Quota::per_minute),
+            ),
+            clients: Mutex::default(),
+            limits: limits.clone(),
+            addresses,
         }
     }
 
-    fn limiter(&self, limit: Limit) -> (Option<&DefaultKeyedRateLimiter<IpAddr>>, u32) {
-        match limit {
-            Limit::Login => (self.login.as_ref(), self.per_minute.login_per_minute),
-            Limit::Token => (self.token.as_ref(), self.per_minute.token_per_minute),
-            Limit::Introspection => (
-                self.introspection.as_ref(),
-                self.per_minute.introspection_per_minute,
-            ),
-            Limit::Authorization => (
-                self.authorization.as_ref(),
-                self.per_minute.authorization_per_minute,
-            ),
+    /// How long `ip` must still wait after too many failures, if at all.
+    pub fn waiting(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        let waiting = self.waiting.read().ok()?;
+        let until = *waiting.get(&Self::bucket(ip))?;
+        (until > now).then(|| until - now)
+    }
+
+    /// Counts a failed attempt from `ip`; once the budget is spent, the
+    /// address waits until the next attempt is allowed.
+    pub fn record_failure(&self, ip: IpAddr) {
+        let Some(failures) = &self.failures else {
+            return;
+        };
+        let bucket = Self::bucket(ip);
+        if let Err(not_until) = failures.check_key(&bucket) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            tracing::warn!(%ip, setting = Refused::Failures.setting(),
+                per_hour = self.limits.failures_per_hour, wait_seconds = wait.as_secs(),
+                "too many failures from one address; its requests wait");
+            if let Ok(mut waiting) = self.waiting.write() {
+                if waiting.len() >= MAX_TRACKED {
+                    let now = Instant::now();
+                    waiting.retain(|_, until| *until > now);
+                }
+                waiting.insert(bucket, Instant::now() + wait);
+            }
         }
     }
 
-    /// Admits one request from `ip`, or says how long to wait.
-    pub fn check(&self, limit: Limit, ip: IpAddr) -> Result<(), Duration> {
-        match self.limiter(limit).0 {
-            Some(limiter) => limiter
+    /// Admits one browser request from `ip`, or says how long to wait.
+    pub fn check_ceiling(&self, ip: IpAddr) -> Result<(), Duration> {
+        match &self.ceiling {
+            Some(ceiling) => ceiling
                 .check_key(&Self::bucket(ip))
                 .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now())),
             None => Ok(()),
         }
     }
 
-    /// Forgets addresses whose buckets are full again, bounding memory.
+    /// Admits one request from an authenticated client whose own limit is
+    /// `own_per_minute` (else the server's default), or says how long to
+    /// wait. 0 means no limit.
+    pub fn check_client(
+        &self,
+        client_id: &str,
+        own_per_minute: Option<u32>,
+    ) -> Result<(), Duration> {
+        let per_minute = own_per_minute.unwrap_or(self.limits.client_requests_per_minute);
+        let Some(rate) = NonZeroU32::new(per_minute) else {
+            return Ok(());
+        };
+        let Ok(mut clients) = self.clients.lock() else {
+            return Ok(());
+        };
+        if clients.len() >= MAX_TRACKED {
+            clients.clear();
+        }
+        let (built_for, limiter) = clients.entry(client_id.to_owned()).or_insert_with(|| {
+            (
+                per_minute,
+                governor::RateLimiter::direct(Quota::per_minute(rate)),
+            )
+        });
+        // The client's limit changed since: start it afresh.
+        if *built_for != per_minute {
+            *built_for = per_minute;
+            *limiter = governor::RateLimiter::direct(Quota::per_minute(rate));
+        }
+        limiter
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// The per-minute limit of a refusal, for its message.
+    fn rate_of(&self, refused: Refused) -> String {
+        match refused {
+            Refused::Failures => format!("{} failures per hour", self.limits.failures_per_hour),
+            Refused::Ceiling => format!(
+                "{} requests per minute",
+                self.limits.browser_requests_per_minute
+            ),
+            Refused::Client => "the client's requests per minute".to_owned(),
+        }
+    }
+
+    /// Forgets addresses whose buckets are full again and waits that are
+    /// over, bounding memory.
     pub fn retain_recent(&self) {
-        for limiter in [
-            &self.login,
-            &self.token,
-            &self.introspection,
-            &self.authorization,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for limiter in [&self.failures, &self.ceiling].into_iter().flatten() {
             limiter.retain_recent();
+        }
+        if let Ok(mut waiting) = self.waiting.write() {
+            let now = Instant::now();
+            waiting.retain(|_, until| *until > now);
         }
     }
 
@@ -150,52 +228,71 @@ impl RateLimiter {
     }
 }
 
-/// Middleware: refuses a request over its group's limit with 429 and
-/// `Retry-After`, naming the limit.
+/// Middleware: refuses requests from an address over its failure budget
+/// and browser requests over the ceiling, with 429 and `Retry-After`, and
+/// counts the failed attempts that handlers mark ([`FailedAttempt`]).
 pub async fn middleware(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let limiter = request.app_data::<web::Data<RateLimiter>>().cloned();
+    let address = limiter
+        .as_ref()
+        .and_then(|limiter| limiter.addresses.resolve(request.request()));
     // The path as the router will see it (percent-decoded), so that
-    // `/log%69n` is limited like `/login`.
-    if let Some(limit) = Limit::of(request.method(), request.match_info().as_str()) {
-        if let Some(limiter) = request.app_data::<web::Data<RateLimiter>>() {
-            if let Some(ip) = limiter.clients.resolve(request.request()) {
-                if let Err(wait) = limiter.check(limit, ip) {
-                    let per_minute = limiter.limiter(limit).1;
-                    tracing::warn!(%ip, limit = limit.setting(), per_minute, "rate limit refused a request");
-                    let response = refusal(limit, per_minute, wait);
-                    return Ok(request.into_response(response));
-                }
+    // `/log%69n` counts like `/login`.
+    let path = request.match_info().as_str().to_owned();
+    if let (Some(limiter), Some(ip)) = (&limiter, address) {
+        let refused = match limiter.waiting(ip, Instant::now()) {
+            Some(wait) => Some((Refused::Failures, wait)),
+            None if counts_toward_ceiling(&path) => limiter
+                .check_ceiling(ip)
+                .err()
+                .map(|wait| (Refused::Ceiling, wait)),
+            None => None,
+        };
+        if let Some((refused, wait)) = refused {
+            if refused == Refused::Ceiling {
+                tracing::warn!(%ip, setting = refused.setting(), "rate limit refused a request");
             }
+            let message = limiter.rate_of(refused);
+            return Ok(request.into_response(refusal(&path, refused, &message, wait)));
         }
     }
-    next.call(request)
+    let response = next
+        .call(request)
         .await
-        .map(ServiceResponse::map_into_boxed_body)
+        .map(ServiceResponse::map_into_boxed_body)?;
+    if let (Some(limiter), Some(ip)) = (&limiter, address) {
+        if response.response().extensions().contains::<FailedAttempt>() {
+            limiter.record_failure(ip);
+        }
+    }
+    Ok(response)
 }
 
-fn refusal(limit: Limit, per_minute: u32, wait: Duration) -> HttpResponse {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
+/// The 429 answer: JSON for client software, a page for browsers.
+pub fn refusal(path: &str, refused: Refused, rate: &str, wait: Duration) -> HttpResponse {
+    let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
     let message = format!(
-        "Too many requests from your address: at most {per_minute} per minute ({}). Try again in {seconds} s.",
-        limit.setting()
+        "Too many requests: at most {rate} ({}). Try again in {seconds} s.",
+        refused.setting()
     );
-    let mut response = match limit {
-        Limit::Token | Limit::Introspection => HttpResponse::TooManyRequests()
+    let mut response = if is_machine_endpoint(path) {
+        HttpResponse::TooManyRequests()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(serde_json::json!({
                 "error": "rate_limited",
                 "error_description": message,
-            })),
-        Limit::Login | Limit::Authorization => PageError {
+            }))
+    } else {
+        PageError {
             status: StatusCode::TOO_MANY_REQUESTS,
             title: "Too many requests".into(),
             message: message.into(),
             hint: Some("Wait a moment, then try again.".into()),
         }
-        .response(),
+        .response()
     };
     if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -207,43 +304,102 @@ fn refusal(limit: Limit, per_minute: u32, wait: Duration) -> HttpResponse {
 mod tests {
     use super::*;
 
-    fn limiter(trusted: &[&str]) -> RateLimiter {
-        let trusted: Vec<String> = trusted.iter().map(|entry| entry.to_string()).collect();
-        RateLimiter::new(
-            &RateLimits {
-                login_per_minute: 2,
-                ..RateLimits::default()
-            },
-            ClientIp::new(&trusted).unwrap(),
-        )
+    fn limiter(limits: RateLimits) -> RateLimiter {
+        RateLimiter::new(&limits, ClientIp::new(&[]).unwrap())
     }
 
     #[test]
-    fn limits_are_per_address_and_group() {
-        let limiter = limiter(&[]);
+    fn only_failures_spend_an_address_budget() {
+        let limiter = limiter(RateLimits {
+            failures_per_hour: 2,
+            ..RateLimits::default()
+        });
         let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
-        assert!(limiter.check(Limit::Login, a).is_ok());
-        assert!(limiter.check(Limit::Login, a).is_ok());
-        let wait = limiter.check(Limit::Login, a).unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(30));
-        assert!(limiter.check(Limit::Login, b).is_ok());
-        assert!(limiter.check(Limit::Token, a).is_ok());
+        let now = Instant::now();
+        limiter.record_failure(a);
+        limiter.record_failure(a);
+        assert_eq!(limiter.waiting(a, now), None, "within the budget");
+        limiter.record_failure(a);
+        let wait = limiter.waiting(a, Instant::now()).expect("waits");
+        assert!(wait > Duration::from_secs(1000) && wait <= Duration::from_secs(1800));
+        assert_eq!(limiter.waiting(b, Instant::now()), None);
         // One IPv6 /64 is one client.
         let (c, d): (IpAddr, IpAddr) = (
             "2001:db8::1".parse().unwrap(),
             "2001:db8::ffff:2".parse().unwrap(),
         );
-        assert!(limiter.check(Limit::Login, c).is_ok());
-        assert!(limiter.check(Limit::Login, d).is_ok());
-        assert!(limiter.check(Limit::Login, c).is_err());
+        for _ in 0..3 {
+            limiter.record_failure(c);
+        }
+        assert!(limiter.waiting(d, Instant::now()).is_some());
         let other_net: IpAddr = "2001:db8:0:1::1".parse().unwrap();
-        assert!(limiter.check(Limit::Login, other_net).is_ok());
+        assert!(limiter.waiting(other_net, Instant::now()).is_none());
     }
 
     #[test]
-    fn refusals_name_the_limit() {
-        let response = refusal(Limit::Token, 600, Duration::from_millis(1500));
-        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
+    fn the_ceiling_counts_browser_requests_per_address() {
+        let limiter = limiter(RateLimits {
+            browser_requests_per_minute: 2,
+            ..RateLimits::default()
+        });
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(limiter.check_ceiling(a).is_ok());
+        assert!(limiter.check_ceiling(a).is_ok());
+        assert!(limiter.check_ceiling(a).is_err());
+        assert!(counts_toward_ceiling(paths::LOGIN));
+        assert!(counts_toward_ceiling(paths::AUTHORIZE));
+        for exempt in [
+            paths::TOKEN,
+            paths::INTROSPECT,
+            paths::DISCOVERY,
+            paths::JWKS,
+        ] {
+            assert!(!counts_toward_ceiling(exempt), "{exempt}");
+        }
+    }
+
+    #[test]
+    fn clients_have_their_own_limits() {
+        let limiter = limiter(RateLimits {
+            client_requests_per_minute: 2,
+            ..RateLimits::default()
+        });
+        assert!(limiter.check_client("a", None).is_ok());
+        assert!(limiter.check_client("a", None).is_ok());
+        assert!(limiter.check_client("a", None).is_err());
+        assert!(limiter.check_client("b", None).is_ok(), "per client");
+        assert!(limiter.check_client("c", Some(0)).is_ok(), "0: no limit");
+        for _ in 0..10 {
+            assert!(limiter.check_client("c", Some(0)).is_ok());
+        }
+        assert!(limiter.check_client("d", Some(1)).is_ok());
+        assert!(limiter.check_client("d", Some(1)).is_err(), "its own limit");
+        let unlimited = self::limiter(RateLimits::default());
+        for _ in 0..1000 {
+            assert!(unlimited.check_client("e", None).is_ok(), "off by default");
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_limit_and_fit_the_caller() {
+        let wait = Duration::from_millis(1500);
+        let json = refusal(paths::TOKEN, Refused::Client, "x", wait);
+        assert_eq!(json.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(json.headers().get(header::RETRY_AFTER).unwrap(), "2");
+        assert!(json
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("json"));
+        let page = refusal(paths::LOGIN, Refused::Failures, "x", wait);
+        assert!(page
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("html"));
     }
 }

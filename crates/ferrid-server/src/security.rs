@@ -66,19 +66,22 @@ impl LockoutPolicy {
     }
 }
 
-/// Per-client-IP request limits, per node, in requests per minute
-/// (0 turns a limit off).
+/// Request limits, per node (0 turns a limit off); see `rate_limit` for
+/// what each counts and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimits {
-    /// Login, second-factor and password-reset form posts.
-    pub login_per_minute: u32,
-    /// Token endpoint requests.
-    pub token_per_minute: u32,
-    /// Introspection and revocation requests.
-    pub introspection_per_minute: u32,
-    /// Authorization endpoint requests.
-    pub authorization_per_minute: u32,
+    /// Failed attempts per address per hour (wrong passwords or codes,
+    /// failed client authentication, invalid codes or tokens) before the
+    /// address's requests wait.
+    pub failures_per_hour: u32,
+    /// Requests per address per minute to the pages and forms a browser
+    /// uses.
+    pub browser_requests_per_minute: u32,
+    /// Requests per authenticated client per minute at the token,
+    /// introspection and revocation endpoints, for clients without their
+    /// own limit.
+    pub client_requests_per_minute: u32,
     /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is
     /// believed; from anyone else the peer address counts.
     pub trusted_proxies: Vec<String>,
@@ -87,10 +90,9 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
-            login_per_minute: 30,
-            token_per_minute: 600,
-            introspection_per_minute: 1200,
-            authorization_per_minute: 300,
+            failures_per_hour: 100,
+            browser_requests_per_minute: 30_000,
+            client_requests_per_minute: 0,
             trusted_proxies: Vec::new(),
         }
     }

@@ -44,6 +44,10 @@ pub struct ClientRegistration {
     /// Let a confidential client skip PKCE. Off by default: new clients
     /// must use it whatever their type (RFC 9700 §2.1.1).
     pub pkce_optional: bool,
+    /// The client's own limit on requests per minute at the token,
+    /// introspection and revocation endpoints (`None`: the server's
+    /// default; 0: none).
+    pub rate_limit_per_minute: Option<u32>,
     /// For `private_key_jwt`: the client's public keys (a JWKS, JSON).
     pub jwks: Option<String>,
     /// For `private_key_jwt`: where to fetch them.
@@ -99,12 +103,15 @@ pub enum Field {
     JwksUri,
     /// The ID token signing algorithm.
     IdTokenAlg,
+    /// The client's request limit.
+    RateLimit,
 }
 
 impl std::fmt::Display for Field {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(match self {
             Field::Name => "name",
+            Field::RateLimit => "rate limit",
             Field::AuthMethod => "authentication method",
             Field::GrantTypes => "grant types",
             Field::RefreshSettings => "refresh settings",
@@ -127,6 +134,9 @@ pub enum RegistrationError {
     /// The name is empty or too long.
     #[error("the name must be 1 to 200 characters")]
     Name,
+    /// The request limit is out of range.
+    #[error("the rate limit must be 0 (none) to 2147483647 requests per minute")]
+    RateLimit,
     /// Not a supported client authentication method.
     #[error("the authentication method must be one of {}", ClientAuthMethod::ALL.map(ClientAuthMethod::as_str).join(", "))]
     AuthMethod,
@@ -215,6 +225,7 @@ impl RegistrationError {
     pub fn field(&self) -> Field {
         match self {
             RegistrationError::Name => Field::Name,
+            RegistrationError::RateLimit => Field::RateLimit,
             RegistrationError::AuthMethod => Field::AuthMethod,
             RegistrationError::UnknownGrant(_)
             | RegistrationError::NoGrant
@@ -303,6 +314,8 @@ pub struct ClientUpdate {
     pub require_mfa: Option<bool>,
     /// Whether a confidential client must use PKCE.
     pub require_pkce: Option<bool>,
+    /// A new request limit per minute (0: none).
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// Applies `update` to a client and audits it; returns the changes made
@@ -338,6 +351,14 @@ pub fn update(
             client_id,
         )?;
         changes.push(format!("require_pkce={required}"));
+    }
+    if let Some(per_minute) = update.rate_limit_per_minute {
+        let stored = i32::try_from(per_minute).map_err(|_| RegistrationError::RateLimit)?;
+        found(
+            store.set_client_rate_limit(client_id, Some(stored)),
+            client_id,
+        )?;
+        changes.push(format!("rate_limit_per_minute={per_minute}"));
     }
     audit(EventKind::ClientUpdate, actor, client_id)
         .detail(changes.join(" "))
@@ -427,6 +448,11 @@ pub fn register(
     }
 
     let (jwks, jwks_uri) = client_keys(auth_method, registration.jwks, registration.jwks_uri)?;
+    let rate_limit_per_minute = registration
+        .rate_limit_per_minute
+        .map(i32::try_from)
+        .transpose()
+        .map_err(|_| RegistrationError::RateLimit)?;
     // Every confidential method but private_key_jwt has a secret; only
     // client_secret_jwt keeps it (sealed), as the HMAC key it is.
     let secret = match auth_method {
@@ -472,6 +498,7 @@ pub fn register(
             require_mfa: registration.require_mfa,
             // Public clients always need PKCE, whatever is stored.
             require_pkce: !registration.pkce_optional,
+            rate_limit_per_minute,
         },
         secret,
     })
@@ -635,6 +662,7 @@ mod tests {
             backchannel_logout_uri: None,
             require_mfa: false,
             pkce_optional: false,
+            rate_limit_per_minute: None,
             jwks: None,
             jwks_uri: None,
         }

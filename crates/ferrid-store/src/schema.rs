@@ -38,6 +38,7 @@ diesel::table! {
         jwks_uri -> Nullable<Text>,
         require_mfa -> Bool,
         require_pkce -> Bool,
+        rate_limit_per_minute -> Nullable<Integer>,
     }
 }
 

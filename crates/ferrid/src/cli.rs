@@ -98,6 +98,10 @@ pub enum ClientCommand {
         /// public clients).
         #[arg(long, value_name = "true|false")]
         require_pkce: Option<bool>,
+        /// The client's own limit on requests per minute at the token,
+        /// introspection and revocation endpoints (0: none).
+        #[arg(long, value_name = "N")]
+        rate_limit_per_minute: Option<u32>,
     },
     /// Delete a client.
     Delete {
@@ -162,6 +166,11 @@ pub struct ClientCreate {
     /// cannot send it. Public clients need it regardless.
     #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
     pub require_pkce: bool,
+    /// The client's own limit on requests per minute at the token,
+    /// introspection and revocation endpoints (default: the server's
+    /// `rate_limits.client_requests_per_minute`; 0: none).
+    #[arg(long, value_name = "N")]
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// `ferrid user …`

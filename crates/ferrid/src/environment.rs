@@ -107,7 +107,7 @@ mod tests {
             "issuer",
             "bind",
             "argon2.memory_kib",
-            "rate_limits.login_per_minute",
+            "rate_limits.failures_per_hour",
         ]
         .map(String::from)
         .to_vec()
@@ -150,13 +150,13 @@ mod tests {
             ("FERRID_ISUER", "x"),
             ("FERRID_ISSUER", "x"),
             ("FERRID_PORT", "tcp://10.0.0.1:8080"),
-            ("FERRID_RATE_LIMITS__LOGIN_PER_MINUT", "5"),
+            ("FERRID_RATE_LIMITS__FAILURES_PER_HOU", "5"),
             ("OTHER_ISUER", "x"),
         ]
         .map(|(name, value)| (OsString::from(name), OsString::from(value)));
         let warnings = unknown_variable_warnings(variables, &known());
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[0].contains("FERRID_ISUER") && warnings[0].ends_with("FERRID_ISSUER?"));
-        assert!(warnings[1].ends_with("FERRID_RATE_LIMITS__LOGIN_PER_MINUTE?"));
+        assert!(warnings[1].ends_with("FERRID_RATE_LIMITS__FAILURES_PER_HOUR?"));
     }
 }

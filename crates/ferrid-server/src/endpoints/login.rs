@@ -14,7 +14,7 @@ use ferrid_service::audit::{Event, EventKind, Outcome};
 
 use crate::audit::RecordForRequest;
 use crate::authorize::flow::{self, Pending};
-use crate::error::PageError;
+use crate::error::{failed_attempt, PageError};
 use crate::forms;
 use crate::http::{see_other, Params};
 use crate::lockout::{self, Refusal};
@@ -94,7 +94,9 @@ pub async fn submit(
                 }
                 None => INVALID_CREDENTIALS.to_owned(),
             };
-            return render(&state, &http, &pending, &username, Some(&message)).await;
+            return render(&state, &http, &pending, &username, Some(&message))
+                .await
+                .map(failed_attempt);
         }
         Ok(PasswordCheck::Refused(user_id, refusal)) => {
             Event::new(EventKind::Login, Outcome::Refused)

@@ -12,7 +12,7 @@ use ferrid_service::audit::{Event, EventKind, Outcome};
 
 use crate::audit::RecordForRequest;
 use crate::authorize::flow::{self, Pending};
-use crate::error::{Internal, PageError};
+use crate::error::{failed_attempt, Internal, PageError};
 use crate::forms;
 use crate::http::Params;
 use crate::lockout::{self, Refusal};
@@ -109,7 +109,9 @@ pub async fn submit(
                 }
                 None => INVALID_CODE.to_owned(),
             };
-            render(&state, &http, &pending, Some(&message)).await
+            render(&state, &http, &pending, Some(&message))
+                .await
+                .map(failed_attempt)
         }
         CodeCheck::Refused(refusal) => {
             Event::new(EventKind::Mfa, Outcome::Refused)

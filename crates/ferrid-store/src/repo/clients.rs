@@ -137,6 +137,10 @@ pub struct Client {
     /// Whether authorization requests must use PKCE even though the
     /// client is confidential (public clients always must).
     pub require_pkce: bool,
+    /// The client's own limit on requests per minute at the token,
+    /// introspection and revocation endpoints; `None`: the server's
+    /// default; 0: none.
+    pub rate_limit_per_minute: Option<i32>,
 }
 
 impl std::fmt::Debug for Client {
@@ -194,6 +198,7 @@ struct ClientRow {
     jwks_uri: Option<String>,
     require_mfa: bool,
     require_pkce: bool,
+    rate_limit_per_minute: Option<i32>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -240,6 +245,7 @@ impl TryFrom<ClientRow> for Client {
             jwks_uri: row.jwks_uri,
             require_mfa: row.require_mfa,
             require_pkce: row.require_pkce,
+            rate_limit_per_minute: row.rate_limit_per_minute,
         })
     }
 }
@@ -278,6 +284,7 @@ impl Store {
                 clients::jwks_uri.eq(&client.jwks_uri),
                 clients::require_mfa.eq(client.require_mfa),
                 clients::require_pkce.eq(client.require_pkce),
+                clients::rate_limit_per_minute.eq(client.rate_limit_per_minute),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;
@@ -312,6 +319,22 @@ impl Store {
         let mut connection = self.connection()?;
         let updated = diesel::update(clients::table.find(client_id))
             .set(clients::id_token_signed_response_alg.eq(alg))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    /// Sets the client's own request limit (`None`: the server's default).
+    pub fn set_client_rate_limit(
+        &self,
+        client_id: &str,
+        per_minute: Option<i32>,
+    ) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(client_id))
+            .set(clients::rate_limit_per_minute.eq(per_minute))
             .execute(&mut connection)?;
         if updated == 0 {
             return Err(StoreError::NotFound("client"));

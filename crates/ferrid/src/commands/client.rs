@@ -29,6 +29,7 @@ struct ClientView<'a> {
     backchannel_logout_uri: Option<&'a str>,
     require_mfa: bool,
     require_pkce: bool,
+    rate_limit_per_minute: Option<i32>,
     created_at: String,
 }
 
@@ -53,6 +54,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             backchannel_logout_uri: client.backchannel_logout_uri.as_deref(),
             require_mfa: client.require_mfa,
             require_pkce: client.require_pkce || !client.auth_method.is_confidential(),
+            rate_limit_per_minute: client.rate_limit_per_minute,
             created_at: timestamp(client.created_at),
         }
     }
@@ -96,16 +98,22 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             id_token_alg,
             require_mfa,
             require_pkce,
+            rate_limit_per_minute,
         } => {
-            if id_token_alg.is_none() && require_mfa.is_none() && require_pkce.is_none() {
+            if id_token_alg.is_none()
+                && require_mfa.is_none()
+                && require_pkce.is_none()
+                && rate_limit_per_minute.is_none()
+            {
                 anyhow::bail!(
-                    "nothing to change: give --id-token-alg, --require-mfa or --require-pkce"
+                    "nothing to change: give --id-token-alg, --require-mfa, --require-pkce or --rate-limit-per-minute"
                 );
             }
             let update = ClientUpdate {
                 id_token_alg,
                 require_mfa,
                 require_pkce,
+                rate_limit_per_minute,
             };
             let changes = clients::update(
                 &store,
@@ -123,6 +131,7 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
                     "id_token_signed_response_alg": update.id_token_alg,
                     "require_mfa": require_mfa,
                     "require_pkce": require_pkce,
+                    "rate_limit_per_minute": rate_limit_per_minute,
                 }),
                 || format!("Updated client {client_id}: {}.", changes.join(", ")),
             )
@@ -178,6 +187,7 @@ fn flag(field: Field) -> &'static str {
         Field::Jwks => "--jwks/--jwks-uri",
         Field::JwksUri => "--jwks-uri",
         Field::IdTokenAlg => "--id-token-alg",
+        Field::RateLimit => "--rate-limit-per-minute",
     }
 }
 
@@ -220,6 +230,7 @@ fn create(
         jwks_uri: options.jwks_uri,
         require_mfa: options.require_mfa,
         pkce_optional: !options.require_pkce,
+        rate_limit_per_minute: options.rate_limit_per_minute,
     };
     let registered = clients::create(
         store,

@@ -60,7 +60,7 @@ on_both_backends!(
             config.lockout.delay_after = 2;
             config.lockout.lock_after = 4;
             config.lockout.lock_seconds = 600;
-            config.rate_limits.login_per_minute = 0;
+            config.rate_limits.failures_per_hour = 0;
         });
         server.create_user("lena");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
@@ -241,7 +241,7 @@ on_both_backends!(
             config.lockout.delay_after = 3;
             config.lockout.lock_after = 3;
             config.lockout.lock_seconds = 600;
-            config.rate_limits.login_per_minute = 0;
+            config.rate_limits.failures_per_hour = 0;
         });
         server.create_user("lena");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
@@ -421,7 +421,7 @@ on_both_backends!(
             };
             config.lockout.delay_after = 1_000;
             config.lockout.lock_after = 1_000;
-            config.rate_limits.login_per_minute = 0;
+            config.rate_limits.failures_per_hour = 0;
         });
         server.create_user("kent");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
@@ -446,22 +446,28 @@ on_both_backends!(
 );
 
 on_both_backends!(
-    rate_limits_answer_429_with_retry_after,
+    failures_per_address_are_limited_and_successes_are_not,
     |backend: Backend| async move {
         let server = server_or_skip!(backend, |config| {
-            config.rate_limits.login_per_minute = 3;
-            config.rate_limits.token_per_minute = 2;
-            config.rate_limits.authorization_per_minute = 5;
-            config.rate_limits.introspection_per_minute = 2;
+            config.rate_limits.failures_per_hour = 3;
+            config.lockout.delay_after = 100;
+            config.lockout.lock_after = 100;
         });
         server.create_user("rex");
         let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        // Regression: 30 sign-ins a minute from one office address were
+        // refused. Successes never count, however many.
+        for _ in 0..12 {
+            crate::support::oidc::signed_in(&server, &client, "rex").await;
+        }
         let browser = Browser::new();
         let html = login_page(&server, &client, &browser).await;
-        for _ in 0..3 {
+        for _ in 0..4 {
             let (status, _) = attempt(&server, &browser, &html, "rex", "wrong").await;
             assert_eq!(status, StatusCode::OK);
         }
+        // The fourth failure spent the budget: the address now waits,
+        // even with the right password.
         let refused = browser
             .submit_login(&server.issuer, &html, "rex", PASSWORD)
             .await;
@@ -471,83 +477,158 @@ on_both_backends!(
             .unwrap()
             .parse()
             .unwrap();
-        assert!((1..=60).contains(&retry), "{retry}");
+        assert!((1..=1200).contains(&retry), "{retry}");
         let text = refused.text().await.unwrap();
-        assert!(text.contains("rate_limits.login_per_minute"), "{text}");
+        assert!(text.contains("rate_limits.failures_per_hour"), "{text}");
         // The refusal is not a credential failure.
         let throttle = server
             .store
             .login_throttle(&login_subject("rex"))
             .unwrap()
             .unwrap();
-        assert_eq!(throttle.failures, 3);
-
-        // Regression: a percent-encoded path reaches the same handler and
-        // must meet the same limit.
+        assert_eq!(throttle.failures, 4);
+        // The wait holds at every endpoint, answered as each caller expects;
+        // a percent-encoded path is the same path.
+        let token = reqwest::Client::new()
+            .post(server.url("/token"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(token.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(token.headers().contains_key("retry-after"));
+        let body: serde_json::Value = token.json().await.unwrap();
+        assert_eq!(body["error"], "rate_limited");
         let disguised = browser
-            .post_form(
-                &server.url("/log%69n"),
-                &[("username", "rex"), ("password", "x")],
-            )
+            .post_form(&server.url("/log%69n"), &[("username", "rex")])
             .await;
         assert_eq!(disguised.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+);
 
+on_both_backends!(
+    failed_client_authentication_and_bad_codes_count_as_failures,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.rate_limits.failures_per_hour = 2;
+        });
         let http = reqwest::Client::new();
         let mut statuses = Vec::new();
-        for _ in 0..3 {
+        for form in [
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "nobody"),
+            ],
+            vec![("grant_type", "authorization_code"), ("code", "x")],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "nobody"),
+            ],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "nobody"),
+            ],
+        ] {
             let response = http
                 .post(server.url("/token"))
-                .form(&[("grant_type", "authorization_code"), ("code", "x")])
+                .form(&form)
                 .send()
                 .await
                 .unwrap();
             statuses.push(response.status());
-            if response.status() == StatusCode::TOO_MANY_REQUESTS {
-                assert!(response.headers().contains_key("retry-after"));
-                let body: serde_json::Value = response.json().await.unwrap();
-                assert_eq!(body["error"], "rate_limited");
-                assert!(body["error_description"]
-                    .as_str()
-                    .unwrap()
-                    .contains("rate_limits.token_per_minute"));
-            }
-        }
-        assert_eq!(
-            statuses[..2],
-            [StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED]
-        );
-        assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
-
-        // Introspection and revocation share one limit.
-        let mut statuses = Vec::new();
-        for path in ["/introspect", "/revoke", "/revoke", "/introspect"] {
-            let response = http
-                .post(server.url(path))
-                .form(&[("token", "x")])
-                .send()
-                .await
-                .unwrap();
-            statuses.push(response.status());
-            if response.status() == StatusCode::TOO_MANY_REQUESTS {
-                assert!(response.headers().contains_key("retry-after"));
-                let text = response.text().await.unwrap();
-                assert!(
-                    text.contains("rate_limits.introspection_per_minute"),
-                    "{text}"
-                );
-            }
         }
         assert_eq!(
             statuses,
             [
                 StatusCode::UNAUTHORIZED,
                 StatusCode::UNAUTHORIZED,
-                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::UNAUTHORIZED,
                 StatusCode::TOO_MANY_REQUESTS
             ]
         );
+        // An invalid bearer token is a failure too (its own server, so the
+        // budget above does not interfere).
+        let other = server_or_skip!(backend, |config| {
+            config.rate_limits.failures_per_hour = 1;
+        });
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let response = http
+                .get(other.url("/userinfo"))
+                .bearer_auth("not-a-token")
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status());
+        }
+        assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
+    }
+);
 
-        // The authorization endpoint: the login page above used one of 5.
+on_both_backends!(
+    authenticated_clients_are_limited_per_client_not_per_address,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.rate_limits.client_requests_per_minute = 2;
+        });
+        let service = |name: &str, own: Option<u32>| {
+            server.create_client_with(ferrid_service::clients::ClientRegistration {
+                name: name.into(),
+                grant_types: vec!["client_credentials".into()],
+                auth_method: "client_secret_basic".into(),
+                scope: "profile".into(),
+                id_token_alg: "RS256".into(),
+                rate_limit_per_minute: own,
+                ..Default::default()
+            })
+        };
+        let (first, second, generous) = (
+            service("First", None),
+            service("Second", None),
+            service("Generous", Some(0)),
+        );
+        let call = |client: crate::support::server::TestClient| {
+            let url = server.url("/token");
+            async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .basic_auth(&client.id, client.secret.as_ref())
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        for _ in 0..2 {
+            assert_eq!(call(first.clone()).await.status(), StatusCode::OK);
+        }
+        let refused = call(first.clone()).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().contains_key("retry-after"));
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["error"], "rate_limited");
+        // Same address, another client: its own allowance.
+        assert_eq!(call(second.clone()).await.status(), StatusCode::OK);
+        // A client registered without a limit is never refused.
+        for _ in 0..10 {
+            assert_eq!(call(generous.clone()).await.status(), StatusCode::OK);
+        }
+        // Successful requests spend no failure budget of the address.
+        assert!(server
+            .state
+            .rate_limiter
+            .waiting("127.0.0.1".parse().unwrap(), std::time::Instant::now())
+            .is_none());
+    }
+);
+
+on_both_backends!(
+    browser_requests_meet_a_generous_ceiling_per_address,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.rate_limits.browser_requests_per_minute = 5;
+        });
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
         let authorize = format!(
             "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid{}",
             server.url("/authorize"),
@@ -559,7 +640,7 @@ on_both_backends!(
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        for _ in 0..4 {
+        for _ in 0..5 {
             let response = no_redirects.get(&authorize).send().await.unwrap();
             assert_eq!(response.status(), StatusCode::SEE_OTHER);
         }
@@ -568,18 +649,24 @@ on_both_backends!(
         assert!(refused.headers().contains_key("retry-after"));
         let text = refused.text().await.unwrap();
         assert!(
-            text.contains("rate_limits.authorization_per_minute"),
+            text.contains("rate_limits.browser_requests_per_minute"),
             "{text}"
         );
-        // Discovery is not limited.
-        for _ in 0..10 {
-            let response = http
-                .get(server.url("/.well-known/openid-configuration"))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
+        // Machine endpoints, discovery and JWKS are not counted.
+        let http = reqwest::Client::new();
+        for path in ["/.well-known/openid-configuration", "/jwks"] {
+            for _ in 0..10 {
+                let response = http.get(server.url(path)).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+            }
         }
+        let token = http
+            .post(server.url("/token"))
+            .form(&[("grant_type", "client_credentials"), ("client_id", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(token.status(), StatusCode::UNAUTHORIZED);
     }
 );
 
@@ -603,16 +690,31 @@ async fn token_statuses(server: &TestServer, forwarded: &[&str]) -> Vec<StatusCo
 on_both_backends!(
     forwarded_for_counts_only_from_trusted_proxies,
     |backend: Backend| async move {
-        let addresses = ["203.0.113.1", "203.0.113.2", "203.0.113.1"];
+        // Failed client authentications: a budget of one per address.
+        let addresses = [
+            "203.0.113.1",
+            "203.0.113.2",
+            "203.0.113.1",
+            "203.0.113.1",
+            "203.0.113.2",
+        ];
         let trusting = server_or_skip!(backend, |config| {
-            config.rate_limits.token_per_minute = 1;
+            config.rate_limits.failures_per_hour = 1;
             config.rate_limits.trusted_proxies = vec!["127.0.0.1/32".into()];
         });
         let statuses = token_statuses(&trusting, &addresses).await;
-        // Two clients behind the proxy each get their own allowance.
-        assert_ne!(statuses[0], StatusCode::TOO_MANY_REQUESTS);
-        assert_ne!(statuses[1], StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
+        // Two clients behind the proxy each get their own budget.
+        let denied = StatusCode::UNAUTHORIZED;
+        assert_eq!(
+            statuses,
+            [
+                denied,
+                denied,
+                denied,
+                StatusCode::TOO_MANY_REQUESTS,
+                denied
+            ]
+        );
         // The audit log records the forwarded address.
         trusting.create_user("ivy");
         let client = trusting.create_client("client_secret_basic", "https://app.example/cb");
@@ -636,13 +738,13 @@ on_both_backends!(
         assert_eq!(failure.ip.as_deref(), Some("198.51.100.7"));
         assert!(failure.request_id.is_some());
 
-        // Without trust, the header is ignored: one client, one allowance.
+        // Without trust, the header is ignored: one client, one budget.
         let untrusting = server_or_skip!(backend, |config| {
-            config.rate_limits.token_per_minute = 1;
+            config.rate_limits.failures_per_hour = 1;
         });
         let statuses = token_statuses(&untrusting, &addresses).await;
-        assert_ne!(statuses[0], StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(statuses[1], StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(statuses[..2], [denied, denied]);
+        assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
     }
 );
 
@@ -658,7 +760,7 @@ on_both_backends!(
             // One thread, so the flood overflows on a machine of any size.
             config.passwords.hashing_threads = 1;
             config.passwords.hashing_queue = 0;
-            config.rate_limits.login_per_minute = 0;
+            config.rate_limits.failures_per_hour = 0;
             config.lockout.delay_after = 1_000;
             config.lockout.lock_after = 1_000;
         });

@@ -1,0 +1,1 @@
+ALTER TABLE clients DROP COLUMN rate_limit_per_minute;
