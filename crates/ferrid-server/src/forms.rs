@@ -65,6 +65,14 @@ impl FormToken {
         }
     }
 
+    /// Sets the cookie on `response` if the token is new.
+    pub fn set_cookie(&self, response: &mut HttpResponse) -> Result<(), PageError> {
+        if let Some(cookie) = &self.new_cookie {
+            response.add_cookie(cookie).map_err(Internal::log)?;
+        }
+        Ok(())
+    }
+
     /// Renders `page` (which carries this token), setting the cookie if new.
     pub fn respond(
         &self,
@@ -72,9 +80,7 @@ impl FormToken {
         page: &impl Template,
     ) -> Result<HttpResponse, PageError> {
         let mut response = html_response(status, page);
-        if let Some(cookie) = &self.new_cookie {
-            response.add_cookie(cookie).map_err(Internal::log)?;
-        }
+        self.set_cookie(&mut response)?;
         Ok(response)
     }
 

@@ -141,6 +141,10 @@ pub mod actors {
     pub const SYSTEM: &str = "system";
 }
 
+/// Repeats of an aggregated event (see [`Event::repeats_for`]) within this
+/// many seconds of its first are counted in its row: 15 minutes.
+pub const REPEAT_WINDOW: i64 = 15 * 60;
+
 /// An event being described.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -162,8 +166,21 @@ impl Event {
                 ip: None,
                 request_id: None,
                 detail: None,
+                repeats: 1,
+                last_at: None,
+                aggregate_key: None,
             },
         }
+    }
+
+    /// Makes repeats of this event for the same `name` (e.g. failed
+    /// sign-ins as one login name) within [`REPEAT_WINDOW`] one row with a
+    /// count, so a guessing attack cannot fill the table. The name itself
+    /// is kept only as a digest.
+    pub fn repeats_for(mut self, name: &str) -> Event {
+        let key = format!("{}\0{}\0{}", self.row.event, self.row.outcome, name);
+        self.row.aggregate_key = Some(ferrid_store::secret::digest(&key));
+        self
     }
 
     /// Who acted (a user id, [`actors::CLI`], [`actors::SYSTEM`]).
@@ -211,7 +228,10 @@ impl Event {
     pub fn write(mut self, store: &Store, now: i64) -> StoreResult<()> {
         self.row.at = now;
         log(&self.row);
-        store.record_audit(&self.row)
+        match self.row.aggregate_key {
+            Some(_) => store.record_audit_repeat(&self.row, now - REPEAT_WINDOW),
+            None => store.record_audit(&self.row),
+        }
     }
 }
 

@@ -143,6 +143,7 @@ diesel::table! {
         expires_at -> BigInt,
         mfa_user_id -> Nullable<Text>,
         mfa_step_up -> Bool,
+        browser_digest -> Nullable<Text>,
     }
 }
 
@@ -207,6 +208,9 @@ diesel::table! {
         ip -> Nullable<Text>,
         request_id -> Nullable<Text>,
         detail -> Nullable<Text>,
+        repeats -> Integer,
+        last_at -> Nullable<BigInt>,
+        aggregate_key -> Nullable<Text>,
     }
 }
 

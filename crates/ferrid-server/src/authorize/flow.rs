@@ -63,8 +63,17 @@ impl Pending {
     }
 }
 
-/// Stores a validated request and returns it with its new id.
-pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pending, Internal> {
+/// Pending requests one browser keeps: enough for a few tabs signing in
+/// to several applications at once.
+pub const MAX_PENDING_PER_BROWSER: i64 = 10;
+
+/// Stores a validated request made by the browser holding anti-forgery
+/// token `browser`, and returns it with its new id.
+pub async fn store(
+    state: &AppState,
+    request: AuthorizationRequest,
+    browser: &str,
+) -> Result<Pending, Internal> {
     let id = random_token(32);
     let now = state.now();
     let row = PendingAuthorization {
@@ -76,9 +85,10 @@ pub async fn store(state: &AppState, request: AuthorizationRequest) -> Result<Pe
         expires_at: now + state.settings.login_ttl,
         mfa_user_id: None,
         mfa_step_up: false,
+        browser_digest: Some(digest(&format!("browser:{browser}"))),
     };
     state
-        .db(move |store| store.create_pending_authorization(&row))
+        .db(move |store| store.create_pending_authorization(&row, MAX_PENDING_PER_BROWSER))
         .await?;
     Ok(Pending {
         id,

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::authorize::flow;
 use crate::authorize::request::{self, Rejection};
 use crate::error::{OAuthError, PageError};
+use crate::forms;
 use crate::hint;
 use crate::http::{is_form, Params};
 use crate::state::AppState;
@@ -58,8 +59,13 @@ async fn authorize(
                     )),
                 }
             }
-            let pending = flow::store(state, request).await?;
-            flow::proceed(state, http, pending).await
+            // The browser is known by its anti-forgery cookie, set now if
+            // new (the login form needs it next anyway).
+            let browser = forms::FormToken::for_browser(state, http);
+            let pending = flow::store(state, request, &browser.value).await?;
+            let mut response = flow::proceed(state, http, pending).await?;
+            browser.set_cookie(&mut response)?;
+            Ok(response)
         }
         Err(Rejection::Page(page)) => Err(page),
         Err(Rejection::Redirect {

@@ -79,6 +79,7 @@ pub async fn submit(
         Ok(PasswordCheck::Valid(user)) => user,
         Ok(PasswordCheck::Invalid(user_id, reason, refusal)) => {
             Event::new(EventKind::Login, Outcome::Failure)
+                .repeats_for(&lockout::normalize_login(&username))
                 .maybe_subject(user_id.as_deref())
                 .client(&client_id)
                 .detail(reason)
@@ -100,6 +101,7 @@ pub async fn submit(
         }
         Ok(PasswordCheck::Refused(user_id, refusal)) => {
             Event::new(EventKind::Login, Outcome::Refused)
+                .repeats_for(&lockout::normalize_login(&username))
                 .maybe_subject(user_id.as_deref())
                 .client(&client_id)
                 .detail(refusal.describe())

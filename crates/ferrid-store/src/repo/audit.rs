@@ -32,6 +32,14 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     /// A short free-text detail, e.g. the limit that refused a login.
     pub detail: Option<String>,
+    /// How many times it happened: repeated failed sign-ins for one name
+    /// within a window are one row.
+    pub repeats: i32,
+    /// When it last happened, if more than once.
+    pub last_at: Option<i64>,
+    /// What makes repeats one row (a digest of the event and the name).
+    #[serde(skip)]
+    pub aggregate_key: Option<String>,
 }
 
 /// Which events `audit_events` returns.
@@ -53,6 +61,33 @@ impl Store {
             .values(event)
             .execute(&mut connection)?;
         Ok(())
+    }
+
+    /// Records an event with an `aggregate_key`: if a row with that key
+    /// was written at or after `since`, its count goes up instead of a new
+    /// row being added. (Two nodes counting the same name at the same
+    /// instant may each add a row; nothing is lost.)
+    pub fn record_audit_repeat(&self, event: &AuditEvent, since: i64) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        // The update comes first, so SQLite takes its write lock at once.
+        connection.transaction(|connection| {
+            let counted = diesel::update(
+                audit_events::table
+                    .filter(audit_events::aggregate_key.eq(&event.aggregate_key))
+                    .filter(audit_events::at.ge(since)),
+            )
+            .set((
+                audit_events::repeats.eq(audit_events::repeats + 1),
+                audit_events::last_at.eq(event.at),
+            ))
+            .execute(connection)?;
+            if counted == 0 {
+                diesel::insert_into(audit_events::table)
+                    .values(event)
+                    .execute(connection)?;
+            }
+            Ok(())
+        })
     }
 
     /// The newest events matching `filter`, oldest first.

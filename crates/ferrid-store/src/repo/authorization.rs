@@ -30,6 +30,9 @@ pub struct PendingAuthorization {
     /// password was given for this request, and only that live session
     /// may finish it.
     pub mfa_step_up: bool,
+    /// Digest of the browser that made the request (its anti-forgery
+    /// cookie), which keeps only its newest few.
+    pub browser_digest: Option<String>,
 }
 
 /// An authorization code and everything the token endpoint must check
@@ -68,13 +71,42 @@ pub struct AuthorizationCode {
 }
 
 impl Store {
-    /// Stores a pending authorization request.
-    pub fn create_pending_authorization(&self, pending: &PendingAuthorization) -> StoreResult<()> {
+    /// Stores a pending authorization request; of its browser's requests,
+    /// only the newest `keep_per_browser` stay (older ones are dropped, as
+    /// an abandoned tab's would expire), so one browser cannot make the
+    /// table grow without bound.
+    pub fn create_pending_authorization(
+        &self,
+        pending: &PendingAuthorization,
+        keep_per_browser: i64,
+    ) -> StoreResult<()> {
         let mut connection = self.connection()?;
-        diesel::insert_into(authorization_requests::table)
-            .values(pending)
-            .execute(&mut connection)?;
-        Ok(())
+        connection.transaction(|connection| {
+            diesel::insert_into(authorization_requests::table)
+                .values(pending)
+                .execute(connection)?;
+            let Some(browser) = &pending.browser_digest else {
+                return Ok(());
+            };
+            let older: Vec<String> = authorization_requests::table
+                .filter(authorization_requests::browser_digest.eq(browser))
+                .order((
+                    authorization_requests::created_at.desc(),
+                    authorization_requests::id_digest.desc(),
+                ))
+                .offset(keep_per_browser)
+                .select(authorization_requests::id_digest)
+                .load(connection)?;
+            if !older.is_empty() {
+                diesel::delete(
+                    authorization_requests::table
+                        .filter(authorization_requests::id_digest.eq_any(&older))
+                        .filter(authorization_requests::id_digest.ne(&pending.id_digest)),
+                )
+                .execute(connection)?;
+            }
+            Ok(())
+        })
     }
 
     /// The unexpired pending request with this id digest.

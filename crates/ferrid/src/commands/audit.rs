@@ -61,6 +61,10 @@ pub fn run(config: &Config, json: bool, command: AuditCommand) -> anyhow::Result
                 if let Some(detail) = &event.detail {
                     line.push_str(&format!(" \"{detail}\""));
                 }
+                if event.repeats > 1 {
+                    let last = event.last_at.map(timestamp).unwrap_or_default();
+                    line.push_str(&format!(" repeated={} last={last}", event.repeats));
+                }
                 line
             })
             .collect::<Vec<_>>()

@@ -494,3 +494,50 @@ on_both_backends!(
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
 );
+
+on_both_backends!(
+    one_browser_keeps_only_its_newest_pending_requests,
+    |backend: Backend| async move {
+        use ferrid_server::Clock;
+        let server = server_or_skip!(backend);
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let url = authorize_url(&server, &client, &[]);
+        let mut request_ids = Vec::new();
+        // Regression: one address stored hundreds of pending requests.
+        for _ in 0..15 {
+            server.clock.advance(1);
+            let response = browser.get(&url).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            let login = Url::parse(&location(&response)).unwrap();
+            let id = login
+                .query_pairs()
+                .find(|(name, _)| name == "request_id")
+                .map(|(_, value)| value.into_owned())
+                .unwrap();
+            request_ids.push(id);
+        }
+        let stored = |id: &str| {
+            server
+                .store
+                .find_pending_authorization(&ferrid_store::secret::digest(id), server.clock.now())
+                .unwrap()
+                .is_some()
+        };
+        let kept = request_ids.iter().filter(|id| stored(id)).count();
+        assert!(kept <= 11, "{kept} pending requests kept");
+        assert!(stored(request_ids.last().unwrap()), "the newest stays");
+        assert!(!stored(&request_ids[0]), "the oldest went");
+        // Another browser has its own allowance.
+        let other = Browser::new();
+        let response = other.get(&url).await;
+        let login = Url::parse(&location(&response)).unwrap();
+        let id = login
+            .query_pairs()
+            .find(|(name, _)| name == "request_id")
+            .map(|(_, value)| value.into_owned())
+            .unwrap();
+        assert!(stored(&id));
+        assert!(stored(request_ids.last().unwrap()));
+    }
+);

@@ -813,3 +813,45 @@ on_both_backends!(
         assert_eq!(status, StatusCode::OK);
     }
 );
+
+on_both_backends!(
+    repeated_failures_for_one_name_are_one_audit_row,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.rate_limits.failures_per_hour = 0;
+            config.lockout.delay_after = 100;
+            config.lockout.lock_after = 100;
+        });
+        let client = server.create_client("client_secret_basic", "https://app.example/cb");
+        let browser = Browser::new();
+        let html = login_page(&server, &client, &browser).await;
+        // Regression: every failed sign-in wrote a row kept for a year.
+        for name in ["ghost", " GHOST", "ghost", "ghost", "ghost", "other"] {
+            attempt(&server, &browser, &html, name, "wrong").await;
+        }
+        let failures = |server: &TestServer| -> Vec<ferrid_store::AuditEvent> {
+            server
+                .audit_log()
+                .into_iter()
+                .filter(|event| event.event == "login" && event.outcome == "failure")
+                .collect()
+        };
+        let rows = failures(&server);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        let mut repeats: Vec<i32> = rows.iter().map(|row| row.repeats).collect();
+        repeats.sort();
+        assert_eq!(repeats, [1, 5]);
+        assert!(rows.iter().all(|row| !format!("{row:?}").contains("ghost")
+            || row
+                .detail
+                .as_deref()
+                .is_some_and(|detail| detail.contains("ghost"))));
+        // After the window, a new row.
+        server
+            .clock
+            .advance(ferrid_service::audit::REPEAT_WINDOW + 1);
+        let html = login_page(&server, &client, &browser).await;
+        attempt(&server, &browser, &html, "ghost", "wrong").await;
+        assert_eq!(failures(&server).len(), 3);
+    }
+);
