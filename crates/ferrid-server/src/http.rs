@@ -8,6 +8,43 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_pages::Template;
 
+/// Content-Security-Policy of every response: no script at all, styles
+/// only from this origin, forms posted only here, and no framing
+/// (clickjacking). Pages whose forms end in a redirect to a client add
+/// its origin to `form-action` ([`allow_form_redirect_to`]).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The policy for a page whose form, once posted, may end in a redirect
+/// to `redirect_uri`. Browsers apply `form-action` to the redirects that
+/// follow a form submission, and the sign-in forms end by sending the
+/// code to the client, so its origin (or, for a native app's private-use
+/// scheme, the scheme) is allowed beside this server.
+pub fn policy_with_form_redirect_to(redirect_uri: &str) -> String {
+    let source = url::Url::parse(redirect_uri)
+        .ok()
+        .map(|url| match url.scheme() {
+            "http" | "https" => url.origin().ascii_serialization(),
+            scheme => format!("{scheme}:"),
+        });
+    match source {
+        Some(source) => CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {source}"),
+        ),
+        None => CONTENT_SECURITY_POLICY.to_owned(),
+    }
+}
+
+/// Sets the policy of [`policy_with_form_redirect_to`] on `response` (the
+/// default headers then leave it alone).
+pub fn allow_form_redirect_to(response: &mut HttpResponse, redirect_uri: &str) {
+    if let Ok(value) = header::HeaderValue::from_str(&policy_with_form_redirect_to(redirect_uri)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// Longest value accepted for any single request parameter.
 pub const MAX_PARAMETER_LENGTH: usize = 4096;
 /// Most parameters accepted in one request.
@@ -145,6 +182,29 @@ pub fn is_form(request: &HttpRequest) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_action_allows_only_the_client_a_form_ends_at() {
+        assert!(CONTENT_SECURITY_POLICY.contains("form-action 'self';"));
+        let web = policy_with_form_redirect_to("https://app.example:8443/cb?x=1");
+        assert!(
+            web.contains("form-action 'self' https://app.example:8443;"),
+            "{web}"
+        );
+        let default_port = policy_with_form_redirect_to("https://app.example/cb");
+        assert!(default_port.contains("form-action 'self' https://app.example;"));
+        let native = policy_with_form_redirect_to("com.example.app:/cb");
+        assert!(
+            native.contains("form-action 'self' com.example.app:;"),
+            "{native}"
+        );
+        let loopback = policy_with_form_redirect_to("http://127.0.0.1:9/cb");
+        assert!(loopback.contains("form-action 'self' http://127.0.0.1:9;"));
+        assert_eq!(
+            policy_with_form_redirect_to("not a uri"),
+            CONTENT_SECURITY_POLICY
+        );
+    }
 
     #[test]
     fn parses_and_treats_empty_values_as_absent() {

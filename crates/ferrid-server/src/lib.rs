@@ -59,10 +59,7 @@ use crate::endpoints::{
 /// Largest request body accepted (forms and token requests are small).
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Content-Security-Policy of every response: no script at all, styles
-/// only from this origin, and no framing (clickjacking).
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+pub use http::CONTENT_SECURITY_POLICY;
 
 /// Registers every route.
 pub fn routes(config: &mut web::ServiceConfig) {

@@ -11,7 +11,7 @@ use url::Url;
 use crate::authorize::decide::{decide, Authentication, Next};
 use crate::authorize::request::AuthorizationRequest;
 use crate::error::{ErrorCode, Internal, OAuthError, PageError};
-use crate::http::see_other;
+use crate::http::{allow_form_redirect_to, see_other};
 use crate::paths;
 use crate::state::AppState;
 use crate::{forms, session};
@@ -335,5 +335,7 @@ async fn consent_page(
         request_id: &pending.id,
         csrf_token: &token.value,
     };
-    token.respond(StatusCode::OK, &page)
+    let mut response = token.respond(StatusCode::OK, &page)?;
+    allow_form_redirect_to(&mut response, &pending.request.redirect_uri);
+    Ok(response)
 }

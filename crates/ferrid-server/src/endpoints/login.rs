@@ -16,7 +16,7 @@ use crate::audit::RecordForRequest;
 use crate::authorize::flow::{self, Pending};
 use crate::error::{failed_attempt, PageError};
 use crate::forms;
-use crate::http::{see_other, Params};
+use crate::http::{allow_form_redirect_to, see_other, Params};
 use crate::lockout::{self, Refusal};
 use crate::login_flow;
 use crate::password_pool::PoolError;
@@ -205,5 +205,7 @@ async fn render(
         login_hint,
         error,
     };
-    token.respond(StatusCode::OK, &page)
+    let mut response = token.respond(StatusCode::OK, &page)?;
+    allow_form_redirect_to(&mut response, &pending.request.redirect_uri);
+    Ok(response)
 }

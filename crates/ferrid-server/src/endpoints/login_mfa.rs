@@ -14,7 +14,7 @@ use crate::audit::RecordForRequest;
 use crate::authorize::flow::{self, Pending};
 use crate::error::{failed_attempt, Internal, PageError};
 use crate::forms;
-use crate::http::Params;
+use crate::http::{allow_form_redirect_to, Params};
 use crate::lockout::{self, Refusal};
 use crate::login_flow;
 use crate::state::AppState;
@@ -197,5 +197,7 @@ async fn render(
         csrf_token: &token.value,
         error,
     };
-    token.respond(StatusCode::OK, &page)
+    let mut response = token.respond(StatusCode::OK, &page)?;
+    allow_form_redirect_to(&mut response, &pending.request.redirect_uri);
+    Ok(response)
 }

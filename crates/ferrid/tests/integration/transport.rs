@@ -34,6 +34,7 @@ fn assert_protected(response: &reqwest::Response, what: &str) {
     assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
     assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
     assert!(!header("x-request-id").is_empty(), "{what}");
+    assert!(csp.contains("form-action 'self'"), "{what}: {csp}");
     let is_html = response
         .headers()
         .get("content-type")
@@ -65,7 +66,15 @@ on_both_backends!(
         assert_protected(&start, "authorize redirect");
         let login = browser.get(&location(&start)).await;
         assert_protected(&login, "login page");
-        let cookies = set_cookies(&login);
+        // The sign-in form ends in a redirect to the client, so its origin
+        // (and only it) joins this server in form-action.
+        let csp = login.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("form-action 'self' https://app.example;"),
+            "{csp}"
+        );
+        // The anti-forgery cookie is set when the request starts.
+        let cookies = set_cookies(&start);
         assert!(!cookies.is_empty());
         for cookie in &cookies {
             assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -104,6 +113,10 @@ on_both_backends!(
             let response = browser.get(&server.url(path)).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
             assert_protected(&response, path);
+            let csp = response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap();
+            assert!(csp.contains("form-action 'self';"), "{path}: {csp}");
         }
         for path in [
             "/token",
