@@ -114,6 +114,124 @@ mod tests {
         json!({ "keys": [serde_json::to_value(jwk.as_ref()).unwrap()] }).to_string()
     }
 
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        iss: String,
+    }
+
+    fn signed(signer: &dyn josekit::jws::JwsSigner, kid: Option<&str>) -> String {
+        let mut header = josekit::jws::JwsHeader::new();
+        if let Some(kid) = kid {
+            header.set_key_id(kid);
+        }
+        let mut payload = josekit::jwt::JwtPayload::new();
+        payload.set_issuer("app");
+        josekit::jwt::encode_with_signer(&payload, &header, signer).unwrap()
+    }
+
+    fn verified(token: &str, key: AssertionKey<'_>) -> TokenResult<String> {
+        verify_assertion::<Claims>(token, key).map(|claims| claims.iss)
+    }
+
+    #[test]
+    fn every_hmac_algorithm_verifies_with_the_secret() {
+        use josekit::jws::{HS256, HS384, HS512};
+        let secret = [7u8; 64];
+        let signers: [Box<dyn josekit::jws::JwsSigner>; 3] = [
+            Box::new(HS256.signer_from_bytes(secret).unwrap()),
+            Box::new(HS384.signer_from_bytes(secret).unwrap()),
+            Box::new(HS512.signer_from_bytes(secret).unwrap()),
+        ];
+        for signer in &signers {
+            let token = signed(signer.as_ref(), None);
+            assert_eq!(
+                verified(&token, AssertionKey::Secret(&secret)).unwrap(),
+                "app"
+            );
+            assert!(verified(&token, AssertionKey::Secret(&[8u8; 64])).is_err());
+        }
+    }
+
+    #[test]
+    fn every_public_key_algorithm_verifies_with_its_key_only() {
+        use josekit::jws::PS256;
+        let rsa = RS256.generate_key_pair(2048).unwrap();
+        let pss = PS256.generate_key_pair(2048).unwrap();
+        let ec = ES256.generate_key_pair().unwrap();
+        let ed = EdDSA.generate_key_pair(EdCurve::Ed25519).unwrap();
+        let cases: [(&str, Box<dyn josekit::jws::JwsSigner>, josekit::jwk::Jwk); 4] = [
+            (
+                "RS256",
+                Box::new(RS256.signer_from_der(rsa.to_der_private_key()).unwrap()),
+                rsa.to_jwk_public_key(),
+            ),
+            (
+                "PS256",
+                Box::new(PS256.signer_from_der(pss.to_der_private_key()).unwrap()),
+                pss.to_jwk_public_key(),
+            ),
+            (
+                "ES256",
+                Box::new(ES256.signer_from_der(ec.to_der_private_key()).unwrap()),
+                ec.to_jwk_public_key(),
+            ),
+            (
+                "EdDSA",
+                Box::new(EdDSA.signer_from_der(ed.to_der_private_key()).unwrap()),
+                ed.to_jwk_public_key(),
+            ),
+        ];
+        for (alg, signer, mut public) in cases {
+            public.set_key_id("k1");
+            public.set_algorithm(alg);
+            let jwks = set_of(&public);
+            let token = signed(signer.as_ref(), Some("k1"));
+            assert_eq!(
+                verified(&token, AssertionKey::Jwks(&jwks)).unwrap(),
+                "app",
+                "{alg}"
+            );
+            let without_kid = signed(signer.as_ref(), None);
+            assert!(
+                verified(&without_kid, AssertionKey::Jwks(&jwks)).is_ok(),
+                "{alg}"
+            );
+            // A public-key signature is no HMAC, and vice versa.
+            assert!(
+                verified(&token, AssertionKey::Secret(&[7u8; 64])).is_err(),
+                "{alg}"
+            );
+        }
+        let hmac = josekit::jws::HS256.signer_from_bytes([7u8; 64]).unwrap();
+        let mut public = ec.to_jwk_public_key();
+        public.set_key_id("k1");
+        assert!(verified(
+            &signed(&hmac, Some("k1")),
+            AssertionKey::Jwks(&set_of(&public))
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn the_header_alg_must_be_the_keys() {
+        use josekit::jws::PS256;
+        let rsa = RS256.generate_key_pair(2048).unwrap();
+        let mut public = rsa.to_jwk_public_key();
+        public.set_key_id("k1");
+        public.set_algorithm("RS256");
+        let jwks = set_of(&public);
+        let pss = PS256.signer_from_der(rsa.to_der_private_key()).unwrap();
+        for kid in [Some("k1"), None] {
+            let token = signed(&pss, kid);
+            assert!(matches!(
+                verified(&token, AssertionKey::Jwks(&jwks)),
+                Err(TokenError::Invalid("kid"))
+            ));
+        }
+        let rs = RS256.signer_from_der(rsa.to_der_private_key()).unwrap();
+        assert!(verified(&signed(&rs, Some("k1")), AssertionKey::Jwks(&jwks)).is_ok());
+    }
+
     #[test]
     fn public_key_sets_pass() {
         let ec = ES256.generate_key_pair().unwrap();

@@ -361,6 +361,30 @@ mod tests {
     }
 
     #[test]
+    fn names_round_trip_and_unknown_names_are_refused() {
+        for alg in SigningAlgorithm::ALL {
+            assert_eq!(SigningAlgorithm::parse(alg.as_str()), Some(alg));
+            assert_eq!(alg.to_string(), alg.as_str());
+        }
+        assert_eq!(
+            SigningAlgorithm::parse("RS256"),
+            Some(SigningAlgorithm::Rs256)
+        );
+        assert_eq!(SigningAlgorithm::parse("HS256"), None);
+        assert_eq!(SigningAlgorithm::parse("rs256"), None);
+        for state in [
+            KeyState::Next,
+            KeyState::Current,
+            KeyState::Retired,
+            KeyState::Revoked,
+        ] {
+            assert_eq!(KeyState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(KeyState::Current.as_str(), "current");
+        assert_eq!(KeyState::parse("deleted"), None);
+    }
+
+    #[test]
     fn signs_and_verifies_with_public_only_jwks() {
         let stored = generate_key(
             SigningAlgorithm::Rs256,

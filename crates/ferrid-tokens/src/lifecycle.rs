@@ -119,12 +119,13 @@ pub fn plan(keys: &[StoredKey], policy: &KeyPolicy, now: i64) -> Vec<KeyAction> 
             (Some(current), None)
                 if now >= current.activates_at + policy.rotation_interval - policy.prepublish =>
             {
-                let due =
-                    (current.activates_at + policy.rotation_interval).max(now + policy.prepublish);
+                // The guard makes this at least the rotation date; a plan
+                // that runs late still publishes the key a full pre-publish
+                // period before it signs.
                 actions.push(KeyAction::Create {
                     alg,
                     state: KeyState::Next,
-                    activates_at: due,
+                    activates_at: now + policy.prepublish,
                 });
             }
             _ => {}

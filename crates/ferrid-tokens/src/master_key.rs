@@ -212,6 +212,14 @@ mod tests {
     }
 
     #[test]
+    fn totp_secrets_are_bound_to_their_user_and_the_key_never_printed() {
+        let sealed = key().seal(b"totp", &totp_aad("alice")).unwrap();
+        assert!(key().open(&sealed, &totp_aad("alice")).is_ok());
+        assert!(key().open(&sealed, &totp_aad("bob")).is_err());
+        assert_eq!(format!("{:?}", key()), "MasterKey(..)");
+    }
+
+    #[test]
     fn wrong_key_and_tampering_fail() {
         let sealed = key().seal(b"private", "kid").unwrap();
         let other = MasterKey::from_base64(&STANDARD.encode([8u8; 32])).unwrap();

@@ -245,16 +245,7 @@ on_both_backends!(
         .await;
         // …unless it was registered with PKCE optional, or an operator
         // turned the requirement off; then the request proceeds to login.
-        let legacy = server.create_client_with(ferrid_service::clients::ClientRegistration {
-            name: "Legacy".into(),
-            redirect_uris: vec!["https://legacy.example/cb".into()],
-            grant_types: vec!["authorization_code".into()],
-            auth_method: "client_secret_basic".into(),
-            scope: "openid".into(),
-            id_token_alg: "RS256".into(),
-            pkce_optional: true,
-            ..Default::default()
-        });
+        let legacy = server.create_client_without_pkce("https://legacy.example/cb");
         let response = browser.get(&check(&legacy, &no_pkce)).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert!(location(&response).contains("/login?request_id="));

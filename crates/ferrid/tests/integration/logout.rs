@@ -585,21 +585,27 @@ on_both_backends!(
     }
 );
 
+/// A client whose back-channel receiver never answers, so the logouts
+/// queued for it stay in the outbox to be looked at.
+fn with_unreachable_receiver(server: &TestServer, redirect_uri: &str) -> TestClient {
+    server.create_client_with(ClientRegistration {
+        name: "Back-channel app".into(),
+        redirect_uris: vec![redirect_uri.into()],
+        grant_types: vec!["authorization_code".into()],
+        auth_method: "client_secret_basic".into(),
+        scope: "openid profile email".into(),
+        id_token_alg: "RS256".into(),
+        backchannel_logout_uri: Some("http://127.0.0.1:9/backchannel".into()),
+        ..Default::default()
+    })
+}
+
 on_both_backends!(
     a_new_login_ends_the_previous_session_with_its_logouts,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
         server.create_user("rex");
-        let client = server.create_client_with(ClientRegistration {
-            name: "Relogin app".into(),
-            redirect_uris: vec!["https://relogin.example/cb".into()],
-            grant_types: vec!["authorization_code".into()],
-            auth_method: "client_secret_basic".into(),
-            scope: "openid profile email".into(),
-            id_token_alg: "RS256".into(),
-            backchannel_logout_uri: Some("http://127.0.0.1:9/backchannel".into()),
-            ..Default::default()
-        });
+        let client = with_unreachable_receiver(&server, "https://relogin.example/cb");
         let browser = Browser::new();
         let (first, _, rp) = sign_in_and_exchange(&server, &client, &browser, "rex").await;
         let first_sid = jwt_claims(&first.id_token().unwrap().to_string())["sid"]
@@ -623,16 +629,7 @@ on_both_backends!(
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
         server.create_user("dora");
-        let client = server.create_client_with(ClientRegistration {
-            name: "Disable app".into(),
-            redirect_uris: vec!["https://disable.example/cb".into()],
-            grant_types: vec!["authorization_code".into()],
-            auth_method: "client_secret_basic".into(),
-            scope: "openid profile email".into(),
-            id_token_alg: "RS256".into(),
-            backchannel_logout_uri: Some("http://127.0.0.1:9/backchannel".into()),
-            ..Default::default()
-        });
+        let client = with_unreachable_receiver(&server, "https://disable.example/cb");
         let browser = Browser::new();
         let (tokens, _, _) = sign_in_and_exchange(&server, &client, &browser, "dora").await;
         let sid = jwt_claims(&tokens.id_token().unwrap().to_string())["sid"]

@@ -127,16 +127,7 @@ on_both_backends!(
 
         // A verifier for a code issued without a challenge (PKCE downgrade),
         // to a client that was let skip PKCE.
-        let legacy = server.create_client_with(ferrid_service::clients::ClientRegistration {
-            name: "Legacy".into(),
-            redirect_uris: vec!["https://legacy.example/cb".into()],
-            grant_types: vec!["authorization_code".into()],
-            auth_method: "client_secret_basic".into(),
-            scope: "openid".into(),
-            id_token_alg: "RS256".into(),
-            pkce_optional: true,
-            ..Default::default()
-        });
+        let legacy = server.create_client_without_pkce("https://legacy.example/cb");
         let code = code_for(&server, &legacy, &browser, false).await;
         expect_error(
             token_request(&server, &legacy, &exchange(&code, &legacy)).await,

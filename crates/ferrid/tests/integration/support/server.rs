@@ -227,6 +227,21 @@ impl TestServer {
         })
     }
 
+    /// A confidential client registered as PKCE-optional (as clients from
+    /// before PKCE was required are), redirecting to `redirect_uri`.
+    pub fn create_client_without_pkce(&self, redirect_uri: &str) -> TestClient {
+        self.create_client_with(ClientRegistration {
+            name: "Legacy".into(),
+            redirect_uris: vec![redirect_uri.into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "openid".into(),
+            id_token_alg: "RS256".into(),
+            pkce_optional: true,
+            ..Default::default()
+        })
+    }
+
     /// Registers a client from a full registration.
     pub fn create_client_with(&self, registration: ClientRegistration) -> TestClient {
         let enabled = self.config.signing_algorithms().expect("algorithms");
