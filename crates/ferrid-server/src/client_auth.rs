@@ -199,7 +199,7 @@ pub async fn authenticate(
         .rate_limiter
         .check_client(&client.client_id, own_limit)
     {
-        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let seconds = crate::rate_limit::retry_after_seconds(wait);
         tracing::warn!(client_id = %client.client_id, "client over its request limit");
         let mut error = OAuthError::new(
             ErrorCode::RateLimited,

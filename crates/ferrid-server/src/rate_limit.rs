@@ -49,8 +49,6 @@ pub enum Refused {
     Failures,
     /// Too many browser requests from the address.
     Ceiling,
-    /// Too many requests from the client.
-    Client,
 }
 
 impl Refused {
@@ -59,7 +57,6 @@ impl Refused {
         match self {
             Refused::Failures => "rate_limits.failures_per_hour",
             Refused::Ceiling => "rate_limits.browser_requests_per_minute",
-            Refused::Client => "rate_limits.client_requests_per_minute",
         }
     }
 }
@@ -196,7 +193,6 @@ impl RateLimiter {
                 "{} requests per minute",
                 self.limits.browser_requests_per_minute
             ),
-            Refused::Client => "the client's requests per minute".to_owned(),
         }
     }
 
@@ -271,9 +267,14 @@ pub async fn middleware(
     Ok(response)
 }
 
+/// `wait` in whole seconds for `Retry-After`: rounded up, at least 1.
+pub fn retry_after_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 /// The 429 answer: JSON for client software, a page for browsers.
 pub fn refusal(path: &str, refused: Refused, rate: &str, wait: Duration) -> HttpResponse {
-    let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let seconds = retry_after_seconds(wait);
     let message = format!(
         "Too many requests: at most {rate} ({}). Try again in {seconds} s.",
         refused.setting()
@@ -383,7 +384,7 @@ mod tests {
     #[test]
     fn refusals_name_the_limit_and_fit_the_caller() {
         let wait = Duration::from_millis(1500);
-        let json = refusal(paths::TOKEN, Refused::Client, "x", wait);
+        let json = refusal(paths::TOKEN, Refused::Failures, "x", wait);
         assert_eq!(json.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(json.headers().get(header::RETRY_AFTER).unwrap(), "2");
         assert!(json
