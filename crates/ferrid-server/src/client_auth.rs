@@ -274,6 +274,174 @@ mod tests {
         assert!(parse_basic("Basic").is_err());
     }
 
+    fn request(authorization: Option<&str>) -> HttpRequest {
+        let request = actix_web::test::TestRequest::default();
+        match authorization {
+            Some(value) => request.insert_header((header::AUTHORIZATION, value)),
+            None => request,
+        }
+        .to_http_request()
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    /// An unsigned JWT naming `iss` (presented() reads, not verifies, it).
+    fn assertion(claims: &str) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    fn presented_with(authorization: Option<&str>, body: &str) -> Result<Presented, OAuthError> {
+        presented(
+            &request(authorization),
+            &Params::parse(body.as_bytes()).unwrap(),
+        )
+    }
+
+    fn refusal(result: Result<Presented, OAuthError>) -> (ErrorCode, String) {
+        let error = result.expect_err("expected a refusal");
+        (error.error, error.error_description.into_owned())
+    }
+
+    #[test]
+    fn each_way_of_presenting_names_its_method() {
+        let header = basic("app", "s3cret");
+        assert_eq!(
+            presented_with(Some(&header), "grant_type=x").unwrap(),
+            Presented {
+                client_id: "app".into(),
+                credential: Credential::Secret(
+                    Some("s3cret".into()),
+                    ClientAuthMethod::ClientSecretBasic
+                ),
+            }
+        );
+        // A body client_id that agrees with the header is fine.
+        assert!(presented_with(Some(&header), "client_id=app").is_ok());
+        assert_eq!(
+            presented_with(None, "client_id=app&client_secret=s3cret").unwrap(),
+            Presented {
+                client_id: "app".into(),
+                credential: Credential::Secret(
+                    Some("s3cret".into()),
+                    ClientAuthMethod::ClientSecretPost
+                ),
+            }
+        );
+        assert_eq!(
+            presented_with(None, "client_id=app").unwrap(),
+            Presented {
+                client_id: "app".into(),
+                credential: Credential::Secret(None, ClientAuthMethod::None),
+            }
+        );
+        let jwt = assertion(r#"{"iss":"app","sub":"app"}"#);
+        let body = format!("client_assertion_type={JWT_BEARER}&client_assertion={jwt}");
+        assert_eq!(
+            presented_with(None, &body).unwrap(),
+            Presented {
+                client_id: "app".into(),
+                credential: Credential::Assertion(jwt.clone()),
+            }
+        );
+        assert!(presented_with(None, &format!("{body}&client_id=app")).is_ok());
+    }
+
+    #[test]
+    fn two_methods_at_once_are_refused() {
+        let header = basic("app", "s3cret");
+        let jwt = assertion(r#"{"iss":"app"}"#);
+        let with_assertion = format!("client_assertion_type={JWT_BEARER}&client_assertion={jwt}");
+        let one_only = (
+            ErrorCode::InvalidRequest,
+            "use one client authentication method only".to_owned(),
+        );
+        assert_eq!(
+            refusal(presented_with(Some(&header), "client_secret=s3cret")),
+            one_only
+        );
+        assert_eq!(
+            refusal(presented_with(Some(&header), &with_assertion)),
+            one_only
+        );
+        assert_eq!(
+            refusal(presented_with(
+                None,
+                &format!("client_id=app&client_secret=s3cret&{with_assertion}")
+            )),
+            one_only
+        );
+    }
+
+    #[test]
+    fn the_client_id_must_agree_everywhere() {
+        let header = basic("app", "s3cret");
+        assert_eq!(
+            refusal(presented_with(Some(&header), "client_id=other")).0,
+            ErrorCode::InvalidRequest
+        );
+        let jwt = assertion(r#"{"iss":"app"}"#);
+        assert_eq!(
+            refusal(presented_with(
+                None,
+                &format!(
+                    "client_id=other&client_assertion_type={JWT_BEARER}&client_assertion={jwt}"
+                )
+            )),
+            (
+                ErrorCode::InvalidClient,
+                "client_id differs from the client assertion's issuer".to_owned()
+            )
+        );
+        assert_eq!(
+            refusal(presented_with(None, "grant_type=x")).0,
+            ErrorCode::InvalidClient
+        );
+    }
+
+    #[test]
+    fn assertions_must_be_jwts_with_an_issuer_and_the_right_type() {
+        for not_a_jwt in [
+            "abc".to_owned(),
+            "a.!!!.c".to_owned(),
+            assertion("not json"),
+            assertion(r#"{"sub":"app"}"#),
+            assertion(r#"{"iss":7}"#),
+        ] {
+            assert_eq!(
+                refusal(presented_with(
+                    None,
+                    &format!("client_assertion_type={JWT_BEARER}&client_assertion={not_a_jwt}")
+                ))
+                .0,
+                ErrorCode::InvalidClient,
+                "{not_a_jwt}"
+            );
+        }
+        assert_eq!(
+            unverified_issuer(&assertion(r#"{"iss":"a"}"#)).as_deref(),
+            Some("a")
+        );
+        let jwt = assertion(r#"{"iss":"app"}"#);
+        for body in [
+            format!("client_assertion_type={JWT_BEARER}"),
+            format!("client_assertion={jwt}"),
+            format!("client_assertion_type=saml&client_assertion={jwt}"),
+        ] {
+            assert_eq!(
+                refusal(presented_with(None, &body)).0,
+                ErrorCode::InvalidRequest,
+                "{body}"
+            );
+        }
+    }
+
     #[test]
     fn registered_method_and_secret_must_match() {
         let basic = client(ClientAuthMethod::ClientSecretBasic, Some("s3cret"));

@@ -207,6 +207,92 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_for_a_client_is_set_on_the_response() {
+        let mut response = HttpResponse::Ok().finish();
+        allow_form_redirect_to(&mut response, "https://app.example/cb");
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_SECURITY_POLICY)
+                .unwrap(),
+            policy_with_form_redirect_to("https://app.example/cb").as_str()
+        );
+    }
+
+    #[test]
+    fn see_other_is_a_303_that_is_not_cached() {
+        let response = see_other("https://app.example/cb?code=x");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response.headers().get(header::LOCATION).unwrap(),
+            "https://app.example/cb?code=x"
+        );
+        assert_eq!(
+            response.headers().get(header::CACHE_CONTROL).unwrap(),
+            "no-store"
+        );
+    }
+
+    #[test]
+    fn errors_echo_a_short_printable_name() {
+        let long = "n".repeat(100);
+        assert_eq!(printable(&long), "n".repeat(40));
+        assert_eq!(printable("a\u{0}b\nc"), "abc");
+        assert_eq!(
+            ParamsError::Duplicate("scope".into()).to_string(),
+            "parameter 'scope' appears more than once"
+        );
+        assert_eq!(
+            ParamsError::TooLong(long.clone()).to_string(),
+            format!(
+                "parameter '{}' is longer than {MAX_PARAMETER_LENGTH} characters",
+                "n".repeat(40)
+            )
+        );
+        assert_eq!(
+            ParamsError::TooMany.to_string(),
+            format!("more than {MAX_PARAMETERS} parameters")
+        );
+        assert_eq!(
+            ParamsError::ControlCharacter("a\u{0}".into()).to_string(),
+            "parameter 'a' contains a control character"
+        );
+    }
+
+    #[test]
+    fn only_form_bodies_are_forms() {
+        let with = |content_type: &str| {
+            is_form(
+                &actix_web::test::TestRequest::default()
+                    .insert_header((header::CONTENT_TYPE, content_type))
+                    .to_http_request(),
+            )
+        };
+        assert!(with("application/x-www-form-urlencoded"));
+        assert!(with("Application/X-WWW-Form-Urlencoded ; charset=UTF-8"));
+        assert!(!with("application/json"));
+        assert!(!with("multipart/form-data; boundary=x"));
+        assert!(!is_form(
+            &actix_web::test::TestRequest::default().to_http_request()
+        ));
+    }
+
+    #[test]
+    fn limits_are_inclusive() {
+        let longest_value = format!("a={}", "x".repeat(MAX_PARAMETER_LENGTH));
+        assert!(Params::parse(longest_value.as_bytes()).is_ok());
+        let longest_name = format!("{}=1", "n".repeat(MAX_PARAMETER_LENGTH));
+        assert!(Params::parse(longest_name.as_bytes()).is_ok());
+        let too_long_name = format!("{}=1", "n".repeat(MAX_PARAMETER_LENGTH + 1));
+        assert!(matches!(
+            Params::parse(too_long_name.as_bytes()),
+            Err(ParamsError::TooLong(_))
+        ));
+        let most: Vec<String> = (0..MAX_PARAMETERS).map(|i| format!("p{i}=1")).collect();
+        assert!(Params::parse(most.join("&").as_bytes()).is_ok());
+    }
+
+    #[test]
     fn parses_and_treats_empty_values_as_absent() {
         let params = Params::parse(b"a=1&b=&c=x%20y").unwrap();
         assert_eq!(params.get("a"), Some("1"));

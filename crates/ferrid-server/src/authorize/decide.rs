@@ -209,6 +209,17 @@ mod tests {
             ),
             Next::Consent
         );
+        let unrelated = vec!["profile".to_owned()];
+        assert_eq!(
+            decide(
+                &request(Prompt::default(), None),
+                session(50),
+                Some(&unrelated),
+                false,
+                100
+            ),
+            Next::Consent
+        );
     }
 
     #[test]

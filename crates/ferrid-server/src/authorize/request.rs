@@ -406,6 +406,88 @@ mod tests {
     }
 
     #[test]
+    fn every_field_is_carried_into_the_stored_request() {
+        let public = client(ClientAuthMethod::None);
+        let request = validate(
+            &params(&format!(
+                "&code_challenge={CHALLENGE}&code_challenge_method=S256&login_hint=alice%40example.com&acr_values=2%20%201&prompt=consent"
+            )),
+            Some(&public),
+        )
+        .unwrap();
+        assert_eq!(request.redirect_uri, "https://app.example/cb");
+        assert_eq!(request.state.as_deref(), Some("s"));
+        assert_eq!(request.code_challenge.as_deref(), Some(CHALLENGE));
+        assert_eq!(request.login_hint.as_deref(), Some("alice@example.com"));
+        assert_eq!(request.acr_values, vec!["2", "1"]);
+        assert!(request.prompt.consent && !request.prompt.login && !request.prompt.none);
+        assert!(request.asks_for_mfa());
+        let mut single = request.clone();
+        single.acr_values = vec!["1".into()];
+        assert!(!single.asks_for_mfa());
+    }
+
+    #[test]
+    fn free_text_is_capped_at_its_documented_length() {
+        let confidential = client(ClientAuthMethod::ClientSecretBasic);
+        for (name, max) in [
+            ("nonce", MAX_NONCE),
+            ("login_hint", MAX_LOGIN_HINT),
+            ("acr_values", MAX_ACR_VALUES),
+        ] {
+            let longest = params(&format!("&{name}={}", "a".repeat(max)));
+            assert!(validate(&longest, Some(&confidential)).is_ok(), "{name}");
+            let too_long = params(&format!("&{name}={}", "a".repeat(max + 1)));
+            assert_eq!(
+                redirected_error(validate(&too_long, Some(&confidential))),
+                ErrorCode::InvalidRequest,
+                "{name}"
+            );
+        }
+        let state = |length: usize| {
+            Params::parse(
+                format!(
+                    "client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid&state={}",
+                    "s".repeat(length)
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        assert!(validate(&state(MAX_STATE), Some(&confidential)).is_ok());
+        // Too long to echo: a page, not a redirect.
+        assert!(matches!(
+            validate(&state(MAX_STATE + 1), Some(&confidential)),
+            Err(Rejection::Page(_))
+        ));
+    }
+
+    #[test]
+    fn echoed_values_are_short_and_printable() {
+        assert_eq!(truncate(&"x".repeat(100)), "x".repeat(64));
+        assert_eq!(truncate("a\u{7}b"), "ab");
+        let confidential = client(ClientAuthMethod::ClientSecretBasic);
+        let long_scope = Params::parse(
+            format!(
+                "client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&state=s&scope=openid%20{}",
+                "z".repeat(100)
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        match validate(&long_scope, Some(&confidential)) {
+            Err(Rejection::Redirect { error, .. }) => assert_eq!(
+                error.error_description,
+                format!(
+                    "scope \"{}\" is not allowed for this client",
+                    "z".repeat(64)
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn unknown_client_and_unregistered_redirect_are_pages() {
         let confidential = client(ClientAuthMethod::ClientSecretBasic);
         assert!(matches!(
