@@ -74,6 +74,28 @@ impl RecentClients {
     }
 }
 
+/// The registered APIs as last read: one snapshot shared by every
+/// request for [`CLIENT_CACHE_TTL`], so a change to an API takes effect on
+/// every node within that.
+#[derive(Debug, Default)]
+pub struct RecentApis(Mutex<Option<(Instant, Arc<crate::resources::Apis>)>>);
+
+impl RecentApis {
+    /// The snapshot, if read less than [`CLIENT_CACHE_TTL`] ago.
+    pub fn get(&self) -> Option<Arc<crate::resources::Apis>> {
+        let cache = self.0.lock().ok()?;
+        let (read_at, apis) = cache.as_ref()?;
+        (read_at.elapsed() < CLIENT_CACHE_TTL).then(|| apis.clone())
+    }
+
+    /// Remembers a snapshot just read.
+    pub fn put(&self, apis: Arc<crate::resources::Apis>) {
+        if let Ok(mut cache) = self.0.lock() {
+            *cache = Some((Instant::now(), apis));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,7 +104,7 @@ mod tests {
         AccessTokenClaims {
             iss: "i".into(),
             sub: "s".into(),
-            aud: "i".into(),
+            aud: ferrid_tokens::Audience::One("i".into()),
             client_id: "c".into(),
             exp: 10,
             iat: 0,
@@ -91,6 +113,9 @@ mod tests {
             auth_time: None,
             sid: None,
             gid: None,
+            acr: None,
+            amr: None,
+            roles: None,
         }
     }
 

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OIDC Core §3.1.2.6.
     RequestUriNotSupported,
+    /// RFC 8707 §2: an unknown or unpermitted resource.
+    InvalidTarget,
     /// RFC 6750 §3.1.
     InvalidToken,
     /// RFC 6750 §3.1.
@@ -69,6 +71,7 @@ impl ErrorCode {
             ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::RateLimited => "rate_limited",

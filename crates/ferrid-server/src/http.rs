@@ -123,17 +123,26 @@ fn printable(name: &str) -> String {
     name.chars().take(40).filter(|c| !c.is_control()).collect()
 }
 
-/// Form-encoded parameters with the OAuth rules applied: no parameter twice,
-/// bounded sizes, and an empty value treated as absent (RFC 6749 §3.1).
+/// Parameters that may appear more than once: `resource` names one
+/// target per occurrence (RFC 8707 §2).
+const REPEATABLE: [&str; 1] = ["resource"];
+
+/// Form-encoded parameters with the OAuth rules applied: no parameter twice
+/// (except those meant to repeat), bounded sizes, and an empty value
+/// treated as absent (RFC 6749 §3.1).
 #[derive(Debug, Default, Clone)]
-pub struct Params(HashMap<String, String>);
+pub struct Params {
+    values: HashMap<String, String>,
+    repeated: HashMap<String, Vec<String>>,
+}
 
 impl Params {
     /// Parses `application/x-www-form-urlencoded` text (a query string or body).
     pub fn parse(encoded: &[u8]) -> Result<Params, ParamsError> {
         let mut values = HashMap::new();
-        for (name, value) in url::form_urlencoded::parse(encoded) {
-            if values.len() >= MAX_PARAMETERS {
+        let mut repeated: HashMap<String, Vec<String>> = HashMap::new();
+        for (count, (name, value)) in url::form_urlencoded::parse(encoded).enumerate() {
+            if count >= MAX_PARAMETERS {
                 return Err(ParamsError::TooMany);
             }
             if value.len() > MAX_PARAMETER_LENGTH || name.len() > MAX_PARAMETER_LENGTH {
@@ -146,17 +155,30 @@ impl Params {
                 continue;
             }
             let name = name.into_owned();
+            if REPEATABLE.contains(&name.as_str()) {
+                let all = repeated.entry(name).or_default();
+                if !all.iter().any(|seen| *seen == value) {
+                    all.push(value.into_owned());
+                }
+                continue;
+            }
             if values.contains_key(&name) {
                 return Err(ParamsError::Duplicate(name));
             }
             values.insert(name, value.into_owned());
         }
-        Ok(Params(values))
+        Ok(Params { values, repeated })
     }
 
-    /// A parameter's value, if present and non-empty.
+    /// A parameter's value, if present and non-empty (never one of the
+    /// parameters that may repeat: see [`Params::all`]).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// Every distinct value of a parameter that may repeat (`resource`).
+    pub fn all(&self, name: &str) -> &[String] {
+        self.repeated.get(name).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -275,6 +297,21 @@ mod tests {
         assert!(!is_form(
             &actix_web::test::TestRequest::default().to_http_request()
         ));
+    }
+
+    #[test]
+    fn resource_may_repeat_and_nothing_else() {
+        let params = Params::parse(
+            b"resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example&resource=https%3A%2F%2Fa.example&resource=",
+        )
+        .unwrap();
+        assert_eq!(
+            params.all("resource"),
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(params.get("resource"), None);
+        assert!(params.all("scope").is_empty());
+        assert!(Params::parse(b"scope=a&scope=b").is_err());
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub mod paths;
 pub mod pkce;
 pub mod rate_limit;
 pub mod request_id;
+pub mod resources;
 pub mod security;
 pub mod session;
 pub mod settings;

@@ -77,6 +77,8 @@ pub struct AppState {
     pub logouts: LogoutSender,
     /// Clients recently read by client authentication.
     pub recent_clients: Arc<RecentClients>,
+    /// The registered APIs, read at most once per second.
+    pub recent_apis: Arc<crate::caches::RecentApis>,
     /// Per-IP request limits (this node's).
     pub rate_limiter: Arc<RateLimiter>,
     /// Outgoing e-mail.
@@ -146,6 +148,7 @@ impl AppState {
             client_assertions: Arc::new(client_assertions),
             logouts,
             recent_clients: Arc::default(),
+            recent_apis: Arc::default(),
             store,
             passwords,
             settings: Arc::new(settings),
@@ -265,6 +268,19 @@ impl AppState {
     /// The current time, Unix seconds.
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The registered APIs: one snapshot per node, read again at most
+    /// once per [`crate::caches::CLIENT_CACHE_TTL`].
+    pub async fn apis(&self) -> Result<std::sync::Arc<crate::resources::Apis>, Internal> {
+        if let Some(apis) = self.recent_apis.get() {
+            return Ok(apis);
+        }
+        let apis = std::sync::Arc::new(crate::resources::Apis::new(
+            self.db(|store| store.list_apis()).await?,
+        ));
+        self.recent_apis.put(apis.clone());
+        Ok(apis)
     }
 
     /// Runs blocking database work on the blocking pool, so the async

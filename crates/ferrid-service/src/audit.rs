@@ -57,6 +57,22 @@ pub enum EventKind {
     ClientUpdate,
     /// A client was deleted.
     ClientDelete,
+    /// An API was registered.
+    ApiCreate,
+    /// An API's settings, scopes or roles changed.
+    ApiUpdate,
+    /// An API was deleted.
+    ApiDelete,
+    /// A group was created.
+    GroupCreate,
+    /// A group was deleted.
+    GroupDelete,
+    /// A user joined or left a group.
+    GroupMembership,
+    /// A role was granted.
+    RoleGrant,
+    /// A role grant was revoked.
+    RoleRevoke,
     /// A user was created.
     UserCreate,
     /// A user was disabled.
@@ -101,6 +117,14 @@ impl EventKind {
             EventKind::ClientCreate => "client.create",
             EventKind::ClientUpdate => "client.update",
             EventKind::ClientDelete => "client.delete",
+            EventKind::ApiCreate => "api.create",
+            EventKind::ApiUpdate => "api.update",
+            EventKind::ApiDelete => "api.delete",
+            EventKind::GroupCreate => "group.create",
+            EventKind::GroupDelete => "group.delete",
+            EventKind::GroupMembership => "group.membership",
+            EventKind::RoleGrant => "role.grant",
+            EventKind::RoleRevoke => "role.revoke",
             EventKind::UserCreate => "user.create",
             EventKind::UserDisable => "user.disable",
             EventKind::KeyCreate => "key.create",

@@ -177,8 +177,8 @@ pub enum RegistrationError {
         /// What is wrong with it.
         problem: UriProblem,
     },
-    /// A scope ferrid does not define.
-    #[error("unsupported scope \"{0}\"; supported: {supported}", supported = scopes::supported_names())]
+    /// Neither an OpenID Connect scope nor one a registered API defines.
+    #[error("unknown scope \"{0}\"; use {supported} or a scope of a registered API (ferrid api list)", supported = scopes::supported_names())]
     UnsupportedScope(String),
     /// The code grant without `openid`.
     #[error("a client with the authorization_code grant needs the openid scope")]
@@ -294,7 +294,13 @@ pub fn create(
     actor: &str,
     now: i64,
 ) -> Result<Registered, ClientError> {
-    let registered = register(registration, enabled, master_key, now)?;
+    let registered = register(
+        registration,
+        &api_scope_names(store)?,
+        enabled,
+        master_key,
+        now,
+    )?;
     store.create_client(&registered.client)?;
     audit(EventKind::ClientCreate, actor, &registered.client.client_id)
         .detail(format!("name: {}", registered.client.name))
@@ -316,6 +322,9 @@ pub struct ClientUpdate {
     pub require_pkce: Option<bool>,
     /// A new request limit per minute (0: none).
     pub rate_limit_per_minute: Option<u32>,
+    /// New space-separated scopes the client may request (replacing the
+    /// old ones), e.g. to grant it a new API's scopes.
+    pub scope: Option<String>,
 }
 
 /// Applies `update` to a client and audits it; returns the changes made
@@ -360,6 +369,13 @@ pub fn update(
         )?;
         changes.push(format!("rate_limit_per_minute={per_minute}"));
     }
+    if let Some(scope) = &update.scope {
+        let client = show(store, client_id)?;
+        let uses_code = client.allows_grant(GrantType::AuthorizationCode);
+        let scopes = checked_scopes(scope, &api_scope_names(store)?, uses_code)?;
+        found(store.set_client_scopes(client_id, &scopes), client_id)?;
+        changes.push(format!("scope={}", scopes.join(" ")));
+    }
     audit(EventKind::ClientUpdate, actor, client_id)
         .detail(changes.join(" "))
         .write(store, now)?;
@@ -400,9 +416,11 @@ fn audit(kind: EventKind, actor: &str, client_id: &str) -> Event {
 }
 
 /// Validates a registration, for a server with keys for `enabled`
-/// algorithms, and creates the client's id and secret.
+/// algorithms and APIs defining `api_scopes`, and creates the client's id
+/// and secret.
 pub fn register(
     registration: ClientRegistration,
+    api_scopes: &[String],
     enabled: &[SigningAlgorithm],
     master_key: &MasterKey,
     now: i64,
@@ -439,13 +457,7 @@ pub fn register(
         .map(|uri| checked_web_uri(uri, Field::BackchannelLogoutUri))
         .transpose()?;
 
-    let scopes = scopes::split(&registration.scope);
-    if let Some(unknown) = scopes.iter().find(|scope| !scopes::is_supported(scope)) {
-        return Err(RegistrationError::UnsupportedScope(unknown.clone()).into());
-    }
-    if uses_code && !scopes.iter().any(|scope| scope == scopes::OPENID) {
-        return Err(RegistrationError::MissingOpenid.into());
-    }
+    let scopes = checked_scopes(&registration.scope, api_scopes, uses_code)?;
 
     let (jwks, jwks_uri) = client_keys(auth_method, registration.jwks, registration.jwks_uri)?;
     let rate_limit_per_minute = registration
@@ -502,6 +514,35 @@ pub fn register(
         },
         secret,
     })
+}
+
+/// The scopes a client may request: OpenID Connect ones and those of
+/// registered APIs, with `openid` for clients that sign users in.
+fn checked_scopes(
+    scope: &str,
+    api_scopes: &[String],
+    uses_code: bool,
+) -> Result<Vec<String>, RegistrationError> {
+    let scopes = scopes::split(scope);
+    if let Some(unknown) = scopes
+        .iter()
+        .find(|scope| !scopes::is_supported(scope) && !api_scopes.contains(scope))
+    {
+        return Err(RegistrationError::UnsupportedScope(unknown.clone()));
+    }
+    if uses_code && !scopes.iter().any(|scope| scope == scopes::OPENID) {
+        return Err(RegistrationError::MissingOpenid);
+    }
+    Ok(scopes)
+}
+
+/// Every scope registered APIs define.
+fn api_scope_names(store: &Store) -> Result<Vec<String>, StoreError> {
+    Ok(store
+        .list_apis()?
+        .into_iter()
+        .flat_map(|api| api.scopes.into_iter().map(|scope| scope.name))
+        .collect())
 }
 
 /// The grant types asked for, each known and once.
@@ -674,7 +715,8 @@ mod tests {
 
     #[test]
     fn confidential_clients_get_a_prefixed_secret_stored_as_digest() {
-        let registered = register(registration(), &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        let registered =
+            register(registration(), &[], &SigningAlgorithm::ALL, &master(), 1).unwrap();
         let secret = registered.secret.unwrap();
         assert!(secret.starts_with(CLIENT_SECRET_PREFIX));
         // Regression: a base64url id starting with '-' broke `ferrid client show ID`.
@@ -697,7 +739,7 @@ mod tests {
             let mut native = registration();
             native.redirect_uris = vec![uri.into()];
             assert!(
-                register(native, &SigningAlgorithm::ALL, &master(), 1).is_ok(),
+                register(native, &[], &SigningAlgorithm::ALL, &master(), 1).is_ok(),
                 "{uri}"
             );
         }
@@ -707,7 +749,7 @@ mod tests {
     fn jwt_methods_keep_a_sealed_secret_or_public_keys() {
         let mut hmac = registration();
         hmac.auth_method = "client_secret_jwt".into();
-        let registered = register(hmac, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        let registered = register(hmac, &[], &SigningAlgorithm::ALL, &master(), 1).unwrap();
         let secret = registered.secret.unwrap();
         assert!(registered.client.secret_digest.is_none());
         let sealed = registered.client.secret_sealed.unwrap();
@@ -722,7 +764,7 @@ mod tests {
         let mut keys = registration();
         keys.auth_method = "private_key_jwt".into();
         keys.jwks_uri = Some("https://rp.example/jwks".into());
-        let registered = register(keys, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        let registered = register(keys, &[], &SigningAlgorithm::ALL, &master(), 1).unwrap();
         assert!(registered.secret.is_none());
         assert!(
             registered.client.secret_digest.is_none() && registered.client.secret_sealed.is_none()
@@ -733,7 +775,7 @@ mod tests {
     fn public_clients_have_no_secret() {
         let mut public = registration();
         public.auth_method = "none".into();
-        let registered = register(public, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        let registered = register(public, &[], &SigningAlgorithm::ALL, &master(), 1).unwrap();
         assert!(registered.secret.is_none());
         assert!(registered.client.secret_digest.is_none());
     }
@@ -744,7 +786,22 @@ mod tests {
         service.redirect_uris.clear();
         service.grant_types = vec!["client_credentials".into()];
         service.scope = "profile".into();
-        assert!(register(service, &SigningAlgorithm::ALL, &master(), 1).is_ok());
+        assert!(register(service, &[], &SigningAlgorithm::ALL, &master(), 1).is_ok());
+    }
+
+    #[test]
+    fn api_scopes_are_allowed_once_an_api_defines_them() {
+        let mut service = registration();
+        service.redirect_uris.clear();
+        service.grant_types = vec!["client_credentials".into()];
+        service.scope = "orders:read".into();
+        assert!(matches!(
+            register(service.clone(), &[], &SigningAlgorithm::ALL, &master(), 1),
+            Err(ClientError::Invalid(RegistrationError::UnsupportedScope(scope))) if scope == "orders:read"
+        ));
+        let defined = ["orders:read".to_owned()];
+        let registered = register(service, &defined, &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        assert_eq!(registered.client.scopes, vec!["orders:read"]);
     }
 
     #[test]
@@ -771,7 +828,7 @@ mod tests {
                 bad.grant_types.pop();
             }
             mutate(&mut bad);
-            match register(bad, &SigningAlgorithm::ALL, &master(), 1) {
+            match register(bad, &[], &SigningAlgorithm::ALL, &master(), 1) {
                 Err(ClientError::Invalid(invalid)) => {
                     assert_eq!(invalid.field(), *field, "case {index}")
                 }
@@ -785,7 +842,7 @@ mod tests {
         let mut keys = registration();
         keys.auth_method = "private_key_jwt".into();
         keys.jwks_uri = Some("not a uri".into());
-        let refused = register(keys, &SigningAlgorithm::ALL, &master(), 1);
+        let refused = register(keys, &[], &SigningAlgorithm::ALL, &master(), 1);
         assert!(
             matches!(
                 refused,
@@ -838,7 +895,7 @@ mod tests {
             mutate(&mut bad);
             assert!(
                 matches!(
-                    register(bad, &SigningAlgorithm::ALL, &master(), 1),
+                    register(bad, &[], &SigningAlgorithm::ALL, &master(), 1),
                     Err(ClientError::Invalid(_))
                 ),
                 "case {index} was accepted"

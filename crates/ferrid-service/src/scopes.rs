@@ -14,15 +14,18 @@ pub enum Scope {
     Email,
     /// `offline_access`: asks for a refresh token.
     OfflineAccess,
+    /// `groups`: the names of the user's groups.
+    Groups,
 }
 
 impl Scope {
     /// Every supported scope, in the order discovery lists them.
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::OpenId,
         Scope::Profile,
         Scope::Email,
         Scope::OfflineAccess,
+        Scope::Groups,
     ];
 
     /// The scope's name in requests and tokens.
@@ -32,6 +35,7 @@ impl Scope {
             Scope::Profile => "profile",
             Scope::Email => "email",
             Scope::OfflineAccess => OFFLINE_ACCESS,
+            Scope::Groups => GROUPS,
         }
     }
 
@@ -47,12 +51,22 @@ impl Scope {
             Scope::Profile => "Your name and username",
             Scope::Email => "Your e-mail address",
             Scope::OfflineAccess => "Stay connected to your account while you are away",
+            Scope::Groups => "The groups you belong to",
         }
     }
 }
 
 /// The scope that asks for a refresh token (OIDC Core §11).
 pub const OFFLINE_ACCESS: &str = "offline_access";
+
+/// The scope that releases the `groups` claim.
+pub const GROUPS: &str = "groups";
+
+/// Scope names an API may not define: those ferrid supports and the other
+/// standard OpenID Connect ones (OIDC Core §5.4).
+pub fn is_reserved(name: &str) -> bool {
+    is_supported(name) || matches!(name, "address" | "phone")
+}
 
 /// The scope every OpenID Connect request must include.
 pub const OPENID: &str = "openid";

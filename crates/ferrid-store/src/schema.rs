@@ -77,6 +77,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         amr -> Text,
+        resources -> Text,
     }
 }
 
@@ -163,6 +164,7 @@ diesel::table! {
         redeemed_at -> Nullable<BigInt>,
         grant_id -> Nullable<Text>,
         amr -> Text,
+        resources -> Text,
     }
 }
 
@@ -223,6 +225,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    apis (identifier) {
+        identifier -> Text,
+        name -> Text,
+        access_token_ttl -> Nullable<BigInt>,
+        signing_alg -> Nullable<Text>,
+        introspection_client_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_scopes (name) {
+        name -> Text,
+        api_identifier -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    api_roles (api_identifier, name) {
+        api_identifier -> Text,
+        name -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    user_groups (name) {
+        name -> Text,
+        description -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_group_members (group_name, user_id) {
+        group_name -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    role_grants (api_identifier, role, principal_kind, principal) {
+        api_identifier -> Text,
+        role -> Text,
+        principal_kind -> Text,
+        principal -> Text,
+    }
+}
+
+diesel::joinable!(api_scopes -> apis (api_identifier));
+diesel::joinable!(api_roles -> apis (api_identifier));
+diesel::joinable!(user_group_members -> user_groups (group_name));
+diesel::joinable!(user_group_members -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(authorization_codes -> clients (client_id));
@@ -236,6 +293,12 @@ diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    apis,
+    api_scopes,
+    api_roles,
+    user_groups,
+    user_group_members,
+    role_grants,
     users,
     clients,
     signing_keys,

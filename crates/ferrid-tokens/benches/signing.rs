@@ -20,6 +20,7 @@ fn claims() -> IdTokenClaims {
         sid: "sid-12345".into(),
         amr: vec!["pwd".into()],
         acr: Some("1".into()),
+        groups: None,
     }
 }
 

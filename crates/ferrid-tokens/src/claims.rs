@@ -41,6 +41,29 @@ pub struct IdTokenClaims {
     /// Authentication context class reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The user's groups, with the `groups` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+}
+
+/// An `aud` claim: one audience, or several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience, serialized as a string.
+    One(String),
+    /// Several audiences, serialized as an array.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `audience` is one of the values.
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(one) => one == audience,
+            Audience::Many(many) => many.iter().any(|one| one == audience),
+        }
+    }
 }
 
 /// JWT access token claims (RFC 9068 §2.2).
@@ -50,8 +73,9 @@ pub struct AccessTokenClaims {
     pub iss: String,
     /// Subject (user id).
     pub sub: String,
-    /// Audience.
-    pub aud: String,
+    /// Audience: the API the token is for (RFC 8707), and this server
+    /// when the token may also be used at its UserInfo endpoint.
+    pub aud: Audience,
     /// Client the token was issued to.
     pub client_id: String,
     /// Expiry, Unix seconds.
@@ -71,6 +95,15 @@ pub struct AccessTokenClaims {
     /// The grant (token family) it belongs to; revoking the grant ends it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// Authentication context class of the user's login (RFC 9068 §2.2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// Authentication methods of the user's login (RFC 9068 §2.2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// The roles of the audience API its subject holds (RFC 9068 §2.2.3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 /// JOSE `typ` of logout tokens (Back-Channel Logout 1.0 §2.4).

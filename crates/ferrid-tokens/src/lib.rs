@@ -11,7 +11,9 @@ pub mod keyring;
 pub mod lifecycle;
 pub mod master_key;
 
-pub use claims::{access_token_hash, AccessTokenClaims, IdTokenClaims, LogoutTokenClaims};
+pub use claims::{
+    access_token_hash, AccessTokenClaims, Audience, IdTokenClaims, LogoutTokenClaims,
+};
 pub use error::{TokenError, TokenResult};
 pub use keyring::{generate_key, KeyState, Keyring, SigningAlgorithm, StoredKey};
 pub use lifecycle::{KeyAction, KeyPolicy, CLOCK_SKEW};

@@ -30,6 +30,15 @@ pub enum Command {
     /// Manage clients (relying parties).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Register and manage APIs (resource servers) and their scopes and roles.
+    #[command(subcommand)]
+    Api(ApiCommand),
+    /// Manage groups of users.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Grant and revoke the roles APIs define.
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -102,6 +111,10 @@ pub enum ClientCommand {
         /// introspection and revocation endpoints (0: none).
         #[arg(long, value_name = "N")]
         rate_limit_per_minute: Option<u32>,
+        /// Replace the scopes the client may request (space-separated;
+        /// OpenID Connect scopes and scopes of registered APIs).
+        #[arg(long)]
+        scope: Option<String>,
     },
     /// Delete a client.
     Delete {
@@ -171,6 +184,159 @@ pub struct ClientCreate {
     /// `rate_limits.client_requests_per_minute`; 0: none).
     #[arg(long, value_name = "N")]
     pub rate_limit_per_minute: Option<u32>,
+}
+
+/// `ferrid api …`
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Register an API; its identifier becomes the `aud` of its tokens.
+    Create(Box<ApiCreate>),
+    /// List the registered APIs.
+    List,
+    /// Show one API with its scopes and roles.
+    Show {
+        /// The API's identifier.
+        identifier: String,
+    },
+    /// Change an API's name, scopes, roles or token settings.
+    Update(Box<ApiUpdateArgs>),
+    /// Delete an API, its scopes, roles, grants and introspection credentials.
+    Delete {
+        /// The API's identifier.
+        identifier: String,
+    },
+}
+
+/// `ferrid api create`
+#[derive(Debug, Args)]
+pub struct ApiCreate {
+    /// Absolute URI naming the API (e.g. https://api.example.com/orders).
+    #[arg(long)]
+    pub identifier: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// A scope the API defines, as NAME=DESCRIPTION (repeatable).
+    #[arg(long = "scope", value_name = "NAME=DESCRIPTION")]
+    pub scopes: Vec<String>,
+    /// A role the API defines, as NAME or NAME=DESCRIPTION (repeatable).
+    #[arg(long = "role", value_name = "NAME[=DESCRIPTION]")]
+    pub roles: Vec<String>,
+    /// Access-token lifetime in seconds (default: the server's).
+    #[arg(long, value_name = "SECONDS")]
+    pub access_token_ttl: Option<i64>,
+    /// Access-token signing algorithm (default: the server's).
+    #[arg(long, value_name = "ALG")]
+    pub signing_alg: Option<String>,
+    /// Let the API introspect tokens, authenticating with this method
+    /// (client_secret_basic, client_secret_post, client_secret_jwt or
+    /// private_key_jwt).
+    #[arg(long, value_name = "METHOD")]
+    pub introspection: Option<String>,
+    /// For private_key_jwt: the API's public keys (a JWKS file or JSON).
+    #[arg(long, value_name = "FILE|JSON")]
+    pub jwks: Option<String>,
+    /// For private_key_jwt: where to fetch the API's public keys.
+    #[arg(long, value_name = "URI")]
+    pub jwks_uri: Option<String>,
+}
+
+/// `ferrid api update`
+#[derive(Debug, Args)]
+pub struct ApiUpdateArgs {
+    /// The API's identifier.
+    pub identifier: String,
+    /// A new display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Add a scope (or change its description), as NAME=DESCRIPTION.
+    #[arg(long = "add-scope", value_name = "NAME=DESCRIPTION")]
+    pub add_scopes: Vec<String>,
+    /// Remove a scope.
+    #[arg(long = "remove-scope", value_name = "NAME")]
+    pub remove_scopes: Vec<String>,
+    /// Add a role (or change its description), as NAME[=DESCRIPTION].
+    #[arg(long = "add-role", value_name = "NAME[=DESCRIPTION]")]
+    pub add_roles: Vec<String>,
+    /// Remove a role and its grants.
+    #[arg(long = "remove-role", value_name = "NAME")]
+    pub remove_roles: Vec<String>,
+    /// A new access-token lifetime in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub access_token_ttl: Option<i64>,
+    /// A new access-token signing algorithm.
+    #[arg(long, value_name = "ALG")]
+    pub signing_alg: Option<String>,
+}
+
+/// `ferrid group …`
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group.
+    Create {
+        /// The group's name (the value in the `groups` claim).
+        name: String,
+        /// What the group is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Delete a group, its memberships and its role grants.
+    Delete {
+        /// The group's name.
+        name: String,
+    },
+    /// List groups and their members.
+    List,
+    /// Add a user to a group.
+    AddMember {
+        /// The group's name.
+        group: String,
+        /// The user's username.
+        username: String,
+    },
+    /// Remove a user from a group.
+    RemoveMember {
+        /// The group's name.
+        group: String,
+        /// The user's username.
+        username: String,
+    },
+}
+
+/// `ferrid role …`
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Grant a role of an API to a user, a group or a client.
+    Grant(RoleArgs),
+    /// Revoke a role grant.
+    Revoke(RoleArgs),
+    /// List an API's role grants.
+    List {
+        /// The API's identifier.
+        #[arg(long)]
+        api: String,
+    },
+}
+
+/// Which role, and to whom.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("holder").required(true).args(["user", "group", "client"])))]
+pub struct RoleArgs {
+    /// The API's identifier.
+    #[arg(long)]
+    pub api: String,
+    /// The role's name.
+    #[arg(long)]
+    pub role: String,
+    /// A user, by username.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// A group, by name.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// A client (for client-credentials tokens), by id.
+    #[arg(long)]
+    pub client: Option<String>,
 }
 
 /// `ferrid user …`

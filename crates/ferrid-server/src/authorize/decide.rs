@@ -126,6 +126,7 @@ mod tests {
             login_hint: None,
             expected_subject: None,
             acr_values: vec![],
+            resources: vec![],
         }
     }
 

@@ -15,7 +15,6 @@ use crate::http::{allow_form_redirect_to, see_other};
 use crate::paths;
 use crate::state::AppState;
 use crate::{forms, session};
-use ferrid_service::scopes;
 
 /// A validated request kept server-side under a random id.
 #[derive(Debug, Clone)]
@@ -253,6 +252,7 @@ pub async fn issue_code(
         redeemed_at: None,
         grant_id: None,
         amr: session.amr.clone(),
+        resources: pending.request.resources.join(" "),
     };
     let pending_digest = digest(&pending.id);
     // Claiming (deleting) the pending request first means two concurrent
@@ -319,6 +319,7 @@ async fn consent_page(
     user: &User,
 ) -> Result<HttpResponse, PageError> {
     let client = pending.client(state).await?;
+    let apis = state.apis().await?;
     let token = forms::FormToken::for_browser(state, http);
     let page = ferrid_pages::ConsentPage {
         client_name: &client.name,
@@ -329,7 +330,7 @@ async fn consent_page(
             .iter()
             .map(|scope| ferrid_pages::ScopeView {
                 name: scope,
-                description: scopes::describe(scope),
+                description: apis.describe(scope),
             })
             .collect(),
         request_id: &pending.id,

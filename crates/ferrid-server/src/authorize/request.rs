@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ErrorCode, OAuthError, PageError};
 use crate::http::Params;
 use crate::pkce;
+use crate::resources::{self, Apis};
 use ferrid_service::scopes;
 
 /// Longest accepted `state`: no spec limits it, and some client libraries
@@ -64,6 +65,10 @@ pub struct AuthorizationRequest {
     /// of preference; `2` asks for a second factor.
     #[serde(default)]
     pub acr_values: Vec<String>,
+    /// The APIs the grant will cover (RFC 8707): those named by
+    /// `resource` and those whose scopes were asked for.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 impl AuthorizationRequest {
@@ -140,10 +145,11 @@ pub fn verify_client_and_redirect<'a>(
 }
 
 /// Validates a whole authorization request for `client` (already looked up
-/// by `client_id`, or `None` if unknown).
+/// by `client_id`, or `None` if unknown), on a server with `apis`.
 pub fn validate(
     params: &Params,
     client: Option<&Client>,
+    apis: &Apis,
 ) -> Result<AuthorizationRequest, Rejection> {
     let redirect_uri = verify_client_and_redirect(params, client).map_err(Rejection::Page)?;
     // verify_client_and_redirect has refused a missing client.
@@ -163,7 +169,7 @@ pub fn validate(
         state: state.map(str::to_owned),
         error,
     };
-    validate_for_client(params, client)
+    validate_for_client(params, client, apis)
         .map(|checked| AuthorizationRequest {
             client_id: client.client_id.clone(),
             redirect_uri: redirect_uri.to_owned(),
@@ -177,6 +183,7 @@ pub fn validate(
 fn validate_for_client(
     params: &Params,
     client: &Client,
+    apis: &Apis,
 ) -> Result<AuthorizationRequest, OAuthError> {
     if params.get("request").is_some() {
         return Err(OAuthError::new(
@@ -224,7 +231,7 @@ fn validate_for_client(
     }
     if let Some(refused) = scopes
         .iter()
-        .find(|scope| !scopes::is_supported(scope) || !client.allows_scope(scope))
+        .find(|scope| !apis.is_known_scope(scope) || !client.allows_scope(scope))
     {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
@@ -292,9 +299,12 @@ fn validate_for_client(
         })
         .unwrap_or_default();
 
+    let resources = resources::requested_resources(apis, client, params.all("resource"), &scopes)?;
+
     Ok(AuthorizationRequest {
         client_id: String::new(),
         redirect_uri: String::new(),
+        resources,
         scopes,
         state: None,
         nonce,
@@ -396,6 +406,7 @@ mod tests {
         let request = validate(
             &params("&nonce=n&prompt=login&max_age=60"),
             Some(&confidential),
+            &Apis::default(),
         )
         .unwrap();
         assert_eq!(request.client_id, "app");
@@ -413,6 +424,7 @@ mod tests {
                 "&code_challenge={CHALLENGE}&code_challenge_method=S256&login_hint=alice%40example.com&acr_values=2%20%201&prompt=consent"
             )),
             Some(&public),
+            &Apis::default(),
         )
         .unwrap();
         assert_eq!(request.redirect_uri, "https://app.example/cb");
@@ -436,10 +448,13 @@ mod tests {
             ("acr_values", MAX_ACR_VALUES),
         ] {
             let longest = params(&format!("&{name}={}", "a".repeat(max)));
-            assert!(validate(&longest, Some(&confidential)).is_ok(), "{name}");
+            assert!(
+                validate(&longest, Some(&confidential), &Apis::default()).is_ok(),
+                "{name}"
+            );
             let too_long = params(&format!("&{name}={}", "a".repeat(max + 1)));
             assert_eq!(
-                redirected_error(validate(&too_long, Some(&confidential))),
+                redirected_error(validate(&too_long, Some(&confidential), &Apis::default())),
                 ErrorCode::InvalidRequest,
                 "{name}"
             );
@@ -454,10 +469,10 @@ mod tests {
             )
             .unwrap()
         };
-        assert!(validate(&state(MAX_STATE), Some(&confidential)).is_ok());
+        assert!(validate(&state(MAX_STATE), Some(&confidential), &Apis::default()).is_ok());
         // Too long to echo: a page, not a redirect.
         assert!(matches!(
-            validate(&state(MAX_STATE + 1), Some(&confidential)),
+            validate(&state(MAX_STATE + 1), Some(&confidential), &Apis::default()),
             Err(Rejection::Page(_))
         ));
     }
@@ -475,7 +490,7 @@ mod tests {
             .as_bytes(),
         )
         .unwrap();
-        match validate(&long_scope, Some(&confidential)) {
+        match validate(&long_scope, Some(&confidential), &Apis::default()) {
             Err(Rejection::Redirect { error, .. }) => assert_eq!(
                 error.error_description,
                 format!(
@@ -488,14 +503,60 @@ mod tests {
     }
 
     #[test]
+    fn resources_are_checked_and_recorded() {
+        let mut confidential = client(ClientAuthMethod::ClientSecretBasic);
+        confidential.scopes.push("orders:read".into());
+        let apis = Apis::new(vec![ferrid_store::Api {
+            identifier: "https://orders.example".into(),
+            scopes: vec![ferrid_store::ApiScope {
+                name: "orders:read".into(),
+                description: "Read orders".into(),
+            }],
+            ..Default::default()
+        }]);
+        let by_scope = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid%20orders%3Aread&state=s").unwrap();
+        assert_eq!(
+            validate(&by_scope, Some(&confidential), &apis)
+                .unwrap()
+                .resources,
+            vec!["https://orders.example"]
+        );
+        assert_eq!(
+            validate(
+                &params("&resource=https%3A%2F%2Forders.example"),
+                Some(&confidential),
+                &apis
+            )
+            .unwrap()
+            .resources,
+            vec!["https://orders.example"]
+        );
+        // An API scope the server no longer defines is refused.
+        assert_eq!(
+            redirected_error(validate(&by_scope, Some(&confidential), &Apis::default())),
+            ErrorCode::InvalidScope
+        );
+        for unknown in ["https%3A%2F%2Fother.example", "relative"] {
+            assert_eq!(
+                redirected_error(validate(
+                    &params(&format!("&resource={unknown}")),
+                    Some(&confidential),
+                    &apis
+                )),
+                ErrorCode::InvalidTarget
+            );
+        }
+    }
+
+    #[test]
     fn unknown_client_and_unregistered_redirect_are_pages() {
         let confidential = client(ClientAuthMethod::ClientSecretBasic);
         assert!(matches!(
-            validate(&params(""), None),
+            validate(&params(""), None, &Apis::default()),
             Err(Rejection::Page(_))
         ));
         let other_uri = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F&response_type=code&scope=openid").unwrap();
-        match validate(&other_uri, Some(&confidential)) {
+        match validate(&other_uri, Some(&confidential), &Apis::default()) {
             Err(Rejection::Page(page)) => assert!(page.message.contains("https://app.example/cb/")),
             other => panic!("{other:?}"),
         }
@@ -505,8 +566,9 @@ mod tests {
     fn protocol_errors_redirect() {
         let confidential = client(ClientAuthMethod::ClientSecretBasic);
         let public = client(ClientAuthMethod::None);
-        let check =
-            |extra: &str, client: &Client| redirected_error(validate(&params(extra), Some(client)));
+        let check = |extra: &str, client: &Client| {
+            redirected_error(validate(&params(extra), Some(client), &Apis::default()))
+        };
         assert_eq!(check("", &public), ErrorCode::InvalidRequest);
         assert_eq!(
             check(
@@ -523,13 +585,24 @@ mod tests {
             &params(&format!(
                 "&code_challenge={CHALLENGE}&code_challenge_method=S256"
             )),
-            Some(&public)
+            Some(&public),
+            &Apis::default()
         )
         .is_ok());
         assert_eq!(
             check("&prompt=none%20login", &confidential),
             ErrorCode::InvalidRequest
         );
+        assert_eq!(
+            check("&response_mode=fragment", &confidential),
+            ErrorCode::InvalidRequest
+        );
+        assert!(validate(
+            &params("&response_mode=query"),
+            Some(&confidential),
+            &Apis::default()
+        )
+        .is_ok());
         assert_eq!(
             check("&prompt=select_account", &confidential),
             ErrorCode::InvalidRequest
@@ -544,17 +617,17 @@ mod tests {
         );
         let no_openid = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=profile&state=s").unwrap();
         assert_eq!(
-            redirected_error(validate(&no_openid, Some(&confidential))),
+            redirected_error(validate(&no_openid, Some(&confidential), &Apis::default())),
             ErrorCode::InvalidScope
         );
         let token = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=token&scope=openid&state=s").unwrap();
         assert_eq!(
-            redirected_error(validate(&token, Some(&confidential))),
+            redirected_error(validate(&token, Some(&confidential), &Apis::default())),
             ErrorCode::UnsupportedResponseType
         );
         let email = Params::parse(b"client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid%20email&state=s").unwrap();
         assert_eq!(
-            redirected_error(validate(&email, Some(&confidential))),
+            redirected_error(validate(&email, Some(&confidential), &Apis::default())),
             ErrorCode::InvalidScope
         );
     }

@@ -44,7 +44,8 @@ async fn authorize(
         Some(client_id) => state.db(move |store| store.find_client(&client_id)).await?,
         None => None,
     };
-    match request::validate(&params, client.as_ref()) {
+    let apis = state.apis().await?;
+    match request::validate(&params, client.as_ref(), &apis) {
         Ok(mut request) => {
             if let Some(raw) = params.get("id_token_hint") {
                 match hint::verify(state, raw, Some(&request.client_id)) {

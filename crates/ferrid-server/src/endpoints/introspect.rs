@@ -1,7 +1,9 @@
 //! `POST /introspect` (RFC 7662): is this token active, and what is it?
-//! The caller must authenticate as a confidential client. Any such client
-//! (a resource server) may introspect access tokens; refresh tokens only
-//! their own client.
+//! The caller must authenticate as a confidential client, and learns only
+//! about tokens meant for it: a registered API (with its introspection
+//! credentials) about access tokens whose `aud` names it; a client about
+//! the access and refresh tokens issued to it. Everything else is
+//! `active: false`, as an unknown token is (RFC 7662 §2.2).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -46,20 +48,41 @@ async fn answer(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<Val
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let inactive = json!({ "active": false });
+    let apis = state.apis().await?;
+    let caller = match apis.introspecting_as(&client.client_id) {
+        Some(api) => Caller::Api(api.identifier.clone()),
+        None => Caller::Client(client.client_id.clone()),
+    };
     // The hint only orders the lookups; the prefix decides reliably.
     let document = if token.starts_with(REFRESH_TOKEN_PREFIX) {
         refresh_token(state, &client, token).await?
     } else {
-        access_token(state, token).await?
+        access_token(state, &caller, token).await?
     };
     Ok(document.unwrap_or(inactive))
 }
 
-async fn access_token(state: &AppState, token: &str) -> Result<Option<Value>, Internal> {
+/// Who is asking, which decides the tokens it may learn about.
+enum Caller {
+    /// A registered API, by identifier.
+    Api(String),
+    /// A client, by id.
+    Client(String),
+}
+
+async fn access_token(
+    state: &AppState,
+    caller: &Caller,
+    token: &str,
+) -> Result<Option<Value>, Internal> {
     Ok(bearer::active_access_token(state, token)
         .await?
+        .filter(|claims| match caller {
+            Caller::Api(identifier) => claims.aud.contains(identifier),
+            Caller::Client(client_id) => claims.client_id == *client_id,
+        })
         .map(|claims| {
-            json!({
+            let mut document = json!({
                 "active": true,
                 "token_type": "Bearer",
                 "scope": claims.scope,
@@ -70,7 +93,14 @@ async fn access_token(state: &AppState, token: &str) -> Result<Option<Value>, In
                 "exp": claims.exp,
                 "iat": claims.iat,
                 "jti": claims.jti,
-            })
+            });
+            if let Some(roles) = claims.roles {
+                document["roles"] = json!(roles);
+            }
+            if let Some(acr) = claims.acr {
+                document["acr"] = json!(acr);
+            }
+            document
         }))
 }
 

@@ -58,6 +58,6 @@ async fn exchange(
             authorization_code::exchange(state, http, &client, &params).await
         }
         GrantType::RefreshToken => refresh::exchange(state, http, &client, &params).await,
-        GrantType::ClientCredentials => client_credentials::exchange(state, &client, &params),
+        GrantType::ClientCredentials => client_credentials::exchange(state, &client, &params).await,
     }
 }

@@ -101,6 +101,11 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
     let access = active_access_token(state, token)
         .await?
         .ok_or_else(|| invalid("the access token is invalid"))?;
+    // A token for an API is not also for UserInfo unless it names this
+    // server too (RFC 9068 §4: audience restriction).
+    if !access.aud.contains(&state.settings.issuer) {
+        return Err(invalid("the access token is not for this server"));
+    }
     let granted = scopes::split(&access.scope);
     if !granted.iter().any(|scope| scope == scopes::OPENID) {
         return Err(OAuthError::new(
@@ -127,6 +132,13 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
     if scopes::contains(&granted, scopes::Scope::Email.as_str()) {
         claims.insert("email".into(), json!(user.email));
         claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    if scopes::contains(&granted, scopes::GROUPS) {
+        let user_id = user.id.clone();
+        let groups = state
+            .db(move |store| store.groups_of_user(&user_id))
+            .await?;
+        claims.insert("groups".into(), json!(groups));
     }
     Ok(claims)
 }

@@ -20,6 +20,7 @@ use crate::grants::invalid_grant;
 use crate::grants::issue::{self, Lifetimes, Subject, TokenResponse};
 use crate::http::Params;
 use crate::pkce;
+use crate::resources;
 use crate::state::AppState;
 use ferrid_service::scopes;
 
@@ -203,6 +204,7 @@ pub fn redeem(
             expires_at,
             revoked_at: None,
             amr: code.amr.clone(),
+            resources: code.resources.clone(),
         };
         let refresh = refreshable.then(|| {
             issue::new_refresh_token(client, &grant, &grant.scope, lifetimes.refresh_idle, now)
@@ -275,7 +277,23 @@ pub async fn exchange(
             ));
         }
     };
-    let mut response = issue::tokens(
+    let apis = state.apis().await?;
+    let target = match resources::target_for_grant(
+        &apis,
+        &resources::stored(&redeemed.grant.resources),
+        params.all("resource"),
+    ) {
+        Ok(target) => target,
+        Err(error) => {
+            // The code is spent; the grant it made must not outlive it.
+            let grant_id = redeemed.grant.id.clone();
+            state
+                .db(move |store| store.revoke_grant(&grant_id, now))
+                .await?;
+            return Err(error);
+        }
+    };
+    let mut response = issue::mint(
         state,
         client,
         Subject::User {
@@ -283,7 +301,9 @@ pub async fn exchange(
             nonce: redeemed.nonce.as_deref(),
         },
         &redeemed.scope,
-    )?;
+        target,
+    )
+    .await?;
     response.refresh_token = redeemed.refresh_token;
     Ok(response)
 }

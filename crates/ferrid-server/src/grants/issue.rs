@@ -5,11 +5,14 @@
 use ferrid_store::secret::{digest, generate_secret, random_token};
 use ferrid_store::{Client, Grant, GrantType, RefreshToken};
 use ferrid_tokens::claims::{ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
-use ferrid_tokens::{access_token_hash, AccessTokenClaims, IdTokenClaims, SigningAlgorithm};
+use ferrid_tokens::{
+    access_token_hash, AccessTokenClaims, Audience, IdTokenClaims, SigningAlgorithm,
+};
 use serde::Serialize;
 
 use crate::acr::acr_for;
 use crate::error::Internal;
+use crate::resources::Target;
 use crate::state::AppState;
 use ferrid_service::scopes;
 
@@ -48,43 +51,119 @@ pub enum Subject<'a> {
     Client,
 }
 
+/// What the tokens say about their subject beyond the grant: the roles
+/// held at the target API and, with the `groups` scope, the user's groups.
+#[derive(Debug, Default)]
+struct Memberships {
+    roles: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+}
+
+/// Mints the tokens of a grant for `target`: the access token carries the
+/// granted scopes that concern it (RFC 8707 §2.2), the roles the subject
+/// holds there, and names it as `aud`; an ID token goes with a user grant
+/// that has `openid`.
+pub async fn mint(
+    state: &AppState,
+    client: &Client,
+    subject: Subject<'_>,
+    granted: &[String],
+    target: Target<'_>,
+) -> Result<TokenResponse, Internal> {
+    let scope = target.scopes_of(granted);
+    let wants_roles = target
+        .api
+        .filter(|api| !api.roles.is_empty())
+        .map(|api| api.identifier.clone());
+    let user_id = match &subject {
+        Subject::User { grant, .. } => Some(grant.user_id.clone()),
+        Subject::Client => None,
+    };
+    let wants_groups = user_id.is_some()
+        && scopes::contains(&scope, scopes::OPENID)
+        && scopes::contains(&scope, scopes::GROUPS);
+    let memberships = if wants_roles.is_some() || wants_groups {
+        let client_id = client.client_id.clone();
+        state
+            .db(move |store| {
+                let roles = match (&wants_roles, &user_id) {
+                    (Some(api), Some(user_id)) => Some(store.roles_of_user(api, user_id)?),
+                    (Some(api), None) => Some(store.roles_of_client(api, &client_id)?),
+                    (None, _) => None,
+                };
+                let groups = match (&user_id, wants_groups) {
+                    (Some(user_id), true) => Some(store.groups_of_user(user_id)?),
+                    _ => None,
+                };
+                Ok::<_, ferrid_store::StoreError>(Memberships { roles, groups })
+            })
+            .await?
+    } else {
+        Memberships::default()
+    };
+    sign(state, client, subject, &scope, target, memberships)
+}
+
 /// Signs an access token, and an ID token for a user grant with `openid`.
-pub fn tokens(
+fn sign(
     state: &AppState,
     client: &Client,
     subject: Subject<'_>,
     scope: &[String],
+    target: Target<'_>,
+    memberships: Memberships,
 ) -> Result<TokenResponse, Internal> {
     let now = state.now();
     let settings = &state.settings;
     let published = state.published();
     let scope_text = scope.join(" ");
-    let (sub, auth_time, sid, gid) = match &subject {
+    let (sub, auth_time, sid, gid, amr) = match &subject {
         Subject::User { grant, .. } => (
             grant.user_id.clone(),
             Some(grant.auth_time),
             Some(grant.sid.clone()),
             Some(grant.id.clone()),
+            Some(grant.amr.as_str()),
         ),
-        Subject::Client => (client.client_id.clone(), None, None, None),
+        Subject::Client => (client.client_id.clone(), None, None, None, None),
     };
+    // A token for an API names it; with openid it may also be used at
+    // this server's UserInfo endpoint, so it names this server too.
+    let aud = match target.api {
+        Some(api) if scopes::contains(scope, scopes::OPENID) => {
+            Audience::Many(vec![api.identifier.clone(), settings.issuer.clone()])
+        }
+        Some(api) => Audience::One(api.identifier.clone()),
+        None => Audience::One(settings.issuer.clone()),
+    };
+    let lifetime = target
+        .api
+        .and_then(|api| api.access_token_ttl)
+        .unwrap_or(settings.access_token_ttl);
+    let access_alg = target
+        .api
+        .and_then(|api| api.signing_alg.as_deref())
+        .and_then(SigningAlgorithm::parse)
+        .unwrap_or(settings.access_token_alg);
     let access_claims = AccessTokenClaims {
         iss: settings.issuer.clone(),
         sub: sub.clone(),
-        aud: settings.issuer.clone(),
+        aud,
         client_id: client.client_id.clone(),
-        exp: now + settings.access_token_ttl,
+        exp: now + lifetime,
         iat: now,
         jti: random_token(16),
         scope: scope_text.clone(),
         auth_time,
         sid: sid.clone(),
         gid,
+        acr: amr.map(|amr| acr_for(amr).to_owned()),
+        amr: amr.map(|amr| amr.split_whitespace().map(str::to_owned).collect()),
+        roles: memberships.roles,
     };
-    let access_token =
-        published
-            .keyring
-            .sign(&access_claims, ACCESS_TOKEN_TYPE, settings.access_token_alg)?;
+    let access_token = published
+        .keyring
+        .sign(&access_claims, ACCESS_TOKEN_TYPE, access_alg)?;
     let id_token = match subject {
         Subject::User { grant, nonce } if scopes::contains(scope, scopes::OPENID) => {
             let alg =
@@ -106,6 +185,7 @@ pub fn tokens(
                 sid: grant.sid.clone(),
                 amr: grant.amr.split_whitespace().map(str::to_owned).collect(),
                 acr: Some(acr_for(&grant.amr).to_owned()),
+                groups: memberships.groups,
             };
             Some(published.keyring.sign(&claims, ID_TOKEN_TYPE, alg)?)
         }
@@ -115,7 +195,7 @@ pub fn tokens(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: settings.access_token_ttl,
+        expires_in: lifetime,
         scope: scope_text,
         id_token,
         refresh_token: None,

@@ -220,6 +220,7 @@ pub mod fixtures {
             redeemed_at: None,
             grant_id: None,
             amr: "pwd".into(),
+            resources: String::new(),
         }
     }
 

@@ -27,6 +27,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::grants::invalid_grant;
 use crate::grants::issue::{self, Lifetimes, Subject, TokenResponse};
 use crate::http::Params;
+use crate::resources;
 use crate::state::AppState;
 use ferrid_service::scopes;
 
@@ -132,6 +133,8 @@ pub enum Step {
     Reused(Box<Grant>),
     /// A wider scope than granted was asked for.
     WiderScope(String),
+    /// The `resource` asked for is not one the grant covers (RFC 8707).
+    WrongTarget(OAuthError),
     /// Rotated: the grant, the scope to issue, and the new refresh token.
     Rotated(Box<Grant>, Vec<String>, String),
 }
@@ -149,6 +152,8 @@ pub async fn exchange(
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?
         .to_owned();
     let requested = params.get("scope").map(scopes::split);
+    let named = params.all("resource").to_vec();
+    let apis = state.apis().await?;
     let (caller, now) = (client.clone(), state.now());
     let policy = RotationPolicy {
         grace: state.settings.refresh_reuse_grace,
@@ -156,7 +161,7 @@ pub async fn exchange(
         successors: Successors(state.subkey(Successors::PURPOSE)),
     };
     let step = state
-        .db(move |store| rotate(store, &caller, &presented, requested, policy, now))
+        .db(move |store| rotate(store, &caller, &presented, requested, &named, policy, now))
         .await?;
     match step {
         Step::Refused(reason) => Err(invalid_grant(reason)),
@@ -179,8 +184,14 @@ pub async fn exchange(
                 extra.chars().take(64).collect::<String>()
             ),
         )),
+        Step::WrongTarget(error) => Err(error),
         Step::Rotated(grant, scope, refresh_token) => {
-            let mut response = issue::tokens(
+            let target = resources::target_for_grant(
+                &apis,
+                &resources::stored(&grant.resources),
+                params.all("resource"),
+            )?;
+            let mut response = issue::mint(
                 state,
                 client,
                 Subject::User {
@@ -188,7 +199,9 @@ pub async fn exchange(
                     nonce: None,
                 },
                 &scope,
-            )?;
+                target,
+            )
+            .await?;
             response.refresh_token = Some(refresh_token);
             Ok(response)
         }
@@ -202,6 +215,7 @@ impl std::fmt::Debug for Step {
             Step::Refused(reason) => formatter.debug_tuple("Refused").field(reason).finish(),
             Step::Reused(grant) => formatter.debug_tuple("Reused").field(&grant.id).finish(),
             Step::WiderScope(scope) => formatter.debug_tuple("WiderScope").field(scope).finish(),
+            Step::WrongTarget(error) => formatter.debug_tuple("WrongTarget").field(error).finish(),
             Step::Rotated(grant, scope, _) => formatter
                 .debug_tuple("Rotated")
                 .field(&grant.id)
@@ -256,6 +270,7 @@ pub fn rotate(
     client: &Client,
     presented: &str,
     requested: Option<Vec<String>>,
+    named: &[String],
     policy: RotationPolicy,
     now: i64,
 ) -> StoreResult<Step> {
@@ -289,6 +304,9 @@ pub fn rotate(
             }
             None => granted,
         };
+        if let Err(error) = resources::check_named(&resources::stored(&grant.resources), named) {
+            return Ok(Step::WrongTarget(error));
+        }
         let rotated = store.rotate_refresh_token(&token_digest, now)?;
         let presentation = match (rotated, token.rotated_at) {
             (true, _) => Presentation::Rotates,
@@ -411,20 +429,20 @@ mod tests {
     #[test]
     fn each_use_rotates_the_token_in_one_step() {
         let (memory, token) = memory_with_token();
-        let next = rotated(rotate(&memory, &client(), &token, None, policy(), NOW).unwrap());
+        let next = rotated(rotate(&memory, &client(), &token, None, &[], policy(), NOW).unwrap());
         let rows = memory.rows();
         assert_eq!(rows.refresh_tokens[&digest(&token)].rotated_at, Some(NOW));
         assert_eq!(rows.refresh_tokens[&digest(&next)].expires_at, NOW + 3_600);
-        rotated(rotate(&memory, &client(), &next, None, policy(), NOW + 5).unwrap());
+        rotated(rotate(&memory, &client(), &next, None, &[], policy(), NOW + 5).unwrap());
     }
 
     #[test]
     fn a_reused_token_revokes_its_grant() {
         let (memory, token) = memory_with_token();
-        rotated(rotate(&memory, &client(), &token, None, policy(), NOW).unwrap());
-        let same_second = rotate(&memory, &client(), &token, None, policy(), NOW + 1).unwrap();
+        rotated(rotate(&memory, &client(), &token, None, &[], policy(), NOW).unwrap());
+        let same_second = rotate(&memory, &client(), &token, None, &[], policy(), NOW + 1).unwrap();
         assert!(matches!(same_second, Step::Refused(_)), "{same_second:?}");
-        let later = rotate(&memory, &client(), &token, None, policy(), NOW + 2).unwrap();
+        let later = rotate(&memory, &client(), &token, None, &[], policy(), NOW + 2).unwrap();
         let Step::Reused(grant) = later else {
             panic!("expected reuse, got {later:?}");
         };
@@ -441,9 +459,9 @@ mod tests {
     #[test]
     fn the_grace_window_answers_a_rotated_token_once() {
         let (memory, token) = memory_with_token();
-        rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW).unwrap());
-        rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW + 5).unwrap());
-        let third = rotate(&memory, &client(), &token, None, with_grace(), NOW + 6).unwrap();
+        rotated(rotate(&memory, &client(), &token, None, &[], with_grace(), NOW).unwrap());
+        rotated(rotate(&memory, &client(), &token, None, &[], with_grace(), NOW + 5).unwrap());
+        let third = rotate(&memory, &client(), &token, None, &[], with_grace(), NOW + 6).unwrap();
         assert!(matches!(third, Step::Reused(_)), "{third:?}");
     }
 
@@ -452,9 +470,10 @@ mod tests {
     #[test]
     fn the_grace_window_returns_the_same_successor() {
         let (memory, token) = memory_with_token();
-        let first = rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW).unwrap());
+        let first =
+            rotated(rotate(&memory, &client(), &token, None, &[], with_grace(), NOW).unwrap());
         let again =
-            rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW + 5).unwrap());
+            rotated(rotate(&memory, &client(), &token, None, &[], with_grace(), NOW + 5).unwrap());
         assert_eq!(first, again);
         let live = memory
             .rows()
@@ -466,9 +485,10 @@ mod tests {
         // The family goes on from that successor, and the old token, once
         // its successor is used, is a replay.
         let (memory, token) = memory_with_token();
-        let child = rotated(rotate(&memory, &client(), &token, None, with_grace(), NOW).unwrap());
-        rotated(rotate(&memory, &client(), &child, None, with_grace(), NOW + 2).unwrap());
-        let replay = rotate(&memory, &client(), &token, None, with_grace(), NOW + 4).unwrap();
+        let child =
+            rotated(rotate(&memory, &client(), &token, None, &[], with_grace(), NOW).unwrap());
+        rotated(rotate(&memory, &client(), &child, None, &[], with_grace(), NOW + 2).unwrap());
+        let replay = rotate(&memory, &client(), &token, None, &[], with_grace(), NOW + 4).unwrap();
         assert!(matches!(replay, Step::Reused(_)), "{replay:?}");
     }
 
@@ -490,15 +510,15 @@ mod tests {
         let refusals: Vec<(&str, Step)> = vec![
             (
                 "unknown",
-                rotate(&memory, &client(), "frt_nope", None, policy(), NOW).unwrap(),
+                rotate(&memory, &client(), "frt_nope", None, &[], policy(), NOW).unwrap(),
             ),
             (
                 "another client",
-                rotate(&memory, &other, &token, None, policy(), NOW).unwrap(),
+                rotate(&memory, &other, &token, None, &[], policy(), NOW).unwrap(),
             ),
             (
                 "expired",
-                rotate(&memory, &client(), &token, None, policy(), NOW + 3_600).unwrap(),
+                rotate(&memory, &client(), &token, None, &[], policy(), NOW + 3_600).unwrap(),
             ),
         ];
         for (case, step) in refusals {
@@ -509,6 +529,7 @@ mod tests {
             &client(),
             &token,
             Some(vec!["email".into()]),
+            &[],
             policy(),
             NOW,
         )
@@ -526,6 +547,7 @@ mod tests {
             &client(),
             &token,
             Some(vec!["openid".into()]),
+            &[],
             policy(),
             NOW,
         )
@@ -534,10 +556,25 @@ mod tests {
     }
 
     #[test]
+    fn a_resource_the_grant_does_not_cover_spends_nothing() {
+        let (memory, token) = memory_with_token();
+        let elsewhere = ["https://elsewhere.example".to_owned()];
+        let step = rotate(&memory, &client(), &token, None, &elsewhere, policy(), NOW).unwrap();
+        assert!(
+            matches!(step, Step::WrongTarget(ref error) if error.error == ErrorCode::InvalidTarget),
+            "{step:?}"
+        );
+        assert_eq!(
+            memory.rows().refresh_tokens[&digest(&token)].rotated_at,
+            None
+        );
+    }
+
+    #[test]
     fn a_revoked_grant_or_a_disabled_user_ends_the_family() {
         let (memory, token) = memory_with_token();
         memory.0.lock().unwrap().active_users.clear();
-        let step = rotate(&memory, &client(), &token, None, policy(), NOW).unwrap();
+        let step = rotate(&memory, &client(), &token, None, &[], policy(), NOW).unwrap();
         assert!(
             matches!(step, Step::Refused("the user is no longer active")),
             "{step:?}"
@@ -547,7 +584,7 @@ mod tests {
         for grant in memory.0.lock().unwrap().grants.values_mut() {
             grant.revoked_at = Some(NOW - 1);
         }
-        let step = rotate(&memory, &client(), &token, None, policy(), NOW).unwrap();
+        let step = rotate(&memory, &client(), &token, None, &[], policy(), NOW).unwrap();
         assert!(matches!(
             step,
             Step::Refused("the refresh token has been revoked")
@@ -558,12 +595,12 @@ mod tests {
     fn a_failed_step_keeps_the_presented_token_live() {
         let (memory, token) = memory_with_token();
         memory.0.lock().unwrap().fail_next_write = true;
-        assert!(rotate(&memory, &client(), &token, None, policy(), NOW).is_err());
+        assert!(rotate(&memory, &client(), &token, None, &[], policy(), NOW).is_err());
         assert_eq!(
             memory.rows().refresh_tokens[&digest(&token)].rotated_at,
             None
         );
-        rotated(rotate(&memory, &client(), &token, None, policy(), NOW + 5).unwrap());
+        rotated(rotate(&memory, &client(), &token, None, &[], policy(), NOW + 5).unwrap());
     }
 
     /// Regression: marking the token used and storing its successor were
@@ -622,9 +659,19 @@ mod tests {
             .unwrap()
             .refresh_token
             .unwrap();
-        assert!(rotate(&Crashing(&store), &client(), &token, None, policy(), NOW).is_err());
+        assert!(rotate(
+            &Crashing(&store),
+            &client(),
+            &token,
+            None,
+            &[],
+            policy(),
+            NOW
+        )
+        .is_err());
         // Seconds later, as the client retries: a rotation, not reuse.
-        let next = rotated(rotate(&store, &client(), &token, None, policy(), NOW + 5).unwrap());
-        rotated(rotate(&store, &client(), &next, None, policy(), NOW + 10).unwrap());
+        let next =
+            rotated(rotate(&store, &client(), &token, None, &[], policy(), NOW + 5).unwrap());
+        rotated(rotate(&store, &client(), &next, None, &[], policy(), NOW + 10).unwrap());
     }
 }

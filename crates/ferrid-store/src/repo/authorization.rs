@@ -68,6 +68,9 @@ pub struct AuthorizationCode {
     pub grant_id: Option<String>,
     /// Authentication methods of the login (space-separated `amr` values).
     pub amr: String,
+    /// The APIs (identifiers, space-separated) it may mint access tokens
+    /// for (RFC 8707).
+    pub resources: String,
 }
 
 impl Store {

@@ -342,6 +342,18 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces the scopes a client may request.
+    pub fn set_client_scopes(&self, client_id: &str, scopes: &[String]) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(client_id))
+            .set(clients::scopes.eq(scopes.join(" ")))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
     /// Sets whether this client's authorization requests need PKCE.
     pub fn set_client_require_pkce(&self, client_id: &str, required: bool) -> StoreResult<()> {
         let mut connection = self.connection()?;

@@ -34,6 +34,9 @@ pub struct Grant {
     pub revoked_at: Option<i64>,
     /// Authentication methods of the login (space-separated `amr` values).
     pub amr: String,
+    /// The APIs (identifiers, space-separated) it may mint access tokens
+    /// for (RFC 8707).
+    pub resources: String,
 }
 
 /// A refresh token row (by digest).

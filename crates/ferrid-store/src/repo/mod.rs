@@ -1,5 +1,6 @@
 //! One module per stored concern; each adds its methods to [`crate::Store`].
 
+pub mod apis;
 pub mod audit;
 pub mod authorization;
 pub mod client_assertions;
@@ -12,6 +13,7 @@ pub mod keys;
 pub mod leases;
 pub mod logout_deliveries;
 pub mod mfa;
+pub mod roles;
 pub mod sessions;
 pub mod throttles;
 pub mod transaction;

@@ -99,14 +99,16 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             require_mfa,
             require_pkce,
             rate_limit_per_minute,
+            scope,
         } => {
             if id_token_alg.is_none()
                 && require_mfa.is_none()
                 && require_pkce.is_none()
                 && rate_limit_per_minute.is_none()
+                && scope.is_none()
             {
                 anyhow::bail!(
-                    "nothing to change: give --id-token-alg, --require-mfa, --require-pkce or --rate-limit-per-minute"
+                    "nothing to change: give --id-token-alg, --require-mfa, --require-pkce, --rate-limit-per-minute or --scope"
                 );
             }
             let update = ClientUpdate {
@@ -114,6 +116,7 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
                 require_mfa,
                 require_pkce,
                 rate_limit_per_minute,
+                scope,
             };
             let changes = clients::update(
                 &store,
@@ -132,6 +135,7 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
                     "require_mfa": require_mfa,
                     "require_pkce": require_pkce,
                     "rate_limit_per_minute": rate_limit_per_minute,
+                    "scope": update.scope,
                 }),
                 || format!("Updated client {client_id}: {}.", changes.join(", ")),
             )
@@ -199,6 +203,18 @@ fn cli_error(error: ClientError) -> anyhow::Error {
     }
 }
 
+/// The value of `--jwks`: JSON as given, or the contents of a file.
+pub fn read_jwks(value: Option<String>) -> anyhow::Result<Option<String>> {
+    Ok(match value {
+        Some(value) if value.trim_start().starts_with('{') => Some(value),
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|error| anyhow::anyhow!("cannot read --jwks {path}: {error}"))?,
+        ),
+        None => None,
+    })
+}
+
 fn create(
     store: &ferrid_store::Store,
     enabled: &[SigningAlgorithm],
@@ -206,14 +222,7 @@ fn create(
     json: bool,
     options: ClientCreate,
 ) -> anyhow::Result<()> {
-    let jwks = match options.jwks {
-        Some(value) if value.trim_start().starts_with('{') => Some(value),
-        Some(path) => Some(
-            std::fs::read_to_string(&path)
-                .map_err(|error| anyhow::anyhow!("cannot read --jwks {path}: {error}"))?,
-        ),
-        None => None,
-    };
+    let jwks = read_jwks(options.jwks)?;
     let registration = ClientRegistration {
         name: options.name,
         redirect_uris: options.redirect_uris,

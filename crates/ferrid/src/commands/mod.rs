@@ -1,8 +1,10 @@
 //! One module per command group.
 
+pub mod api;
 pub mod audit;
 pub mod client;
 pub mod dev_cert;
+pub mod group;
 pub mod key;
 pub mod serve;
 pub mod user;

@@ -36,6 +36,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("mfa", 1),
     ("password_pool", 1),
     ("rate_limit", 1),
+    ("resources", 1),
     // The bundle of components every handler receives.
     ("state", 2),
     // Flows shared by endpoints.

@@ -32,6 +32,7 @@ on_both_backends!(
             redeemed_at: None,
             grant_id: None,
             amr: "pwd".into(),
+            resources: String::new(),
         };
         server.store.insert_authorization_code(&code).unwrap();
 

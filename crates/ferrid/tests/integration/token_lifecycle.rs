@@ -425,8 +425,13 @@ on_both_backends!(
         let public = server.create_client("none", "https://spa.example/cb");
         let (access, refresh_token) = first_tokens(&server, &client, "ian").await;
 
-        let active = introspect(&server, &resource_server, &access).await;
+        let active = introspect(&server, &client, &access).await;
         assert_eq!(active["active"], true);
+        // Another client learns nothing about tokens that are not its own.
+        assert_eq!(
+            introspect(&server, &resource_server, &access).await,
+            serde_json::json!({"active": false})
+        );
         assert_eq!(active["client_id"], client.id.as_str());
         assert_eq!(active["scope"], "openid profile offline_access");
         assert_eq!(active["token_type"], "Bearer");
@@ -475,7 +480,7 @@ on_both_backends!(
         .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
-            introspect(&server, &resource_server, &access).await["active"],
+            introspect(&server, &client, &access).await["active"],
             false
         );
         let userinfo = reqwest::Client::new()
@@ -503,12 +508,12 @@ on_both_backends!(
         // Expired access tokens are inactive.
         let (fresh, _) = first_tokens(&server, &client, "ivy").await;
         assert_eq!(
-            introspect(&server, &resource_server, &fresh).await["active"],
+            introspect(&server, &client, &fresh).await["active"],
             true
         );
         server.clock.advance(server.config.access_token_ttl);
         assert_eq!(
-            introspect(&server, &resource_server, &fresh).await["active"],
+            introspect(&server, &client, &fresh).await["active"],
             false
         );
     }

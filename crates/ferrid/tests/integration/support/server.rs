@@ -245,8 +245,21 @@ impl TestServer {
     /// Registers a client from a full registration.
     pub fn create_client_with(&self, registration: ClientRegistration) -> TestClient {
         let enabled = self.config.signing_algorithms().expect("algorithms");
-        let registered = register(registration, &enabled, &self.master_key(), self.clock.now())
-            .expect("valid registration");
+        let api_scopes: Vec<String> = self
+            .store
+            .list_apis()
+            .expect("list APIs")
+            .into_iter()
+            .flat_map(|api| api.scopes.into_iter().map(|scope| scope.name))
+            .collect();
+        let registered = register(
+            registration,
+            &api_scopes,
+            &enabled,
+            &self.master_key(),
+            self.clock.now(),
+        )
+        .expect("valid registration");
         self.store
             .create_client(&registered.client)
             .expect("store client");
