@@ -479,10 +479,7 @@ on_both_backends!(
         )
         .await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(
-            introspect(&server, &client, &access).await["active"],
-            false
-        );
+        assert_eq!(introspect(&server, &client, &access).await["active"], false);
         let userinfo = reqwest::Client::new()
             .get(server.url("/userinfo"))
             .bearer_auth(&access)
@@ -507,15 +504,9 @@ on_both_backends!(
 
         // Expired access tokens are inactive.
         let (fresh, _) = first_tokens(&server, &client, "ivy").await;
-        assert_eq!(
-            introspect(&server, &client, &fresh).await["active"],
-            true
-        );
+        assert_eq!(introspect(&server, &client, &fresh).await["active"], true);
         server.clock.advance(server.config.access_token_ttl);
-        assert_eq!(
-            introspect(&server, &client, &fresh).await["active"],
-            false
-        );
+        assert_eq!(introspect(&server, &client, &fresh).await["active"], false);
     }
 );
 
