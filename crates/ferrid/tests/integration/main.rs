@@ -9,6 +9,7 @@
 mod support;
 
 mod account;
+mod apis;
 mod architecture;
 mod audit;
 mod authorize_errors;
