@@ -540,3 +540,270 @@ fn wait_for_discovery(client: &reqwest::Client, url: &str) -> Option<Value> {
         None
     })
 }
+
+on_both_backends!(
+    apis_groups_and_roles_from_the_command_line,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let orders = "https://api.example.com/orders";
+        // Before the API exists, its scope is unknown to clients.
+        let refused = ferrid(
+            &server,
+            &[
+                "client",
+                "create",
+                "--name",
+                "Batch",
+                "--grant",
+                "client_credentials",
+                "--scope",
+                "orders:read",
+            ],
+            None,
+        );
+        assert!(!refused.status.success());
+        assert!(stderr(&refused).contains("--scope"), "{}", stderr(&refused));
+
+        let created = json(&ferrid(
+            &server,
+            &[
+                "api",
+                "create",
+                "--identifier",
+                orders,
+                "--name",
+                "Orders",
+                "--scope",
+                "orders:read=Read your orders",
+                "--scope",
+                "orders:write=Place orders",
+                "--role",
+                "clerk=Places orders",
+                "--access-token-ttl",
+                "600",
+                "--introspection",
+                "client_secret_post",
+                "--json",
+            ],
+            None,
+        ));
+        assert_eq!(created["identifier"], orders);
+        assert_eq!(created["access_token_ttl"], 600);
+        assert!(created["introspection_client_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("fcs_"));
+        assert_eq!(created["scopes"][0]["description"], "Read your orders");
+
+        // Rule violations name their flag.
+        for (args, flag) in [
+            (
+                vec!["--identifier", "not-absolute", "--name", "X"],
+                "--identifier",
+            ),
+            (
+                vec![
+                    "--identifier",
+                    "https://x.example",
+                    "--name",
+                    "X",
+                    "--scope",
+                    "openid=Sign in",
+                ],
+                "--scope",
+            ),
+            (
+                vec![
+                    "--identifier",
+                    "https://x.example",
+                    "--name",
+                    "X",
+                    "--scope",
+                    "orders:read=Again",
+                ],
+                "--scope",
+            ),
+            (
+                vec![
+                    "--identifier",
+                    "https://x.example",
+                    "--name",
+                    "X",
+                    "--scope",
+                    "bad scope=x",
+                ],
+                "--scope",
+            ),
+            (
+                vec![
+                    "--identifier",
+                    "https://x.example",
+                    "--name",
+                    "X",
+                    "--access-token-ttl",
+                    "0",
+                ],
+                "--access-token-ttl",
+            ),
+            (
+                vec!["--identifier", orders, "--name", "Again"],
+                "already exists",
+            ),
+        ] {
+            let mut command = vec!["api", "create"];
+            command.extend(args);
+            let output = ferrid(&server, &command, None);
+            assert!(!output.status.success(), "{command:?}");
+            assert!(
+                stderr(&output).contains(flag),
+                "{command:?}: {}",
+                stderr(&output)
+            );
+        }
+
+        let client = json(&ferrid(
+            &server,
+            &[
+                "client",
+                "create",
+                "--name",
+                "Batch",
+                "--grant",
+                "client_credentials",
+                "--scope",
+                "orders:read",
+                "--json",
+            ],
+            None,
+        ));
+        let client_id = client["client_id"].as_str().unwrap();
+        let updated = json(&ferrid(
+            &server,
+            &[
+                "client",
+                "update",
+                client_id,
+                "--scope",
+                "orders:read orders:write",
+                "--json",
+            ],
+            None,
+        ));
+        assert_eq!(updated["scope"], "orders:read orders:write");
+
+        let changed = json(&ferrid(
+            &server,
+            &[
+                "api",
+                "update",
+                orders,
+                "--add-scope",
+                "orders:cancel=Cancel orders",
+                "--remove-scope",
+                "orders:write",
+                "--add-role",
+                "auditor",
+                "--json",
+            ],
+            None,
+        ));
+        let names: Vec<&str> = changed["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|scope| scope["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["orders:read", "orders:cancel"]);
+        assert_eq!(changed["roles"].as_array().unwrap().len(), 2);
+
+        server.create_user("gina");
+        json(&ferrid(
+            &server,
+            &["group", "create", "staff", "--json"],
+            None,
+        ));
+        json(&ferrid(
+            &server,
+            &["group", "add-member", "staff", "gina", "--json"],
+            None,
+        ));
+        let groups = json(&ferrid(&server, &["group", "list", "--json"], None));
+        assert_eq!(groups[0]["members"], serde_json::json!(["gina"]));
+        json(&ferrid(
+            &server,
+            &[
+                "role", "grant", "--api", orders, "--role", "clerk", "--group", "staff", "--json",
+            ],
+            None,
+        ));
+        json(&ferrid(
+            &server,
+            &[
+                "role", "grant", "--api", orders, "--role", "auditor", "--client", client_id,
+                "--json",
+            ],
+            None,
+        ));
+        let unknown_role = ferrid(
+            &server,
+            &[
+                "role", "grant", "--api", orders, "--role", "boss", "--user", "gina",
+            ],
+            None,
+        );
+        assert!(
+            stderr(&unknown_role).contains("defines no role boss"),
+            "{}",
+            stderr(&unknown_role)
+        );
+        let grants = json(&ferrid(
+            &server,
+            &["role", "list", "--api", orders, "--json"],
+            None,
+        ));
+        assert_eq!(grants.as_array().unwrap().len(), 2);
+        assert_eq!(
+            server
+                .store
+                .roles_of_user(
+                    orders,
+                    &server.store.find_user_by_login("gina").unwrap().unwrap().id
+                )
+                .unwrap(),
+            ["clerk"]
+        );
+        assert_eq!(
+            server.store.roles_of_client(orders, client_id).unwrap(),
+            ["auditor"]
+        );
+
+        // Shown, listed, deleted with its introspection credentials.
+        let shown = json(&ferrid(&server, &["api", "show", orders, "--json"], None));
+        let introspection_client = shown["introspection_client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            json(&ferrid(&server, &["api", "list", "--json"], None))
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        json(&ferrid(&server, &["api", "delete", orders, "--json"], None));
+        assert!(server
+            .store
+            .find_client(&introspection_client)
+            .unwrap()
+            .is_none());
+        assert!(server.store.role_grants(orders).unwrap().is_empty());
+        let gone = ferrid(&server, &["api", "show", orders], None);
+        assert!(stderr(&gone).contains("no API with identifier"));
+        json(&ferrid(
+            &server,
+            &["group", "delete", "staff", "--json"],
+            None,
+        ));
+        assert!(server.store.list_groups().unwrap().is_empty());
+    }
+);
