@@ -777,6 +777,34 @@ on_both_backends!(
             ["auditor"]
         );
 
+        // Removing a role takes its grants with it; other roles keep theirs.
+        let fewer = json(&ferrid(
+            &server,
+            &[
+                "api",
+                "update",
+                orders,
+                "--remove-role",
+                "auditor",
+                "--json",
+            ],
+            None,
+        ));
+        assert_eq!(fewer["roles"].as_array().unwrap().len(), 1);
+        assert!(server
+            .store
+            .roles_of_client(orders, client_id)
+            .unwrap()
+            .is_empty());
+        assert_eq!(server.store.role_grants(orders).unwrap().len(), 1);
+        let none = json(&ferrid(
+            &server,
+            &["api", "update", orders, "--remove-role", "clerk", "--json"],
+            None,
+        ));
+        assert!(none["roles"].as_array().unwrap().is_empty());
+        assert!(server.store.role_grants(orders).unwrap().is_empty());
+
         // Shown, listed, deleted with its introspection credentials.
         let shown = json(&ferrid(&server, &["api", "show", orders, "--json"], None));
         let introspection_client = shown["introspection_client_id"]
@@ -796,7 +824,6 @@ on_both_backends!(
             .find_client(&introspection_client)
             .unwrap()
             .is_none());
-        assert!(server.store.role_grants(orders).unwrap().is_empty());
         let gone = ferrid(&server, &["api", "show", orders], None);
         assert!(stderr(&gone).contains("no API with identifier"));
         json(&ferrid(
