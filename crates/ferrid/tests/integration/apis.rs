@@ -146,6 +146,42 @@ fn shop_client(server: &TestServer) -> TestClient {
     })
 }
 
+/// A service that uses client credentials for `scope`.
+fn service_client(server: &TestServer, name: &str, scope: &str) -> TestClient {
+    server.create_client_with(ClientRegistration {
+        name: name.into(),
+        grant_types: vec!["client_credentials".into()],
+        auth_method: "client_secret_basic".into(),
+        scope: scope.into(),
+        id_token_alg: "RS256".into(),
+        ..Default::default()
+    })
+}
+
+/// A refresh by `client` naming each of `resources`.
+async fn refresh_for(
+    server: &TestServer,
+    client: &TestClient,
+    refresh_token: &str,
+    resources: &[&str],
+) -> (StatusCode, Value) {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    form.extend(resources.iter().map(|resource| ("resource", *resource)));
+    call(server, "/token", client, &form).await
+}
+
+/// Asserts that a token request answered 400 with `error`.
+fn assert_refused((status, body): (StatusCode, Value), error: &str) {
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some(error)),
+        "{body}"
+    );
+}
+
 /// Signs `user` in asking for `scopes`, with `extra` query parameters on
 /// the authorization request; returns the code and the PKCE verifier.
 async fn code_for(
@@ -358,10 +394,9 @@ on_both_backends!(
 
         // Scopes of two APIs: the code exchange must name one.
         let (code, verifier) = code_for(&server, &shop, "bob", &both, &[]).await;
-        let (status, body) = exchange(&server, &shop, &code, &verifier, None).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_target"))
+        assert_refused(
+            exchange(&server, &shop, &code, &verifier, None).await,
+            "invalid_target",
         );
 
         let (code, verifier) = code_for(&server, &shop, "bob", &both, &[]).await;
@@ -385,54 +420,20 @@ on_both_backends!(
 
         // A resource the grant does not cover spends nothing.
         for wrong in ["https://elsewhere.example", "not a uri"] {
-            let (status, body) = call(
-                &server,
-                "/token",
-                &shop,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", &refresh_token),
-                    ("resource", wrong),
-                ],
-            )
-            .await;
-            assert_eq!(
-                (status, body["error"].as_str()),
-                (StatusCode::BAD_REQUEST, Some("invalid_target")),
-                "{wrong}"
+            assert_refused(
+                refresh_for(&server, &shop, &refresh_token, &[wrong]).await,
+                "invalid_target",
             );
         }
         // Two resources at once: one token per request.
-        let (status, body) = call(
-            &server,
-            "/token",
-            &shop,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &refresh_token),
-                ("resource", ORDERS),
-                ("resource", REPORTS),
-            ],
-        )
-        .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_target"))
+        assert_refused(
+            refresh_for(&server, &shop, &refresh_token, &[ORDERS, REPORTS]).await,
+            "invalid_target",
         );
 
         // The refresh token switches resource: a token for reports, with its
         // lifetime and algorithm.
-        let (status, body) = call(
-            &server,
-            "/token",
-            &shop,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &refresh_token),
-                ("resource", REPORTS),
-            ],
-        )
-        .await;
+        let (status, body) = refresh_for(&server, &shop, &refresh_token, &[REPORTS]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["scope"], "openid reports:read offline_access");
         assert_eq!(body["expires_in"], 120);
@@ -517,26 +518,17 @@ on_both_backends!(
         assert!(location.contains("error=invalid_scope"), "{location}");
 
         // Client credentials: the same rules.
-        let service = server.create_client_with(ClientRegistration {
-            name: "Batch".into(),
-            grant_types: vec!["client_credentials".into()],
-            auth_method: "client_secret_basic".into(),
-            scope: "orders:read".into(),
-            id_token_alg: "RS256".into(),
-            ..Default::default()
-        });
+        let service = service_client(&server, "Batch", "orders:read");
         for resource in [REPORTS, "https://unknown.example"] {
-            let (status, body) = call(
-                &server,
-                "/token",
-                &service,
-                &[("grant_type", "client_credentials"), ("resource", resource)],
-            )
-            .await;
-            assert_eq!(
-                (status, body["error"].as_str()),
-                (StatusCode::BAD_REQUEST, Some("invalid_target")),
-                "{resource}"
+            assert_refused(
+                call(
+                    &server,
+                    "/token",
+                    &service,
+                    &[("grant_type", "client_credentials"), ("resource", resource)],
+                )
+                .await,
+                "invalid_target",
             );
         }
     }
@@ -549,14 +541,11 @@ on_both_backends!(
         register_apis(&server);
         let orders_api = example_api(&server, ORDERS).await;
         let reports_api = example_api(&server, REPORTS).await;
-        let service = server.create_client_with(ClientRegistration {
-            name: "Warehouse".into(),
-            grant_types: vec!["client_credentials".into()],
-            auth_method: "client_secret_basic".into(),
-            scope: "orders:read orders:write reports:read".into(),
-            id_token_alg: "RS256".into(),
-            ..Default::default()
-        });
+        let service = service_client(
+            &server,
+            "Warehouse",
+            "orders:read orders:write reports:read",
+        );
         groups::set_role(
             &server.store,
             ORDERS,
@@ -569,16 +558,15 @@ on_both_backends!(
         .unwrap();
 
         // Scopes of two APIs and no resource: ambiguous.
-        let (status, body) = call(
-            &server,
-            "/token",
-            &service,
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_target"))
+        assert_refused(
+            call(
+                &server,
+                "/token",
+                &service,
+                &[("grant_type", "client_credentials")],
+            )
+            .await,
+            "invalid_target",
         );
 
         // The scope names the API.
@@ -650,17 +638,7 @@ on_both_backends!(
         let (_, body) = exchange(&server, &shop, &code, &verifier, Some(ORDERS)).await;
         let for_orders = body["access_token"].as_str().unwrap().to_owned();
         let refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
-        let (_, body) = call(
-            &server,
-            "/token",
-            &shop,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &refresh_token),
-                ("resource", REPORTS),
-            ],
-        )
-        .await;
+        let (_, body) = refresh_for(&server, &shop, &refresh_token, &[REPORTS]).await;
         let for_reports = body["access_token"].as_str().unwrap().to_owned();
         let refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
 
@@ -689,16 +667,15 @@ on_both_backends!(
         assert_eq!(introspect(&shop, &for_reports).await["active"], true);
         assert_eq!(introspect(&shop, &refresh_token).await["active"], true);
         // The API's credentials introspect; they never get a token.
-        let (status, body) = call(
-            &server,
-            "/token",
-            &orders_introspection,
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
+        assert_refused(
+            call(
+                &server,
+                "/token",
+                &orders_introspection,
+                &[("grant_type", "client_credentials")],
+            )
+            .await,
+            "unauthorized_client",
         );
     }
 );
@@ -766,14 +743,7 @@ async fn key_rotation_breaks_no_request_to_an_api() {
     let server = TestServer::start_with(Backend::Sqlite, |_| {}).unwrap();
     register_apis(&server);
     let orders_api = example_api(&server, ORDERS).await;
-    let service = server.create_client_with(ClientRegistration {
-        name: "Warehouse".into(),
-        grant_types: vec!["client_credentials".into()],
-        auth_method: "client_secret_basic".into(),
-        scope: "orders:read".into(),
-        id_token_alg: "RS256".into(),
-        ..Default::default()
-    });
+    let service = service_client(&server, "Warehouse", "orders:read");
     let token = || async {
         let (status, body) = call(
             &server,

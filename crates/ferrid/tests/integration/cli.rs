@@ -547,20 +547,18 @@ on_both_backends!(
         let server = server_or_skip!(backend);
         let orders = "https://api.example.com/orders";
         // Before the API exists, its scope is unknown to clients.
-        let refused = ferrid(
-            &server,
-            &[
-                "client",
-                "create",
-                "--name",
-                "Batch",
-                "--grant",
-                "client_credentials",
-                "--scope",
-                "orders:read",
-            ],
-            None,
-        );
+        let create_batch = [
+            "client",
+            "create",
+            "--name",
+            "Batch",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "orders:read",
+            "--json",
+        ];
+        let refused = ferrid(&server, &create_batch, None);
         assert!(!refused.status.success());
         assert!(stderr(&refused).contains("--scope"), "{}", stderr(&refused));
 
@@ -661,21 +659,7 @@ on_both_backends!(
             );
         }
 
-        let client = json(&ferrid(
-            &server,
-            &[
-                "client",
-                "create",
-                "--name",
-                "Batch",
-                "--grant",
-                "client_credentials",
-                "--scope",
-                "orders:read",
-                "--json",
-            ],
-            None,
-        ));
+        let client = json(&ferrid(&server, &create_batch, None));
         let client_id = client["client_id"].as_str().unwrap();
         let updated = json(&ferrid(
             &server,
