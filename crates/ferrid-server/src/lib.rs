@@ -6,6 +6,7 @@
 //! the time; handlers in [`endpoints`] wire them to HTTP and the store.
 
 pub mod acr;
+pub mod admin_auth;
 pub mod audit;
 pub mod authorize;
 pub mod backchannel;
@@ -34,6 +35,7 @@ pub mod outbound;
 pub mod password_pool;
 pub mod paths;
 pub mod pkce;
+pub mod problem;
 pub mod rate_limit;
 pub mod request_id;
 pub mod resources;
@@ -53,8 +55,8 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use crate::endpoints::{
-    account, assets, authorize as authz, consent, health, introspect, login, login_mfa, logout,
-    metadata as meta, password, revoke, token, userinfo,
+    account, admin, assets, authorize as authz, consent, health, introspect, login, login_mfa,
+    logout, metadata as meta, password, revoke, token, userinfo,
 };
 
 /// Largest request body accepted (forms and token requests are small).
@@ -138,6 +140,20 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::USERINFO, web::get().to(userinfo::get))
         .route(paths::USERINFO, web::post().to(userinfo::post))
         .route(paths::HEALTH, web::get().to(health::health))
+        .service(
+            web::scope(paths::ADMIN_API)
+                .route("/clients", web::get().to(admin::clients::list))
+                .route("/clients", web::post().to(admin::clients::create))
+                .route("/clients/{client_id}", web::get().to(admin::clients::show))
+                .route(
+                    "/clients/{client_id}",
+                    web::patch().to(admin::clients::update),
+                )
+                .route(
+                    "/clients/{client_id}",
+                    web::delete().to(admin::clients::delete),
+                ),
+        )
         .route(
             ferrid_pages::STYLESHEET_PATH,
             web::get().to(assets::stylesheet),

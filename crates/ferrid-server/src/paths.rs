@@ -50,3 +50,5 @@ pub const VERIFY_EMAIL: &str = "/verify-email";
 pub const PASSWORD_FORGOT: &str = "/password/forgot";
 /// Where a reset link lands.
 pub const PASSWORD_RESET: &str = "/password/reset";
+/// ferrid's admin API; its URL is the API's identifier (`aud`).
+pub const ADMIN_API: &str = "/admin/api/v1";

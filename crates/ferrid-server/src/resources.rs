@@ -71,6 +71,22 @@ impl Apis {
     }
 }
 
+/// ferrid's own admin API at `identifier`, as an API like the registered
+/// ones: clients allowed its scopes get tokens for it.
+pub fn admin_api(identifier: &str) -> Api {
+    Api {
+        identifier: identifier.to_owned(),
+        name: "ferrid administration".to_owned(),
+        scopes: scopes::ADMIN_SCOPES
+            .map(|(name, description)| ferrid_store::ApiScope {
+                name: name.to_owned(),
+                description: description.to_owned(),
+            })
+            .to_vec(),
+        ..Api::default()
+    }
+}
+
 /// `invalid_target` (RFC 8707 §2).
 pub fn invalid_target(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidTarget, description)

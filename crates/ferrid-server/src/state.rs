@@ -240,6 +240,12 @@ impl AppState {
         });
     }
 
+    /// The master key, for service operations that seal what they create
+    /// (a `client_secret_jwt` client's secret).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
     /// Seals a user's TOTP secret under the master key, bound to the user.
     pub fn seal_totp_secret(&self, secret: &[u8], user_id: &str) -> Result<String, Internal> {
         self.master_key
@@ -276,9 +282,11 @@ impl AppState {
         if let Some(apis) = self.recent_apis.get() {
             return Ok(apis);
         }
-        let apis = std::sync::Arc::new(crate::resources::Apis::new(
-            self.db(|store| store.list_apis()).await?,
+        let mut registered = self.db(|store| store.list_apis()).await?;
+        registered.push(crate::resources::admin_api(
+            &self.settings.endpoint(crate::paths::ADMIN_API),
         ));
+        let apis = std::sync::Arc::new(crate::resources::Apis::new(registered));
         self.recent_apis.put(apis.clone());
         Ok(apis)
     }

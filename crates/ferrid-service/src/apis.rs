@@ -63,8 +63,8 @@ pub enum ApiRuleError {
     /// Not an absolute URI without query and fragment.
     #[error("the identifier must be an absolute URI without a query or fragment (RFC 8707 §2)")]
     Identifier,
-    /// The issuer's own URL.
-    #[error("the identifier must not be this server's issuer")]
+    /// The issuer's own URL, or one under it (ferrid's own APIs).
+    #[error("the identifier must not be this server's issuer or a URL under it")]
     IssuerIdentifier,
     /// Empty or too long.
     #[error("the name must be 1 to 200 characters")]
@@ -131,7 +131,8 @@ fn check_identifier(identifier: &str, issuer: &str) -> Result<String, ApiRuleErr
     if url.query().is_some() || url.fragment().is_some() || identifier.contains('#') {
         return Err(ApiRuleError::Identifier);
     }
-    if identifier.trim_end_matches('/') == issuer.trim_end_matches('/') {
+    let issuer = issuer.trim_end_matches('/');
+    if identifier.trim_end_matches('/') == issuer || identifier.starts_with(&format!("{issuer}/")) {
         return Err(ApiRuleError::IssuerIdentifier);
     }
     Ok(identifier.to_owned())
@@ -484,10 +485,12 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(
-            check_identifier("https://id.example/", issuer),
-            Err(ApiRuleError::IssuerIdentifier)
-        );
+        for ours in ["https://id.example/", "https://id.example/admin/api/v1"] {
+            assert_eq!(
+                check_identifier(ours, issuer),
+                Err(ApiRuleError::IssuerIdentifier)
+            );
+        }
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub enum EventKind {
     UserCreate,
     /// A user was disabled.
     UserDisable,
+    /// A user's administrative role changed.
+    UserAdminRole,
     /// A signing key was created.
     KeyCreate,
     /// A signing key became current.
@@ -127,6 +129,7 @@ impl EventKind {
             EventKind::RoleRevoke => "role.revoke",
             EventKind::UserCreate => "user.create",
             EventKind::UserDisable => "user.disable",
+            EventKind::UserAdminRole => "user.admin_role",
             EventKind::KeyCreate => "key.create",
             EventKind::KeyRotate => "key.rotate",
             EventKind::KeyRevoke => "key.revoke",

@@ -394,6 +394,70 @@ pub fn list(store: &Store) -> Result<Vec<Client>, ClientError> {
     Ok(store.list_clients()?)
 }
 
+/// A client as the admin surfaces show it (never its secret).
+#[derive(Debug, serde::Serialize)]
+pub struct ClientView<'a> {
+    /// `client_id`.
+    pub client_id: &'a str,
+    /// `name`.
+    pub name: &'a str,
+    /// `token_endpoint_auth_method`.
+    pub token_endpoint_auth_method: &'a str,
+    /// `redirect_uris`.
+    pub redirect_uris: &'a [String],
+    /// `post_logout_redirect_uris`.
+    pub post_logout_redirect_uris: &'a [String],
+    /// `grant_types`.
+    pub grant_types: Vec<&'static str>,
+    /// `scope`.
+    pub scope: String,
+    /// `id_token_signed_response_alg`.
+    pub id_token_signed_response_alg: &'a str,
+    /// `refresh_idle_ttl`.
+    pub refresh_idle_ttl: Option<i64>,
+    /// `refresh_absolute_ttl`.
+    pub refresh_absolute_ttl: Option<i64>,
+    /// `refresh_for_online_sessions`.
+    pub refresh_for_online_sessions: bool,
+    /// `backchannel_logout_uri`.
+    pub backchannel_logout_uri: Option<&'a str>,
+    /// `require_mfa`.
+    pub require_mfa: bool,
+    /// `require_pkce`.
+    pub require_pkce: bool,
+    /// `rate_limit_per_minute`.
+    pub rate_limit_per_minute: Option<i32>,
+    /// `created_at`.
+    pub created_at: String,
+}
+
+impl<'a> From<&'a Client> for ClientView<'a> {
+    fn from(client: &'a Client) -> Self {
+        ClientView {
+            client_id: &client.client_id,
+            name: &client.name,
+            token_endpoint_auth_method: client.auth_method.as_str(),
+            redirect_uris: &client.redirect_uris,
+            post_logout_redirect_uris: &client.post_logout_redirect_uris,
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|grant| grant.as_str())
+                .collect(),
+            scope: client.scopes.join(" "),
+            id_token_signed_response_alg: &client.id_token_signed_response_alg,
+            refresh_idle_ttl: client.refresh_idle_ttl,
+            refresh_absolute_ttl: client.refresh_absolute_ttl,
+            refresh_for_online_sessions: client.refresh_for_online_sessions,
+            backchannel_logout_uri: client.backchannel_logout_uri.as_deref(),
+            require_mfa: client.require_mfa,
+            require_pkce: client.require_pkce || !client.auth_method.is_confidential(),
+            rate_limit_per_minute: client.rate_limit_per_minute,
+            created_at: crate::clock::timestamp(client.created_at),
+        }
+    }
+}
+
 /// One stored client.
 pub fn show(store: &Store, client_id: &str) -> Result<Client, ClientError> {
     store
@@ -536,12 +600,13 @@ fn checked_scopes(
     Ok(scopes)
 }
 
-/// Every scope registered APIs define.
-fn api_scope_names(store: &Store) -> Result<Vec<String>, StoreError> {
+/// Every scope registered APIs define, and those of ferrid's admin API.
+pub fn api_scope_names(store: &Store) -> Result<Vec<String>, StoreError> {
     Ok(store
         .list_apis()?
         .into_iter()
         .flat_map(|api| api.scopes.into_iter().map(|scope| scope.name))
+        .chain(scopes::ADMIN_SCOPES.map(|(name, _)| name.to_owned()))
         .collect())
 }
 

@@ -62,10 +62,24 @@ pub const OFFLINE_ACCESS: &str = "offline_access";
 /// The scope that releases the `groups` claim.
 pub const GROUPS: &str = "groups";
 
-/// Scope names an API may not define: those ferrid supports and the other
-/// standard OpenID Connect ones (OIDC Core §5.4).
+/// Reads everything through ferrid's admin API.
+pub const ADMIN_READ: &str = "ferrid:admin.read";
+/// Changes things through ferrid's admin API.
+pub const ADMIN_WRITE: &str = "ferrid:admin.write";
+/// The scopes of ferrid's own admin API, with their descriptions.
+pub const ADMIN_SCOPES: [(&str, &str); 2] = [
+    (
+        ADMIN_READ,
+        "See ferrid's clients, APIs, users and audit log",
+    ),
+    (ADMIN_WRITE, "Change ferrid's clients, APIs, users and keys"),
+];
+
+/// Scope names an API may not define: those ferrid supports, the other
+/// standard OpenID Connect ones (OIDC Core §5.4), and ferrid's own
+/// (`ferrid:…`).
 pub fn is_reserved(name: &str) -> bool {
-    is_supported(name) || matches!(name, "address" | "phone")
+    is_supported(name) || matches!(name, "address" | "phone") || name.starts_with("ferrid:")
 }
 
 /// The scope every OpenID Connect request must include.

@@ -150,6 +150,57 @@ pub fn unlock(store: &Store, username: &str, actor: &str, now: i64) -> Result<()
     Ok(())
 }
 
+/// What an administrator of ferrid may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminRole {
+    /// Everything.
+    Admin,
+    /// Read everything, change nothing.
+    Auditor,
+}
+
+impl AdminRole {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::Admin => "admin",
+            AdminRole::Auditor => "auditor",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<AdminRole> {
+        [AdminRole::Admin, AdminRole::Auditor]
+            .into_iter()
+            .find(|role| role.as_str() == name)
+    }
+
+    /// Whether this role may change things.
+    pub fn may_write(self) -> bool {
+        self == AdminRole::Admin
+    }
+}
+
+/// Makes a user an administrator with `role`, or (with `None`) no longer
+/// one.
+pub fn set_admin_role(
+    store: &Store,
+    username: &str,
+    role: Option<AdminRole>,
+    actor: &str,
+    now: i64,
+) -> Result<User, UserError> {
+    let user = find(store, username)?;
+    store.set_admin_role(&user.id, role.map(AdminRole::as_str))?;
+    audit(EventKind::UserAdminRole, actor, &user.id)
+        .detail(format!(
+            "admin role: {}",
+            role.map_or("none", AdminRole::as_str)
+        ))
+        .write(store, now)?;
+    Ok(user)
+}
+
 fn audit(kind: EventKind, actor: &str, user_id: &str) -> Event {
     Event::new(kind, Outcome::Success)
         .actor(actor)

@@ -14,6 +14,7 @@ diesel::table! {
         updated_at -> BigInt,
         totp_secret_sealed -> Nullable<Text>,
         totp_last_step -> Nullable<BigInt>,
+        admin_role -> Nullable<Text>,
     }
 }
 

@@ -384,6 +384,20 @@ pub enum UserCommand {
         /// Login name.
         username: String,
     },
+    /// Let a user administer ferrid (the admin API), or with `--auditor`
+    /// read everything there and change nothing.
+    GrantAdmin {
+        /// Login name.
+        username: String,
+        /// Read-only administration.
+        #[arg(long)]
+        auditor: bool,
+    },
+    /// Take a user's administrative role away.
+    RevokeAdmin {
+        /// Login name.
+        username: String,
+    },
 }
 
 /// `ferrid key …`

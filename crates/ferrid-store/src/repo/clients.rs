@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::error::{StoreError, StoreResult};
-use crate::schema::clients;
+use crate::schema::{clients, role_grants};
 use crate::Store;
 
 /// How a client authenticates at the token endpoint
@@ -314,6 +314,25 @@ impl Store {
             .collect()
     }
 
+    /// At most `limit` clients by id, after `after` (keyset paging: stable
+    /// while clients are added or deleted).
+    pub fn page_clients(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<Client>> {
+        let mut connection = self.connection()?;
+        let mut query = clients::table
+            .order(clients::client_id.asc())
+            .limit(limit)
+            .select(ClientRow::as_select())
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(clients::client_id.gt(after));
+        }
+        query
+            .load(&mut connection)?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
     /// Changes the algorithm of a client's ID tokens.
     pub fn set_client_id_token_alg(&self, client_id: &str, alg: &str) -> StoreResult<()> {
         let mut connection = self.connection()?;
@@ -378,13 +397,24 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a client and, by cascade, its codes and consents.
+    /// Deletes a client and, by cascade, its codes and consents, and the
+    /// roles granted to it.
     pub fn delete_client(&self, client_id: &str) -> StoreResult<()> {
         let mut connection = self.connection()?;
-        let deleted = diesel::delete(clients::table.find(client_id)).execute(&mut connection)?;
-        if deleted == 0 {
-            return Err(StoreError::NotFound("client"));
-        }
-        Ok(())
+        connection.transaction(|connection| {
+            // Role grants name their holder without a foreign key (a
+            // holder is a user, a group or a client).
+            diesel::delete(
+                role_grants::table
+                    .filter(role_grants::principal_kind.eq("client"))
+                    .filter(role_grants::principal.eq(client_id)),
+            )
+            .execute(connection)?;
+            let deleted = diesel::delete(clients::table.find(client_id)).execute(connection)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound("client"));
+            }
+            Ok(())
+        })
     }
 }

@@ -31,6 +31,8 @@ pub struct User {
     /// The confirmed TOTP secret, sealed under the master key; `None`
     /// until the user has enrolled a second factor.
     pub totp_secret_sealed: Option<String>,
+    /// `admin` or `auditor` for those who administer ferrid.
+    pub admin_role: Option<String>,
 }
 
 impl User {
@@ -67,6 +69,28 @@ pub struct NewUser<'a> {
 }
 
 impl Store {
+    /// Sets (or, with `None`, clears) a user's administrative role.
+    pub fn set_admin_role(&self, user_id: &str, role: Option<&str>) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(users::table.find(user_id))
+            .set(users::admin_role.eq(role))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    /// How many enabled users hold the `admin` role.
+    pub fn count_admins(&self) -> StoreResult<i64> {
+        let mut connection = self.connection()?;
+        Ok(users::table
+            .filter(users::admin_role.eq("admin"))
+            .filter(users::disabled.eq(false))
+            .count()
+            .get_result(&mut connection)?)
+    }
+
     /// Creates a user with a fresh random subject id.
     pub fn create_user(&self, new: NewUser<'_>, now: i64) -> StoreResult<User> {
         let user = User {
@@ -80,6 +104,7 @@ impl Store {
             created_at: now,
             updated_at: now,
             totp_secret_sealed: None,
+            admin_role: None,
         };
         let mut connection = self.connection()?;
         diesel::insert_into(users::table)

@@ -1,66 +1,24 @@
 //! `ferrid client …`
 
 use ferrid_service::audit::actors;
-use ferrid_service::clients::{self, ClientError, ClientRegistration, ClientUpdate, Field};
+use ferrid_service::clients::{
+    self, ClientError, ClientRegistration, ClientUpdate, ClientView, Field,
+};
 use ferrid_service::{Clock, SystemClock};
-use ferrid_store::Client;
 use ferrid_tokens::SigningAlgorithm;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::app;
 use crate::cli::{ClientCommand, ClientCreate};
 use crate::config::Config;
-use crate::output::{emit, timestamp};
+use crate::output::emit;
 
-#[derive(Serialize)]
-struct ClientView<'a> {
-    client_id: &'a str,
-    name: &'a str,
-    token_endpoint_auth_method: &'a str,
-    redirect_uris: &'a [String],
-    post_logout_redirect_uris: &'a [String],
-    grant_types: Vec<&'static str>,
-    scope: String,
-    id_token_signed_response_alg: &'a str,
-    refresh_idle_ttl: Option<i64>,
-    refresh_absolute_ttl: Option<i64>,
-    refresh_for_online_sessions: bool,
-    backchannel_logout_uri: Option<&'a str>,
-    require_mfa: bool,
-    require_pkce: bool,
-    rate_limit_per_minute: Option<i32>,
-    created_at: String,
+/// The text `client show` prints.
+trait Human {
+    fn human(&self) -> String;
 }
 
-impl<'a> From<&'a Client> for ClientView<'a> {
-    fn from(client: &'a Client) -> Self {
-        ClientView {
-            client_id: &client.client_id,
-            name: &client.name,
-            token_endpoint_auth_method: client.auth_method.as_str(),
-            redirect_uris: &client.redirect_uris,
-            post_logout_redirect_uris: &client.post_logout_redirect_uris,
-            grant_types: client
-                .grant_types
-                .iter()
-                .map(|grant| grant.as_str())
-                .collect(),
-            scope: client.scopes.join(" "),
-            id_token_signed_response_alg: &client.id_token_signed_response_alg,
-            refresh_idle_ttl: client.refresh_idle_ttl,
-            refresh_absolute_ttl: client.refresh_absolute_ttl,
-            refresh_for_online_sessions: client.refresh_for_online_sessions,
-            backchannel_logout_uri: client.backchannel_logout_uri.as_deref(),
-            require_mfa: client.require_mfa,
-            require_pkce: client.require_pkce || !client.auth_method.is_confidential(),
-            rate_limit_per_minute: client.rate_limit_per_minute,
-            created_at: timestamp(client.created_at),
-        }
-    }
-}
-
-impl ClientView<'_> {
+impl Human for ClientView<'_> {
     fn human(&self) -> String {
         format!(
             "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nID token alg:  {}\nrequire MFA:   {}\nrequire PKCE:  {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",

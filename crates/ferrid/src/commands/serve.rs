@@ -32,6 +32,11 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
     let issuer = state.settings.issuer.clone();
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%address, %issuer, scheme, mail = %state.mailer.describe(), discovery = %state.settings.endpoint(paths::DISCOVERY), "ferrid is listening");
+    if state.store.count_admins()? == 0 {
+        tracing::warn!(
+            "no administrator yet: make a user one with `ferrid user grant-admin USERNAME` to use the admin API"
+        );
+    }
     // Rotation and reloads run beside the server until it stops.
     let _maintenance = KeyMaintenance::spawn(state.clone())?;
     actix_web::rt::System::new().block_on(async move {

@@ -5,7 +5,7 @@ use std::io::BufRead;
 use anyhow::Context;
 use ferrid_service::accounts::check_identity;
 use ferrid_service::audit::actors;
-use ferrid_service::users::{self, NewAccount, PasswordRules};
+use ferrid_service::users::{self, AdminRole, NewAccount, PasswordRules};
 use ferrid_service::{Clock, SystemClock};
 use ferrid_store::{PasswordHasher, Store};
 use serde::Serialize;
@@ -104,6 +104,36 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
                 || {
                     format!("Forgot the failed sign-in attempts of {username}; they can sign in again now.")
                 },
+            )
+        }
+        UserCommand::GrantAdmin { username, auditor } => {
+            let role = if auditor {
+                AdminRole::Auditor
+            } else {
+                AdminRole::Admin
+            };
+            users::set_admin_role(&store, &username, Some(role), actors::CLI, now)?;
+            emit(
+                json,
+                &json!({ "username": username, "admin_role": role.as_str() }),
+                || {
+                    format!(
+                        "{username} is now {} of ferrid.",
+                        if auditor {
+                            "an auditor"
+                        } else {
+                            "an administrator"
+                        }
+                    )
+                },
+            )
+        }
+        UserCommand::RevokeAdmin { username } => {
+            users::set_admin_role(&store, &username, None, actors::CLI, now)?;
+            emit(
+                json,
+                &json!({ "username": username, "admin_role": null }),
+                || format!("{username} no longer administers ferrid."),
             )
         }
     }

@@ -20,6 +20,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("outbound", 0),
     ("paths", 0),
     ("pkce", 0),
+    ("problem", 0),
     ("request_id", 0),
     ("security", 0),
     ("settings", 0),
@@ -40,6 +41,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     // The bundle of components every handler receives.
     ("state", 2),
     // Flows shared by endpoints.
+    ("admin_auth", 3),
     ("audit", 3),
     ("authorize", 3),
     ("bearer", 3),

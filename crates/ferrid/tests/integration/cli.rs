@@ -789,6 +789,27 @@ on_both_backends!(
         assert!(none["roles"].as_array().unwrap().is_empty());
         assert!(server.store.role_grants(orders).unwrap().is_empty());
 
+        // A deleted client's role grants go with it.
+        json(&ferrid(
+            &server,
+            &["api", "update", orders, "--add-role", "clerk", "--json"],
+            None,
+        ));
+        json(&ferrid(
+            &server,
+            &[
+                "role", "grant", "--api", orders, "--role", "clerk", "--client", client_id,
+                "--json",
+            ],
+            None,
+        ));
+        json(&ferrid(
+            &server,
+            &["client", "delete", client_id, "--json"],
+            None,
+        ));
+        assert!(server.store.role_grants(orders).unwrap().is_empty());
+
         // Shown, listed, deleted with its introspection credentials.
         let shown = json(&ferrid(&server, &["api", "show", orders, "--json"], None));
         let introspection_client = shown["introspection_client_id"]

@@ -9,6 +9,7 @@
 mod support;
 
 mod account;
+mod admin_api;
 mod apis;
 mod architecture;
 mod audit;

@@ -245,13 +245,7 @@ impl TestServer {
     /// Registers a client from a full registration.
     pub fn create_client_with(&self, registration: ClientRegistration) -> TestClient {
         let enabled = self.config.signing_algorithms().expect("algorithms");
-        let api_scopes: Vec<String> = self
-            .store
-            .list_apis()
-            .expect("list APIs")
-            .into_iter()
-            .flat_map(|api| api.scopes.into_iter().map(|scope| scope.name))
-            .collect();
+        let api_scopes = ferrid_service::clients::api_scope_names(&self.store).expect("API scopes");
         let registered = register(
             registration,
             &api_scopes,

@@ -1,0 +1,283 @@
+//! `/admin/api/v1/clients`: list, register, read, change and delete
+//! clients, with the rules and errors of `ferrid_service::clients`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_service::clients::{
+    self, ClientError, ClientRegistration, ClientUpdate, ClientView, Field,
+};
+use ferrid_store::Client;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::admin_auth::{self, Access};
+use crate::endpoints::admin::{check_if_match, etag, json_body, Paging};
+use crate::error::Internal;
+use crate::paths;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The JSON member each registration field is, in requests and problems.
+fn member(field: Field) -> &'static str {
+    match field {
+        Field::Name => "name",
+        Field::AuthMethod => "token_endpoint_auth_method",
+        Field::GrantTypes => "grant_types",
+        Field::RefreshSettings => "refresh_for_online_sessions",
+        Field::RefreshLifetimes => "refresh_absolute_ttl",
+        Field::RefreshIdleTtl => "refresh_idle_ttl",
+        Field::RedirectUris => "redirect_uris",
+        Field::PostLogoutRedirectUris => "post_logout_redirect_uris",
+        Field::BackchannelLogoutUri => "backchannel_logout_uri",
+        Field::Scope => "scope",
+        Field::Jwks => "jwks",
+        Field::JwksUri => "jwks_uri",
+        Field::IdTokenAlg => "id_token_signed_response_alg",
+        Field::RateLimit => "rate_limit_per_minute",
+    }
+}
+
+fn problem(error: ClientError) -> Problem {
+    match error {
+        ClientError::Invalid(invalid) => {
+            Problem::invalid(member(invalid.field()), invalid.to_string())
+        }
+        ClientError::NotFound(client_id) => {
+            Problem::not_found(format!("no client with id {client_id}"))
+        }
+        other => Internal::log(other).into(),
+    }
+}
+
+/// A client with its `ETag`.
+fn represented(client: &Client, status: StatusCode, extra: Option<(&str, &str)>) -> HttpResponse {
+    let view = ClientView::from(client);
+    let tag = etag(&view);
+    let mut body = json!(view);
+    if let Some((name, value)) = extra {
+        body[name] = json!(value);
+    }
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, tag))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+async fn stored(state: &AppState, client_id: String) -> Result<Client, Problem> {
+    state
+        .db(move |store| Ok(clients::show(store, &client_id)))
+        .await?
+        .map_err(problem)
+}
+
+/// `GET /admin/api/v1/clients?limit=…&after=…`: a page of clients by id.
+pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
+    admin_auth::authorize(&state, &http, Access::Read).await?;
+    let paging = web::Query::<Paging>::from_query(http.query_string())
+        .map_err(|error| Problem::bad_request(error.to_string()))?
+        .into_inner();
+    let limit = paging.limit()?;
+    let page = state
+        .db(move |store| store.page_clients(paging.after.as_deref(), limit + 1))
+        .await?;
+    let more = page.len() as i64 > limit;
+    let items: Vec<ClientView> = page
+        .iter()
+        .take(limit as usize)
+        .map(ClientView::from)
+        .collect();
+    let next = more
+        .then(|| items.last().map(|view| view.client_id))
+        .flatten();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "items": items, "next": next })))
+}
+
+/// What `POST` takes: the registration settings, named as in RFC 7591.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    name: String,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(default = "default_grants")]
+    grant_types: Vec<String>,
+    #[serde(default = "default_auth_method")]
+    token_endpoint_auth_method: String,
+    #[serde(default = "default_scope")]
+    scope: String,
+    #[serde(default = "default_alg")]
+    id_token_signed_response_alg: String,
+    refresh_idle_ttl: Option<i64>,
+    refresh_absolute_ttl: Option<i64>,
+    #[serde(default)]
+    refresh_for_online_sessions: bool,
+    backchannel_logout_uri: Option<String>,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    require_mfa: bool,
+    #[serde(default = "yes")]
+    require_pkce: bool,
+    rate_limit_per_minute: Option<u32>,
+}
+
+fn default_grants() -> Vec<String> {
+    vec!["authorization_code".to_owned()]
+}
+fn default_auth_method() -> String {
+    "client_secret_basic".to_owned()
+}
+fn default_scope() -> String {
+    "openid".to_owned()
+}
+fn default_alg() -> String {
+    "RS256".to_owned()
+}
+fn yes() -> bool {
+    true
+}
+
+/// `POST /admin/api/v1/clients`: registers a client; the secret is in
+/// this response only.
+pub async fn create(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let new: NewClient = json_body(&http, &body)?;
+    let registration = ClientRegistration {
+        name: new.name,
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        grant_types: new.grant_types,
+        auth_method: new.token_endpoint_auth_method,
+        scope: new.scope,
+        id_token_alg: new.id_token_signed_response_alg,
+        refresh_idle_ttl: new.refresh_idle_ttl,
+        refresh_absolute_ttl: new.refresh_absolute_ttl,
+        refresh_for_online_sessions: new.refresh_for_online_sessions,
+        backchannel_logout_uri: new.backchannel_logout_uri,
+        require_mfa: new.require_mfa,
+        pkce_optional: !new.require_pkce,
+        rate_limit_per_minute: new.rate_limit_per_minute,
+        jwks: new.jwks.map(|jwks| jwks.to_string()),
+        jwks_uri: new.jwks_uri,
+    };
+    let enabled = state.published().keyring.signing_algorithms();
+    let (master_key, now) = (state.master_key().clone(), state.now());
+    let registered = state
+        .db(move |store| {
+            Ok(clients::create(
+                store,
+                registration,
+                &enabled,
+                &master_key,
+                &admin.actor,
+                now,
+            ))
+        })
+        .await?
+        .map_err(problem)?;
+    let mut response = represented(
+        &registered.client,
+        StatusCode::CREATED,
+        registered
+            .secret
+            .as_deref()
+            .map(|secret| ("client_secret", secret)),
+    );
+    if let Ok(location) = header::HeaderValue::from_str(&format!(
+        "{}/clients/{}",
+        paths::ADMIN_API,
+        registered.client.client_id
+    )) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `GET /admin/api/v1/clients/{id}`.
+pub async fn show(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    client_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    admin_auth::authorize(&state, &http, Access::Read).await?;
+    let client = stored(&state, client_id.into_inner()).await?;
+    Ok(represented(&client, StatusCode::OK, None))
+}
+
+/// What `PATCH` changes; members left out stay as they are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientChange {
+    id_token_signed_response_alg: Option<String>,
+    require_mfa: Option<bool>,
+    require_pkce: Option<bool>,
+    rate_limit_per_minute: Option<u32>,
+    scope: Option<String>,
+}
+
+/// `PATCH /admin/api/v1/clients/{id}` with `If-Match`.
+pub async fn update(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    client_id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let change: ClientChange = json_body(&http, &body)?;
+    let client_id = client_id.into_inner();
+    let current = stored(&state, client_id.clone()).await?;
+    check_if_match(&http, &etag(&ClientView::from(&current)))?;
+    let update = ClientUpdate {
+        id_token_alg: change.id_token_signed_response_alg,
+        require_mfa: change.require_mfa,
+        require_pkce: change.require_pkce,
+        rate_limit_per_minute: change.rate_limit_per_minute,
+        scope: change.scope,
+    };
+    let enabled = state.published().keyring.signing_algorithms();
+    let now = state.now();
+    let id = client_id.clone();
+    state
+        .db(move |store| {
+            Ok(clients::update(
+                store,
+                &id,
+                &update,
+                &enabled,
+                &admin.actor,
+                now,
+            ))
+        })
+        .await?
+        .map_err(problem)?;
+    let client = stored(&state, client_id).await?;
+    Ok(represented(&client, StatusCode::OK, None))
+}
+
+/// `DELETE /admin/api/v1/clients/{id}` (with `If-Match` when given).
+pub async fn delete(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    client_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let client_id = client_id.into_inner();
+    let current = stored(&state, client_id.clone()).await?;
+    if http.headers().contains_key(header::IF_MATCH) {
+        check_if_match(&http, &etag(&ClientView::from(&current)))?;
+    }
+    let now = state.now();
+    state
+        .db(move |store| Ok(clients::delete(store, &client_id, &admin.actor, now)))
+        .await?
+        .map_err(problem)?;
+    Ok(HttpResponse::NoContent().finish())
+}

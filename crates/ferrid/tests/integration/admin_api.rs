@@ -1,0 +1,379 @@
+//! The admin API through the real server with real tokens: clients'
+//! create, read, update and delete, scopes that separate reading from
+//! writing, users' admin roles, problem details, If-Match and paging.
+
+use ferrid_server::Clock;
+use ferrid_service::audit::actors;
+use ferrid_service::users::{self, AdminRole};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::oidc::{authorization_url, relying_party};
+use crate::support::server::TestClient;
+use crate::support::{Backend, Browser, TestServer};
+use crate::token_lifecycle::call;
+
+const READ: &str = "ferrid:admin.read";
+const WRITE: &str = "ferrid:admin.write";
+
+/// A service client allowed `scope` through client credentials, and a
+/// token it got for `scope`.
+async fn service_token(server: &TestServer, scope: &str) -> String {
+    let client = server.create_client_with(ferrid_service::clients::ClientRegistration {
+        name: "Ops".into(),
+        grant_types: vec!["client_credentials".into()],
+        auth_method: "client_secret_basic".into(),
+        scope: scope.into(),
+        id_token_alg: "RS256".into(),
+        ..Default::default()
+    });
+    token_for(server, &client, scope).await
+}
+
+async fn token_for(server: &TestServer, client: &TestClient, scope: &str) -> String {
+    let (status, body) = call(
+        server,
+        "/token",
+        client,
+        &[("grant_type", "client_credentials"), ("scope", scope)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Calls the admin API; returns status, headers and JSON body.
+async fn admin(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    if_match: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut request =
+        reqwest::Client::new().request(method, server.url(&format!("/admin/api/v1{path}")));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(tag) = if_match {
+        request = request.header("if-match", tag);
+    }
+    let response = request.send().await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let text = response.text().await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+fn etag(headers: &reqwest::header::HeaderMap) -> String {
+    headers["etag"].to_str().unwrap().to_owned()
+}
+
+fn is_problem(headers: &reqwest::header::HeaderMap, body: &Value, status: StatusCode) {
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(body["status"], status.as_u16(), "{body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+}
+
+on_both_backends!(
+    clients_through_the_admin_api,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let writer = service_token(&server, &format!("{READ} {WRITE}")).await;
+        let reader = service_token(&server, READ).await;
+
+        // Create.
+        let (status, headers, created) = admin(
+            &server,
+            Method::POST,
+            "/clients",
+            Some(&writer),
+            Some(json!({
+                "name": "Console app",
+                "redirect_uris": ["https://console.example/cb"],
+                "scope": "openid profile",
+            })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let client_id = created["client_id"].as_str().unwrap().to_owned();
+        assert!(created["client_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("fcs_"));
+        assert_eq!(
+            headers["location"],
+            format!("/admin/api/v1/clients/{client_id}").as_str()
+        );
+        let created_tag = etag(&headers);
+
+        // Read: the same representation, without the secret.
+        let (status, headers, shown) = admin(
+            &server,
+            Method::GET,
+            &format!("/clients/{client_id}"),
+            Some(&reader),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(etag(&headers), created_tag);
+        assert!(shown.get("client_secret").is_none());
+        assert_eq!(shown["require_pkce"], true);
+
+        // Update needs the current ETag.
+        let path = format!("/clients/{client_id}");
+        let change = json!({ "require_mfa": true });
+        let (status, headers, body) = admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(change.clone()),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+        is_problem(&headers, &body, status);
+        let (status, _, body) = admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(change.clone()),
+            Some(&created_tag),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["require_mfa"], true);
+        // The first admin's tag is stale now: a second edit with it is refused.
+        let (status, headers, body) = admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(json!({ "require_mfa": false })),
+            Some(&created_tag),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+        is_problem(&headers, &body, status);
+
+        // Rule violations name their member.
+        let (status, headers, body) = admin(
+            &server,
+            Method::POST,
+            "/clients",
+            Some(&writer),
+            Some(json!({ "name": "Bad", "redirect_uris": ["http://evil.example/cb"] })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        is_problem(&headers, &body, status);
+        assert_eq!(body["errors"][0]["field"], "redirect_uris");
+        let (status, _, body) = admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(json!({ "id_token_signed_response_alg": "HS256" })),
+            Some("*"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["errors"][0]["field"], "id_token_signed_response_alg");
+        // Unknown members and bodies that are not JSON.
+        let (status, _, body) = admin(
+            &server,
+            Method::POST,
+            "/clients",
+            Some(&writer),
+            Some(json!({ "name": "X", "admin": true })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let form = reqwest::Client::new()
+            .post(server.url("/admin/api/v1/clients"))
+            .bearer_auth(&writer)
+            .form(&[("name", "X")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        // Reading is not writing; no token, or one for something else, is 401.
+        let (status, headers, body) =
+            admin(&server, Method::DELETE, &path, Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        is_problem(&headers, &body, status);
+        assert!(headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope"));
+        let (status, headers, _) = admin(&server, Method::GET, "/clients", None, None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers["www-authenticate"], "Bearer");
+        let other = service_token(&server, "profile").await;
+        let (status, _, _) =
+            admin(&server, Method::GET, "/clients", Some(&other), None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        // Paging by key: three clients exist besides the test's own.
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let query = match &after {
+                Some(after) => format!("/clients?limit=2&after={after}"),
+                None => "/clients?limit=2".to_owned(),
+            };
+            let (status, _, page) =
+                admin(&server, Method::GET, &query, Some(&reader), None, None).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 2);
+            seen.extend(
+                items
+                    .iter()
+                    .map(|item| item["client_id"].as_str().unwrap().to_owned()),
+            );
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(seen, sorted, "each client once, in order");
+        assert_eq!(seen.len(), server.store.list_clients().unwrap().len());
+        let (status, _, _) = admin(
+            &server,
+            Method::GET,
+            "/clients?limit=0",
+            Some(&reader),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // Delete; then it is gone, and both changes are audited as the caller.
+        let (status, _, _) = admin(&server, Method::DELETE, &path, Some(&writer), None, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, headers, body) =
+            admin(&server, Method::GET, &path, Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        is_problem(&headers, &body, status);
+        let events = server
+            .store
+            .audit_events(&ferrid_store::AuditFilter {
+                user_id: None,
+                since: None,
+                limit: 100,
+            })
+            .unwrap();
+        let by_api: Vec<&str> = events
+            .iter()
+            .filter(|event| {
+                event
+                    .actor
+                    .as_deref()
+                    .is_some_and(|actor| actor.starts_with("client:"))
+            })
+            .map(|event| event.event.as_str())
+            .collect();
+        for kind in ["client.create", "client.update", "client.delete"] {
+            assert!(by_api.contains(&kind), "{kind} in {by_api:?}");
+        }
+    }
+);
+
+on_both_backends!(
+    a_users_token_needs_an_admin_role,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("olga");
+        let console = server.create_client_with(ferrid_service::clients::ClientRegistration {
+            name: "Console".into(),
+            redirect_uris: vec!["https://console.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: format!("openid {READ} {WRITE}"),
+            id_token_alg: "RS256".into(),
+            ..Default::default()
+        });
+        let rp = relying_party(&server, &console).await;
+        let start = authorization_url(&rp, &[READ, WRITE]);
+        let redirected = Browser::new()
+            .sign_in(&server.issuer, start.url.as_str(), "olga")
+            .await;
+        let (status, body) = call(
+            &server,
+            "/token",
+            &console,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &redirected.param("code").unwrap()),
+                ("redirect_uri", "https://console.example/cb"),
+                ("code_verifier", start.verifier.secret()),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_owned();
+
+        let list = || admin(&server, Method::GET, "/clients", Some(&token), None, None);
+        let create = || {
+            admin(
+                &server,
+                Method::POST,
+                "/clients",
+                Some(&token),
+                Some(json!({ "name": "By olga", "redirect_uris": ["https://x.example/cb"] })),
+                None,
+            )
+        };
+        // No role: nothing, though the token has the scopes.
+        assert_eq!(list().await.0, StatusCode::FORBIDDEN);
+        // An auditor reads and cannot write; an admin does both, at once.
+        let now = server.clock.now();
+        users::set_admin_role(
+            &server.store,
+            "olga",
+            Some(AdminRole::Auditor),
+            actors::CLI,
+            now,
+        )
+        .unwrap();
+        assert_eq!(list().await.0, StatusCode::OK);
+        assert_eq!(create().await.0, StatusCode::FORBIDDEN);
+        users::set_admin_role(
+            &server.store,
+            "olga",
+            Some(AdminRole::Admin),
+            actors::CLI,
+            now,
+        )
+        .unwrap();
+        let (status, _, created) = create().await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        users::set_admin_role(&server.store, "olga", None, actors::CLI, now).unwrap();
+        assert_eq!(list().await.0, StatusCode::FORBIDDEN);
+    }
+);
