@@ -701,6 +701,32 @@ on_both_backends!(
         assert_eq!(changed["roles"].as_array().unwrap().len(), 2);
 
         server.create_user("gina");
+        // Administrators: granted, narrowed to auditor, taken away.
+        let granted = json(&ferrid(
+            &server,
+            &["user", "grant-admin", "gina", "--json"],
+            None,
+        ));
+        assert_eq!(granted["admin_role"], "admin");
+        assert_eq!(server.store.count_admins().unwrap(), 1);
+        json(&ferrid(
+            &server,
+            &["user", "grant-admin", "gina", "--auditor", "--json"],
+            None,
+        ));
+        assert_eq!(server.store.count_admins().unwrap(), 0);
+        let gina = server.store.find_user_by_login("gina").unwrap().unwrap();
+        assert_eq!(gina.admin_role.as_deref(), Some("auditor"));
+        json(&ferrid(
+            &server,
+            &["user", "revoke-admin", "gina", "--json"],
+            None,
+        ));
+        let gina = server.store.find_user_by_login("gina").unwrap().unwrap();
+        assert_eq!(gina.admin_role, None);
+        assert!(!ferrid(&server, &["user", "grant-admin", "nobody"], None)
+            .status
+            .success());
         json(&ferrid(
             &server,
             &["group", "create", "staff", "--json"],
