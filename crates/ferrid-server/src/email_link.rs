@@ -7,6 +7,7 @@ use ferrid_store::EmailToken;
 
 use crate::error::PageError;
 use crate::state::AppState;
+use crate::{mail, paths};
 
 /// The page for a link that is unknown, spent or expired.
 pub fn invalid_link() -> PageError {
@@ -62,4 +63,66 @@ pub fn password_reset_form(
         error,
     };
     token.respond_form(error, &page)
+}
+
+/// At most one reset e-mail per account in this many seconds, so the
+/// form cannot be used to flood someone's mailbox.
+pub const RESET_COOLDOWN: i64 = 60;
+
+/// Why a user gets a link to choose a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordLink {
+    /// They asked to reset a forgotten one.
+    Reset,
+    /// An administrator created their account.
+    Invitation,
+}
+
+/// Issues a reset token for `user` and mails the link, in the background,
+/// unless one was sent within [`RESET_COOLDOWN`].
+pub fn send_password_link(state: &AppState, user: ferrid_store::User, why: PasswordLink) {
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        let (now, ttl) = (state.now(), state.settings.security.email.reset_ttl);
+        let user_id = user.id.clone();
+        let issued = state
+            .db(move |store| {
+                let recent = store
+                    .last_email_token_at(&user.id, mail::PASSWORD_RESET)?
+                    .is_some_and(|at| now - at < RESET_COOLDOWN);
+                if recent {
+                    return Ok(None);
+                }
+                mail::issue_token(store, &user, mail::PASSWORD_RESET, now, ttl)
+                    .map(|token| Some((user, token)))
+            })
+            .await;
+        let Ok(Some((user, token))) = issued else {
+            tracing::info!(%user_id, "no reset e-mail: one was sent within the last minute, or the database failed");
+            return;
+        };
+        let link = format!(
+            "{}?token={token}",
+            state.settings.endpoint(paths::PASSWORD_RESET)
+        );
+        let (subject, body) = match why {
+            PasswordLink::Reset => (
+                "Reset your password",
+                format!(
+                    "Hello {},\n\nSomeone asked to reset the password of your account. To choose a new password, open this link within {} minutes:\n\n{link}\n\nIf it was not you, ignore this message: your password stays as it is.\n",
+                    user.username,
+                    ttl / 60
+                ),
+            ),
+            PasswordLink::Invitation => (
+                "Your new account",
+                format!(
+                    "Hello {},\n\nAn administrator created an account for you. To choose your password, open this link within {} minutes:\n\n{link}\n",
+                    user.username,
+                    ttl / 60
+                ),
+            ),
+        };
+        mail::send_in_background(&state.mailer, user.email.clone(), subject.into(), body);
+    });
 }

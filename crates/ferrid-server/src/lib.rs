@@ -152,6 +152,26 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(
                     "/clients/{client_id}",
                     web::delete().to(admin::clients::delete),
+                )
+                .route("/users", web::get().to(admin::users::list))
+                .route("/users", web::post().to(admin::users::create))
+                .route("/users/{user_id}", web::get().to(admin::users::show))
+                .route("/users/{user_id}", web::patch().to(admin::users::update))
+                .route(
+                    "/users/{user_id}/unlock",
+                    web::post().to(admin::users::unlock),
+                )
+                .route(
+                    "/users/{user_id}/reset-mfa",
+                    web::post().to(admin::users::reset_mfa),
+                )
+                .route(
+                    "/users/{user_id}/sessions",
+                    web::get().to(admin::users::sessions),
+                )
+                .route(
+                    "/users/{user_id}/sessions",
+                    web::delete().to(admin::users::end_sessions),
                 ),
         )
         .route(

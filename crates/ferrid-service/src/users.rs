@@ -84,6 +84,68 @@ pub fn create(
     Ok(user)
 }
 
+/// A user as the admin surfaces show them (never a hash or secret).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserView {
+    /// The subject identifier.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Whether the address was verified.
+    pub email_verified: bool,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// Whether a second factor is enrolled.
+    pub mfa: bool,
+    /// `admin` or `auditor`, for administrators.
+    pub admin_role: Option<String>,
+    /// Creation time, RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        UserView {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            email_verified: user.email_verified,
+            disabled: user.disabled,
+            mfa: user.has_mfa(),
+            admin_role: user.admin_role.clone(),
+            created_at: crate::clock::timestamp(user.created_at),
+        }
+    }
+}
+
+/// The user with this id.
+pub fn show(store: &Store, user_id: &str) -> Result<User, UserError> {
+    store
+        .find_user(user_id)?
+        .ok_or_else(|| UserError::NotFound(user_id.to_owned()))
+}
+
+/// Ends every session of a user; relying parties with a back-channel
+/// logout receiver are told. Returns how many ended.
+pub fn end_sessions(
+    store: &Store,
+    username: &str,
+    actor: &str,
+    now: i64,
+) -> Result<usize, UserError> {
+    let user = find(store, username)?;
+    let ended = store.end_user_sessions(&user.id, None, now, |_| Ok(()))?;
+    audit(EventKind::SessionEnd, actor, &user.id)
+        .detail(format!("an administrator ended {ended} sessions"))
+        .write(store, now)?;
+    Ok(ended)
+}
+
 /// Every user.
 pub fn list(store: &Store) -> Result<Vec<User>, UserError> {
     Ok(store.list_users()?)

@@ -81,6 +81,43 @@ impl Store {
         Ok(())
     }
 
+    /// At most `limit` users by username, after the username `after`;
+    /// with `search`, only those whose username or e-mail address starts
+    /// with it (keyset paging on the unique username index, so a page
+    /// costs the same at the 100,000th user as at the first).
+    pub fn page_users(
+        &self,
+        after: Option<&str>,
+        search: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<User>> {
+        let mut connection = self.connection()?;
+        let mut query = users::table
+            .order(users::username.asc())
+            .limit(limit)
+            .select(User::as_select())
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(users::username.gt(after));
+        }
+        if let Some(search) = search {
+            // LIKE's wildcards in the search are literal characters.
+            let escaped = search
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("{escaped}%");
+            query = query.filter(
+                users::username
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern).escape('\\')),
+            );
+        }
+        Ok(query.load(&mut connection)?)
+    }
+
     /// How many enabled users hold the `admin` role.
     pub fn count_admins(&self) -> StoreResult<i64> {
         let mut connection = self.connection()?;

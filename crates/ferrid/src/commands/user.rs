@@ -5,27 +5,15 @@ use std::io::BufRead;
 use anyhow::Context;
 use ferrid_service::accounts::check_identity;
 use ferrid_service::audit::actors;
-use ferrid_service::users::{self, AdminRole, NewAccount, PasswordRules};
+use ferrid_service::users::{self, AdminRole, NewAccount, PasswordRules, UserView};
 use ferrid_service::{Clock, SystemClock};
 use ferrid_store::{PasswordHasher, Store};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::app;
 use crate::cli::UserCommand;
 use crate::config::Config;
-use crate::output::{emit, timestamp};
-
-#[derive(Serialize)]
-struct UserView {
-    id: String,
-    username: String,
-    email: String,
-    name: Option<String>,
-    email_verified: bool,
-    disabled: bool,
-    created_at: String,
-}
+use crate::output::emit;
 
 /// Runs a user command.
 pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<()> {
@@ -147,18 +135,7 @@ fn rules<'a>(config: &Config, hasher: &'a PasswordHasher) -> PasswordRules<'a> {
 }
 
 fn list(store: &Store, json: bool) -> anyhow::Result<()> {
-    let users: Vec<UserView> = users::list(store)?
-        .into_iter()
-        .map(|user| UserView {
-            id: user.id,
-            username: user.username,
-            email: user.email,
-            name: user.name,
-            email_verified: user.email_verified,
-            disabled: user.disabled,
-            created_at: timestamp(user.created_at),
-        })
-        .collect();
+    let users: Vec<UserView> = users::list(store)?.iter().map(UserView::from).collect();
     emit(json, &users, || {
         let mut lines = vec![format!(
             "{:<20} {:<30} {:<9} ID",

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::on_both_backends;
 use crate::server_or_skip;
 use crate::support::oidc::{authorization_url, relying_party};
-use crate::support::server::TestClient;
+use crate::support::server::{TestClient, PASSWORD};
 use crate::support::{Backend, Browser, TestServer};
 use crate::token_lifecycle::call;
 
@@ -377,3 +377,268 @@ on_both_backends!(
         assert_eq!(list().await.0, StatusCode::FORBIDDEN);
     }
 );
+
+on_both_backends!(users_through_the_admin_api, |backend: Backend| async move {
+    let server = server_or_skip!(backend);
+    let writer = service_token(&server, &format!("{READ} {WRITE}")).await;
+    let reader = service_token(&server, READ).await;
+    for name in ["alba", "alma", "bruno", "carla", "ca_lo"] {
+        server.create_user(name);
+    }
+
+    // Paging by username, and prefix search (wildcards are literal).
+    let (status, _, page) = admin(
+        &server,
+        Method::GET,
+        "/users?limit=2",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"][0]["username"], "alba");
+    assert_eq!(page["next"], "alma");
+    let (_, _, rest) = admin(
+        &server,
+        Method::GET,
+        "/users?limit=50&after=alma",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    let names: Vec<&str> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bruno", "ca_lo", "carla"]);
+    assert!(rest["next"].is_null());
+    let (_, _, found) = admin(
+        &server,
+        Method::GET,
+        "/users?q=al",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 2);
+    let (_, _, literal) = admin(
+        &server,
+        Method::GET,
+        "/users?q=ca_",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(literal["items"].as_array().unwrap().len(), 1, "{literal}");
+    let (_, _, none) = admin(
+        &server,
+        Method::GET,
+        "/users?q=%25",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert!(none["items"].as_array().unwrap().is_empty());
+    let (status, _, _) = admin(
+        &server,
+        Method::GET,
+        "/users?sort=name",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Create with a password, or invite by e-mail.
+    let (status, headers, created) = admin(
+        &server,
+        Method::POST,
+        "/users",
+        Some(&writer),
+        Some(json!({ "username": "dora", "email": "dora@example.com", "password": PASSWORD })),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert!(headers["location"]
+        .to_str()
+        .unwrap()
+        .ends_with(created["id"].as_str().unwrap()));
+    let (status, _, invited) = admin(
+        &server,
+        Method::POST,
+        "/users",
+        Some(&writer),
+        Some(json!({ "username": "eve", "email": "eve@example.com", "name": "Eve" })),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{invited}");
+    let mail = crate::support::outbox::outbox(&server, 1).await;
+    assert!(
+        mail[0].contains("eve@example.com") && mail[0].contains("/password/reset?token="),
+        "{}",
+        mail[0]
+    );
+    for (body, status, field) in [
+        (
+            json!({ "username": "dora", "email": "other@example.com", "password": "a long enough passphrase" }),
+            StatusCode::CONFLICT,
+            None,
+        ),
+        (
+            json!({ "username": "no spaces", "email": "x@example.com" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("username"),
+        ),
+        (
+            json!({ "username": "fay", "email": "fay@example.com", "password": "short" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("password"),
+        ),
+    ] {
+        let (got, headers, problem) = admin(
+            &server,
+            Method::POST,
+            "/users",
+            Some(&writer),
+            Some(body),
+            None,
+        )
+        .await;
+        assert_eq!(got, status, "{problem}");
+        is_problem(&headers, &problem, status);
+        if let Some(field) = field {
+            assert_eq!(problem["errors"][0]["field"], field);
+        }
+    }
+    let (status, _, _) = admin(
+        &server,
+        Method::POST,
+        "/users",
+        Some(&reader),
+        Some(json!({ "username": "gus", "email": "gus@example.com" })),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Sessions: seen, then ended.
+    let dora_id = created["id"].as_str().unwrap().to_owned();
+    let app = server.create_client("client_secret_basic", "https://app.example/cb");
+    crate::support::oidc::signed_in(&server, &app, "dora").await;
+    let sessions_path = format!("/users/{dora_id}/sessions");
+    let (_, _, sessions) = admin(
+        &server,
+        Method::GET,
+        &sessions_path,
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(sessions["items"].as_array().unwrap().len(), 1, "{sessions}");
+    let (status, _, ended) = admin(
+        &server,
+        Method::DELETE,
+        &sessions_path,
+        Some(&writer),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!((status, ended["ended"].as_i64()), (StatusCode::OK, Some(1)));
+    let (_, _, sessions) = admin(
+        &server,
+        Method::GET,
+        &sessions_path,
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert!(sessions["items"].as_array().unwrap().is_empty());
+
+    // Role and disabling, with If-Match.
+    let path = format!("/users/{dora_id}");
+    let (_, headers, _) = admin(&server, Method::GET, &path, Some(&reader), None, None).await;
+    let tag = etag(&headers);
+    let (status, _, body) = admin(
+        &server,
+        Method::PATCH,
+        &path,
+        Some(&writer),
+        Some(json!({ "admin_role": "owner" })),
+        Some(&tag),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "admin_role");
+    let (status, headers, body) = admin(
+        &server,
+        Method::PATCH,
+        &path,
+        Some(&writer),
+        Some(json!({ "admin_role": "auditor" })),
+        Some(&tag),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["admin_role"], "auditor");
+    let (status, _, _) = admin(
+        &server,
+        Method::PATCH,
+        &path,
+        Some(&writer),
+        Some(json!({ "admin_role": null })),
+        Some(&tag),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (status, _, body) = admin(
+        &server,
+        Method::PATCH,
+        &path,
+        Some(&writer),
+        Some(json!({ "admin_role": null, "disabled": true })),
+        Some(&etag(&headers)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["disabled"].as_bool(), body["admin_role"].is_null()),
+        (Some(true), true)
+    );
+
+    for action in ["unlock", "reset-mfa"] {
+        let (status, _, body) = admin(
+            &server,
+            Method::POST,
+            &format!("{path}/{action}"),
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{action}: {body}");
+    }
+    let (status, headers, body) = admin(
+        &server,
+        Method::GET,
+        "/users/no-such-id",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    is_problem(&headers, &body, status);
+});

@@ -6,6 +6,7 @@
 //! administrators editing one client cannot overwrite each other.
 
 pub mod clients;
+pub mod users;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;

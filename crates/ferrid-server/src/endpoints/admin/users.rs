@@ -1,0 +1,322 @@
+//! `/admin/api/v1/users`: list and search, create (with a password, or by
+//! invitation: an e-mailed link to choose one), read, disable and set the
+//! admin role, unlock, reset the second factor, and see and end a user's
+//! sessions (relying parties are told through back-channel logout).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_service::users::{self, AdminRole, NewAccount, PasswordRules, UserError, UserView};
+use ferrid_store::secret::generate_secret;
+use ferrid_store::User;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::admin_auth::{self, Access};
+use crate::email_link::{self, PasswordLink};
+use crate::endpoints::admin::{check_if_match, etag, json_body, Paging};
+use crate::error::Internal;
+use crate::password_pool::PoolError;
+use crate::paths;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+fn problem(error: UserError) -> Problem {
+    match error {
+        UserError::Identity(invalid) => Problem::invalid("username", invalid.to_string()),
+        UserError::Password(invalid) => Problem::invalid("password", invalid.to_string()),
+        UserError::Taken => Problem::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            "a user with this username or email already exists",
+        ),
+        UserError::NotFound(user) => Problem::not_found(format!("no user {user}")),
+        other => Internal::log(other).into(),
+    }
+}
+
+fn represented(user: &User, status: StatusCode) -> HttpResponse {
+    let view = UserView::from(user);
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(&view)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(view)
+}
+
+async fn stored(state: &AppState, user_id: String) -> Result<User, Problem> {
+    state
+        .db(move |store| Ok(users::show(store, &user_id)))
+        .await?
+        .map_err(problem)
+}
+
+/// `?limit=…&after=…&q=…`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserQuery {
+    limit: Option<i64>,
+    after: Option<String>,
+    q: Option<String>,
+}
+
+/// `GET /admin/api/v1/users`: a page of users by username; `q` keeps
+/// those whose username or e-mail address starts with it.
+pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
+    admin_auth::authorize(&state, &http, Access::Read).await?;
+    let query = web::Query::<UserQuery>::from_query(http.query_string())
+        .map_err(|error| Problem::bad_request(error.to_string()))?
+        .into_inner();
+    let limit = Paging {
+        limit: query.limit,
+        after: None,
+    }
+    .limit()?;
+    if query.q.as_deref().is_some_and(|q| q.chars().count() > 254) {
+        return Err(Problem::bad_request("q is longer than 254 characters"));
+    }
+    let page = state
+        .db(move |store| store.page_users(query.after.as_deref(), query.q.as_deref(), limit + 1))
+        .await?;
+    let more = page.len() as i64 > limit;
+    let items: Vec<UserView> = page
+        .iter()
+        .take(limit as usize)
+        .map(UserView::from)
+        .collect();
+    let next = more
+        .then(|| items.last().map(|view| view.username.clone()))
+        .flatten();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "items": items, "next": next })))
+}
+
+/// What `POST` takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    username: String,
+    email: String,
+    name: Option<String>,
+    /// Without one, the user is invited to choose it by e-mail.
+    password: Option<String>,
+}
+
+/// `POST /admin/api/v1/users`.
+pub async fn create(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let new: NewUser = json_body(&http, &body)?;
+    let invited = new.password.is_none();
+    // An invited user's password is random and never shown: the link is
+    // the only way in.
+    let password = new.password.unwrap_or_else(|| generate_secret("invited-"));
+    let (store, hasher, min_length, now) = (
+        state.store.clone(),
+        state.passwords.clone(),
+        state.settings.security.passwords.min_length,
+        state.now(),
+    );
+    let created = state
+        .password_pool
+        .run(move || {
+            users::create(
+                &store,
+                NewAccount {
+                    username: &new.username,
+                    email: &new.email,
+                    name: new.name.as_deref(),
+                    password: &password,
+                },
+                PasswordRules {
+                    min_length,
+                    hasher: &hasher,
+                },
+                &admin.actor,
+                now,
+            )
+        })
+        .await
+        .map_err(|error| match error {
+            PoolError::Full => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy",
+                "too many passwords are being checked; try again shortly",
+            ),
+            PoolError::Internal(internal) => internal.into(),
+        })?
+        .map_err(problem)?;
+    if invited {
+        email_link::send_password_link(&state, created.clone(), PasswordLink::Invitation);
+    }
+    let mut response = represented(&created, StatusCode::CREATED);
+    if let Ok(location) =
+        header::HeaderValue::from_str(&format!("{}/users/{}", paths::ADMIN_API, created.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `GET /admin/api/v1/users/{id}`.
+pub async fn show(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    admin_auth::authorize(&state, &http, Access::Read).await?;
+    let user = stored(&state, user_id.into_inner()).await?;
+    Ok(represented(&user, StatusCode::OK))
+}
+
+/// What `PATCH` changes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserChange {
+    /// Only `true`: disabling ends the user's sessions.
+    disabled: Option<bool>,
+    /// `admin`, `auditor`, or `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    admin_role: Option<Option<String>>,
+}
+
+/// Tells a member set to `null` from one left out.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// `PATCH /admin/api/v1/users/{id}` with `If-Match`.
+pub async fn update(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    user_id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let change: UserChange = json_body(&http, &body)?;
+    let current = stored(&state, user_id.into_inner()).await?;
+    check_if_match(&http, &etag(&UserView::from(&current)))?;
+    if change.disabled == Some(false) {
+        return Err(Problem::invalid(
+            "disabled",
+            "a disabled user cannot be enabled again; create a new account",
+        ));
+    }
+    let role = match &change.admin_role {
+        Some(Some(name)) => Some(Some(AdminRole::parse(name).ok_or_else(|| {
+            Problem::invalid("admin_role", "admin_role must be admin, auditor or null")
+        })?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let (username, user_id, now) = (current.username.clone(), current.id.clone(), state.now());
+    let disable = change.disabled == Some(true) && !current.disabled;
+    state
+        .db(move |store| {
+            Ok((|| {
+                if disable {
+                    users::disable(store, &username, &admin.actor, now)?;
+                }
+                if let Some(role) = role {
+                    users::set_admin_role(store, &username, role, &admin.actor, now)?;
+                }
+                Ok::<_, UserError>(())
+            })())
+        })
+        .await?
+        .map_err(problem)?;
+    if disable {
+        state.deliver_logouts_soon();
+    }
+    let user = stored(&state, user_id).await?;
+    Ok(represented(&user, StatusCode::OK))
+}
+
+/// `POST /admin/api/v1/users/{id}/unlock`: forgets failed sign-ins.
+pub async fn unlock(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let user = stored(&state, user_id.into_inner()).await?;
+    let now = state.now();
+    state
+        .db(move |store| Ok(users::unlock(store, &user.username, &admin.actor, now)))
+        .await?
+        .map_err(problem)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /admin/api/v1/users/{id}/reset-mfa`: removes the second factor.
+pub async fn reset_mfa(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let user = stored(&state, user_id.into_inner()).await?;
+    let now = state.now();
+    state
+        .db(move |store| Ok(users::reset_mfa(store, &user.username, &admin.actor, now)))
+        .await?
+        .map_err(problem)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /admin/api/v1/users/{id}/sessions`: the user's live sessions.
+pub async fn sessions(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    admin_auth::authorize(&state, &http, Access::Read).await?;
+    let user = stored(&state, user_id.into_inner()).await?;
+    let now = state.now();
+    let sessions = state
+        .db(move |store| store.list_sessions(&user.id, now))
+        .await?;
+    let items: Vec<_> = sessions
+        .iter()
+        .map(|session| {
+            json!({
+                "sid": session.sid,
+                "amr": session.amr.split_whitespace().collect::<Vec<_>>(),
+                "auth_time": ferrid_service::clock::timestamp(session.auth_time),
+                "created_at": ferrid_service::clock::timestamp(session.created_at),
+                "expires_at": ferrid_service::clock::timestamp(session.expires_at),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "items": items })))
+}
+
+/// `DELETE /admin/api/v1/users/{id}/sessions`: ends them all.
+pub async fn end_sessions(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let user = stored(&state, user_id.into_inner()).await?;
+    let now = state.now();
+    let ended = state
+        .db(move |store| {
+            Ok(users::end_sessions(
+                store,
+                &user.username,
+                &admin.actor,
+                now,
+            ))
+        })
+        .await?
+        .map_err(problem)?;
+    state.deliver_logouts_soon();
+    Ok(HttpResponse::Ok().json(json!({ "ended": ended })))
+}
