@@ -140,44 +140,40 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::USERINFO, web::get().to(userinfo::get))
         .route(paths::USERINFO, web::post().to(userinfo::post))
         .route(paths::HEALTH, web::get().to(health::health))
-        .service(
-            web::scope(paths::ADMIN_API)
-                .route("/clients", web::get().to(admin::clients::list))
-                .route("/clients", web::post().to(admin::clients::create))
-                .route("/clients/{client_id}", web::get().to(admin::clients::show))
-                .route(
-                    "/clients/{client_id}",
-                    web::patch().to(admin::clients::update),
-                )
-                .route(
-                    "/clients/{client_id}",
-                    web::delete().to(admin::clients::delete),
-                )
-                .route("/users", web::get().to(admin::users::list))
-                .route("/users", web::post().to(admin::users::create))
-                .route("/users/{user_id}", web::get().to(admin::users::show))
-                .route("/users/{user_id}", web::patch().to(admin::users::update))
-                .route(
-                    "/users/{user_id}/unlock",
-                    web::post().to(admin::users::unlock),
-                )
-                .route(
-                    "/users/{user_id}/reset-mfa",
-                    web::post().to(admin::users::reset_mfa),
-                )
-                .route(
-                    "/users/{user_id}/sessions",
-                    web::get().to(admin::users::sessions),
-                )
-                .route(
-                    "/users/{user_id}/sessions",
-                    web::delete().to(admin::users::end_sessions),
-                ),
-        )
+        .service(web::scope(paths::ADMIN_API).configure(admin_routes))
         .route(
             ferrid_pages::STYLESHEET_PATH,
             web::get().to(assets::stylesheet),
         );
+}
+
+/// The admin API's routes, under [`paths::ADMIN_API`].
+fn admin_routes(config: &mut web::ServiceConfig) {
+    use admin::{audit, clients, keys, users};
+    config
+        .route("/clients", web::get().to(clients::list))
+        .route("/clients", web::post().to(clients::create))
+        .route("/clients/{client_id}", web::get().to(clients::show))
+        .route("/clients/{client_id}", web::patch().to(clients::update))
+        .route("/clients/{client_id}", web::delete().to(clients::delete))
+        .route("/users", web::get().to(users::list))
+        .route("/users", web::post().to(users::create))
+        .route("/users/{user_id}", web::get().to(users::show))
+        .route("/users/{user_id}", web::patch().to(users::update))
+        .route("/users/{user_id}/unlock", web::post().to(users::unlock))
+        .route(
+            "/users/{user_id}/reset-mfa",
+            web::post().to(users::reset_mfa),
+        )
+        .route("/users/{user_id}/sessions", web::get().to(users::sessions))
+        .route(
+            "/users/{user_id}/sessions",
+            web::delete().to(users::end_sessions),
+        )
+        .route("/keys", web::get().to(keys::list))
+        .route("/keys/rotate", web::post().to(keys::rotate))
+        .route("/keys/{kid}/revoke", web::post().to(keys::revoke))
+        .route("/audit", web::get().to(audit::list));
 }
 
 /// Builds the server on an already-bound listener: HTTPS when `tls` is

@@ -209,6 +209,42 @@ impl AppState {
         Ok(events?)
     }
 
+    /// Rotates the keys of `algorithms` as an administrator (`actor`)
+    /// asked, under the lease, and reloads at once. Blocking.
+    pub fn rotate_keys(
+        &self,
+        algorithms: &[ferrid_tokens::SigningAlgorithm],
+        immediately: bool,
+        actor: &str,
+    ) -> Result<Vec<KeyEvent>, StateError> {
+        let events = keys::rotate(
+            &self.store,
+            &self.master_key,
+            &self.key_policy,
+            algorithms,
+            immediately,
+            self.operator(actor),
+        )?;
+        self.refresh_keys()?;
+        Ok(events)
+    }
+
+    /// Revokes key `kid` as an administrator (`actor`) asked, and reloads
+    /// at once. Blocking.
+    pub fn revoke_key(&self, kid: &str, actor: &str) -> Result<Vec<KeyEvent>, StateError> {
+        let events = keys::revoke(&self.store, &self.master_key, kid, self.operator(actor))?;
+        self.refresh_keys()?;
+        Ok(events)
+    }
+
+    fn operator<'a>(&'a self, actor: &'a str) -> keys::Operator<'a> {
+        keys::Operator {
+            clock: self.clock.as_ref(),
+            holder: &self.node_id,
+            actor,
+        }
+    }
+
     /// Deletes expired rows (under a lease); `None` if another node is at
     /// it. Blocking.
     pub fn clean_up(&self) -> StoreResult<Option<ferrid_store::Removed>> {

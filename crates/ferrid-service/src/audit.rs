@@ -321,6 +321,7 @@ pub fn query(store: &Store, query: &AuditQuery<'_>) -> Result<Vec<AuditEvent>, A
         user_id,
         since: query.since,
         limit: query.limit,
+        ..AuditFilter::default()
     })?)
 }
 

@@ -102,6 +102,37 @@ impl KeyEvent {
     }
 }
 
+/// A signing key as the admin surfaces show it: where it is on its
+/// timeline, never its private part.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyView {
+    /// Key id.
+    pub kid: String,
+    /// Algorithm.
+    pub alg: String,
+    /// `next`, `current`, `retired` or `revoked`.
+    pub state: String,
+    /// Creation time, RFC 3339.
+    pub created_at: String,
+    /// When it signs (or signed) from, RFC 3339.
+    pub activates_at: String,
+    /// When it stopped signing, RFC 3339.
+    pub retired_at: Option<String>,
+}
+
+impl From<&StoredKey> for KeyView {
+    fn from(key: &StoredKey) -> Self {
+        KeyView {
+            kid: key.kid.clone(),
+            alg: key.alg.as_str().to_owned(),
+            state: key.state.as_str().to_owned(),
+            created_at: crate::clock::timestamp(key.created_at),
+            activates_at: crate::clock::timestamp(key.activates_at),
+            retired_at: key.retired_at.map(crate::clock::timestamp),
+        }
+    }
+}
+
 /// Every stored signing key, oldest first.
 pub fn list(store: &Store) -> Result<Vec<StoredKey>, KeyError> {
     Ok(store.list_signing_keys()?)

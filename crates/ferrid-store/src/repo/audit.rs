@@ -49,6 +49,17 @@ pub struct AuditFilter {
     pub user_id: Option<String>,
     /// Only events at or after this time, Unix seconds.
     pub since: Option<i64>,
+    /// Only events before this time, Unix seconds.
+    pub until: Option<i64>,
+    /// Only events involving this client.
+    pub client_id: Option<String>,
+    /// Only events of this kind (`login`, `client.create`, …).
+    pub event: Option<String>,
+    /// Only events with this outcome (`success`, `failure`, `refused`).
+    pub outcome: Option<String>,
+    /// Only events older than this one (`at`, `id`): the cursor of the
+    /// next page back in time.
+    pub before: Option<(i64, String)>,
     /// At most this many (the newest).
     pub limit: i64,
 }
@@ -103,6 +114,25 @@ impl Store {
         }
         if let Some(since) = filter.since {
             query = query.filter(audit_events::at.ge(since));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(audit_events::at.lt(until));
+        }
+        if let Some(client_id) = &filter.client_id {
+            query = query.filter(audit_events::client_id.eq(client_id));
+        }
+        if let Some(event) = &filter.event {
+            query = query.filter(audit_events::event.eq(event));
+        }
+        if let Some(outcome) = &filter.outcome {
+            query = query.filter(audit_events::outcome.eq(outcome));
+        }
+        if let Some((at, id)) = &filter.before {
+            query = query.filter(
+                audit_events::at
+                    .lt(*at)
+                    .or(audit_events::at.eq(*at).and(audit_events::id.lt(id))),
+            );
         }
         let mut events: Vec<AuditEvent> = query
             .order((audit_events::at.desc(), audit_events::id.desc()))

@@ -4,26 +4,15 @@ use std::path::Path;
 
 use anyhow::Context;
 use ferrid_service::audit::actors;
-use ferrid_service::keys::{self, KeyEvent};
+use ferrid_service::keys::{self, KeyEvent, KeyView};
 use ferrid_service::SystemClock;
 use ferrid_store::Store;
 use ferrid_tokens::{MasterKey, SigningAlgorithm};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::output::{emit, timestamp};
+use crate::output::emit;
 use crate::{app, cli::KeyCommand};
-
-#[derive(Serialize)]
-struct KeyView {
-    kid: String,
-    alg: String,
-    state: String,
-    created_at: String,
-    activates_at: String,
-    retired_at: Option<String>,
-}
 
 /// This process's name in the rotation lease.
 fn holder() -> String {
@@ -83,17 +72,7 @@ pub fn run(config: &Config, json: bool, command: KeyCommand) -> anyhow::Result<(
 }
 
 fn list(store: &Store, json: bool) -> anyhow::Result<()> {
-    let keys: Vec<KeyView> = keys::list(store)?
-        .into_iter()
-        .map(|key| KeyView {
-            kid: key.kid,
-            alg: key.alg.as_str().to_owned(),
-            state: key.state.as_str().to_owned(),
-            created_at: timestamp(key.created_at),
-            activates_at: timestamp(key.activates_at),
-            retired_at: key.retired_at.map(timestamp),
-        })
-        .collect();
+    let keys: Vec<KeyView> = keys::list(store)?.iter().map(KeyView::from).collect();
     emit(json, &keys, || {
         let mut lines = vec![format!(
             "{:<20} {:<6} {:<8} {:<21} {:<21} RETIRED",

@@ -283,9 +283,8 @@ on_both_backends!(
         let events = server
             .store
             .audit_events(&ferrid_store::AuditFilter {
-                user_id: None,
-                since: None,
                 limit: 100,
+                ..Default::default()
             })
             .unwrap();
         let by_api: Vec<&str> = events
@@ -642,3 +641,155 @@ on_both_backends!(users_through_the_admin_api, |backend: Backend| async move {
     assert_eq!(status, StatusCode::NOT_FOUND);
     is_problem(&headers, &body, status);
 });
+
+on_both_backends!(
+    keys_and_the_audit_log_through_the_admin_api,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let writer = service_token(&server, &format!("{READ} {WRITE}")).await;
+        let reader = service_token(&server, READ).await;
+
+        let (status, _, before) =
+            admin(&server, Method::GET, "/keys", Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let current = |keys: &Value| -> Vec<String> {
+            keys["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|key| key["alg"] == "RS256" && key["state"] == "current")
+                .map(|key| key["kid"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let old = current(&before);
+        assert_eq!(old.len(), 1);
+        assert!(before["items"][0].get("private_key_sealed").is_none());
+
+        // An emergency rotation: a new key signs at once on this node.
+        let rotation = json!({ "alg": "RS256", "immediately": true });
+        let (status, _, _) = admin(
+            &server,
+            Method::POST,
+            "/keys/rotate",
+            Some(&reader),
+            Some(rotation.clone()),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, done) = admin(
+            &server,
+            Method::POST,
+            "/keys/rotate",
+            Some(&writer),
+            Some(rotation),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert!(done["events"].to_string().contains("now signs"), "{done}");
+        let (_, _, after) = admin(&server, Method::GET, "/keys", Some(&reader), None, None).await;
+        let new = current(&after);
+        assert_ne!(new, old);
+        let (status, _, body) = admin(
+            &server,
+            Method::POST,
+            "/keys/rotate",
+            Some(&writer),
+            Some(json!({ "alg": "HS256" })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["errors"][0]["field"], "alg");
+        let (status, headers, body) = admin(
+            &server,
+            Method::POST,
+            "/keys/no-such-kid/revoke",
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        is_problem(&headers, &body, status);
+        let (status, _, body) = admin(
+            &server,
+            Method::POST,
+            &format!("/keys/{}/revoke", old[0]),
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Tokens the revoked key signed, the API's own included, are dead.
+        let (status, _, _) = admin(&server, Method::GET, "/keys", Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let reader = service_token(&server, READ).await;
+
+        // The audit log: filtered, paged back in time, exported as CSV.
+        let (status, _, page) = admin(
+            &server,
+            Method::GET,
+            "/audit?limit=1",
+            Some(&reader),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let first = &page["items"][0];
+        let next = page["next"].as_str().expect("more than one event");
+        let (_, _, older) = admin(
+            &server,
+            Method::GET,
+            &format!("/audit?limit=1&before={next}"),
+            Some(&reader),
+            None,
+            None,
+        )
+        .await;
+        assert_ne!(older["items"][0]["id"], first["id"]);
+        assert!(older["items"][0]["at"].as_i64() <= first["at"].as_i64());
+        let (_, _, by_api) = admin(
+            &server,
+            Method::GET,
+            "/audit?event=key.revoke&outcome=success",
+            Some(&reader),
+            None,
+            None,
+        )
+        .await;
+        assert!(by_api["items"][0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("client:"));
+        let csv = reqwest::Client::new()
+            .get(server.url("/admin/api/v1/audit?format=csv&event=key.rotate"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(csv.status(), StatusCode::OK);
+        assert!(csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        let text = csv.text().await.unwrap();
+        assert!(text.starts_with("id,at,event,outcome,actor"), "{text}");
+        assert!(text.contains(",key.rotate,success,client:"), "{text}");
+        for bad in [
+            "/audit?outcome=maybe",
+            "/audit?before=yesterday",
+            "/audit?limit=5000",
+            "/audit?format=xml",
+            "/audit?colour=red",
+        ] {
+            let (status, headers, body) =
+                admin(&server, Method::GET, bad, Some(&reader), None, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+            is_problem(&headers, &body, status);
+        }
+    }
+);

@@ -5,7 +5,9 @@
 //! resource's `ETag` must come back in `If-Match` to change it, so two
 //! administrators editing one client cannot overwrite each other.
 
+pub mod audit;
 pub mod clients;
+pub mod keys;
 pub mod users;
 
 use actix_web::http::header;
