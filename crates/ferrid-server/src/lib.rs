@@ -149,7 +149,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 
 /// The admin API's routes, under [`paths::ADMIN_API`].
 fn admin_routes(config: &mut web::ServiceConfig) {
-    use admin::{audit, clients, keys, users};
+    use admin::{apis, audit, clients, groups, keys, users};
     config
         .route("/clients", web::get().to(clients::list))
         .route("/clients", web::post().to(clients::create))
@@ -173,7 +173,26 @@ fn admin_routes(config: &mut web::ServiceConfig) {
         .route("/keys", web::get().to(keys::list))
         .route("/keys/rotate", web::post().to(keys::rotate))
         .route("/keys/{kid}/revoke", web::post().to(keys::revoke))
-        .route("/audit", web::get().to(audit::list));
+        .route("/audit", web::get().to(audit::list))
+        .route("/apis", web::get().to(apis::list))
+        .route("/apis", web::post().to(apis::create))
+        .route("/apis/{identifier:.+}", web::get().to(apis::show))
+        .route("/apis/{identifier:.+}", web::patch().to(apis::update))
+        .route("/apis/{identifier:.+}", web::delete().to(apis::delete))
+        .route("/groups", web::get().to(groups::list))
+        .route("/groups", web::post().to(groups::create))
+        .route("/groups/{name}", web::delete().to(groups::delete))
+        .route(
+            "/groups/{name}/members/{username}",
+            web::put().to(groups::add_member),
+        )
+        .route(
+            "/groups/{name}/members/{username}",
+            web::delete().to(groups::remove_member),
+        )
+        .route("/roles", web::get().to(groups::grants))
+        .route("/roles/grant", web::post().to(groups::grant))
+        .route("/roles/revoke", web::post().to(groups::revoke));
 }
 
 /// Builds the server on an already-bound listener: HTTPS when `tls` is

@@ -395,6 +395,65 @@ pub fn update(
     Ok(api)
 }
 
+/// A scope or role as the admin surfaces show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NamedView {
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+}
+
+/// An API as the admin surfaces show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApiView {
+    /// The identifier (`aud`).
+    pub identifier: String,
+    /// Display name.
+    pub name: String,
+    /// The scopes it defines.
+    pub scopes: Vec<NamedView>,
+    /// The roles it defines.
+    pub roles: Vec<NamedView>,
+    /// Access-token lifetime, seconds (`None`: the server's).
+    pub access_token_ttl: Option<i64>,
+    /// Signing algorithm (`None`: the server's).
+    pub signing_alg: Option<String>,
+    /// The client it introspects as, if it may.
+    pub introspection_client_id: Option<String>,
+    /// Registration time, RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&Api> for ApiView {
+    fn from(api: &Api) -> Self {
+        ApiView {
+            identifier: api.identifier.clone(),
+            name: api.name.clone(),
+            scopes: api
+                .scopes
+                .iter()
+                .map(|scope| NamedView {
+                    name: scope.name.clone(),
+                    description: scope.description.clone(),
+                })
+                .collect(),
+            roles: api
+                .roles
+                .iter()
+                .map(|role| NamedView {
+                    name: role.name.clone(),
+                    description: role.description.clone(),
+                })
+                .collect(),
+            access_token_ttl: api.access_token_ttl,
+            signing_alg: api.signing_alg.clone(),
+            introspection_client_id: api.introspection_client_id.clone(),
+            created_at: crate::clock::timestamp(api.created_at),
+        }
+    }
+}
+
 /// One stored API.
 pub fn show(store: &Store, identifier: &str) -> Result<Api, ApiError> {
     store

@@ -41,7 +41,11 @@ fn bench_store(criterion: &mut Criterion, name: &str, store: &Store) {
         bencher.iter(|| store.page_users(None, None, PAGE + 1).unwrap())
     });
     criterion.bench_function(&format!("{name}: page after user 90,000"), |bencher| {
-        bencher.iter(|| store.page_users(Some("user090000"), None, PAGE + 1).unwrap())
+        bencher.iter(|| {
+            store
+                .page_users(Some("user090000"), None, PAGE + 1)
+                .unwrap()
+        })
     });
     criterion.bench_function(&format!("{name}: search \"user0999\""), |bencher| {
         bencher.iter(|| store.page_users(None, Some("user0999"), PAGE + 1).unwrap())
@@ -50,7 +54,10 @@ fn bench_store(criterion: &mut Criterion, name: &str, store: &Store) {
 
 fn bench(criterion: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let sqlite = filled(&format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let sqlite = filled(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ));
     bench_store(criterion, "SQLite", &sqlite);
     if let Ok(url) = std::env::var("FERRID_BENCH_POSTGRES_URL") {
         let postgres = filled(&url);

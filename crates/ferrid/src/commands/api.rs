@@ -1,6 +1,8 @@
 //! `ferrid api …`
 
-use ferrid_service::apis::{self, ApiError, ApiRegistration, ApiUpdate, IntrospectionAccess};
+use ferrid_service::apis::{
+    self, ApiError, ApiRegistration, ApiUpdate, ApiView, IntrospectionAccess,
+};
 use ferrid_service::audit::actors;
 use ferrid_service::{Clock, SystemClock};
 use ferrid_store::{Api, ApiRole, ApiScope};
@@ -9,19 +11,10 @@ use serde_json::{json, Value};
 use crate::app;
 use crate::cli::{ApiCommand, ApiCreate, ApiUpdateArgs};
 use crate::config::Config;
-use crate::output::{emit, timestamp};
+use crate::output::emit;
 
 fn view(api: &Api) -> Value {
-    json!({
-        "identifier": api.identifier,
-        "name": api.name,
-        "scopes": api.scopes.iter().map(|scope| json!({"name": scope.name, "description": scope.description})).collect::<Vec<_>>(),
-        "roles": api.roles.iter().map(|role| json!({"name": role.name, "description": role.description})).collect::<Vec<_>>(),
-        "access_token_ttl": api.access_token_ttl,
-        "signing_alg": api.signing_alg,
-        "introspection_client_id": api.introspection_client_id,
-        "created_at": timestamp(api.created_at),
-    })
+    json!(ApiView::from(api))
 }
 
 fn human(api: &Api) -> String {

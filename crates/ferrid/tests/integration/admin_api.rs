@@ -793,3 +793,240 @@ on_both_backends!(
         }
     }
 );
+
+on_both_backends!(
+    apis_groups_and_roles_through_the_admin_api,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let writer = service_token(&server, &format!("{READ} {WRITE}")).await;
+        let reader = service_token(&server, READ).await;
+        let orders = "https://api.example.com/orders";
+        let (status, headers, created) = admin(
+            &server,
+            Method::POST,
+            "/apis",
+            Some(&writer),
+            Some(json!({
+                "identifier": orders,
+                "name": "Orders",
+                "scopes": [{ "name": "orders:read", "description": "Read orders" }],
+                "roles": [{ "name": "clerk" }],
+                "introspection": "client_secret_basic",
+            })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert!(created["introspection_client_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("fcs_"));
+        let tag = etag(&headers);
+        let path = format!("/apis/{orders}");
+        let (status, headers, shown) =
+            admin(&server, Method::GET, &path, Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{shown}");
+        assert_eq!(etag(&headers), tag);
+        assert_eq!(shown["scopes"][0]["description"], "Read orders");
+        for (body, field) in [
+            (
+                json!({ "identifier": "relative", "name": "X" }),
+                "identifier",
+            ),
+            (
+                json!({ "identifier": "https://x.example", "name": "X", "scopes": [{ "name": "openid", "description": "x" }] }),
+                "scopes",
+            ),
+            (
+                json!({ "identifier": format!("{}/admin/api/v1", server.issuer), "name": "X" }),
+                "identifier",
+            ),
+        ] {
+            let (status, _, problem) = admin(
+                &server,
+                Method::POST,
+                "/apis",
+                Some(&writer),
+                Some(body),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+            assert_eq!(problem["errors"][0]["field"], field);
+        }
+        let (status, _, _) = admin(
+            &server,
+            Method::POST,
+            "/apis",
+            Some(&writer),
+            Some(json!({ "identifier": orders, "name": "Again" })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let (status, _, changed) = admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(json!({ "add_scopes": [{ "name": "orders:write", "description": "Place orders" }] })),
+            Some(&tag),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!(changed["scopes"].as_array().unwrap().len(), 2);
+
+        // Groups, members and role grants.
+        server.create_user("hana");
+        let (status, _, _) = admin(
+            &server,
+            Method::POST,
+            "/groups",
+            Some(&writer),
+            Some(json!({ "name": "staff" })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _, _) = admin(
+            &server,
+            Method::POST,
+            "/groups",
+            Some(&writer),
+            Some(json!({ "name": "staff" })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let (status, _, _) = admin(
+            &server,
+            Method::PUT,
+            "/groups/staff/members/hana",
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, _, groups) =
+            admin(&server, Method::GET, "/groups", Some(&reader), None, None).await;
+        assert_eq!(groups["items"][0]["members"], json!(["hana"]));
+        let grant = json!({ "api": orders, "role": "clerk", "group": "staff" });
+        let (status, _, _) = admin(
+            &server,
+            Method::POST,
+            "/roles/grant",
+            Some(&writer),
+            Some(grant.clone()),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let hana = server.store.find_user_by_login("hana").unwrap().unwrap();
+        assert_eq!(
+            server.store.roles_of_user(orders, &hana.id).unwrap(),
+            ["clerk"]
+        );
+        let (_, _, grants) = admin(
+            &server,
+            Method::GET,
+            &format!("/roles?api={orders}"),
+            Some(&reader),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            grants["items"],
+            json!([{ "role": "clerk", "group": "staff" }])
+        );
+        for (body, field) in [
+            (
+                json!({ "api": orders, "role": "boss", "user": "hana" }),
+                "role",
+            ),
+            (
+                json!({ "api": orders, "role": "clerk", "user": "nobody" }),
+                "user",
+            ),
+            (
+                json!({ "api": orders, "role": "clerk", "user": "hana", "group": "staff" }),
+                "user",
+            ),
+        ] {
+            let (status, _, problem) = admin(
+                &server,
+                Method::POST,
+                "/roles/grant",
+                Some(&writer),
+                Some(body),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+            assert_eq!(problem["errors"][0]["field"], field);
+        }
+        let (status, _, _) = admin(
+            &server,
+            Method::POST,
+            "/roles/grant",
+            Some(&reader),
+            Some(grant.clone()),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = admin(
+            &server,
+            Method::POST,
+            "/roles/revoke",
+            Some(&writer),
+            Some(grant),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(server
+            .store
+            .roles_of_user(orders, &hana.id)
+            .unwrap()
+            .is_empty());
+        let (status, _, _) = admin(
+            &server,
+            Method::DELETE,
+            "/groups/staff/members/hana",
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _, _) = admin(
+            &server,
+            Method::DELETE,
+            "/groups/staff",
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _, _) = admin(
+            &server,
+            Method::DELETE,
+            "/groups/staff",
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let (status, _, _) = admin(&server, Method::DELETE, &path, Some(&writer), None, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, headers, body) =
+            admin(&server, Method::GET, &path, Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        is_problem(&headers, &body, status);
+    }
+);

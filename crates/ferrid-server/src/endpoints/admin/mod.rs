@@ -5,8 +5,10 @@
 //! resource's `ETag` must come back in `If-Match` to change it, so two
 //! administrators editing one client cannot overwrite each other.
 
+pub mod apis;
 pub mod audit;
 pub mod clients;
+pub mod groups;
 pub mod keys;
 pub mod users;
 

@@ -1,0 +1,255 @@
+//! `/admin/api/v1/apis`: registered APIs (resource servers) with their
+//! scopes, roles, token settings and introspection credentials, with the
+//! rules of `ferrid_service::apis`. An API is addressed by its identifier
+//! after `/apis/` (e.g. `/apis/https://api.example.com/orders`).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_service::apis::{
+    self, ApiError, ApiRegistration, ApiRuleError, ApiUpdate, ApiView, IntrospectionAccess,
+};
+use ferrid_store::{Api, ApiRole, ApiScope};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::admin_auth::{self, Access};
+use crate::endpoints::admin::{check_if_match, etag, json_body};
+use crate::error::Internal;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The problem for a refused API operation.
+pub fn problem(error: ApiError) -> Problem {
+    let field = |rule: &ApiRuleError| match rule {
+        ApiRuleError::Identifier | ApiRuleError::IssuerIdentifier => "identifier",
+        ApiRuleError::Name => "name",
+        ApiRuleError::ReservedScope(_)
+        | ApiRuleError::ScopeTaken(_)
+        | ApiRuleError::ScopeDescription(_) => "scopes",
+        ApiRuleError::InvalidName(_) | ApiRuleError::DuplicateRole(_) => "roles",
+        ApiRuleError::Lifetime => "access_token_ttl",
+        ApiRuleError::SigningAlg(_) => "signing_alg",
+        ApiRuleError::IntrospectionMethod => "introspection",
+    };
+    match error {
+        ApiError::Invalid(rule) => Problem::invalid(field(&rule), rule.to_string()),
+        ApiError::Credentials(invalid) => Problem::invalid("introspection", invalid.to_string()),
+        ApiError::NotFound(identifier) => {
+            Problem::not_found(format!("no API with identifier {identifier}"))
+        }
+        ApiError::Exists(identifier) => Problem::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            format!("an API with identifier {identifier} already exists"),
+        ),
+        other => Internal::log(other).into(),
+    }
+}
+
+fn represented(api: &Api, status: StatusCode) -> HttpResponse {
+    let view = ApiView::from(api);
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(&view)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(view)
+}
+
+async fn stored(state: &AppState, identifier: String) -> Result<Api, Problem> {
+    state
+        .db(move |store| Ok(apis::show(store, &identifier)))
+        .await?
+        .map_err(problem)
+}
+
+/// A scope or role as requests give it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Named {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+fn scopes(named: Vec<Named>) -> Vec<ApiScope> {
+    named
+        .into_iter()
+        .map(|scope| ApiScope {
+            name: scope.name,
+            description: scope.description,
+        })
+        .collect()
+}
+
+fn roles(named: Vec<Named>) -> Vec<ApiRole> {
+    named
+        .into_iter()
+        .map(|role| ApiRole {
+            name: role.name,
+            description: role.description,
+        })
+        .collect()
+}
+
+/// `GET /admin/api/v1/apis`.
+pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
+    admin_auth::authorize(&state, &http, Access::Read).await?;
+    let all = state
+        .db(|store| Ok(apis::list(store)))
+        .await?
+        .map_err(problem)?;
+    let items: Vec<ApiView> = all.iter().map(ApiView::from).collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "items": items })))
+}
+
+/// What `POST` takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewApi {
+    identifier: String,
+    name: String,
+    #[serde(default)]
+    scopes: Vec<Named>,
+    #[serde(default)]
+    roles: Vec<Named>,
+    access_token_ttl: Option<i64>,
+    signing_alg: Option<String>,
+    /// A client authentication method, to let the API introspect.
+    introspection: Option<String>,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+}
+
+/// `POST /admin/api/v1/apis`: registers an API; an introspection secret
+/// is in this response only.
+pub async fn create(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let new: NewApi = json_body(&http, &body)?;
+    let registration = ApiRegistration {
+        identifier: new.identifier,
+        name: new.name,
+        scopes: scopes(new.scopes),
+        roles: roles(new.roles),
+        access_token_ttl: new.access_token_ttl,
+        signing_alg: new.signing_alg,
+        introspection: new.introspection.map(|auth_method| IntrospectionAccess {
+            auth_method,
+            jwks: new.jwks.map(|jwks| jwks.to_string()),
+            jwks_uri: new.jwks_uri,
+        }),
+    };
+    let issuer = state.settings.issuer.clone();
+    let enabled = state.published().keyring.signing_algorithms();
+    let (master_key, now) = (state.master_key().clone(), state.now());
+    let registered = state
+        .db(move |store| {
+            Ok(apis::create(
+                store,
+                registration,
+                &issuer,
+                &enabled,
+                &master_key,
+                &admin.actor,
+                now,
+            ))
+        })
+        .await?
+        .map_err(problem)?;
+    let view = ApiView::from(&registered.api);
+    let mut body = json!(view);
+    if let Some(credentials) = &registered.introspection {
+        body["introspection_client_secret"] = json!(credentials.secret);
+    }
+    Ok(HttpResponse::Created()
+        .insert_header((header::ETAG, etag(&view)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body))
+}
+
+/// `GET /admin/api/v1/apis/{identifier}`.
+pub async fn show(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    identifier: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    admin_auth::authorize(&state, &http, Access::Read).await?;
+    let api = stored(&state, identifier.into_inner()).await?;
+    Ok(represented(&api, StatusCode::OK))
+}
+
+/// What `PATCH` changes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiChange {
+    name: Option<String>,
+    #[serde(default)]
+    add_scopes: Vec<Named>,
+    #[serde(default)]
+    remove_scopes: Vec<String>,
+    #[serde(default)]
+    add_roles: Vec<Named>,
+    #[serde(default)]
+    remove_roles: Vec<String>,
+    access_token_ttl: Option<i64>,
+    signing_alg: Option<String>,
+}
+
+/// `PATCH /admin/api/v1/apis/{identifier}` with `If-Match`.
+pub async fn update(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    identifier: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let change: ApiChange = json_body(&http, &body)?;
+    let identifier = identifier.into_inner();
+    let current = stored(&state, identifier.clone()).await?;
+    check_if_match(&http, &etag(&ApiView::from(&current)))?;
+    let update = ApiUpdate {
+        name: change.name,
+        add_scopes: scopes(change.add_scopes),
+        remove_scopes: change.remove_scopes,
+        add_roles: roles(change.add_roles),
+        remove_roles: change.remove_roles,
+        access_token_ttl: change.access_token_ttl,
+        signing_alg: change.signing_alg,
+    };
+    let enabled = state.published().keyring.signing_algorithms();
+    let now = state.now();
+    let api = state
+        .db(move |store| {
+            Ok(apis::update(
+                store,
+                &identifier,
+                update,
+                &enabled,
+                &admin.actor,
+                now,
+            ))
+        })
+        .await?
+        .map_err(problem)?;
+    Ok(represented(&api, StatusCode::OK))
+}
+
+/// `DELETE /admin/api/v1/apis/{identifier}`.
+pub async fn delete(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    identifier: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let identifier = identifier.into_inner();
+    let now = state.now();
+    state
+        .db(move |store| Ok(apis::delete(store, &identifier, &admin.actor, now)))
+        .await?
+        .map_err(problem)?;
+    Ok(HttpResponse::NoContent().finish())
+}
