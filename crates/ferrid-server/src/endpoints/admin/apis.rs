@@ -3,7 +3,7 @@
 //! rules of `ferrid_service::apis`. An API is addressed by its identifier
 //! after `/apis/` (e.g. `/apis/https://api.example.com/orders`).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_service::apis::{
     self, ApiError, ApiRegistration, ApiRuleError, ApiUpdate, ApiView, IntrospectionAccess,
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::admin_auth::{self, Access};
-use crate::endpoints::admin::{check_if_match, etag, json_body};
+use crate::endpoints::admin::{check_if_match, document, etag, json_body, locate, represented};
 use crate::error::Internal;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -44,14 +44,6 @@ pub fn problem(error: ApiError) -> Problem {
         ),
         other => Internal::log(other).into(),
     }
-}
-
-fn represented(api: &Api, status: StatusCode) -> HttpResponse {
-    let view = ApiView::from(api);
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(&view)))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(view)
 }
 
 async fn stored(state: &AppState, identifier: String) -> Result<Api, Problem> {
@@ -98,9 +90,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
         .await?
         .map_err(problem)?;
     let items: Vec<ApiView> = all.iter().map(ApiView::from).collect();
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": items })))
+    Ok(document(json!({ "items": items })))
 }
 
 /// What `POST` takes.
@@ -160,15 +150,20 @@ pub async fn create(
         })
         .await?
         .map_err(problem)?;
-    let view = ApiView::from(&registered.api);
-    let mut body = json!(view);
-    if let Some(credentials) = &registered.introspection {
-        body["introspection_client_secret"] = json!(credentials.secret);
-    }
-    Ok(HttpResponse::Created()
-        .insert_header((header::ETAG, etag(&view)))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
+    let secret = registered
+        .introspection
+        .as_ref()
+        .and_then(|credentials| credentials.secret.as_deref());
+    let mut response = represented(
+        &ApiView::from(&registered.api),
+        StatusCode::CREATED,
+        secret.map(|secret| ("introspection_client_secret", secret)),
+    );
+    locate(
+        &mut response,
+        &format!("/apis/{}", registered.api.identifier),
+    );
+    Ok(response)
 }
 
 /// `GET /admin/api/v1/apis/{identifier}`.
@@ -179,7 +174,7 @@ pub async fn show(
 ) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let api = stored(&state, identifier.into_inner()).await?;
-    Ok(represented(&api, StatusCode::OK))
+    Ok(represented(&ApiView::from(&api), StatusCode::OK, None))
 }
 
 /// What `PATCH` changes.
@@ -235,7 +230,7 @@ pub async fn update(
         })
         .await?
         .map_err(problem)?;
-    Ok(represented(&api, StatusCode::OK))
+    Ok(represented(&ApiView::from(&api), StatusCode::OK, None))
 }
 
 /// `DELETE /admin/api/v1/apis/{identifier}`.

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::admin_auth::{self, Access};
+use crate::endpoints::admin::document;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -107,9 +108,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
         }
         return Ok(response.body(to_csv(&events)));
     }
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": events, "next": next })))
+    Ok(document(json!({ "items": events, "next": next })))
 }
 
 const COLUMNS: [&str; 11] = [

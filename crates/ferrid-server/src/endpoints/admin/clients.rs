@@ -11,9 +11,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::admin_auth::{self, Access};
-use crate::endpoints::admin::{check_if_match, etag, json_body, Paging};
+use crate::endpoints::admin::{
+    check_if_match, document, etag, json_body, locate, represented, Paging,
+};
 use crate::error::Internal;
-use crate::paths;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -49,20 +50,6 @@ fn problem(error: ClientError) -> Problem {
     }
 }
 
-/// A client with its `ETag`.
-fn represented(client: &Client, status: StatusCode, extra: Option<(&str, &str)>) -> HttpResponse {
-    let view = ClientView::from(client);
-    let tag = etag(&view);
-    let mut body = json!(view);
-    if let Some((name, value)) = extra {
-        body[name] = json!(value);
-    }
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, tag))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body)
-}
-
 async fn stored(state: &AppState, client_id: String) -> Result<Client, Problem> {
     state
         .db(move |store| Ok(clients::show(store, &client_id)))
@@ -89,9 +76,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
     let next = more
         .then(|| items.last().map(|view| view.client_id))
         .flatten();
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": items, "next": next })))
+    Ok(document(json!({ "items": items, "next": next })))
 }
 
 /// What `POST` takes: the registration settings, named as in RFC 7591.
@@ -184,20 +169,17 @@ pub async fn create(
         .await?
         .map_err(problem)?;
     let mut response = represented(
-        &registered.client,
+        &ClientView::from(&registered.client),
         StatusCode::CREATED,
         registered
             .secret
             .as_deref()
             .map(|secret| ("client_secret", secret)),
     );
-    if let Ok(location) = header::HeaderValue::from_str(&format!(
-        "{}/clients/{}",
-        paths::ADMIN_API,
-        registered.client.client_id
-    )) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
+    locate(
+        &mut response,
+        &format!("/clients/{}", registered.client.client_id),
+    );
     Ok(response)
 }
 
@@ -209,7 +191,11 @@ pub async fn show(
 ) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let client = stored(&state, client_id.into_inner()).await?;
-    Ok(represented(&client, StatusCode::OK, None))
+    Ok(represented(
+        &ClientView::from(&client),
+        StatusCode::OK,
+        None,
+    ))
 }
 
 /// What `PATCH` changes; members left out stay as they are.
@@ -259,7 +245,11 @@ pub async fn update(
         .await?
         .map_err(problem)?;
     let client = stored(&state, client_id).await?;
-    Ok(represented(&client, StatusCode::OK, None))
+    Ok(represented(
+        &ClientView::from(&client),
+        StatusCode::OK,
+        None,
+    ))
 }
 
 /// `DELETE /admin/api/v1/clients/{id}` (with `If-Match` when given).

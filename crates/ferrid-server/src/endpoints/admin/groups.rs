@@ -2,7 +2,7 @@
 //! their members, and the roles of APIs granted to users, groups and
 //! clients, with the rules of `ferrid_service::groups`.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_service::groups::{self, GroupError, Holder};
 use ferrid_service::users::UserError;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::admin_auth::{self, Access};
-use crate::endpoints::admin::{apis, json_body};
+use crate::endpoints::admin::{apis, document, json_body};
 use crate::error::Internal;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -35,12 +35,6 @@ fn problem(error: GroupError) -> Problem {
     }
 }
 
-fn no_store(body: serde_json::Value) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body)
-}
-
 /// `GET /admin/api/v1/groups`: every group with its members' usernames.
 pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
@@ -54,7 +48,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
             json!({ "name": group.name, "description": group.description, "members": members })
         })
         .collect();
-    Ok(no_store(json!({ "items": items })))
+    Ok(document(json!({ "items": items })))
 }
 
 /// What `POST /groups` takes.
@@ -176,7 +170,7 @@ pub async fn grants(
             json!({ "role": grant.role, kind: holder })
         })
         .collect();
-    Ok(no_store(json!({ "items": items })))
+    Ok(document(json!({ "items": items })))
 }
 
 /// A role grant as requests give it: exactly one holder.

@@ -3,7 +3,7 @@
 //! as the CLI and the nodes' schedule. This node reloads at once; the
 //! others within `key_refresh_interval`.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_service::keys::{self, KeyError, KeyEvent, KeyView};
 use ferrid_tokens::SigningAlgorithm;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::admin_auth::{self, Access};
-use crate::endpoints::admin::json_body;
+use crate::endpoints::admin::{document, json_body};
 use crate::error::Internal;
 use crate::problem::Problem;
 use crate::state::{AppState, StateError};
@@ -31,9 +31,7 @@ fn problem(error: StateError) -> Problem {
 }
 
 fn events(events: &[KeyEvent]) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "events": events.iter().map(KeyEvent::describe).collect::<Vec<_>>() }))
+    document(json!({ "events": events.iter().map(KeyEvent::describe).collect::<Vec<_>>() }))
 }
 
 /// Runs blocking key work off the async executor.
@@ -52,9 +50,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
     let stored = state.db(|store| Ok(keys::list(store))).await?;
     let stored = stored.map_err(|error| Problem::from(Internal::log(error)))?;
     let items: Vec<KeyView> = stored.iter().map(KeyView::from).collect();
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": items })))
+    Ok(document(json!({ "items": items })))
 }
 
 /// What a rotation asks for.

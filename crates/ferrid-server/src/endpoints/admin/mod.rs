@@ -12,8 +12,8 @@ pub mod groups;
 pub mod keys;
 pub mod users;
 
-use actix_web::http::header;
-use actix_web::HttpRequest;
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -59,6 +59,40 @@ pub fn etag(representation: &impl serde::Serialize) -> String {
     format!("\"{hex}\"")
 }
 
+/// A resource's representation with its `ETag`, never cached; `secret`
+/// (a member shown only in this response) is added outside the tag.
+pub fn represented(
+    view: &impl serde::Serialize,
+    status: StatusCode,
+    secret: Option<(&str, &str)>,
+) -> HttpResponse {
+    let tag = etag(view);
+    let mut body = serde_json::json!(view);
+    if let Some((name, value)) = secret {
+        body[name] = serde_json::json!(value);
+    }
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, tag))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+/// A `200` JSON document, never cached.
+pub fn document(body: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+/// Sets `Location` to `path` under the admin API.
+pub fn locate(response: &mut HttpResponse, path: &str) {
+    if let Ok(location) =
+        header::HeaderValue::from_str(&format!("{}{path}", crate::paths::ADMIN_API))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+}
+
 /// Checks `If-Match` against the current `ETag`: required to change a
 /// resource (`428` without it, `412` when it is stale).
 pub fn check_if_match(http: &HttpRequest, current: &str) -> Result<(), Problem> {
@@ -68,7 +102,7 @@ pub fn check_if_match(http: &HttpRequest, current: &str) -> Result<(), Problem> 
         .and_then(|value| value.to_str().ok())
     else {
         return Err(Problem::new(
-            actix_web::http::StatusCode::PRECONDITION_REQUIRED,
+            StatusCode::PRECONDITION_REQUIRED,
             "Precondition required",
             "send the resource's ETag in If-Match, so a change made meanwhile is not overwritten",
         ));
@@ -79,7 +113,7 @@ pub fn check_if_match(http: &HttpRequest, current: &str) -> Result<(), Problem> 
         .any(|tag| tag == "*" || tag == current);
     if !matches {
         return Err(Problem::new(
-            actix_web::http::StatusCode::PRECONDITION_FAILED,
+            StatusCode::PRECONDITION_FAILED,
             "Precondition failed",
             "the resource changed since it was read; read it again and retry",
         ));
@@ -97,7 +131,7 @@ pub fn json_body<T: DeserializeOwned>(http: &HttpRequest, body: &[u8]) -> Result
         .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
         return Err(Problem::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Unsupported media type",
             "send the body as application/json",
         ));

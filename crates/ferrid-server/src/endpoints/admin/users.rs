@@ -3,7 +3,7 @@
 //! admin role, unlock, reset the second factor, and see and end a user's
 //! sessions (relying parties are told through back-channel logout).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_service::users::{self, AdminRole, NewAccount, PasswordRules, UserError, UserView};
 use ferrid_store::secret::generate_secret;
@@ -13,10 +13,11 @@ use serde_json::json;
 
 use crate::admin_auth::{self, Access};
 use crate::email_link::{self, PasswordLink};
-use crate::endpoints::admin::{check_if_match, etag, json_body, Paging};
+use crate::endpoints::admin::{
+    check_if_match, document, etag, json_body, locate, represented, Paging,
+};
 use crate::error::Internal;
 use crate::password_pool::PoolError;
-use crate::paths;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -32,14 +33,6 @@ fn problem(error: UserError) -> Problem {
         UserError::NotFound(user) => Problem::not_found(format!("no user {user}")),
         other => Internal::log(other).into(),
     }
-}
-
-fn represented(user: &User, status: StatusCode) -> HttpResponse {
-    let view = UserView::from(user);
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(&view)))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(view)
 }
 
 async fn stored(state: &AppState, user_id: String) -> Result<User, Problem> {
@@ -85,9 +78,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
     let next = more
         .then(|| items.last().map(|view| view.username.clone()))
         .flatten();
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": items, "next": next })))
+    Ok(document(json!({ "items": items, "next": next })))
 }
 
 /// What `POST` takes.
@@ -151,12 +142,8 @@ pub async fn create(
     if invited {
         email_link::send_password_link(&state, created.clone(), PasswordLink::Invitation);
     }
-    let mut response = represented(&created, StatusCode::CREATED);
-    if let Ok(location) =
-        header::HeaderValue::from_str(&format!("{}/users/{}", paths::ADMIN_API, created.id))
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
+    let mut response = represented(&UserView::from(&created), StatusCode::CREATED, None);
+    locate(&mut response, &format!("/users/{}", created.id));
     Ok(response)
 }
 
@@ -168,7 +155,7 @@ pub async fn show(
 ) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let user = stored(&state, user_id.into_inner()).await?;
-    Ok(represented(&user, StatusCode::OK))
+    Ok(represented(&UserView::from(&user), StatusCode::OK, None))
 }
 
 /// What `PATCH` changes.
@@ -233,7 +220,24 @@ pub async fn update(
         state.deliver_logouts_soon();
     }
     let user = stored(&state, user_id).await?;
-    Ok(represented(&user, StatusCode::OK))
+    Ok(represented(&UserView::from(&user), StatusCode::OK, None))
+}
+
+/// Runs `action` on the user `user_id` as the calling administrator.
+async fn act(
+    state: &AppState,
+    http: &HttpRequest,
+    user_id: String,
+    action: fn(&ferrid_store::Store, &str, &str, i64) -> Result<(), UserError>,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(state, http, Access::Write).await?;
+    let user = stored(state, user_id).await?;
+    let now = state.now();
+    state
+        .db(move |store| Ok(action(store, &user.username, &admin.actor, now)))
+        .await?
+        .map_err(problem)?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /admin/api/v1/users/{id}/unlock`: forgets failed sign-ins.
@@ -242,14 +246,7 @@ pub async fn unlock(
     http: HttpRequest,
     user_id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
-    let user = stored(&state, user_id.into_inner()).await?;
-    let now = state.now();
-    state
-        .db(move |store| Ok(users::unlock(store, &user.username, &admin.actor, now)))
-        .await?
-        .map_err(problem)?;
-    Ok(HttpResponse::NoContent().finish())
+    act(&state, &http, user_id.into_inner(), users::unlock).await
 }
 
 /// `POST /admin/api/v1/users/{id}/reset-mfa`: removes the second factor.
@@ -258,14 +255,7 @@ pub async fn reset_mfa(
     http: HttpRequest,
     user_id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
-    let user = stored(&state, user_id.into_inner()).await?;
-    let now = state.now();
-    state
-        .db(move |store| Ok(users::reset_mfa(store, &user.username, &admin.actor, now)))
-        .await?
-        .map_err(problem)?;
-    Ok(HttpResponse::NoContent().finish())
+    act(&state, &http, user_id.into_inner(), users::reset_mfa).await
 }
 
 /// `GET /admin/api/v1/users/{id}/sessions`: the user's live sessions.
@@ -292,9 +282,7 @@ pub async fn sessions(
             })
         })
         .collect();
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": items })))
+    Ok(document(json!({ "items": items })))
 }
 
 /// `DELETE /admin/api/v1/users/{id}/sessions`: ends them all.
