@@ -140,14 +140,18 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::USERINFO, web::get().to(userinfo::get))
         .route(paths::USERINFO, web::post().to(userinfo::post))
         .route(paths::HEALTH, web::get().to(health::health))
-        .service(web::scope(paths::ADMIN_API).configure(admin_routes))
         .route(
             ferrid_pages::STYLESHEET_PATH,
             web::get().to(assets::stylesheet),
         );
 }
 
-/// The admin API's routes, under [`paths::ADMIN_API`].
+/// The admin API, under [`paths::ADMIN_API`].
+pub fn admin_api(config: &mut web::ServiceConfig) {
+    config.service(web::scope(paths::ADMIN_API).configure(admin_routes));
+}
+
+/// The admin API's routes.
 fn admin_routes(config: &mut web::ServiceConfig) {
     use admin::{apis, audit, clients, groups, keys, users};
     config
@@ -195,6 +199,16 @@ fn admin_routes(config: &mut web::ServiceConfig) {
         .route("/roles/revoke", web::post().to(groups::revoke));
 }
 
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    /// The protocol endpoints and pages, with the admin API unless it has
+    /// its own listener.
+    Main,
+    /// Only the admin API (`admin_bind`).
+    Admin,
+}
+
 /// Builds the server on an already-bound listener: HTTPS when `tls` is
 /// given, plain HTTP otherwise (e.g. behind a TLS-terminating proxy).
 pub fn http_server(
@@ -203,6 +217,28 @@ pub fn http_server(
     workers: usize,
     tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    serve(state, listener, workers, tls, Surface::Main)
+}
+
+/// Builds the admin API's own server (`admin_bind`), with the same
+/// headers, limits and logging as the main one.
+pub fn admin_http_server(
+    state: AppState,
+    listener: TcpListener,
+    workers: usize,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<actix_web::dev::Server> {
+    serve(state, listener, workers, tls, Surface::Admin)
+}
+
+fn serve(
+    state: AppState,
+    listener: TcpListener,
+    workers: usize,
+    tls: Option<rustls::ServerConfig>,
+    surface: Surface,
+) -> std::io::Result<actix_web::dev::Server> {
+    let with_admin = surface == Surface::Admin || !state.settings.admin_on_own_listener;
     let hsts = state.settings.security.hsts_max_age.map(tls::hsts);
     let rate_limiter = web::Data::from(state.rate_limiter.clone());
     let data = web::Data::new(state);
@@ -227,7 +263,14 @@ pub fn http_server(
             // e-mailed links carry their token in the query, which must
             // not reach the log.
             .wrap(Logger::new("%a \"%U\" %s %b %Dms id=%{x-request-id}o"))
-            .configure(routes)
+            .configure(|config| {
+                if surface == Surface::Main {
+                    routes(config);
+                }
+                if with_admin {
+                    admin_api(config);
+                }
+            })
     })
     .workers(workers);
     let server = match tls {

@@ -55,6 +55,9 @@ pub struct Settings {
     /// Whether ferrid may connect to private, loopback and link-local
     /// addresses that clients registered (development and tests only).
     pub outbound_allow_private_networks: bool,
+    /// Whether the admin API is served on its own listener (`admin_bind`)
+    /// instead of under the main one.
+    pub admin_on_own_listener: bool,
     /// Lockout, rate limits, MFA, passwords, e-mail.
     pub security: crate::security::SecurityPolicy,
 }
@@ -75,6 +78,7 @@ impl Settings {
             refresh_reuse_grace: 0,
             client_assertion_max_lifetime: DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
             outbound_allow_private_networks: false,
+            admin_on_own_listener: false,
             security: crate::security::SecurityPolicy::default(),
         }
     }

@@ -84,6 +84,9 @@ pub struct Config {
     /// Whether `jwks_uri` and back-channel logout requests may reach
     /// private, loopback and link-local addresses.
     pub outbound_allow_private_networks: bool,
+    /// Serve the admin API on this address (e.g. a private interface)
+    /// instead of under the main listener; empty: under the main one.
+    pub admin_bind: String,
     /// Algorithms ferrid keeps signing keys for (RS256 always included).
     pub signing_algorithms: Vec<String>,
     /// Algorithm of access tokens.
@@ -135,6 +138,7 @@ impl Default for Config {
             refresh_reuse_grace: 0,
             client_assertion_max_lifetime: settings::DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
             outbound_allow_private_networks: false,
+            admin_bind: String::new(),
             signing_algorithms: SigningAlgorithm::ALL
                 .iter()
                 .map(|alg| alg.as_str().to_owned())
@@ -404,6 +408,19 @@ impl Config {
         })
     }
 
+    /// The admin API's own listen address, if it has one.
+    pub fn admin_address(&self) -> anyhow::Result<Option<SocketAddr>> {
+        if self.admin_bind.is_empty() {
+            return Ok(None);
+        }
+        self.admin_bind.parse().map(Some).with_context(|| {
+            format!(
+                "invalid configuration: admin_bind \"{}\" is not an address like 10.0.0.5:9090",
+                self.admin_bind
+            )
+        })
+    }
+
     /// The listen address, validated.
     pub fn bind_address(&self) -> anyhow::Result<SocketAddr> {
         self.bind.parse().with_context(|| {
@@ -428,6 +445,7 @@ impl Config {
         settings.refresh_reuse_grace = self.refresh_reuse_grace;
         settings.client_assertion_max_lifetime = self.client_assertion_max_lifetime;
         settings.outbound_allow_private_networks = self.outbound_allow_private_networks;
+        settings.admin_on_own_listener = self.admin_address()?.is_some();
         self.lockout
             .validate()
             .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;

@@ -25,6 +25,13 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let admin = match config.admin_address()? {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .with_context(|| format!("cannot listen on {address} (admin_bind)"))?,
+        ),
+        None => None,
+    };
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         workers => workers,
@@ -40,29 +47,41 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
     // Rotation and reloads run beside the server until it stops.
     let _maintenance = KeyMaintenance::spawn(state.clone())?;
     actix_web::rt::System::new().block_on(async move {
-        let server = ferrid_server::http_server(state, listener, workers, tls)?;
-        match redirect {
-            Some(listener) => {
-                tracing::info!(address = ?listener.local_addr().ok(), "redirecting plain HTTP to HTTPS");
-                let redirect = ferrid_server::tls::redirect_server(listener, issuer)?;
-                futures_join(server, redirect).await
-            }
-            None => server.await,
+        let mut others = Vec::new();
+        if let Some(listener) = redirect {
+            tracing::info!(address = ?listener.local_addr().ok(), "redirecting plain HTTP to HTTPS");
+            others.push(ferrid_server::tls::redirect_server(listener, issuer)?);
         }
+        if let Some(listener) = admin {
+            tracing::info!(address = ?listener.local_addr().ok(), "serving the admin API on its own listener");
+            others.push(ferrid_server::admin_http_server(
+                state.clone(),
+                listener,
+                workers,
+                tls.clone(),
+            )?);
+        }
+        let server = ferrid_server::http_server(state, listener, workers, tls)?;
+        run_together(server, others).await
     })?;
     Ok(())
 }
 
-/// Runs both servers until either stops (both stop on Ctrl-C).
-async fn futures_join(
+/// Runs the main server and the others until the main one stops (all
+/// stop on Ctrl-C or SIGTERM).
+async fn run_together(
     main: actix_web::dev::Server,
-    redirect: actix_web::dev::Server,
+    others: Vec<actix_web::dev::Server>,
 ) -> std::io::Result<()> {
-    let redirect_handle = redirect.handle();
-    let redirect = actix_web::rt::spawn(redirect);
+    let handles: Vec<_> = others.iter().map(actix_web::dev::Server::handle).collect();
+    let running: Vec<_> = others.into_iter().map(actix_web::rt::spawn).collect();
     let result = main.await;
-    redirect_handle.stop(true).await;
-    let _ = redirect.await;
+    for handle in handles {
+        handle.stop(true).await;
+    }
+    for server in running {
+        let _ = server.await;
+    }
     result
 }
 

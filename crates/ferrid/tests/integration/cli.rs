@@ -865,3 +865,82 @@ on_both_backends!(
         assert!(server.store.list_groups().unwrap().is_empty());
     }
 );
+
+#[test]
+fn the_admin_api_can_have_its_own_listener() {
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (main, admin) = (free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = format!("http://127.0.0.1:{main}");
+    let mut child = bare_ferrid(
+        dir.path(),
+        &["serve"],
+        &[
+            ("FERRID_ISSUER", &issuer),
+            ("FERRID_BIND", &format!("127.0.0.1:{main}")),
+            ("FERRID_ADMIN_BIND", &format!("127.0.0.1:{admin}")),
+        ],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let client = reqwest::Client::new();
+    let discovery = wait_for_discovery(
+        &client,
+        &format!("{issuer}/.well-known/openid-configuration"),
+    );
+    let statuses = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let status = |url: String| {
+                let client = client.clone();
+                async move {
+                    client
+                        .get(url)
+                        .send()
+                        .await
+                        .map(|response| response.status())
+                        .ok()
+                }
+            };
+            (
+                status(format!("{issuer}/admin/api/v1/clients")).await,
+                status(format!("http://127.0.0.1:{admin}/admin/api/v1/clients")).await,
+                status(format!(
+                    "http://127.0.0.1:{admin}/.well-known/openid-configuration"
+                ))
+                .await,
+            )
+        });
+    let _ = child.kill();
+    let log = stderr(&child.wait_with_output().unwrap());
+    assert!(discovery.is_some(), "server did not answer: {log}");
+    assert!(log.contains("no administrator yet"), "{log}");
+    assert_eq!(
+        statuses,
+        (
+            Some(StatusCode::NOT_FOUND),
+            Some(StatusCode::UNAUTHORIZED),
+            Some(StatusCode::NOT_FOUND)
+        ),
+        "{log}"
+    );
+    // A malformed address is refused before anything starts.
+    let output = bare_ferrid(dir.path(), &["serve"], &[("FERRID_ADMIN_BIND", "private")])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("admin_bind"),
+        "{}",
+        stderr(&output)
+    );
+}
