@@ -153,8 +153,9 @@ pub fn admin_api(config: &mut web::ServiceConfig) {
 
 /// The admin API's routes.
 fn admin_routes(config: &mut web::ServiceConfig) {
-    use admin::{apis, audit, clients, groups, keys, users};
+    use admin::{apis, audit, clients, groups, keys, openapi, users};
     config
+        .route("/openapi.json", web::get().to(openapi::serve))
         .route("/clients", web::get().to(clients::list))
         .route("/clients", web::post().to(clients::create))
         .route("/clients/{client_id}", web::get().to(clients::show))

@@ -1030,3 +1030,37 @@ on_both_backends!(
         is_problem(&headers, &body, status);
     }
 );
+
+/// The OpenAPI document is served and matches `docs/admin-openapi.json`,
+/// so every change to the admin API is a visible diff. After a deliberate
+/// change, `FERRID_UPDATE_SNAPSHOTS=1 ./scripts/test -E 'test(openapi)'`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_served_and_snapshotted() {
+    let server = TestServer::start_with(Backend::Sqlite, |_| {}).unwrap();
+    let response = reqwest::get(server.url("/admin/api/v1/openapi.json"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let served = response.text().await.unwrap();
+    let document: Value = serde_json::from_str(&served).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let operations: usize = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|methods| methods.as_object().unwrap().len())
+        .sum();
+    assert_eq!(operations, 30, "every admin route is described");
+    assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    let snapshot =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/admin-openapi.json");
+    if std::env::var("FERRID_UPDATE_SNAPSHOTS").is_ok() {
+        std::fs::write(&snapshot, format!("{served}\n")).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
+    assert_eq!(
+        served.trim_end(),
+        expected.trim_end(),
+        "the admin API changed: review the diff, then update docs/admin-openapi.json"
+    );
+}

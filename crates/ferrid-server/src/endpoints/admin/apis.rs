@@ -54,7 +54,7 @@ async fn stored(state: &AppState, identifier: String) -> Result<Api, Problem> {
 }
 
 /// A scope or role as requests give it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Named {
     name: String,
@@ -83,6 +83,7 @@ fn roles(named: Vec<Named>) -> Vec<ApiRole> {
 }
 
 /// `GET /admin/api/v1/apis`.
+#[utoipa::path(get, path = "/admin/api/v1/apis", tag = "apis", responses((status = 200, description = "Every registered API"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let all = state
@@ -94,7 +95,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
 }
 
 /// What `POST` takes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewApi {
     identifier: String,
@@ -107,12 +108,14 @@ struct NewApi {
     signing_alg: Option<String>,
     /// A client authentication method, to let the API introspect.
     introspection: Option<String>,
+    #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
     jwks_uri: Option<String>,
 }
 
 /// `POST /admin/api/v1/apis`: registers an API; an introspection secret
 /// is in this response only.
+#[utoipa::path(post, path = "/admin/api/v1/apis", tag = "apis", request_body = NewApi, responses((status = 201, description = "The API, with its introspection secret this once"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 422, description = "A rule is broken; the problem names the member"), (status = 409, description = "The identifier is taken")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn create(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -167,6 +170,7 @@ pub async fn create(
 }
 
 /// `GET /admin/api/v1/apis/{identifier}`.
+#[utoipa::path(get, path = "/admin/api/v1/apis/{identifier}", tag = "apis", params(("identifier" = String, Path)), responses((status = 200, description = "The API, with its ETag"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn show(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -178,7 +182,7 @@ pub async fn show(
 }
 
 /// What `PATCH` changes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApiChange {
     name: Option<String>,
@@ -195,6 +199,7 @@ struct ApiChange {
 }
 
 /// `PATCH /admin/api/v1/apis/{identifier}` with `If-Match`.
+#[utoipa::path(patch, path = "/admin/api/v1/apis/{identifier}", tag = "apis", params(("identifier" = String, Path), ("If-Match" = String, Header)), request_body = ApiChange, responses((status = 200, description = "The API as changed"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found"), (status = 422, description = "A rule is broken; the problem names the member"), (status = 412, description = "The ETag in If-Match is stale"), (status = 428, description = "If-Match is required")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn update(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -234,6 +239,7 @@ pub async fn update(
 }
 
 /// `DELETE /admin/api/v1/apis/{identifier}`.
+#[utoipa::path(delete, path = "/admin/api/v1/apis/{identifier}", tag = "apis", params(("identifier" = String, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn delete(
     state: web::Data<AppState>,
     http: HttpRequest,

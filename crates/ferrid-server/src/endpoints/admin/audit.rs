@@ -37,6 +37,7 @@ struct AuditQuery {
 }
 
 /// `GET /admin/api/v1/audit`.
+#[utoipa::path(get, path = "/admin/api/v1/audit", tag = "audit", params(("user" = Option<String>, Query), ("client" = Option<String>, Query), ("event" = Option<String>, Query), ("outcome" = Option<String>, Query), ("since" = Option<i64>, Query), ("until" = Option<i64>, Query), ("before" = Option<String>, Query), ("limit" = Option<i64>, Query), ("format" = Option<String>, Query)), responses((status = 200, description = "Events, newest first (JSON, or CSV with format=csv)"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 400, description = "A filter is malformed")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let query = web::Query::<AuditQuery>::from_query(http.query_string())

@@ -58,6 +58,7 @@ async fn stored(state: &AppState, client_id: String) -> Result<Client, Problem> 
 }
 
 /// `GET /admin/api/v1/clients?limit=…&after=…`: a page of clients by id.
+#[utoipa::path(get, path = "/admin/api/v1/clients", tag = "clients", params(("limit" = Option<i64>, Query, description = "Items per page, 1 to 200"), ("after" = Option<String>, Query, description = "The next value of the previous page")), responses((status = 200, description = "A page of clients"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let paging = web::Query::<Paging>::from_query(http.query_string())
@@ -80,7 +81,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
 }
 
 /// What `POST` takes: the registration settings, named as in RFC 7591.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
     name: String,
@@ -101,6 +102,7 @@ pub struct NewClient {
     #[serde(default)]
     refresh_for_online_sessions: bool,
     backchannel_logout_uri: Option<String>,
+    #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
     jwks_uri: Option<String>,
     #[serde(default)]
@@ -128,6 +130,7 @@ fn yes() -> bool {
 
 /// `POST /admin/api/v1/clients`: registers a client; the secret is in
 /// this response only.
+#[utoipa::path(post, path = "/admin/api/v1/clients", tag = "clients", request_body = NewClient, responses((status = 201, description = "The client, with its secret this once"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 422, description = "A rule is broken; the problem names the member")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn create(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -184,6 +187,7 @@ pub async fn create(
 }
 
 /// `GET /admin/api/v1/clients/{id}`.
+#[utoipa::path(get, path = "/admin/api/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)), responses((status = 200, description = "The client, with its ETag"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn show(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -199,7 +203,7 @@ pub async fn show(
 }
 
 /// What `PATCH` changes; members left out stay as they are.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientChange {
     id_token_signed_response_alg: Option<String>,
@@ -210,6 +214,7 @@ pub struct ClientChange {
 }
 
 /// `PATCH /admin/api/v1/clients/{id}` with `If-Match`.
+#[utoipa::path(patch, path = "/admin/api/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path), ("If-Match" = String, Header)), request_body = ClientChange, responses((status = 200, description = "The client as changed"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found"), (status = 422, description = "A rule is broken; the problem names the member"), (status = 412, description = "The ETag in If-Match is stale"), (status = 428, description = "If-Match is required")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn update(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -253,6 +258,7 @@ pub async fn update(
 }
 
 /// `DELETE /admin/api/v1/clients/{id}` (with `If-Match` when given).
+#[utoipa::path(delete, path = "/admin/api/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn delete(
     state: web::Data<AppState>,
     http: HttpRequest,

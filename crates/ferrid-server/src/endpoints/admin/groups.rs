@@ -36,6 +36,7 @@ fn problem(error: GroupError) -> Problem {
 }
 
 /// `GET /admin/api/v1/groups`: every group with its members' usernames.
+#[utoipa::path(get, path = "/admin/api/v1/groups", tag = "groups", responses((status = 200, description = "Every group with its members"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let all = state
@@ -52,7 +53,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
 }
 
 /// What `POST /groups` takes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewGroup {
     name: String,
@@ -61,6 +62,7 @@ struct NewGroup {
 }
 
 /// `POST /admin/api/v1/groups`.
+#[utoipa::path(post, path = "/admin/api/v1/groups", tag = "groups", request_body = NewGroup, responses((status = 201, description = "The group"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 422, description = "A rule is broken; the problem names the member"), (status = 409, description = "The name is taken")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn create(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -86,6 +88,7 @@ pub async fn create(
 }
 
 /// `DELETE /admin/api/v1/groups/{name}`.
+#[utoipa::path(delete, path = "/admin/api/v1/groups/{name}", tag = "groups", params(("name" = String, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn delete(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -125,6 +128,7 @@ async fn membership(
 }
 
 /// `PUT /admin/api/v1/groups/{name}/members/{username}`.
+#[utoipa::path(put, path = "/admin/api/v1/groups/{name}/members/{username}", tag = "groups", params(("name" = String, Path), ("username" = String, Path)), responses((status = 204, description = "A member"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found"), (status = 422, description = "A rule is broken; the problem names the member")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn add_member(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -134,6 +138,7 @@ pub async fn add_member(
 }
 
 /// `DELETE /admin/api/v1/groups/{name}/members/{username}`.
+#[utoipa::path(delete, path = "/admin/api/v1/groups/{name}/members/{username}", tag = "groups", params(("name" = String, Path), ("username" = String, Path)), responses((status = 204, description = "Not a member"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found"), (status = 422, description = "A rule is broken; the problem names the member")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn remove_member(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -150,6 +155,7 @@ struct RolesQuery {
 }
 
 /// `GET /admin/api/v1/roles?api=…`: the API's role grants.
+#[utoipa::path(get, path = "/admin/api/v1/roles", tag = "roles", params(("api" = String, Query)), responses((status = 200, description = "The API's role grants"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn grants(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -174,7 +180,7 @@ pub async fn grants(
 }
 
 /// A role grant as requests give it: exactly one holder.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleGrant {
     api: String,
@@ -222,6 +228,7 @@ async fn set_role(
 }
 
 /// `POST /admin/api/v1/roles/grant`.
+#[utoipa::path(post, path = "/admin/api/v1/roles/grant", tag = "roles", request_body = RoleGrant, responses((status = 204, description = "Granted"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 422, description = "A rule is broken; the problem names the member")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn grant(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -231,6 +238,7 @@ pub async fn grant(
 }
 
 /// `POST /admin/api/v1/roles/revoke`.
+#[utoipa::path(post, path = "/admin/api/v1/roles/revoke", tag = "roles", request_body = RoleGrant, responses((status = 204, description = "Revoked"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 422, description = "A rule is broken; the problem names the member")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn revoke(
     state: web::Data<AppState>,
     http: HttpRequest,

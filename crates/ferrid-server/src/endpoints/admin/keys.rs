@@ -45,6 +45,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// `GET /admin/api/v1/keys`: every stored key, oldest first.
+#[utoipa::path(get, path = "/admin/api/v1/keys", tag = "keys", responses((status = 200, description = "Every signing key on its timeline"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let stored = state.db(|store| Ok(keys::list(store))).await?;
@@ -54,7 +55,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
 }
 
 /// What a rotation asks for.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rotation {
     /// One algorithm; every configured one when left out.
@@ -66,6 +67,7 @@ struct Rotation {
 }
 
 /// `POST /admin/api/v1/keys/rotate`.
+#[utoipa::path(post, path = "/admin/api/v1/keys/rotate", tag = "keys", request_body = Rotation, responses((status = 200, description = "What the rotation did"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 422, description = "A rule is broken; the problem names the member")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn rotate(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -99,6 +101,7 @@ pub async fn rotate(
 }
 
 /// `POST /admin/api/v1/keys/{kid}/revoke`: stops trusting a key at once.
+#[utoipa::path(post, path = "/admin/api/v1/keys/{kid}/revoke", tag = "keys", params(("kid" = String, Path)), responses((status = 200, description = "What the revocation did"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn revoke(
     state: web::Data<AppState>,
     http: HttpRequest,

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clients;
 pub mod groups;
 pub mod keys;
+pub mod openapi;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};

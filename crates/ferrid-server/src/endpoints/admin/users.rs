@@ -53,6 +53,7 @@ struct UserQuery {
 
 /// `GET /admin/api/v1/users`: a page of users by username; `q` keeps
 /// those whose username or e-mail address starts with it.
+#[utoipa::path(get, path = "/admin/api/v1/users", tag = "users", params(("limit" = Option<i64>, Query, description = "Items per page, 1 to 200"), ("after" = Option<String>, Query, description = "The next value of the previous page (a username)"), ("q" = Option<String>, Query, description = "Username or e-mail prefix")), responses((status = 200, description = "A page of users"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let query = web::Query::<UserQuery>::from_query(http.query_string())
@@ -82,7 +83,7 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
 }
 
 /// What `POST` takes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUser {
     username: String,
@@ -93,6 +94,7 @@ struct NewUser {
 }
 
 /// `POST /admin/api/v1/users`.
+#[utoipa::path(post, path = "/admin/api/v1/users", tag = "users", request_body = NewUser, responses((status = 201, description = "The user; without a password, invited by e-mail"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 422, description = "A rule is broken; the problem names the member"), (status = 409, description = "The name or address is taken")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn create(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -148,6 +150,7 @@ pub async fn create(
 }
 
 /// `GET /admin/api/v1/users/{id}`.
+#[utoipa::path(get, path = "/admin/api/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path)), responses((status = 200, description = "The user, with its ETag"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn show(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -159,7 +162,7 @@ pub async fn show(
 }
 
 /// What `PATCH` changes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserChange {
     /// Only `true`: disabling ends the user's sessions.
@@ -177,6 +180,7 @@ fn present<'de, D: serde::Deserializer<'de>>(
 }
 
 /// `PATCH /admin/api/v1/users/{id}` with `If-Match`.
+#[utoipa::path(patch, path = "/admin/api/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path), ("If-Match" = String, Header)), request_body = UserChange, responses((status = 200, description = "The user as changed"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found"), (status = 422, description = "A rule is broken; the problem names the member"), (status = 412, description = "The ETag in If-Match is stale"), (status = 428, description = "If-Match is required")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn update(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -241,6 +245,7 @@ async fn act(
 }
 
 /// `POST /admin/api/v1/users/{id}/unlock`: forgets failed sign-ins.
+#[utoipa::path(post, path = "/admin/api/v1/users/{user_id}/unlock", tag = "users", params(("user_id" = String, Path)), responses((status = 204, description = "Failed sign-ins forgotten"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn unlock(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -250,6 +255,7 @@ pub async fn unlock(
 }
 
 /// `POST /admin/api/v1/users/{id}/reset-mfa`: removes the second factor.
+#[utoipa::path(post, path = "/admin/api/v1/users/{user_id}/reset-mfa", tag = "users", params(("user_id" = String, Path)), responses((status = 204, description = "Second factor removed"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn reset_mfa(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -259,6 +265,7 @@ pub async fn reset_mfa(
 }
 
 /// `GET /admin/api/v1/users/{id}/sessions`: the user's live sessions.
+#[utoipa::path(get, path = "/admin/api/v1/users/{user_id}/sessions", tag = "users", params(("user_id" = String, Path)), responses((status = 200, description = "The user's live sessions"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.read"])))]
 pub async fn sessions(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -286,6 +293,7 @@ pub async fn sessions(
 }
 
 /// `DELETE /admin/api/v1/users/{id}/sessions`: ends them all.
+#[utoipa::path(delete, path = "/admin/api/v1/users/{user_id}/sessions", tag = "users", params(("user_id" = String, Path)), responses((status = 200, description = "How many sessions ended"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn end_sessions(
     state: web::Data<AppState>,
     http: HttpRequest,
