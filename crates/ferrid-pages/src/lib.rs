@@ -7,6 +7,23 @@
 
 pub use askama::Template;
 
+pub mod chart;
+pub mod console;
+
+/// The branding an admin set, shown by every page built on
+/// `base.html` when given as the runtime value `"brand"`
+/// ([`Template::render_with_values`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brand {
+    /// Product name, in the header and footer.
+    pub product_name: String,
+    /// Whether there is a logo to show.
+    pub has_logo: bool,
+    /// Changes whenever the branding does, so browsers fetch the new
+    /// stylesheet and logo.
+    pub version: i64,
+}
+
 /// The stylesheet every page links to, served at [`STYLESHEET_PATH`].
 pub const STYLESHEET: &str = include_str!("../../../static/ferrid.css");
 /// Where the stylesheet is served.

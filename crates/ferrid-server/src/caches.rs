@@ -63,6 +63,14 @@ impl RecentClients {
         (read_at.elapsed() < CLIENT_CACHE_TTL).then(|| client.clone())
     }
 
+    /// Forgets a client an admin just changed, so this node sees the
+    /// change at once (others within [`CLIENT_CACHE_TTL`]).
+    pub fn forget(&self, client_id: &str) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.remove(client_id);
+        }
+    }
+
     /// Remembers a client just read.
     pub fn put(&self, client: Arc<Client>) {
         if let Ok(mut cache) = self.0.lock() {

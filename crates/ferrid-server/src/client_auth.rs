@@ -191,6 +191,9 @@ pub async fn authenticate(
         }
         Credential::Secret(secret, method) => verify(&client, *method, secret.as_deref())?,
     }
+    if client.disabled {
+        return Err(invalid_client("this client is disabled"));
+    }
     // Authenticated: from here on the client, not its address, is limited.
     let own_limit = client
         .rate_limit_per_minute

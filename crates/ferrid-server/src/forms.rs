@@ -10,20 +10,38 @@ use ferrid_store::secret::random_token;
 
 use crate::cookies;
 use crate::error::{Internal, PageError};
-use crate::http::{html_response, is_form, Params};
+use crate::http::{branded_html_response, is_form, FormRules, Params};
 use crate::state::AppState;
 
 /// Parses a posted form and checks its CSRF token.
 pub fn posted(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<Params, PageError> {
+    posted_with(state, http, body, FormRules::OAUTH)
+}
+
+/// Parses a posted form under `rules` (checkboxes, text areas) and
+/// checks its CSRF token.
+pub fn posted_with(
+    state: &AppState,
+    http: &HttpRequest,
+    body: &[u8],
+    rules: FormRules<'_>,
+) -> Result<Params, PageError> {
     if !is_form(http) {
         return Err(PageError::bad_request(
             "Invalid form",
             "Forms must be posted as application/x-www-form-urlencoded.",
         ));
     }
-    let params = Params::parse(body)
+    let params = Params::parse_with(body, rules)
         .map_err(|error| PageError::bad_request("Invalid form", error.to_string()))?;
-    if !cookies::csrf_matches(http, &state.settings, params.get("csrf_token")) {
+    check_csrf(state, http, params.get("csrf_token"))?;
+    Ok(params)
+}
+
+/// Checks a form's CSRF token (for forms not parsed by [`posted`], such
+/// as uploads).
+pub fn check_csrf(state: &AppState, http: &HttpRequest, token: Option<&str>) -> Result<(), PageError> {
+    if !cookies::csrf_matches(http, &state.settings, token) {
         return Err(PageError {
             status: StatusCode::FORBIDDEN,
             title: "Form expired".into(),
@@ -35,7 +53,7 @@ pub fn posted(state: &AppState, http: &HttpRequest, body: &[u8]) -> Result<Param
             ),
         });
     }
-    Ok(params)
+    Ok(())
 }
 
 /// The CSRF token for a page holding a form: the browser's, or a new one
@@ -44,15 +62,19 @@ pub struct FormToken {
     /// The value to put in the form's hidden `csrf_token` field.
     pub value: String,
     new_cookie: Option<Cookie<'static>>,
+    /// The branding the page is shown in.
+    brand: Option<ferrid_pages::Brand>,
 }
 
 impl FormToken {
     /// The token for this browser.
     pub fn for_browser(state: &AppState, http: &HttpRequest) -> FormToken {
+        let brand = state.branding.brand();
         match cookies::csrf_token(http, &state.settings) {
             Some(value) => FormToken {
                 value,
                 new_cookie: None,
+                brand,
             },
             None => {
                 let value = random_token(32);
@@ -60,6 +82,7 @@ impl FormToken {
                 FormToken {
                     value,
                     new_cookie: Some(cookie),
+                    brand,
                 }
             }
         }
@@ -79,7 +102,7 @@ impl FormToken {
         status: StatusCode,
         page: &impl Template,
     ) -> Result<HttpResponse, PageError> {
-        let mut response = html_response(status, page);
+        let mut response = branded_html_response(status, page, self.brand.as_ref());
         self.set_cookie(&mut response)?;
         Ok(response)
     }
@@ -112,14 +135,22 @@ pub fn new_password(
         return Err("The new passwords do not match.".into());
     }
     ferrid_service::accounts::check_password(password, min_length, &user.username, &user.email)
-        .map_err(|reason| {
-            // Policy messages start lower-case for the CLI; pages want a sentence.
-            let reason = reason.to_string();
-            let mut chars = reason.chars();
-            match chars.next() {
-                Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-                None => reason,
-            }
-        })?;
+        // Policy messages start lower-case for the CLI; pages want a sentence.
+        .map_err(sentence)?;
     Ok(password.to_owned())
+}
+
+/// A message of the service layer (lower-case, for the CLI) as a
+/// sentence for a page.
+pub fn sentence(message: impl std::fmt::Display) -> String {
+    let message = message.to_string();
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => {
+            let rest = chars.as_str();
+            let end = if rest.ends_with('.') { "" } else { "." };
+            format!("{}{rest}{end}", first.to_uppercase())
+        }
+        None => message,
+    }
 }

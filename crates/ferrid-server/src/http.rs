@@ -53,7 +53,18 @@ pub const MAX_PARAMETERS: usize = 64;
 /// Renders a page with `status`. Pages are never cached: they carry forms
 /// with one-time tokens or per-user content.
 pub fn html_response(status: StatusCode, page: &impl Template) -> HttpResponse {
-    match page.render() {
+    branded_html_response(status, page, None)
+}
+
+/// Renders a page with `status` in the admin's branding, if any.
+pub fn branded_html_response(
+    status: StatusCode,
+    page: &impl Template,
+    brand: Option<&ferrid_pages::Brand>,
+) -> HttpResponse {
+    let values: Option<(&str, &dyn std::any::Any)> =
+        brand.map(|brand| ("brand", brand as &dyn std::any::Any));
+    match page.render_with_values(&values) {
         Ok(html) => HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -123,9 +134,25 @@ fn printable(name: &str) -> String {
     name.chars().take(40).filter(|c| !c.is_control()).collect()
 }
 
-/// Parameters that may appear more than once: `resource` names one
-/// target per occurrence (RFC 8707 §2).
-const REPEATABLE: [&str; 1] = ["resource"];
+/// What a set of parameters may hold beyond one value per name on one
+/// line.
+#[derive(Debug, Clone, Copy)]
+pub struct FormRules<'a> {
+    /// Names that may appear more than once (checkboxes; `resource`).
+    pub repeatable: &'a [&'a str],
+    /// Whether values may span lines (text areas): CR, LF and tab are
+    /// then allowed, other control characters still not.
+    pub multiline: bool,
+}
+
+impl FormRules<'static> {
+    /// OAuth and OpenID Connect requests: only `resource` names one
+    /// target per occurrence (RFC 8707 §2); values are single lines.
+    pub const OAUTH: FormRules<'static> = FormRules {
+        repeatable: &["resource"],
+        multiline: false,
+    };
+}
 
 /// Form-encoded parameters with the OAuth rules applied: no parameter twice
 /// (except those meant to repeat), bounded sizes, and an empty value
@@ -139,6 +166,11 @@ pub struct Params {
 impl Params {
     /// Parses `application/x-www-form-urlencoded` text (a query string or body).
     pub fn parse(encoded: &[u8]) -> Result<Params, ParamsError> {
+        Params::parse_with(encoded, FormRules::OAUTH)
+    }
+
+    /// Parses form-encoded text under `rules`.
+    pub fn parse_with(encoded: &[u8], rules: FormRules<'_>) -> Result<Params, ParamsError> {
         let mut values = HashMap::new();
         let mut repeated: HashMap<String, Vec<String>> = HashMap::new();
         for (count, (name, value)) in url::form_urlencoded::parse(encoded).enumerate() {
@@ -148,14 +180,21 @@ impl Params {
             if value.len() > MAX_PARAMETER_LENGTH || name.len() > MAX_PARAMETER_LENGTH {
                 return Err(ParamsError::TooLong(name.into_owned()));
             }
-            if has_control_character(&name) || has_control_character(&value) {
+            let value_refused = if rules.multiline {
+                value
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\r' | '\n' | '\t'))
+            } else {
+                has_control_character(&value)
+            };
+            if has_control_character(&name) || value_refused {
                 return Err(ParamsError::ControlCharacter(name.into_owned()));
             }
             if value.is_empty() {
                 continue;
             }
             let name = name.into_owned();
-            if REPEATABLE.contains(&name.as_str()) {
+            if rules.repeatable.contains(&name.as_str()) {
                 let all = repeated.entry(name).or_default();
                 if !all.iter().any(|seen| *seen == value) {
                     all.push(value.into_owned());

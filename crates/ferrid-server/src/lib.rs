@@ -12,10 +12,12 @@ pub mod authorize;
 pub mod backchannel;
 pub mod bearer;
 pub mod blocking;
+pub mod branding;
 pub mod caches;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod client_ip;
+pub mod console_session;
 mod cookies;
 pub mod email_link;
 pub mod endpoints;
@@ -44,6 +46,8 @@ pub mod session;
 pub mod settings;
 pub mod state;
 pub mod tls;
+pub mod token_counter;
+pub mod user_accounts;
 
 use std::net::TcpListener;
 
@@ -55,8 +59,8 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use crate::endpoints::{
-    account, admin, assets, authorize as authz, consent, health, introspect, login, login_mfa,
-    logout, metadata as meta, password, revoke, token, userinfo,
+    account, admin, assets, authorize as authz, consent, console, health, introspect, login,
+    login_mfa, logout, metadata as meta, password, revoke, token, userinfo,
 };
 
 /// Largest request body accepted (forms and token requests are small).
@@ -143,7 +147,98 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(
             ferrid_pages::STYLESHEET_PATH,
             web::get().to(assets::stylesheet),
-        );
+        )
+        .route(
+            paths::BRANDING_STYLESHEET,
+            web::get().to(console::branding::stylesheet),
+        )
+        .route(paths::BRANDING_LOGO, web::get().to(console::branding::logo));
+}
+
+/// The admin console's pages, under [`paths::CONSOLE`].
+pub fn console_routes(config: &mut web::ServiceConfig) {
+    use console::{apis, audit, branding, clients, dashboard, groups, keys, sign_in, users};
+    config
+        .route(paths::CONSOLE, web::get().to(dashboard::show))
+        .route(paths::CONSOLE_SIGN_IN, web::get().to(sign_in::start))
+        .route(paths::CONSOLE_CALLBACK, web::get().to(sign_in::callback))
+        .route(paths::CONSOLE_SIGN_OUT, web::post().to(sign_in::sign_out))
+        .route("/admin/clients", web::get().to(clients::list))
+        .route("/admin/clients/new", web::get().to(clients::new_form))
+        .route("/admin/clients/new", web::post().to(clients::create))
+        .route("/admin/clients/{client_id}", web::get().to(clients::show))
+        .route(
+            "/admin/clients/{client_id}/edit",
+            web::get().to(clients::edit_form),
+        )
+        .route("/admin/clients/{client_id}/edit", web::post().to(clients::edit))
+        .route(
+            "/admin/clients/{client_id}/rotate-secret",
+            web::post().to(clients::rotate_secret),
+        )
+        .route(
+            "/admin/clients/{client_id}/disable",
+            web::post().to(clients::disable),
+        )
+        .route(
+            "/admin/clients/{client_id}/enable",
+            web::post().to(clients::enable),
+        )
+        .route(
+            "/admin/clients/{client_id}/delete",
+            web::post().to(clients::delete),
+        )
+        .route("/admin/apis", web::get().to(apis::list))
+        .route("/admin/apis", web::post().to(apis::create))
+        .route("/admin/apis/edit", web::get().to(apis::edit_form))
+        .route("/admin/apis/edit", web::post().to(apis::edit))
+        .route("/admin/apis/delete", web::post().to(apis::delete))
+        .route("/admin/users", web::get().to(users::list))
+        .route("/admin/users/invite", web::post().to(users::invite))
+        .route("/admin/users/{user_id}", web::get().to(users::show))
+        .route(
+            "/admin/users/{user_id}/profile",
+            web::post().to(users::profile),
+        )
+        .route(
+            "/admin/users/{user_id}/end-sessions",
+            web::post().to(users::end_sessions),
+        )
+        .route("/admin/users/{user_id}/unlock", web::post().to(users::unlock))
+        .route(
+            "/admin/users/{user_id}/reset-mfa",
+            web::post().to(users::reset_mfa),
+        )
+        .route(
+            "/admin/users/{user_id}/require-password-reset",
+            web::post().to(users::require_password_reset),
+        )
+        .route(
+            "/admin/users/{user_id}/admin-role",
+            web::post().to(users::admin_role),
+        )
+        .route(
+            "/admin/users/{user_id}/disable",
+            web::post().to(users::disable),
+        )
+        .route(
+            "/admin/users/{user_id}/groups",
+            web::post().to(users::set_groups),
+        )
+        .route("/admin/groups", web::get().to(groups::list))
+        .route("/admin/groups", web::post().to(groups::create))
+        .route("/admin/groups/members", web::post().to(groups::members))
+        .route("/admin/groups/delete", web::post().to(groups::delete))
+        .route("/admin/roles", web::post().to(groups::roles))
+        .route("/admin/keys", web::get().to(keys::list))
+        .route("/admin/keys/rotate", web::post().to(keys::rotate))
+        .route("/admin/keys/revoke", web::post().to(keys::revoke))
+        .route("/admin/audit", web::get().to(audit::list))
+        .route("/admin/audit/export.csv", web::get().to(audit::export_csv))
+        .route("/admin/audit/export.json", web::get().to(audit::export_json))
+        .route("/admin/branding", web::get().to(branding::show))
+        .route("/admin/branding", web::post().to(branding::save))
+        .route("/admin/branding/preview", web::get().to(branding::preview));
 }
 
 /// The admin API, under [`paths::ADMIN_API`].
@@ -206,7 +301,7 @@ enum Surface {
     /// The protocol endpoints and pages, with the admin API unless it has
     /// its own listener.
     Main,
-    /// Only the admin API (`admin_bind`).
+    /// Only the admin API and console (`admin_bind`).
     Admin,
 }
 
@@ -267,9 +362,17 @@ fn serve(
             .configure(|config| {
                 if surface == Surface::Main {
                     routes(config);
+                } else {
+                    // The console's pages need their stylesheet here too.
+                    config.route(
+                        ferrid_pages::STYLESHEET_PATH,
+                        web::get().to(assets::stylesheet),
+                    );
                 }
                 if with_admin {
+                    // The API's scope first: it is the longer prefix.
                     admin_api(config);
+                    console_routes(config);
                 }
             })
     })

@@ -44,6 +44,14 @@ impl KeyMaintenance {
                     if let Err(error) = runtime.block_on(state.deliver_logouts()) {
                         tracing::error!(?error, "back-channel logout delivery failed");
                     }
+                    if let Err(error) = state.refresh_dashboard_state() {
+                        tracing::error!(%error, "token counts or branding not refreshed; retrying next interval");
+                    }
+                }
+                // What was counted since the last tick is not lost on a
+                // clean stop.
+                if let Err(error) = state.token_counter.flush(&state.store, state.now()) {
+                    tracing::error!(%error, "token counts not written at shutdown");
                 }
             })?;
         Ok(KeyMaintenance {

@@ -52,3 +52,15 @@ pub const PASSWORD_FORGOT: &str = "/password/forgot";
 pub const PASSWORD_RESET: &str = "/password/reset";
 /// ferrid's admin API; its URL is the API's identifier (`aud`).
 pub const ADMIN_API: &str = "/admin/api/v1";
+/// The admin console.
+pub const CONSOLE: &str = "/admin";
+/// Where the console's sign-in returns (its redirect URI).
+pub const CONSOLE_CALLBACK: &str = "/admin/callback";
+/// Starts the console's sign-in.
+pub const CONSOLE_SIGN_IN: &str = "/admin/sign-in";
+/// Ends the console session.
+pub const CONSOLE_SIGN_OUT: &str = "/admin/sign-out";
+/// The accent colour of the branding, as a stylesheet.
+pub const BRANDING_STYLESHEET: &str = "/branding.css";
+/// The branding's logo.
+pub const BRANDING_LOGO: &str = "/branding/logo";

@@ -23,6 +23,13 @@ pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 14 * 24 * 3600;
 pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 90 * 24 * 3600;
 /// Default longest lifetime of a client assertion (`exp` − `iat`): 5 minutes.
 pub const DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME: i64 = 300;
+/// Default absolute lifetime of an admin console session, seconds.
+pub const DEFAULT_ADMIN_SESSION_TTL: i64 = 8 * 3600;
+/// Default idle timeout of an admin console session, seconds.
+pub const DEFAULT_ADMIN_IDLE_TIMEOUT: i64 = 15 * 60;
+/// Default time after the admin last confirmed it was them during which
+/// dangerous console actions need no password or code again, seconds.
+pub const DEFAULT_ADMIN_REAUTHENTICATION_WINDOW: i64 = 5 * 60;
 pub use ferrid_tokens::lifecycle::METADATA_MAX_AGE;
 
 /// Protocol settings.
@@ -58,6 +65,16 @@ pub struct Settings {
     /// Whether the admin API is served on its own listener (`admin_bind`)
     /// instead of under the main one.
     pub admin_on_own_listener: bool,
+    /// Where the admin console is reached (no trailing slash): the issuer,
+    /// or the admin listener's address when `admin_bind` is set.
+    pub console_base: String,
+    /// Absolute lifetime of an admin console session, seconds.
+    pub admin_session_ttl: i64,
+    /// An admin console session idle this long ends, seconds.
+    pub admin_idle_timeout: i64,
+    /// How long after confirming it was them an admin may do dangerous
+    /// things without confirming again, seconds.
+    pub admin_reauthentication_window: i64,
     /// Lockout, rate limits, MFA, passwords, e-mail.
     pub security: crate::security::SecurityPolicy,
 }
@@ -79,6 +96,10 @@ impl Settings {
             client_assertion_max_lifetime: DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
             outbound_allow_private_networks: false,
             admin_on_own_listener: false,
+            console_base: issuer.as_str().trim_end_matches('/').to_owned(),
+            admin_session_ttl: DEFAULT_ADMIN_SESSION_TTL,
+            admin_idle_timeout: DEFAULT_ADMIN_IDLE_TIMEOUT,
+            admin_reauthentication_window: DEFAULT_ADMIN_REAUTHENTICATION_WINDOW,
             security: crate::security::SecurityPolicy::default(),
         }
     }

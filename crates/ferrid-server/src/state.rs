@@ -83,6 +83,10 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Outgoing e-mail.
     pub mailer: Arc<Mailer>,
+    /// The branding of the pages, as last read.
+    pub branding: Arc<crate::branding::CurrentBranding>,
+    /// Tokens issued since the last flush to the database.
+    pub token_counter: Arc<crate::token_counter::TokenCounter>,
     /// Unseals the stored private keys on reload.
     master_key: MasterKey,
     /// This process's name in leases.
@@ -141,7 +145,16 @@ impl AppState {
             },
         );
         let logouts = LogoutSender::new(store.clone(), outbound, settings.issuer.clone());
+        ferrid_service::clients::ensure_console_client(
+            &store,
+            &format!("{}{}", settings.console_base, paths::CONSOLE_CALLBACK),
+            clock.now(),
+        )?;
+        let branding = crate::branding::CurrentBranding::default();
+        branding.reload(&store)?;
         Ok(AppState {
+            branding: Arc::new(branding),
+            token_counter: Arc::default(),
             rate_limiter: Arc::new(rate_limiter),
             mailer: Arc::new(mailer),
             password_pool: Arc::new(password_pool),
@@ -305,6 +318,13 @@ impl AppState {
     /// every node).
     pub fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
         self.master_key.subkey(purpose)
+    }
+
+    /// Writes this node's token counts and reads the branding again (the
+    /// background work of each tick).
+    pub fn refresh_dashboard_state(&self) -> StoreResult<()> {
+        self.token_counter.flush(&self.store, self.now())?;
+        self.branding.reload(&self.store)
     }
 
     /// The current time, Unix seconds.

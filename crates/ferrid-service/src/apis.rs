@@ -95,6 +95,24 @@ pub enum ApiRuleError {
     IntrospectionMethod,
 }
 
+impl ApiRuleError {
+    /// The setting the error is about: the admin API's member and the
+    /// console's form field.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ApiRuleError::Identifier | ApiRuleError::IssuerIdentifier => "identifier",
+            ApiRuleError::Name => "name",
+            ApiRuleError::ReservedScope(_)
+            | ApiRuleError::ScopeTaken(_)
+            | ApiRuleError::ScopeDescription(_) => "scopes",
+            ApiRuleError::InvalidName(_) | ApiRuleError::DuplicateRole(_) => "roles",
+            ApiRuleError::Lifetime => "access_token_ttl",
+            ApiRuleError::SigningAlg(_) => "signing_alg",
+            ApiRuleError::IntrospectionMethod => "introspection",
+        }
+    }
+}
+
 /// Why an API operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -89,6 +89,16 @@ pub enum EventKind {
     KeyDelete,
     /// Everything sealed moved to a new master key.
     KeyRewrap,
+    /// A user's profile was changed by an administrator.
+    UserUpdate,
+    /// An admin signed in to the console.
+    ConsoleSignIn,
+    /// An admin signed out of the console.
+    ConsoleSignOut,
+    /// The branding of the sign-in pages changed.
+    BrandingUpdate,
+    /// An administrator required a user to choose a new password.
+    PasswordResetRequired,
 }
 
 impl EventKind {
@@ -135,6 +145,11 @@ impl EventKind {
             EventKind::KeyRevoke => "key.revoke",
             EventKind::KeyDelete => "key.delete",
             EventKind::KeyRewrap => "key.rewrap",
+            EventKind::UserUpdate => "user.update",
+            EventKind::ConsoleSignIn => "console.sign_in",
+            EventKind::ConsoleSignOut => "console.sign_out",
+            EventKind::BrandingUpdate => "branding.update",
+            EventKind::PasswordResetRequired => "password.reset_required",
         }
     }
 }

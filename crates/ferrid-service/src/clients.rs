@@ -7,7 +7,7 @@
 use ferrid_store::secret::{
     digest, generate_secret, random_identifier, random_token, CLIENT_SECRET_PREFIX,
 };
-use ferrid_store::{Client, ClientAuthMethod, GrantType, Store, StoreError};
+use ferrid_store::{Client, ClientAuthMethod, GrantType, Store, StoreError, StoreResult};
 use ferrid_tokens::{MasterKey, SigningAlgorithm, TokenError};
 use url::Url;
 
@@ -105,6 +105,30 @@ pub enum Field {
     IdTokenAlg,
     /// The client's request limit.
     RateLimit,
+}
+
+impl Field {
+    /// The client metadata name of the setting (RFC 7591 §2, and
+    /// ferrid's own for its extensions): the JSON member of the admin
+    /// API and the field of the console's form.
+    pub fn metadata_name(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::AuthMethod => "token_endpoint_auth_method",
+            Field::GrantTypes => "grant_types",
+            Field::RefreshSettings => "refresh_for_online_sessions",
+            Field::RefreshLifetimes => "refresh_absolute_ttl",
+            Field::RefreshIdleTtl => "refresh_idle_ttl",
+            Field::RedirectUris => "redirect_uris",
+            Field::PostLogoutRedirectUris => "post_logout_redirect_uris",
+            Field::BackchannelLogoutUri => "backchannel_logout_uri",
+            Field::Scope => "scope",
+            Field::Jwks => "jwks",
+            Field::JwksUri => "jwks_uri",
+            Field::IdTokenAlg => "id_token_signed_response_alg",
+            Field::RateLimit => "rate_limit_per_minute",
+        }
+    }
 }
 
 impl std::fmt::Display for Field {
@@ -258,6 +282,12 @@ pub enum ClientError {
     /// No client has this id.
     #[error("no client with id {0}")]
     NotFound(String),
+    /// The client authenticates without a secret.
+    #[error("a client using {0} has no secret to rotate")]
+    NoSecret(&'static str),
+    /// The console's own client, which ferrid manages.
+    #[error("the console's own client cannot be disabled or deleted")]
+    BuiltIn,
     /// The secret could not be sealed.
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -384,9 +414,110 @@ pub fn update(
 
 /// Deletes a client and audits it.
 pub fn delete(store: &Store, client_id: &str, actor: &str, now: i64) -> Result<(), ClientError> {
+    refuse_built_in(client_id)?;
     found(store.delete_client(client_id), client_id)?;
     audit(EventKind::ClientDelete, actor, client_id).write(store, now)?;
     Ok(())
+}
+
+/// Replaces a confidential client's secret with a new one, returned once;
+/// the old one stops working at once. Audited.
+pub fn rotate_secret(
+    store: &Store,
+    client_id: &str,
+    master_key: &MasterKey,
+    actor: &str,
+    now: i64,
+) -> Result<String, ClientError> {
+    let client = show(store, client_id)?;
+    let NewSecret {
+        secret,
+        secret_digest,
+        secret_sealed,
+    } = new_secret(client.auth_method, client_id, master_key)?;
+    let Some(secret) = secret else {
+        return Err(ClientError::NoSecret(client.auth_method.as_str()));
+    };
+    found(
+        store.set_client_secret(
+            client_id,
+            secret_digest.as_deref().unwrap_or_default(),
+            secret_sealed.as_deref(),
+        ),
+        client_id,
+    )?;
+    audit(EventKind::ClientUpdate, actor, client_id)
+        .detail("secret rotated")
+        .write(store, now)?;
+    Ok(secret)
+}
+
+/// Disables a client (no code, no token; its settings stay) or enables it
+/// again. Audited.
+pub fn set_disabled(
+    store: &Store,
+    client_id: &str,
+    disabled: bool,
+    actor: &str,
+    now: i64,
+) -> Result<(), ClientError> {
+    refuse_built_in(client_id)?;
+    found(store.set_client_disabled(client_id, disabled), client_id)?;
+    audit(EventKind::ClientUpdate, actor, client_id)
+        .detail(if disabled { "disabled" } else { "enabled" })
+        .write(store, now)?;
+    Ok(())
+}
+
+/// The admin console's own client id: a public client of this server,
+/// signing admins in with the authorization code flow and PKCE.
+pub const CONSOLE_CLIENT_ID: &str = "ferrid-console";
+
+fn refuse_built_in(client_id: &str) -> Result<(), ClientError> {
+    if client_id == CONSOLE_CLIENT_ID {
+        return Err(ClientError::BuiltIn);
+    }
+    Ok(())
+}
+
+/// Registers the console's client, or points its redirect URI at
+/// `redirect_uri` if it moved; idempotent, so every node may run it at
+/// start (a node losing the race to create it finds it created).
+pub fn ensure_console_client(store: &Store, redirect_uri: &str, now: i64) -> StoreResult<()> {
+    let redirect_uris = vec![redirect_uri.to_owned()];
+    match store.find_client(CONSOLE_CLIENT_ID)? {
+        Some(client) if client.redirect_uris == redirect_uris => Ok(()),
+        Some(_) => store.set_client_redirect_uris(CONSOLE_CLIENT_ID, &redirect_uris),
+        None => {
+            let client = Client {
+                client_id: CONSOLE_CLIENT_ID.to_owned(),
+                name: "ferrid console".to_owned(),
+                secret_digest: None,
+                auth_method: ClientAuthMethod::None,
+                redirect_uris,
+                post_logout_redirect_uris: vec![],
+                grant_types: vec![GrantType::AuthorizationCode],
+                scopes: vec![scopes::OPENID.to_owned()],
+                created_at: now,
+                id_token_signed_response_alg: SigningAlgorithm::Rs256.as_str().to_owned(),
+                refresh_idle_ttl: None,
+                refresh_absolute_ttl: None,
+                refresh_for_online_sessions: false,
+                backchannel_logout_uri: None,
+                secret_sealed: None,
+                jwks: None,
+                jwks_uri: None,
+                require_mfa: true,
+                require_pkce: true,
+                rate_limit_per_minute: None,
+                disabled: false,
+            };
+            match store.create_client(&client) {
+                Err(StoreError::Conflict(_)) => Ok(()),
+                other => other,
+            }
+        }
+    }
 }
 
 /// Every registered client.
@@ -427,6 +558,8 @@ pub struct ClientView<'a> {
     pub require_pkce: bool,
     /// `rate_limit_per_minute`.
     pub rate_limit_per_minute: Option<i32>,
+    /// `disabled`: the client gets no code and no token.
+    pub disabled: bool,
     /// `created_at`.
     pub created_at: String,
 }
@@ -453,6 +586,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             require_mfa: client.require_mfa,
             require_pkce: client.require_pkce || !client.auth_method.is_confidential(),
             rate_limit_per_minute: client.rate_limit_per_minute,
+            disabled: client.disabled,
             created_at: crate::clock::timestamp(client.created_at),
         }
     }
@@ -531,27 +665,14 @@ pub fn register(
         .map_err(|_| RegistrationError::RateLimit)?;
     // Every confidential method but private_key_jwt has a secret; only
     // client_secret_jwt keeps it (sealed), as the HMAC key it is.
-    let secret = match auth_method {
-        // An HMAC key must be at least as long as the hash's output (RFC
-        // 7518 §3.2): 64 random bytes make HS384 and HS512 usable too.
-        ClientAuthMethod::ClientSecretJwt => Some(format!(
-            "{CLIENT_SECRET_PREFIX}{}",
-            random_token(HMAC_SECRET_BYTES)
-        )),
-        ClientAuthMethod::PrivateKeyJwt => None,
-        method if method.is_confidential() => Some(generate_secret(CLIENT_SECRET_PREFIX)),
-        _ => None,
-    };
     // 128 random bits; hex so that it never starts with `-` and is taken
     // for an option on the command line.
     let client_id = random_identifier(16);
-    let (secret_digest, secret_sealed) = match (&secret, auth_method) {
-        (Some(secret), ClientAuthMethod::ClientSecretJwt) => {
-            (None, Some(master_key.seal(secret.as_bytes(), &client_id)?))
-        }
-        (Some(secret), _) => (Some(digest(secret)), None),
-        (None, _) => (None, None),
-    };
+    let NewSecret {
+        secret,
+        secret_digest,
+        secret_sealed,
+    } = new_secret(auth_method, &client_id, master_key)?;
     Ok(Registered {
         client: Client {
             client_id,
@@ -575,8 +696,52 @@ pub fn register(
             // Public clients always need PKCE, whatever is stored.
             require_pkce: !registration.pkce_optional,
             rate_limit_per_minute,
+            disabled: false,
         },
         secret,
+    })
+}
+
+/// A fresh secret for a client, and what is stored of it.
+struct NewSecret {
+    /// The secret, shown once; `None` for methods without one.
+    secret: Option<String>,
+    /// Its digest, for methods that compare it.
+    secret_digest: Option<String>,
+    /// The secret sealed under the master key, for `client_secret_jwt`.
+    secret_sealed: Option<String>,
+}
+
+/// Generates the secret a client authenticating with `auth_method` needs:
+/// every confidential method but `private_key_jwt` has one; only
+/// `client_secret_jwt` keeps it (sealed), as the HMAC key it is.
+fn new_secret(
+    auth_method: ClientAuthMethod,
+    client_id: &str,
+    master_key: &MasterKey,
+) -> Result<NewSecret, ClientError> {
+    let secret = match auth_method {
+        // An HMAC key must be at least as long as the hash's output (RFC
+        // 7518 §3.2): 64 random bytes make HS384 and HS512 usable too.
+        ClientAuthMethod::ClientSecretJwt => Some(format!(
+            "{CLIENT_SECRET_PREFIX}{}",
+            random_token(HMAC_SECRET_BYTES)
+        )),
+        ClientAuthMethod::PrivateKeyJwt => None,
+        method if method.is_confidential() => Some(generate_secret(CLIENT_SECRET_PREFIX)),
+        _ => None,
+    };
+    let (secret_digest, secret_sealed) = match (&secret, auth_method) {
+        (Some(secret), ClientAuthMethod::ClientSecretJwt) => {
+            (None, Some(master_key.seal(secret.as_bytes(), client_id)?))
+        }
+        (Some(secret), _) => (Some(digest(secret)), None),
+        (None, _) => (None, None),
+    };
+    Ok(NewSecret {
+        secret,
+        secret_digest,
+        secret_sealed,
     })
 }
 

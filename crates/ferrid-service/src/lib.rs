@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod apis;
 pub mod audit;
+pub mod branding;
 pub mod clients;
 pub mod clock;
 pub mod groups;

@@ -23,9 +23,26 @@ pub enum UserError {
     /// No user has this username.
     #[error("no user named {0}")]
     NotFound(String),
+    /// The display name is too long or has control characters.
+    #[error("the display name must be at most 200 characters without control characters")]
+    Name,
     /// The database (or the password hasher) failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl UserError {
+    /// The field of a user's details the error is about, if any (the
+    /// admin API's member and the console's form field).
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            UserError::Identity(IdentityError::Username) | UserError::Taken => Some("username"),
+            UserError::Identity(IdentityError::Email) => Some("email"),
+            UserError::Password(_) => Some("password"),
+            UserError::Name => Some("name"),
+            UserError::NotFound(_) | UserError::Store(_) => None,
+        }
+    }
 }
 
 /// What the password rules need to know of the deployment.
@@ -144,6 +161,64 @@ pub fn end_sessions(
         .detail(format!("an administrator ended {ended} sessions"))
         .write(store, now)?;
     Ok(ended)
+}
+
+/// Longest display name, characters.
+pub const MAX_NAME: usize = 200;
+
+/// Changes a user's e-mail address and display name (an empty name
+/// removes it); a new address is unverified. Audited.
+pub fn update_profile(
+    store: &Store,
+    user_id: &str,
+    email: &str,
+    name: &str,
+    actor: &str,
+    now: i64,
+) -> Result<User, UserError> {
+    let user = show(store, user_id)?;
+    let email = email.trim();
+    check_identity(&user.username, email)?;
+    let name = name.trim();
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(UserError::Name);
+    }
+    let name = (!name.is_empty()).then_some(name);
+    store
+        .set_user_profile(user_id, email, name, now)
+        .map_err(|error| match error {
+            StoreError::Conflict(_) => UserError::Taken,
+            StoreError::NotFound(_) => UserError::NotFound(user_id.to_owned()),
+            other => other.into(),
+        })?;
+    audit(EventKind::UserUpdate, actor, user_id)
+        .detail(if email == user.email {
+            "profile changed".to_owned()
+        } else {
+            "profile and e-mail address changed".to_owned()
+        })
+        .write(store, now)?;
+    show(store, user_id)
+}
+
+/// Makes a user choose a new password: the current one stops working
+/// (replaced by a random one nobody knows), sessions end and grants are
+/// revoked; the caller e-mails a reset link. Returns the user.
+pub fn require_password_reset(
+    store: &Store,
+    user_id: &str,
+    hasher: &PasswordHasher,
+    actor: &str,
+    now: i64,
+) -> Result<User, UserError> {
+    let user = show(store, user_id)?;
+    let unknowable = ferrid_store::secret::generate_secret("reset-");
+    let hash = hasher.hash(&unknowable)?;
+    let ended = store.change_password(&user.id, &hash, None, now)?;
+    audit(EventKind::PasswordResetRequired, actor, &user.id)
+        .detail(format!("{ended} sessions ended"))
+        .write(store, now)?;
+    Ok(user)
 }
 
 /// Every user.

@@ -23,6 +23,7 @@ pub use repo::apis::{Api, ApiRole, ApiScope};
 pub use repo::audit::{AuditEvent, AuditFilter};
 pub use repo::authorization::{AuthorizationCode, PendingAuthorization};
 pub use repo::clients::{Client, ClientAuthMethod, GrantType};
+pub use repo::console::{AdminSession, Branding, HourlyCount};
 pub use repo::email_tokens::EmailToken;
 pub use repo::grants::{Grant, RefreshToken};
 pub use repo::housekeeping::{Removed, Retention};

@@ -40,6 +40,7 @@ diesel::table! {
         require_mfa -> Bool,
         require_pkce -> Bool,
         rate_limit_per_minute -> Nullable<Integer>,
+        disabled -> Bool,
     }
 }
 
@@ -293,7 +294,43 @@ diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 
+diesel::table! {
+    admin_sessions (id_digest) {
+        id_digest -> Text,
+        user_id -> Text,
+        sid -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+        reauthenticated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    branding (id) {
+        id -> Integer,
+        product_name -> Text,
+        logo -> Nullable<Binary>,
+        logo_type -> Nullable<Text>,
+        accent_colour -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    token_counts (hour, grant_type) {
+        hour -> BigInt,
+        grant_type -> Text,
+        issued -> BigInt,
+    }
+}
+
+diesel::joinable!(admin_sessions -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    admin_sessions,
+    branding,
+    token_counts,
     apis,
     api_scopes,
     api_roles,

@@ -87,6 +87,17 @@ pub struct Config {
     /// Serve the admin API on this address (e.g. a private interface)
     /// instead of under the main listener; empty: under the main one.
     pub admin_bind: String,
+    /// The admin listener's public address (e.g. `https://admin.internal:9090`),
+    /// where the console sends admins back after signing in; empty:
+    /// `http://` + `admin_bind`.
+    pub admin_url: String,
+    /// Absolute lifetime of an admin console session, seconds.
+    pub admin_session_ttl: i64,
+    /// Seconds of inactivity after which an admin console session ends.
+    pub admin_idle_timeout: i64,
+    /// Seconds after an admin confirmed it was them during which dangerous
+    /// console actions need no password or code again.
+    pub admin_reauthentication_window: i64,
     /// Algorithms ferrid keeps signing keys for (RS256 always included).
     pub signing_algorithms: Vec<String>,
     /// Algorithm of access tokens.
@@ -139,6 +150,10 @@ impl Default for Config {
             client_assertion_max_lifetime: settings::DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
             outbound_allow_private_networks: false,
             admin_bind: String::new(),
+            admin_url: String::new(),
+            admin_session_ttl: settings::DEFAULT_ADMIN_SESSION_TTL,
+            admin_idle_timeout: settings::DEFAULT_ADMIN_IDLE_TIMEOUT,
+            admin_reauthentication_window: settings::DEFAULT_ADMIN_REAUTHENTICATION_WINDOW,
             signing_algorithms: SigningAlgorithm::ALL
                 .iter()
                 .map(|alg| alg.as_str().to_owned())
@@ -445,7 +460,36 @@ impl Config {
         settings.refresh_reuse_grace = self.refresh_reuse_grace;
         settings.client_assertion_max_lifetime = self.client_assertion_max_lifetime;
         settings.outbound_allow_private_networks = self.outbound_allow_private_networks;
-        settings.admin_on_own_listener = self.admin_address()?.is_some();
+        let admin_address = self.admin_address()?;
+        settings.admin_on_own_listener = admin_address.is_some();
+        settings.console_base = match (admin_address, self.admin_url.as_str()) {
+            (None, "") => settings.issuer.clone(),
+            (Some(address), "") => format!("http://{address}"),
+            (_, url) => {
+                let parsed = Url::parse(url).ok().filter(|url| {
+                    matches!(url.scheme(), "http" | "https")
+                        && url.query().is_none()
+                        && url.fragment().is_none()
+                        && url.path() == "/"
+                });
+                if parsed.is_none() {
+                    bail!("invalid configuration: admin_url \"{url}\" must be an http(s) origin like https://admin.internal:9090");
+                }
+                url.trim_end_matches('/').to_owned()
+            }
+        };
+        for (name, value) in [
+            ("admin_session_ttl", self.admin_session_ttl),
+            ("admin_idle_timeout", self.admin_idle_timeout),
+            ("admin_reauthentication_window", self.admin_reauthentication_window),
+        ] {
+            if value <= 0 {
+                bail!("invalid configuration: {name} must be a positive number of seconds");
+            }
+        }
+        settings.admin_session_ttl = self.admin_session_ttl;
+        settings.admin_idle_timeout = self.admin_idle_timeout;
+        settings.admin_reauthentication_window = self.admin_reauthentication_window;
         self.lockout
             .validate()
             .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;

@@ -58,6 +58,8 @@ impl Pending {
         state
             .db(move |store| store.find_client(&client_id))
             .await?
+            // Disabled meanwhile: the request cannot finish.
+            .filter(|client| !client.disabled)
             .ok_or_else(PageError::expired_request)
     }
 }
@@ -130,6 +132,10 @@ pub async fn proceed(
 ) -> Result<HttpResponse, PageError> {
     let current = session::current(state, http).await?;
     let consented = match &current {
+        // The console is part of ferrid: signing in to it asks no consent.
+        Some(_) if pending.request.client_id == ferrid_service::clients::CONSOLE_CLIENT_ID => {
+            Some(pending.request.scopes.clone())
+        }
         Some((_, user)) => {
             let (user_id, client_id) = (user.id.clone(), pending.request.client_id.clone());
             state

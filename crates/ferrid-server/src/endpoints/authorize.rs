@@ -44,6 +44,14 @@ async fn authorize(
         Some(client_id) => state.db(move |store| store.find_client(&client_id)).await?,
         None => None,
     };
+    if client.as_ref().is_some_and(|client| client.disabled) {
+        return Err(PageError {
+            status: actix_web::http::StatusCode::FORBIDDEN,
+            title: "Application disabled".into(),
+            message: "An administrator has disabled this application's sign-in.".into(),
+            hint: Some("Contact the application's administrator.".into()),
+        });
+    }
     let apis = state.apis().await?;
     match request::validate(&params, client.as_ref(), &apis) {
         Ok(mut request) => {

@@ -24,7 +24,7 @@ use crate::{mfa, session};
 pub const INVALID_CODE: &str = "Invalid code.";
 
 /// How a code was checked.
-enum CodeCheck {
+pub(crate) enum CodeCheck {
     /// A fresh TOTP code.
     Totp,
     /// An unused recovery code, now spent.
@@ -149,7 +149,9 @@ async fn waiting_user(
     Ok(user.filter(|user| !user.disabled && user.has_mfa()))
 }
 
-async fn check_code(
+/// Checks a TOTP or recovery code of `user`, counting it toward the
+/// second factor's lock.
+pub(crate) async fn check_code(
     state: &AppState,
     user: &User,
     code: String,

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod assets;
 pub mod authorize;
 pub mod consent;
+pub mod console;
 pub mod health;
 pub mod introspect;
 pub mod login;

@@ -53,11 +53,13 @@ async fn exchange(
             "this client may not use this grant type",
         ));
     }
-    match grant_type {
+    let issued = match grant_type {
         GrantType::AuthorizationCode => {
             authorization_code::exchange(state, http, &client, &params).await
         }
         GrantType::RefreshToken => refresh::exchange(state, http, &client, &params).await,
         GrantType::ClientCredentials => client_credentials::exchange(state, &client, &params).await,
-    }
+    }?;
+    state.token_counter.count(grant_type.as_str());
+    Ok(issued)
 }

@@ -141,6 +141,9 @@ pub struct Client {
     /// introspection and revocation endpoints; `None`: the server's
     /// default; 0: none.
     pub rate_limit_per_minute: Option<i32>,
+    /// Whether the client is disabled: it keeps its settings but gets no
+    /// code and no token.
+    pub disabled: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -199,6 +202,7 @@ struct ClientRow {
     require_mfa: bool,
     require_pkce: bool,
     rate_limit_per_minute: Option<i32>,
+    disabled: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -246,6 +250,7 @@ impl TryFrom<ClientRow> for Client {
             require_mfa: row.require_mfa,
             require_pkce: row.require_pkce,
             rate_limit_per_minute: row.rate_limit_per_minute,
+            disabled: row.disabled,
         })
     }
 }
@@ -285,6 +290,7 @@ impl Store {
                 clients::require_mfa.eq(client.require_mfa),
                 clients::require_pkce.eq(client.require_pkce),
                 clients::rate_limit_per_minute.eq(client.rate_limit_per_minute),
+                clients::disabled.eq(client.disabled),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;
@@ -394,6 +400,52 @@ impl Store {
         if updated == 0 {
             return Err(StoreError::NotFound("client"));
         }
+        Ok(())
+    }
+
+    /// Disables or enables a client.
+    pub fn set_client_disabled(&self, client_id: &str, disabled: bool) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(client_id))
+            .set(clients::disabled.eq(disabled))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    /// Replaces a confidential client's secret: its digest, and for
+    /// `client_secret_jwt` the sealed secret. The old secret stops working
+    /// at once.
+    pub fn set_client_secret(
+        &self,
+        client_id: &str,
+        secret_digest: &str,
+        secret_sealed: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(client_id))
+            .set((
+                clients::secret_digest.eq(secret_digest),
+                clients::secret_sealed.eq(secret_sealed),
+            ))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    /// Sets the redirect URIs of a client (the console's own, which
+    /// follows the configured address).
+    pub fn set_client_redirect_uris(&self, client_id: &str, uris: &[String]) -> StoreResult<()> {
+        let encoded =
+            serde_json::to_string(uris).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let mut connection = self.connection()?;
+        diesel::update(clients::table.find(client_id))
+            .set(clients::redirect_uris.eq(encoded))
+            .execute(&mut connection)?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::error::StoreResult;
 use crate::schema::{
-    audit_events, authorization_codes, authorization_requests, client_assertions, email_tokens,
+    admin_sessions, audit_events, token_counts, authorization_codes, authorization_requests, client_assertions, email_tokens,
     grants, login_throttles, logout_deliveries, refresh_tokens, revoked_access_tokens, sessions,
 };
 use crate::Store;
@@ -34,7 +34,14 @@ pub struct Removed {
     pub email_tokens: usize,
     /// Audit events older than their retention.
     pub audit_events: usize,
+    /// Expired admin console sessions.
+    pub admin_sessions: usize,
+    /// Hourly token counts older than the dashboard shows.
+    pub token_counts: usize,
 }
+
+/// Hourly token counts are kept this long (the dashboard shows 30 days).
+pub const TOKEN_COUNT_RETENTION: i64 = 31 * 86_400;
 
 /// How long rows are kept past the moment they stop mattering, seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +70,8 @@ impl Removed {
             + self.login_throttles
             + self.email_tokens
             + self.audit_events
+            + self.admin_sessions
+            + self.token_counts
     }
 }
 
@@ -73,6 +82,15 @@ impl Store {
     pub fn delete_expired(&self, now: i64, retention: &Retention) -> StoreResult<Removed> {
         let mut connection = self.connection()?;
         Ok(Removed {
+            admin_sessions: diesel::delete(
+                admin_sessions::table.filter(admin_sessions::expires_at.le(now)),
+            )
+            .execute(&mut connection)?,
+            token_counts: diesel::delete(
+                token_counts::table
+                    .filter(token_counts::hour.lt((now - TOKEN_COUNT_RETENTION) / 3600)),
+            )
+            .execute(&mut connection)?,
             authorization_requests: diesel::delete(
                 authorization_requests::table.filter(authorization_requests::expires_at.le(now)),
             )

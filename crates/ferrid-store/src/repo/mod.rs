@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authorization;
 pub mod client_assertions;
 pub mod clients;
+pub mod console;
 pub mod consents;
 pub mod email_tokens;
 pub mod grants;

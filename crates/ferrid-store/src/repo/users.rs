@@ -240,6 +240,42 @@ impl Store {
         })
     }
 
+    /// Changes a user's e-mail address and display name; a new address
+    /// is unverified until the user confirms it.
+    pub fn set_user_profile(
+        &self,
+        user_id: &str,
+        email: &str,
+        name: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        connection.transaction(|connection| {
+            let current: String = users::table
+                .find(user_id)
+                .select(users::email)
+                .first(connection)
+                .optional()?
+                .ok_or(StoreError::NotFound("user"))?;
+            let email = email.to_lowercase();
+            let verified_kept = current == email;
+            diesel::update(users::table.find(user_id))
+                .set((
+                    users::email.eq(&email),
+                    users::name.eq(name),
+                    users::updated_at.eq(now),
+                ))
+                .execute(connection)
+                .map_err(StoreError::conflict_as("a user with this e-mail address"))?;
+            if !verified_kept {
+                diesel::update(users::table.find(user_id))
+                    .set(users::email_verified.eq(false))
+                    .execute(connection)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Replaces an outdated password hash after a successful login, unless
     /// the password changed meanwhile (`old_hash` no longer stored).
     pub fn upgrade_password_hash(

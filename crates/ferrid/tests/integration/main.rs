@@ -18,6 +18,8 @@ mod brute_force;
 mod cli;
 mod client_jwt;
 mod code_flow;
+mod console;
+mod console_browser;
 mod keys;
 mod login;
 mod logout;

@@ -56,7 +56,7 @@ fn recently_authenticated(state: &AppState, session: &Session) -> bool {
 }
 
 /// What checking the signed-in user's current password came to.
-enum PasswordCheck {
+pub(crate) enum PasswordCheck {
     /// It is their password.
     Correct,
     /// It is not (counted toward the lock; maybe a wait started).
@@ -68,7 +68,7 @@ enum PasswordCheck {
 /// Checks `password` as `user`'s current one, on a password-pool thread:
 /// the lock is consulted first and a wrong password counts toward it, as
 /// at login, so this cannot be used to guess the password faster.
-fn check_current_password(
+pub(crate) fn check_current_password(
     store: &Store,
     passwords: &PasswordHasher,
     policy: &LockoutPolicy,

@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_service::apis::{
-    self, ApiError, ApiRegistration, ApiRuleError, ApiUpdate, ApiView, IntrospectionAccess,
+    self, ApiError, ApiRegistration, ApiUpdate, ApiView, IntrospectionAccess,
 };
 use ferrid_store::{Api, ApiRole, ApiScope};
 use serde::Deserialize;
@@ -20,19 +20,8 @@ use crate::state::AppState;
 
 /// The problem for a refused API operation.
 pub fn problem(error: ApiError) -> Problem {
-    let field = |rule: &ApiRuleError| match rule {
-        ApiRuleError::Identifier | ApiRuleError::IssuerIdentifier => "identifier",
-        ApiRuleError::Name => "name",
-        ApiRuleError::ReservedScope(_)
-        | ApiRuleError::ScopeTaken(_)
-        | ApiRuleError::ScopeDescription(_) => "scopes",
-        ApiRuleError::InvalidName(_) | ApiRuleError::DuplicateRole(_) => "roles",
-        ApiRuleError::Lifetime => "access_token_ttl",
-        ApiRuleError::SigningAlg(_) => "signing_alg",
-        ApiRuleError::IntrospectionMethod => "introspection",
-    };
     match error {
-        ApiError::Invalid(rule) => Problem::invalid(field(&rule), rule.to_string()),
+        ApiError::Invalid(rule) => Problem::invalid(rule.field(), rule.to_string()),
         ApiError::Credentials(invalid) => Problem::invalid("introspection", invalid.to_string()),
         ApiError::NotFound(identifier) => {
             Problem::not_found(format!("no API with identifier {identifier}"))

@@ -128,7 +128,7 @@ const COLUMNS: [&str; 11] = [
 
 /// RFC 4180 CSV, with cells a spreadsheet would run as a formula made
 /// inert (OWASP CSV injection).
-fn to_csv(events: &[AuditEvent]) -> String {
+pub(crate) fn to_csv(events: &[AuditEvent]) -> String {
     let mut out = COLUMNS.join(",");
     out.push_str("\r\n");
     for event in events {

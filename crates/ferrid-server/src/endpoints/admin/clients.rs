@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_service::clients::{
-    self, ClientError, ClientRegistration, ClientUpdate, ClientView, Field,
+    self, ClientError, ClientRegistration, ClientUpdate, ClientView,
 };
 use ferrid_store::Client;
 use serde::Deserialize;
@@ -18,33 +18,16 @@ use crate::error::Internal;
 use crate::problem::Problem;
 use crate::state::AppState;
 
-/// The JSON member each registration field is, in requests and problems.
-fn member(field: Field) -> &'static str {
-    match field {
-        Field::Name => "name",
-        Field::AuthMethod => "token_endpoint_auth_method",
-        Field::GrantTypes => "grant_types",
-        Field::RefreshSettings => "refresh_for_online_sessions",
-        Field::RefreshLifetimes => "refresh_absolute_ttl",
-        Field::RefreshIdleTtl => "refresh_idle_ttl",
-        Field::RedirectUris => "redirect_uris",
-        Field::PostLogoutRedirectUris => "post_logout_redirect_uris",
-        Field::BackchannelLogoutUri => "backchannel_logout_uri",
-        Field::Scope => "scope",
-        Field::Jwks => "jwks",
-        Field::JwksUri => "jwks_uri",
-        Field::IdTokenAlg => "id_token_signed_response_alg",
-        Field::RateLimit => "rate_limit_per_minute",
-    }
-}
-
 fn problem(error: ClientError) -> Problem {
     match error {
         ClientError::Invalid(invalid) => {
-            Problem::invalid(member(invalid.field()), invalid.to_string())
+            Problem::invalid(invalid.field().metadata_name(), invalid.to_string())
         }
         ClientError::NotFound(client_id) => {
             Problem::not_found(format!("no client with id {client_id}"))
+        }
+        conflict @ (ClientError::NoSecret(_) | ClientError::BuiltIn) => {
+            Problem::new(StatusCode::CONFLICT, "Conflict", conflict.to_string())
         }
         other => Internal::log(other).into(),
     }

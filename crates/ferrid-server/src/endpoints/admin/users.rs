@@ -5,26 +5,25 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_service::users::{self, AdminRole, NewAccount, PasswordRules, UserError, UserView};
-use ferrid_store::secret::generate_secret;
+use ferrid_service::users::{self, AdminRole, UserError, UserView};
 use ferrid_store::User;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::admin_auth::{self, Access};
-use crate::email_link::{self, PasswordLink};
 use crate::endpoints::admin::{
     check_if_match, document, etag, json_body, locate, represented, Paging,
 };
 use crate::error::Internal;
-use crate::password_pool::PoolError;
+use crate::user_accounts::{self, CreateError};
 use crate::problem::Problem;
 use crate::state::AppState;
 
 fn problem(error: UserError) -> Problem {
     match error {
-        UserError::Identity(invalid) => Problem::invalid("username", invalid.to_string()),
-        UserError::Password(invalid) => Problem::invalid("password", invalid.to_string()),
+        invalid @ (UserError::Identity(_) | UserError::Password(_) | UserError::Name) => {
+            Problem::invalid(invalid.field().unwrap_or("username"), invalid.to_string())
+        }
         UserError::Taken => Problem::new(
             StatusCode::CONFLICT,
             "Conflict",
@@ -102,48 +101,26 @@ pub async fn create(
 ) -> Result<HttpResponse, Problem> {
     let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
     let new: NewUser = json_body(&http, &body)?;
-    let invited = new.password.is_none();
-    // An invited user's password is random and never shown: the link is
-    // the only way in.
-    let password = new.password.unwrap_or_else(|| generate_secret("invited-"));
-    let (store, hasher, min_length, now) = (
-        state.store.clone(),
-        state.passwords.clone(),
-        state.settings.security.passwords.min_length,
-        state.now(),
-    );
-    let created = state
-        .password_pool
-        .run(move || {
-            users::create(
-                &store,
-                NewAccount {
-                    username: &new.username,
-                    email: &new.email,
-                    name: new.name.as_deref(),
-                    password: &password,
-                },
-                PasswordRules {
-                    min_length,
-                    hasher: &hasher,
-                },
-                &admin.actor,
-                now,
-            )
-        })
-        .await
-        .map_err(|error| match error {
-            PoolError::Full => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy",
-                "too many passwords are being checked; try again shortly",
-            ),
-            PoolError::Internal(internal) => internal.into(),
-        })?
-        .map_err(problem)?;
-    if invited {
-        email_link::send_password_link(&state, created.clone(), PasswordLink::Invitation);
-    }
+    let created = user_accounts::create(
+        &state,
+        user_accounts::NewUser {
+            username: new.username,
+            email: new.email,
+            name: new.name,
+            password: new.password,
+        },
+        &admin.actor,
+    )
+    .await
+    .map_err(|error| match error {
+        CreateError::Busy => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "too many passwords are being checked; try again shortly",
+        ),
+        CreateError::Internal(internal) => internal.into(),
+        CreateError::Invalid(invalid) => problem(invalid),
+    })?;
     let mut response = represented(&UserView::from(&created), StatusCode::CREATED, None);
     locate(&mut response, &format!("/users/{}", created.id));
     Ok(response)

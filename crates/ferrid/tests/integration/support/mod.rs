@@ -3,6 +3,8 @@
 //! movable clock, and a browser with a cookie store.
 
 pub mod browser;
+pub mod chromium;
+pub mod console;
 pub mod database;
 pub mod mfa;
 pub mod oidc;
