@@ -88,7 +88,10 @@ impl ConsoleAdmin {
 
 /// The browser's console session, if it has a live one whose user still
 /// holds an admin role.
-pub async fn current(state: &AppState, http: &HttpRequest) -> Result<Option<ConsoleAdmin>, Internal> {
+pub async fn current(
+    state: &AppState,
+    http: &HttpRequest,
+) -> Result<Option<ConsoleAdmin>, Internal> {
     let Some(value) = read(http, SESSION_COOKIE) else {
         return Ok(None);
     };
@@ -258,7 +261,11 @@ pub async fn confirm(
     if admin.recently_confirmed(state) {
         return Ok(Confirmation::Confirmed);
     }
-    let given = params.get(CONFIRM_FIELD).unwrap_or_default().trim().to_owned();
+    let given = params
+        .get(CONFIRM_FIELD)
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     if given.is_empty() {
         return Ok(Confirmation::Refused(
             "Enter your password or a code from your authenticator app to confirm.".into(),

@@ -40,7 +40,11 @@ pub fn posted_with(
 
 /// Checks a form's CSRF token (for forms not parsed by [`posted`], such
 /// as uploads).
-pub fn check_csrf(state: &AppState, http: &HttpRequest, token: Option<&str>) -> Result<(), PageError> {
+pub fn check_csrf(
+    state: &AppState,
+    http: &HttpRequest,
+    token: Option<&str>,
+) -> Result<(), PageError> {
     if !cookies::csrf_matches(http, &state.settings, token) {
         return Err(PageError {
             status: StatusCode::FORBIDDEN,

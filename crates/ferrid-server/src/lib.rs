@@ -171,7 +171,10 @@ pub fn console_routes(config: &mut web::ServiceConfig) {
             "/admin/clients/{client_id}/edit",
             web::get().to(clients::edit_form),
         )
-        .route("/admin/clients/{client_id}/edit", web::post().to(clients::edit))
+        .route(
+            "/admin/clients/{client_id}/edit",
+            web::post().to(clients::edit),
+        )
         .route(
             "/admin/clients/{client_id}/rotate-secret",
             web::post().to(clients::rotate_secret),
@@ -204,7 +207,10 @@ pub fn console_routes(config: &mut web::ServiceConfig) {
             "/admin/users/{user_id}/end-sessions",
             web::post().to(users::end_sessions),
         )
-        .route("/admin/users/{user_id}/unlock", web::post().to(users::unlock))
+        .route(
+            "/admin/users/{user_id}/unlock",
+            web::post().to(users::unlock),
+        )
         .route(
             "/admin/users/{user_id}/reset-mfa",
             web::post().to(users::reset_mfa),
@@ -235,7 +241,10 @@ pub fn console_routes(config: &mut web::ServiceConfig) {
         .route("/admin/keys/revoke", web::post().to(keys::revoke))
         .route("/admin/audit", web::get().to(audit::list))
         .route("/admin/audit/export.csv", web::get().to(audit::export_csv))
-        .route("/admin/audit/export.json", web::get().to(audit::export_json))
+        .route(
+            "/admin/audit/export.json",
+            web::get().to(audit::export_json),
+        )
         .route("/admin/branding", web::get().to(branding::show))
         .route("/admin/branding", web::post().to(branding::save))
         .route("/admin/branding/preview", web::get().to(branding::preview));

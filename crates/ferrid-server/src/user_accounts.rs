@@ -39,9 +39,7 @@ pub async fn create(state: &AppState, new: NewUser, actor: &str) -> Result<User,
     let invited = new.password.is_none();
     // An invited user's password is random and never shown: the link is
     // the only way in.
-    let password = new
-        .password
-        .unwrap_or_else(|| generate_secret("invited-"));
+    let password = new.password.unwrap_or_else(|| generate_secret("invited-"));
     let (store, hasher, min_length, now) = (
         state.store.clone(),
         state.passwords.clone(),

@@ -34,7 +34,9 @@ pub enum Field {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BrandingError {
     /// Empty, too long, or with control characters.
-    #[error("the product name must be 1 to {MAX_PRODUCT_NAME} characters without control characters")]
+    #[error(
+        "the product name must be 1 to {MAX_PRODUCT_NAME} characters without control characters"
+    )]
     ProductName,
     /// Not `#rrggbb`.
     #[error("the accent colour must be written as #rrggbb, e.g. #1a5fb4")]
@@ -181,7 +183,11 @@ pub fn save(
             "name {}, accent {}, logo {}",
             branding.product_name,
             branding.accent_colour,
-            if branding.logo.is_some() { "set" } else { "none" }
+            if branding.logo.is_some() {
+                "set"
+            } else {
+                "none"
+            }
         ))
         .write(store, now)?;
     Ok(branding)
@@ -208,7 +214,10 @@ mod tests {
     fn logos_are_png_or_jpeg_and_small() {
         assert_eq!(logo_type(b"\x89PNG\r\n\x1a\nrest").unwrap(), "image/png");
         assert_eq!(logo_type(&[0xff, 0xd8, 0xff, 0xe0]).unwrap(), "image/jpeg");
-        assert_eq!(logo_type(b"<svg onload=alert(1)>"), Err(BrandingError::LogoType));
+        assert_eq!(
+            logo_type(b"<svg onload=alert(1)>"),
+            Err(BrandingError::LogoType)
+        );
         let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
         big.resize(MAX_LOGO_BYTES + 1, 0);
         assert_eq!(logo_type(&big), Err(BrandingError::LogoSize));

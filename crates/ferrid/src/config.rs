@@ -481,7 +481,10 @@ impl Config {
         for (name, value) in [
             ("admin_session_ttl", self.admin_session_ttl),
             ("admin_idle_timeout", self.admin_idle_timeout),
-            ("admin_reauthentication_window", self.admin_reauthentication_window),
+            (
+                "admin_reauthentication_window",
+                self.admin_reauthentication_window,
+            ),
         ] {
             if value <= 0 {
                 bail!("invalid configuration: {name} must be a positive number of seconds");

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use crate::error::StoreResult;
 use crate::repo::users::User;
-use crate::schema::{admin_sessions, audit_events, branding, login_throttles, sessions, users};
 use crate::schema::token_counts;
+use crate::schema::{admin_sessions, audit_events, branding, login_throttles, sessions, users};
 use crate::Store;
 
 /// A signed-in admin's console session.
@@ -203,7 +203,11 @@ impl Store {
         Ok(token_counts::table
             .filter(token_counts::hour.ge(since_hour))
             .order(token_counts::hour.asc())
-            .select((token_counts::hour, token_counts::grant_type, token_counts::issued))
+            .select((
+                token_counts::hour,
+                token_counts::grant_type,
+                token_counts::issued,
+            ))
             .load(&mut connection)?)
     }
 

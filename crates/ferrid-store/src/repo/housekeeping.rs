@@ -4,8 +4,9 @@ use diesel::prelude::*;
 
 use crate::error::StoreResult;
 use crate::schema::{
-    admin_sessions, audit_events, token_counts, authorization_codes, authorization_requests, client_assertions, email_tokens,
-    grants, login_throttles, logout_deliveries, refresh_tokens, revoked_access_tokens, sessions,
+    admin_sessions, audit_events, authorization_codes, authorization_requests, client_assertions,
+    email_tokens, grants, login_throttles, logout_deliveries, refresh_tokens,
+    revoked_access_tokens, sessions, token_counts,
 };
 use crate::Store;
 

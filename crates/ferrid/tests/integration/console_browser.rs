@@ -56,16 +56,23 @@ on_both_backends!(
         console.open(&server.url("/admin/clients/new")).await;
         console.assert_accessible("the client form").await;
         console.fill("#name", "Shop").await;
-        console.fill("#redirect_uris", "shop.example/callback").await;
+        console
+            .fill("#redirect_uris", "shop.example/callback")
+            .await;
         console.click("main form button[type=submit]").await;
         console.wait_for("role=\"alert\"").await;
         assert_eq!(
-            console.attribute("#redirect_uris", "aria-invalid").await.as_deref(),
+            console
+                .attribute("#redirect_uris", "aria-invalid")
+                .await
+                .as_deref(),
             Some("true")
         );
         let error = console.text("#redirect_uris-error").await;
         assert!(error.contains("absolute URI"), "{error}");
-        console.assert_accessible("the client form with an error").await;
+        console
+            .assert_accessible("the client form with an error")
+            .await;
         console.screenshot("console-client-error").await;
 
         // Corrected, it registers; the secret is shown once.
@@ -122,22 +129,32 @@ on_both_backends!(
         console.assert_accessible("the user list").await;
         console.click("main table a").await;
         console.wait_for("<h2>Sessions</h2>").await;
-        assert_eq!(console.count("main table tbody code").await, 1, "one session");
+        assert_eq!(
+            console.count("main table tbody code").await,
+            1,
+            "one session"
+        );
         console.assert_accessible("the user's page").await;
         console.screenshot("console-user").await;
 
         // Some minutes later, ending sessions asks who it is first.
         server.clock.advance(6 * 60);
-        console.open(&console.url().await.to_string()).await;
-        console.fill("#confirm-end-sessions", "not my password").await;
+        console.open(console.url().await.as_ref()).await;
+        console
+            .fill("#confirm-end-sessions", "not my password")
+            .await;
         console.click("form[action$='/end-sessions'] button").await;
         console.wait_for("role=\"alert\"").await;
         let refused = console.text("#confirm-end-sessions-error").await;
         assert!(refused.contains("neither your password"), "{refused}");
-        console.assert_accessible("the user's page with an error").await;
+        console
+            .assert_accessible("the user's page with an error")
+            .await;
         console.fill("#confirm-end-sessions", PASSWORD).await;
         console.click("form[action$='/end-sessions'] button").await;
-        console.wait_for("Every session of the user has ended.").await;
+        console
+            .wait_for("Every session of the user has ended.")
+            .await;
         assert_eq!(console.count("main table tbody code").await, 0);
 
         // The relying party's access token died with the session.
@@ -150,9 +167,7 @@ on_both_backends!(
         assert_eq!(userinfo.status(), reqwest::StatusCode::UNAUTHORIZED);
 
         // Both actions are in the audit log, naming the admin.
-        console
-            .open(&server.url("/admin/audit?user=root"))
-            .await;
+        console.open(&server.url("/admin/audit?user=root")).await;
         console.wait_for("<td>client.create</td>").await;
         console.wait_for("<td>session.end</td>").await;
         assert!(console.html().await.contains(&admin.id));
@@ -161,15 +176,24 @@ on_both_backends!(
 
         for (path, name) in [
             ("/admin/clients".to_owned(), "console-clients"),
-            (format!("/admin/clients/{client_id}/edit"), "console-client-edit"),
+            (
+                format!("/admin/clients/{client_id}/edit"),
+                "console-client-edit",
+            ),
             ("/admin/apis".to_owned(), "console-apis"),
             ("/admin/groups".to_owned(), "console-groups"),
             ("/admin/keys".to_owned(), "console-keys"),
             ("/admin/branding".to_owned(), "console-branding"),
-            ("/admin/branding/preview".to_owned(), "console-branding-preview"),
+            (
+                "/admin/branding/preview".to_owned(),
+                "console-branding-preview",
+            ),
         ] {
             console.open(&server.url(&path)).await;
-            assert_eq!(console.url().await.path(), path.split('?').next().unwrap_or(""));
+            assert_eq!(
+                console.url().await.path(),
+                path.split('?').next().unwrap_or("")
+            );
             console.assert_accessible(&path).await;
             console.screenshot(name).await;
         }
@@ -178,38 +202,41 @@ on_both_backends!(
     }
 );
 
-on_both_backends!(an_auditor_sees_everything_and_changes_nothing, |backend: Backend| async move {
-    let Some(driver) = Driver::start() else {
-        return;
-    };
-    let Some(server) = TestServer::start_with(backend, |_| {}) else {
-        return;
-    };
-    create_admin(&server, "watcher", AdminRole::Auditor);
-    let target = server.create_user("bob");
-    let window = driver.browser().await;
-    console_sign_in(&server, &window, "/admin/users", "watcher").await;
-    for path in [
-        "/admin",
-        "/admin/clients",
-        "/admin/users",
-        &format!("/admin/users/{}", target.id),
-        "/admin/apis",
-        "/admin/groups",
-        "/admin/keys",
-        "/admin/audit",
-        "/admin/branding",
-    ] {
-        window.open(&server.url(path)).await;
-        let html = window.html().await;
-        assert!(html.contains("You are an auditor"), "{path}");
-        // The only form that posts is signing out.
-        assert_eq!(window.count("form[method=post]").await, 1, "{path}: {html}");
-        window.assert_accessible(path).await;
+on_both_backends!(
+    an_auditor_sees_everything_and_changes_nothing,
+    |backend: Backend| async move {
+        let Some(driver) = Driver::start() else {
+            return;
+        };
+        let Some(server) = TestServer::start_with(backend, |_| {}) else {
+            return;
+        };
+        create_admin(&server, "watcher", AdminRole::Auditor);
+        let target = server.create_user("bob");
+        let window = driver.browser().await;
+        console_sign_in(&server, &window, "/admin/users", "watcher").await;
+        for path in [
+            "/admin",
+            "/admin/clients",
+            "/admin/users",
+            &format!("/admin/users/{}", target.id),
+            "/admin/apis",
+            "/admin/groups",
+            "/admin/keys",
+            "/admin/audit",
+            "/admin/branding",
+        ] {
+            window.open(&server.url(path)).await;
+            let html = window.html().await;
+            assert!(html.contains("You are an auditor"), "{path}");
+            // The only form that posts is signing out.
+            assert_eq!(window.count("form[method=post]").await, 1, "{path}: {html}");
+            window.assert_accessible(path).await;
+        }
+        window.open(&server.url("/admin/clients/new")).await;
+        assert!(window.html().await.contains("Read-only access"));
+        window.close().await;
+        // Nothing changed.
+        assert!(server.audited("client.create", "success").is_empty());
     }
-    window.open(&server.url("/admin/clients/new")).await;
-    assert!(window.html().await.contains("Read-only access"));
-    window.close().await;
-    // Nothing changed.
-    assert!(server.audited("client.create", "success").is_empty());
-});
+);

@@ -3,9 +3,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_service::clients::{
-    self, ClientError, ClientRegistration, ClientUpdate, ClientView,
-};
+use ferrid_service::clients::{self, ClientError, ClientRegistration, ClientUpdate, ClientView};
 use ferrid_store::Client;
 use serde::Deserialize;
 use serde_json::json;

@@ -15,9 +15,9 @@ use crate::endpoints::admin::{
     check_if_match, document, etag, json_body, locate, represented, Paging,
 };
 use crate::error::Internal;
-use crate::user_accounts::{self, CreateError};
 use crate::problem::Problem;
 use crate::state::AppState;
+use crate::user_accounts::{self, CreateError};
 
 fn problem(error: UserError) -> Problem {
     match error {

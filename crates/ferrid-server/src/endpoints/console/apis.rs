@@ -7,7 +7,7 @@ use ferrid_pages::console::{ApiForm, ApiRow, ApisPage, Choice, FieldErrors};
 use ferrid_service::apis::{self, ApiError, ApiRegistration, ApiUpdate};
 use ferrid_store::{Api, ApiRole, ApiScope};
 
-use crate::console_session::{confirm, ConsoleAdmin, Confirmation};
+use crate::console_session::{confirm, Confirmation, ConsoleAdmin};
 use crate::endpoints::console::{
     done, lines, not_found, optional_number, sentence, signed_in, writer_form, ConsoleError, Page,
 };
@@ -120,13 +120,27 @@ async fn page_with(
 }
 
 /// `GET /admin/apis`.
-pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
-    page_with(&state, &http, &admin, None, ApiForm::default(), FieldErrors::none()).await
+    page_with(
+        &state,
+        &http,
+        &admin,
+        None,
+        ApiForm::default(),
+        FieldErrors::none(),
+    )
+    .await
 }
 
 /// `GET /admin/apis/edit?identifier=…`.
-pub async fn edit_form(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     crate::endpoints::console::require_writer(&admin)?;
     let query = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
@@ -300,7 +314,15 @@ pub async fn delete(
                 .ok_or_else(|| not_found("such API"))?
         };
         let errors = FieldErrors::one("confirm-delete", message);
-        return page_with(&state, &http, &admin, Some(&identifier), api_form(&api), errors).await;
+        return page_with(
+            &state,
+            &http,
+            &admin,
+            Some(&identifier),
+            api_form(&api),
+            errors,
+        )
+        .await;
     }
     let (actor, now) = (admin.user.id.clone(), state.now());
     let deleted = state

@@ -129,7 +129,11 @@ fn row(event: &AuditEvent) -> EventRow {
 }
 
 /// Newest first, at most `limit` (plus one, to know if there are more).
-async fn events(state: &AppState, mut filter: AuditFilter, limit: i64) -> Result<Vec<AuditEvent>, ConsoleError> {
+async fn events(
+    state: &AppState,
+    mut filter: AuditFilter,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, ConsoleError> {
     filter.limit = limit + 1;
     let mut events = state.db(move |store| store.audit_events(&filter)).await?;
     events.reverse();
@@ -137,7 +141,10 @@ async fn events(state: &AppState, mut filter: AuditFilter, limit: i64) -> Result
 }
 
 /// `GET /admin/audit`.
-pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     let query = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let (typed, filter, errors) = filters(&state, &query).await?;
@@ -149,19 +156,16 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
     let more = found.len() as i64 > PAGE_SIZE;
     found.truncate(PAGE_SIZE as usize);
     let base = query_of(&typed);
-    let next = more
-        .then(|| found.last())
-        .flatten()
-        .map(|event| {
-            let cursor = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("before", &format!("{}:{}", event.at, event.id))
-                .finish();
-            if base.is_empty() {
-                cursor
-            } else {
-                format!("{base}&{cursor}")
-            }
-        });
+    let next = more.then(|| found.last()).flatten().map(|event| {
+        let cursor = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("before", &format!("{}:{}", event.at, event.id))
+            .finish();
+        if base.is_empty() {
+            cursor
+        } else {
+            format!("{base}&{cursor}")
+        }
+    });
     let page = Page::new(&state, &http, &admin);
     let view = AuditPage {
         frame: page.frame("audit"),
@@ -204,13 +208,23 @@ async fn export(state: &AppState, http: &HttpRequest) -> Result<Vec<AuditEvent>,
 }
 
 /// `GET /admin/audit/export.csv`: the newest events matching the filters.
-pub async fn export_csv(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let found = export(&state, &http).await?;
-    Ok(download("text/csv; charset=utf-8", "ferrid-audit.csv", to_csv(&found)))
+    Ok(download(
+        "text/csv; charset=utf-8",
+        "ferrid-audit.csv",
+        to_csv(&found),
+    ))
 }
 
 /// `GET /admin/audit/export.json`.
-pub async fn export_json(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn export_json(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let found = export(&state, &http).await?;
     let body = serde_json::to_string_pretty(&found).map_err(crate::error::Internal::log)?;
     Ok(download("application/json", "ferrid-audit.json", body))

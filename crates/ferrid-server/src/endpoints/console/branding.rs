@@ -41,7 +41,10 @@ async fn page_with(
 }
 
 /// `GET /admin/branding`.
-pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     page_with(&state, &http, &admin, None, FieldErrors::none()).await
 }
@@ -136,7 +139,10 @@ pub async fn save(
 
 /// `GET /admin/branding/preview`: the sign-in page in the current
 /// branding, for a sample application.
-pub async fn preview(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn preview(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     signed_in(&state, &http).await?;
     let token = FormToken::for_browser(&state, &http);
     let page = ferrid_pages::LoginPage {
@@ -160,9 +166,10 @@ pub async fn stylesheet(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /branding/logo`: the logo, if one is set.
 pub async fn logo(state: web::Data<AppState>) -> HttpResponse {
-    let logo = state.branding.get().and_then(|branding| {
-        Some((branding.logo.clone()?, branding.logo_type.clone()?))
-    });
+    let logo = state
+        .branding
+        .get()
+        .and_then(|branding| Some((branding.logo.clone()?, branding.logo_type.clone()?)));
     match logo {
         Some((bytes, media_type)) => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, media_type))

@@ -26,7 +26,10 @@ const PAGE_SIZE: usize = 50;
 
 /// The list, filtered by `?q=` (name or id, any part, any case) and paged
 /// by `?after=` (a client id).
-pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     let query = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let q = query.get("q").unwrap_or_default().trim().to_owned();
@@ -49,7 +52,11 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
         .take(PAGE_SIZE + 1)
         .collect();
     let next = (page_clients.len() > PAGE_SIZE)
-        .then(|| page_clients.get(PAGE_SIZE - 1).map(|client| client.client_id.clone()))
+        .then(|| {
+            page_clients
+                .get(PAGE_SIZE - 1)
+                .map(|client| client.client_id.clone())
+        })
         .flatten();
     let page = Page::new(&state, &http, &admin);
     let view = ClientsPage {
@@ -142,7 +149,10 @@ async fn form_page(
 }
 
 /// `GET /admin/clients/new`.
-pub async fn new_form(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn new_form(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     crate::endpoints::console::require_writer(&admin)?;
     let page = Page::new(&state, &http, &admin);
@@ -214,10 +224,11 @@ fn numbers(form: &ClientForm) -> Result<Numbers, FieldErrors> {
     };
     let refresh_idle_ttl = number("refresh_idle_ttl", &form.refresh_idle_ttl);
     let refresh_absolute_ttl = number("refresh_absolute_ttl", &form.refresh_absolute_ttl);
-    let rate_limit = optional_number::<u32>(&form.rate_limit_per_minute).unwrap_or_else(|message| {
-        errors.add("rate_limit_per_minute", message);
-        None
-    });
+    let rate_limit =
+        optional_number::<u32>(&form.rate_limit_per_minute).unwrap_or_else(|message| {
+            errors.add("rate_limit_per_minute", message);
+            None
+        });
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -301,7 +312,12 @@ pub async fn create(
     match created {
         Ok(registered) => {
             let client = registered.client;
-            show_client(&page, &client, registered.secret.as_deref(), FieldErrors::none())
+            show_client(
+                &page,
+                &client,
+                registered.secret.as_deref(),
+                FieldErrors::none(),
+            )
         }
         Err(error) => {
             let errors = invalid(error)?;
@@ -324,7 +340,9 @@ fn show_client(
             items.join(", ")
         }
     };
-    let optional = |value: Option<i64>| value.map_or_else(|| "server default".to_owned(), |v| format!("{v} s"));
+    let optional = |value: Option<i64>| {
+        value.map_or_else(|| "server default".to_owned(), |v| format!("{v} s"))
+    };
     let settings = vec![
         Setting {
             name: "Authentication",
@@ -488,8 +506,15 @@ pub async fn edit(
         Ok(limit) => limit,
         Err(message) => {
             let errors = FieldErrors::one("rate_limit_per_minute", message);
-            return form_page(&state, &page, Some(&client.client_id), form, choices, errors)
-                .await;
+            return form_page(
+                &state,
+                &page,
+                Some(&client.client_id),
+                form,
+                choices,
+                errors,
+            )
+            .await;
         }
     };
     let update = ClientUpdate {
@@ -507,15 +532,24 @@ pub async fn edit(
         client.client_id.clone(),
     );
     let updated = state
-        .db(move |store| {
-            Ok(clients::update(store, &id, &update, &enabled, &actor, now))
-        })
+        .db(move |store| Ok(clients::update(store, &id, &update, &enabled, &actor, now)))
         .await?;
     match updated {
-        Ok(_) => Ok(done(&format!("/admin/clients/{}", client.client_id), "client-updated")),
+        Ok(_) => Ok(done(
+            &format!("/admin/clients/{}", client.client_id),
+            "client-updated",
+        )),
         Err(error) => {
             let errors = invalid(error)?;
-            form_page(&state, &page, Some(&client.client_id), form, choices, errors).await
+            form_page(
+                &state,
+                &page,
+                Some(&client.client_id),
+                form,
+                choices,
+                errors,
+            )
+            .await
         }
     }
 }

@@ -47,7 +47,10 @@ fn sign_in_bars(
                 .sum();
             Bar {
                 label: label(start, index),
-                title: format!("{}: {succeeded} succeeded, {failed} failed or refused", title(start)),
+                title: format!(
+                    "{}: {succeeded} succeeded, {failed} failed or refused",
+                    title(start)
+                ),
                 values: vec![succeeded, failed],
             }
         })
@@ -67,7 +70,10 @@ fn date(time: i64) -> String {
 }
 
 /// The dashboard.
-pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     let now = state.now();
     let this_hour = now - now.rem_euclid(HOUR);
@@ -100,7 +106,13 @@ pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
         &SIGN_IN_SERIES,
         &sign_in_bars(
             hourly,
-            |start, index| if index % 4 == 0 { hour_of_day(start) } else { String::new() },
+            |start, index| {
+                if index % 4 == 0 {
+                    hour_of_day(start)
+                } else {
+                    String::new()
+                }
+            },
             |start| format!("{} {}", date(start), hour_of_day(start)),
         ),
     );
@@ -110,7 +122,13 @@ pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
         &SIGN_IN_SERIES,
         &sign_in_bars(
             daily,
-            |start, index| if index % 7 == 0 { date(start)[5..].to_owned() } else { String::new() },
+            |start, index| {
+                if index % 7 == 0 {
+                    date(start)[5..].to_owned()
+                } else {
+                    String::new()
+                }
+            },
             date,
         ),
     );
@@ -147,7 +165,11 @@ pub async fn show(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
                 })
                 .collect();
             Bar {
-                label: if back % 7 == 0 { date(start)[5..].to_owned() } else { String::new() },
+                label: if back % 7 == 0 {
+                    date(start)[5..].to_owned()
+                } else {
+                    String::new()
+                },
                 title: format!(
                     "{}: {} by authorization code, {} by refresh token, {} by client credentials",
                     date(start),

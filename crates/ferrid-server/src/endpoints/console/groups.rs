@@ -65,7 +65,10 @@ async fn page_with(
 }
 
 /// `GET /admin/groups`.
-pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     page_with(&state, &http, &admin, FieldErrors::none()).await
 }
@@ -100,11 +103,23 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, params) = writer_form(&state, &http, &body).await?;
-    let name = params.get("group_name").unwrap_or_default().trim().to_owned();
-    let description = params.get("description").unwrap_or_default().trim().to_owned();
-    change(&state, &http, &admin, |_| "group_name", move |store, actor, now| {
-        groups::create(store, &name, &description, actor, now).map(|_| ())
-    })
+    let name = params
+        .get("group_name")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let description = params
+        .get("description")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    change(
+        &state,
+        &http,
+        &admin,
+        |_| "group_name",
+        move |store, actor, now| groups::create(store, &name, &description, actor, now).map(|_| ()),
+    )
     .await
 }
 
@@ -115,8 +130,16 @@ pub async fn members(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, params) = writer_form(&state, &http, &body).await?;
-    let group = params.get("member_group").unwrap_or_default().trim().to_owned();
-    let username = params.get("member_username").unwrap_or_default().trim().to_owned();
+    let group = params
+        .get("member_group")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let username = params
+        .get("member_username")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let add = params.get("member") != Some("remove");
     let field = |error: &GroupError| match error {
         GroupError::User(_) => "member_username",
@@ -135,10 +158,18 @@ pub async fn delete(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, params) = writer_form(&state, &http, &body).await?;
-    let name = params.get("delete_group").unwrap_or_default().trim().to_owned();
-    change(&state, &http, &admin, |_| "delete_group", move |store, actor, now| {
-        groups::delete(store, &name, actor, now)
-    })
+    let name = params
+        .get("delete_group")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    change(
+        &state,
+        &http,
+        &admin,
+        |_| "delete_group",
+        move |store, actor, now| groups::delete(store, &name, actor, now),
+    )
     .await
 }
 

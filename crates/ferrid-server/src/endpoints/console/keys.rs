@@ -11,7 +11,7 @@ use ferrid_service::clock::timestamp;
 use ferrid_service::keys::KeyError;
 use ferrid_tokens::{KeyState, SigningAlgorithm, StoredKey};
 
-use crate::console_session::{confirm, ConsoleAdmin, Confirmation};
+use crate::console_session::{confirm, Confirmation, ConsoleAdmin};
 use crate::endpoints::console::{done, signed_in, writer_form, ConsoleError, Page};
 use crate::error::{Internal, PageError};
 use crate::state::{AppState, StateError};
@@ -27,7 +27,10 @@ fn ends(key: &StoredKey, state: &AppState) -> (Option<i64>, Option<i64>) {
             let retires = key.activates_at + policy.rotation_interval;
             (Some(retires), Some(retires + policy.retention))
         }
-        KeyState::Retired => (key.retired_at, key.retired_at.map(|at| at + policy.retention)),
+        KeyState::Retired => (
+            key.retired_at,
+            key.retired_at.map(|at| at + policy.retention),
+        ),
         KeyState::Revoked => (key.retired_at, key.retired_at),
     }
 }
@@ -47,7 +50,7 @@ async fn page_with(
         .iter()
         .map(|alg| {
             let mut keys: Vec<&StoredKey> = stored.iter().filter(|key| key.alg == *alg).collect();
-            keys.sort_by(|a, b| b.activates_at.cmp(&a.activates_at));
+            keys.sort_by_key(|key| std::cmp::Reverse(key.activates_at));
             let spans: Vec<Span> = keys
                 .iter()
                 .map(|key| {
@@ -112,7 +115,10 @@ async fn page_with(
 }
 
 /// `GET /admin/keys`.
-pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     page_with(&state, &http, &admin, FieldErrors::none()).await
 }
@@ -170,7 +176,11 @@ pub async fn revoke(
         let errors = FieldErrors::one("confirm-revoke", message);
         return page_with(&state, &http, &admin, errors).await;
     }
-    let (keys_state, actor, revoked_kid) = (state.clone().into_inner(), admin.user.id.clone(), kid.clone());
+    let (keys_state, actor, revoked_kid) = (
+        state.clone().into_inner(),
+        admin.user.id.clone(),
+        kid.clone(),
+    );
     match blocking(move || keys_state.revoke_key(&revoked_kid, &actor)).await? {
         Ok(_) => Ok(done("/admin/keys", "key-revoked")),
         Err(StateError::Keys(KeyError::NotFound(_))) => {

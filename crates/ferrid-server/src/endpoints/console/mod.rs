@@ -139,10 +139,19 @@ const NOTICES: &[(&str, &str)] = &[
     ("user-invited", "The invitation is on its way."),
     ("user-updated", "The user is updated."),
     ("sessions-ended", "Every session of the user has ended."),
-    ("user-unlocked", "Failed sign-ins are forgotten; the user is unlocked."),
+    (
+        "user-unlocked",
+        "Failed sign-ins are forgotten; the user is unlocked.",
+    ),
     ("mfa-reset", "The second factor is removed."),
-    ("password-reset-required", "The password no longer works; a reset link is on its way."),
-    ("user-disabled", "The user is disabled and signed out everywhere."),
+    (
+        "password-reset-required",
+        "The password no longer works; a reset link is on its way.",
+    ),
+    (
+        "user-disabled",
+        "The user is disabled and signed out everywhere.",
+    ),
     ("api-saved", "The API is saved."),
     ("api-deleted", "The API is deleted."),
     ("groups-saved", "Saved."),
@@ -273,7 +282,10 @@ mod tests {
         assert_eq!(optional_number::<i64>(" "), Ok(None));
         assert_eq!(optional_number::<i64>("60"), Ok(Some(60)));
         assert!(optional_number::<i64>("6o").is_err());
-        assert_eq!(sentence("the name must be short"), "The name must be short.");
+        assert_eq!(
+            sentence("the name must be short"),
+            "The name must be short."
+        );
         assert_eq!(lines(" a \n\n b\r\n"), vec!["a", "b"]);
     }
 }

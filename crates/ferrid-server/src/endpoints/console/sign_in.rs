@@ -23,17 +23,25 @@ use crate::session;
 use crate::state::AppState;
 
 fn refused(status: StatusCode, title: &str, message: &str) -> HttpResponse {
-    html_response(status, &ferrid_pages::console::RefusedPage { title, message })
+    html_response(
+        status,
+        &ferrid_pages::console::RefusedPage { title, message },
+    )
 }
 
 /// Starts a sign-in: to ferrid's authorization endpoint, as the console's
 /// client, returning to `?return=` (a console page) afterwards.
-pub async fn start(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn start(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let query = Params::parse(http.query_string().as_bytes())
         .map_err(|error| PageError::bad_request("Invalid sign-in request", error.to_string()))?;
     let sign_in = console_session::start_sign_in(&state, query.get("return").unwrap_or_default());
     let mut response = see_other(&sign_in.authorization_url);
-    response.add_cookie(&sign_in.cookie).map_err(Internal::log)?;
+    response
+        .add_cookie(&sign_in.cookie)
+        .map_err(Internal::log)?;
     Ok(response)
 }
 

@@ -10,7 +10,7 @@ use ferrid_service::groups;
 use ferrid_service::users::{self, AdminRole, UserError};
 use ferrid_store::{Principal, Store, User};
 
-use crate::console_session::{confirm, ConsoleAdmin, Confirmation};
+use crate::console_session::{confirm, Confirmation, ConsoleAdmin};
 use crate::email_link::{self, PasswordLink};
 use crate::endpoints::console::{
     done, not_found, sentence, signed_in, writer_form, ConsoleError, Page,
@@ -84,7 +84,10 @@ async fn list_page(
 }
 
 /// `GET /admin/users?q=…&after=…`.
-pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     list_page(&state, &http, &admin, ("", "", ""), FieldErrors::none()).await
 }
@@ -231,7 +234,15 @@ pub async fn show(
     user_id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
-    user_page(&state, &http, &admin, user_id.into_inner(), None, FieldErrors::none()).await
+    user_page(
+        &state,
+        &http,
+        &admin,
+        user_id.into_inner(),
+        None,
+        FieldErrors::none(),
+    )
+    .await
 }
 
 async fn stored(state: &AppState, user_id: String) -> Result<User, ConsoleError> {
@@ -270,15 +281,29 @@ pub async fn profile(
         Ok(_) => Ok(done(&format!("/admin/users/{user_id}"), "user-updated")),
         // Only the address can be taken here.
         Err(UserError::Taken) => {
-            let errors = FieldErrors::one(
-                "email",
-                "A user with this e-mail address already exists.",
-            );
-            user_page(&state, &http, &admin, user_id, Some((&email, &name)), errors).await
+            let errors =
+                FieldErrors::one("email", "A user with this e-mail address already exists.");
+            user_page(
+                &state,
+                &http,
+                &admin,
+                user_id,
+                Some((&email, &name)),
+                errors,
+            )
+            .await
         }
         Err(error) => {
             let errors = user_errors(error)?;
-            user_page(&state, &http, &admin, user_id, Some((&email, &name)), errors).await
+            user_page(
+                &state,
+                &http,
+                &admin,
+                user_id,
+                Some((&email, &name)),
+                errors,
+            )
+            .await
         }
     }
 }
@@ -311,7 +336,15 @@ pub async fn unlock(
     user_id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
-    act(&state, &http, user_id.into_inner(), &body, users::unlock, "user-unlocked").await
+    act(
+        &state,
+        &http,
+        user_id.into_inner(),
+        &body,
+        users::unlock,
+        "user-unlocked",
+    )
+    .await
 }
 
 /// `POST /admin/users/{id}/reset-mfa`.
@@ -321,7 +354,15 @@ pub async fn reset_mfa(
     user_id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
-    act(&state, &http, user_id.into_inner(), &body, users::reset_mfa, "mfa-reset").await
+    act(
+        &state,
+        &http,
+        user_id.into_inner(),
+        &body,
+        users::reset_mfa,
+        "mfa-reset",
+    )
+    .await
 }
 
 /// `POST /admin/users/{id}/require-password-reset`: the password stops
@@ -360,7 +401,10 @@ pub async fn require_password_reset(
         })?;
     state.deliver_logouts_soon();
     email_link::send_password_link(&state, user, PasswordLink::Reset);
-    Ok(done(&format!("/admin/users/{user_id}"), "password-reset-required"))
+    Ok(done(
+        &format!("/admin/users/{user_id}"),
+        "password-reset-required",
+    ))
 }
 
 /// `POST /admin/users/{id}/end-sessions`: needs a recent confirmation.
@@ -420,7 +464,10 @@ pub async fn admin_role(
     let role = match params.get("admin_role").unwrap_or_default() {
         "" => None,
         name => Some(AdminRole::parse(name).ok_or_else(|| {
-            PageError::bad_request("Unknown role", "The console role must be admin, auditor or none.")
+            PageError::bad_request(
+                "Unknown role",
+                "The console role must be admin, auditor or none.",
+            )
         })?),
     };
     let user = stored(&state, user_id.into_inner()).await?;

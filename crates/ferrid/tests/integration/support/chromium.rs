@@ -50,10 +50,7 @@ impl Driver {
         let chromedriver = tool("FERRID_CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium = tool("FERRID_CHROMIUM", "/usr/bin/chromium");
         let axe_path = std::env::var_os("FERRID_AXE_JS").map_or_else(
-            || {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../target/axe-core/axe.min.js")
-            },
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/axe-core/axe.min.js"),
             PathBuf::from,
         );
         if !chromedriver.exists() || !chromium.exists() {
@@ -74,11 +71,7 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(Driver {
-            process,
-            port,
-            axe,
-        })
+        Some(Driver { process, port, axe })
     }
 
     /// A new browser window with its own profile (cookies).
@@ -100,13 +93,11 @@ impl Driver {
                 ]
             }),
         );
-        let client = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", self.port))
-        .await
-        .expect("WebDriver session");
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("WebDriver session");
         Chromium {
             client,
             axe: self.axe.clone(),

@@ -21,7 +21,11 @@ pub fn create_admin(server: &TestServer, username: &str, role: AdminRole) -> fer
     let now = server.clock.now();
     users::set_admin_role(&server.store, username, Some(role), "cli", now).expect("role");
     enrol_totp(server, &user.id);
-    server.store.find_user(&user.id).expect("read").expect("user")
+    server
+        .store
+        .find_user(&user.id)
+        .expect("read")
+        .expect("user")
 }
 
 /// Gives `user_id` the TOTP key [`ADMIN_TOTP`].
@@ -97,7 +101,11 @@ pub async fn signed_in_admin(server: &TestServer, username: &str, role: AdminRol
     let browser = Browser::new();
     let landed = open(server, &browser, "/admin", username).await;
     assert_eq!(landed.status, StatusCode::OK, "{}", landed.html);
-    assert!(landed.html.contains("<h1>Dashboard</h1>"), "{}", landed.html);
+    assert!(
+        landed.html.contains("<h1>Dashboard</h1>"),
+        "{}",
+        landed.html
+    );
     browser
 }
 
