@@ -30,4 +30,4 @@ if [ ! -f "$axe_dir/axe.min.js" ] || [ "$(cat "$axe_dir/VERSION" 2>/dev/null)" !
     echo "NOTE: npm is missing, so axe-core cannot be fetched"
   fi
 fi
-export FERRID_AXE_JS="$PWD/$axe_dir/axe.min.js"
+export BROWSER_TEST_AXE_JS="$PWD/$axe_dir/axe.min.js"

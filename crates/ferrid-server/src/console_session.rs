@@ -275,7 +275,7 @@ pub async fn confirm(
     let policy = &state.settings.security.lockout;
     let code = crate::mfa::normalize_code(&given);
     let refusal = if code.len() == 6 && code.bytes().all(|byte| byte.is_ascii_digit()) {
-        use crate::endpoints::login_mfa::{check_code, CodeCheck};
+        use crate::login_flow::{check_code, CodeCheck};
         match check_code(state, &admin.user, code, now).await? {
             CodeCheck::Totp => None,
             CodeCheck::Refused(refusal) | CodeCheck::Invalid(Some(refusal)) => {
@@ -284,7 +284,7 @@ pub async fn confirm(
             CodeCheck::RecoveryCode | CodeCheck::Invalid(None) => Some(NOT_CONFIRMED.to_owned()),
         }
     } else {
-        use crate::endpoints::account::{check_current_password, PasswordCheck};
+        use crate::lockout::{check_current_password, PasswordCheck};
         let (store, passwords) = (state.store.clone(), state.passwords.clone());
         let (checked_policy, user) = (policy.clone(), admin.user.clone());
         let check = state

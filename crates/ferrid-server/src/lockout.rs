@@ -6,7 +6,7 @@
 //! or lock is in force, attempts are refused before any password is
 //! checked, and refusals do not count as failures.
 
-use ferrid_store::{LoginThrottle, Store, StoreResult};
+use ferrid_store::{LoginThrottle, PasswordHasher, Store, StoreResult, User};
 
 use crate::security::LockoutPolicy;
 
@@ -187,4 +187,36 @@ mod tests {
         assert!(!login_subject("bob").contains("bob"));
         assert_ne!(login_subject("bob"), mfa_subject("bob"));
     }
+}
+
+/// What checking the signed-in user's current password came to.
+pub enum PasswordCheck {
+    /// It is their password.
+    Correct,
+    /// It is not (counted toward the lock; maybe a wait started).
+    Wrong(Option<Refusal>),
+    /// Not checked: a wait or lock is in force.
+    Refused(Refusal),
+}
+
+/// Checks `password` as `user`'s current one, on a password-pool thread:
+/// the lock is consulted first and a wrong password counts toward it, as
+/// at login, so this cannot be used to guess the password faster.
+pub fn check_current_password(
+    store: &Store,
+    passwords: &PasswordHasher,
+    policy: &LockoutPolicy,
+    user: &User,
+    password: &str,
+    now: i64,
+) -> StoreResult<PasswordCheck> {
+    let subject = login_subject(&user.username);
+    if let Some(refusal) = refusal(store, policy, &subject, now)? {
+        return Ok(PasswordCheck::Refused(refusal));
+    }
+    if !passwords.verify(password, &user.password_hash) {
+        let refusal = record_failure(store, policy, &subject, now)?;
+        return Ok(PasswordCheck::Wrong(refusal));
+    }
+    Ok(PasswordCheck::Correct)
 }

@@ -13,6 +13,7 @@ use crate::authorize::flow::Pending;
 use crate::error::{Internal, PageError};
 use crate::http::see_other;
 use crate::lockout::{self, Refusal};
+use crate::mfa;
 use crate::paths;
 use crate::session;
 use crate::state::AppState;
@@ -90,4 +91,52 @@ pub fn lock_event(user_id: Option<&str>, refusal: &Refusal) -> Event {
         ferrid_service::clock::timestamp(refusal.until)
     ))
     .maybe_subject(user_id)
+}
+
+/// How a code was checked.
+pub enum CodeCheck {
+    /// A fresh TOTP code.
+    Totp,
+    /// An unused recovery code, now spent.
+    RecoveryCode,
+    /// Wrong, replayed or spent; counted.
+    Invalid(Option<Refusal>),
+    /// Refused unchecked: a wait or lock is in force.
+    Refused(Refusal),
+}
+
+/// Checks a TOTP or recovery code of `user`, counting it toward the
+/// second factor's lock.
+pub async fn check_code(
+    state: &AppState,
+    user: &User,
+    code: String,
+    now: i64,
+) -> Result<CodeCheck, Internal> {
+    let subject = lockout::mfa_subject(&user.id);
+    let policy = state.settings.security.lockout.clone();
+    let secret = match &user.totp_secret_sealed {
+        Some(sealed) => state.open_totp_secret(sealed, &user.id)?,
+        None => return Ok(CodeCheck::Invalid(None)),
+    };
+    let step = mfa::check_totp(&secret, &code, now)?;
+    let user_id = user.id.clone();
+    state
+        .db(move |store| {
+            let counted = match lockout::count_code_attempt(store, &policy, &subject, now)? {
+                lockout::CodeAttempt::Refused(refusal) => return Ok(CodeCheck::Refused(refusal)),
+                lockout::CodeAttempt::Counted(counted) => counted,
+            };
+            let accepted = match step {
+                Some(step) => store
+                    .accept_totp_step(&user_id, step)?
+                    .then_some(CodeCheck::Totp),
+                None if !code.is_empty() => store
+                    .use_recovery_code(&user_id, &mfa::recovery_digest(&code), now)?
+                    .then_some(CodeCheck::RecoveryCode),
+                None => None,
+            };
+            Ok(accepted.unwrap_or(CodeCheck::Invalid(counted)))
+        })
+        .await
 }

@@ -15,25 +15,12 @@ use crate::authorize::flow::{self, Pending};
 use crate::error::{failed_attempt, Internal, PageError};
 use crate::forms;
 use crate::http::{allow_form_redirect_to, Params};
-use crate::lockout::{self, Refusal};
 use crate::login_flow;
 use crate::state::AppState;
 use crate::{mfa, session};
 
 /// The message for a wrong code.
 pub const INVALID_CODE: &str = "Invalid code.";
-
-/// How a code was checked.
-pub(crate) enum CodeCheck {
-    /// A fresh TOTP code.
-    Totp,
-    /// An unused recovery code, now spent.
-    RecoveryCode,
-    /// Wrong, replayed or spent; counted.
-    Invalid(Option<Refusal>),
-    /// Refused unchecked: a wait or lock is in force.
-    Refused(Refusal),
-}
 
 /// `GET /login/mfa?request_id=…`
 pub async fn show(
@@ -63,8 +50,8 @@ pub async fn submit(
     let now = state.now();
     let policy = &state.settings.security.lockout;
     let client_id = pending.request.client_id.clone();
-    match check_code(&state, &user, code, now).await? {
-        CodeCheck::Totp => {
+    match login_flow::check_code(&state, &user, code, now).await? {
+        login_flow::CodeCheck::Totp => {
             login_flow::complete(
                 &state,
                 &http,
@@ -75,7 +62,7 @@ pub async fn submit(
             )
             .await
         }
-        CodeCheck::RecoveryCode => {
+        login_flow::CodeCheck::RecoveryCode => {
             Event::new(EventKind::MfaRecoveryCode, Outcome::Success)
                 .actor(&user.id)
                 .subject(&user.id)
@@ -92,7 +79,7 @@ pub async fn submit(
             )
             .await
         }
-        CodeCheck::Invalid(refusal) => {
+        login_flow::CodeCheck::Invalid(refusal) => {
             Event::new(EventKind::Mfa, Outcome::Failure)
                 .subject(&user.id)
                 .client(&client_id)
@@ -113,7 +100,7 @@ pub async fn submit(
                 .await
                 .map(failed_attempt)
         }
-        CodeCheck::Refused(refusal) => {
+        login_flow::CodeCheck::Refused(refusal) => {
             Event::new(EventKind::Mfa, Outcome::Refused)
                 .subject(&user.id)
                 .client(&client_id)
@@ -147,42 +134,6 @@ async fn waiting_user(
     }
     let user = state.db(move |store| store.find_user(&user_id)).await?;
     Ok(user.filter(|user| !user.disabled && user.has_mfa()))
-}
-
-/// Checks a TOTP or recovery code of `user`, counting it toward the
-/// second factor's lock.
-pub(crate) async fn check_code(
-    state: &AppState,
-    user: &User,
-    code: String,
-    now: i64,
-) -> Result<CodeCheck, Internal> {
-    let subject = lockout::mfa_subject(&user.id);
-    let policy = state.settings.security.lockout.clone();
-    let secret = match &user.totp_secret_sealed {
-        Some(sealed) => state.open_totp_secret(sealed, &user.id)?,
-        None => return Ok(CodeCheck::Invalid(None)),
-    };
-    let step = mfa::check_totp(&secret, &code, now)?;
-    let user_id = user.id.clone();
-    state
-        .db(move |store| {
-            let counted = match lockout::count_code_attempt(store, &policy, &subject, now)? {
-                lockout::CodeAttempt::Refused(refusal) => return Ok(CodeCheck::Refused(refusal)),
-                lockout::CodeAttempt::Counted(counted) => counted,
-            };
-            let accepted = match step {
-                Some(step) => store
-                    .accept_totp_step(&user_id, step)?
-                    .then_some(CodeCheck::Totp),
-                None if !code.is_empty() => store
-                    .use_recovery_code(&user_id, &mfa::recovery_digest(&code), now)?
-                    .then_some(CodeCheck::RecoveryCode),
-                None => None,
-            };
-            Ok(accepted.unwrap_or(CodeCheck::Invalid(counted)))
-        })
-        .await
 }
 
 async fn render(

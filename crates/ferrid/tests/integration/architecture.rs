@@ -27,6 +27,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("tls", 0),
     // Components: built from what they use, never from the whole state.
     ("backchannel", 1),
+    ("branding", 1),
     ("caches", 1),
     ("client_assertion", 1),
     ("client_ip", 1),
@@ -38,6 +39,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("password_pool", 1),
     ("rate_limit", 1),
     ("resources", 1),
+    ("token_counter", 1),
     // The bundle of components every handler receives.
     ("state", 2),
     // Flows shared by endpoints.
@@ -46,6 +48,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("authorize", 3),
     ("bearer", 3),
     ("client_auth", 3),
+    ("console_session", 3),
     ("email_link", 3),
     ("forms", 3),
     ("grants", 3),
@@ -53,6 +56,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("login_flow", 3),
     ("maintenance", 3),
     ("session", 3),
+    ("user_accounts", 3),
     // One module per endpoint.
     ("endpoints", 4),
     // The routes.

@@ -179,7 +179,8 @@ on_both_backends!(
                 .as_array()
                 .unwrap()
                 .len(),
-            3
+            // The two registered here, one above, and the console's own.
+            4
         );
 
         // Users, seen by the running server without a restart.

@@ -7,7 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_service::audit::{Event, EventKind, Outcome};
-use ferrid_store::{PasswordHasher, Session, Store, StoreResult, User};
+use ferrid_store::{Session, User};
 
 use crate::audit::RecordForRequest;
 use crate::error::PageError;
@@ -16,7 +16,6 @@ use crate::http::Params;
 use crate::lockout::{self, Refusal};
 use crate::login_flow;
 use crate::password_pool::PoolError;
-use crate::security::LockoutPolicy;
 use crate::session;
 use crate::session::not_signed_in;
 use crate::state::AppState;
@@ -55,38 +54,6 @@ fn recently_authenticated(state: &AppState, session: &Session) -> bool {
     state.now() - session.auth_time <= state.settings.security.mfa.reauthentication_window
 }
 
-/// What checking the signed-in user's current password came to.
-pub(crate) enum PasswordCheck {
-    /// It is their password.
-    Correct,
-    /// It is not (counted toward the lock; maybe a wait started).
-    Wrong(Option<Refusal>),
-    /// Not checked: a wait or lock is in force.
-    Refused(Refusal),
-}
-
-/// Checks `password` as `user`'s current one, on a password-pool thread:
-/// the lock is consulted first and a wrong password counts toward it, as
-/// at login, so this cannot be used to guess the password faster.
-pub(crate) fn check_current_password(
-    store: &Store,
-    passwords: &PasswordHasher,
-    policy: &LockoutPolicy,
-    user: &User,
-    password: &str,
-    now: i64,
-) -> StoreResult<PasswordCheck> {
-    let subject = lockout::login_subject(&user.username);
-    if let Some(refusal) = lockout::refusal(store, policy, &subject, now)? {
-        return Ok(PasswordCheck::Refused(refusal));
-    }
-    if !passwords.verify(password, &user.password_hash) {
-        let refusal = lockout::record_failure(store, policy, &subject, now)?;
-        return Ok(PasswordCheck::Wrong(refusal));
-    }
-    Ok(PasswordCheck::Correct)
-}
-
 /// What re-authentication came to.
 enum Reauthentication {
     /// The user signed in recently or gave their password.
@@ -120,7 +87,14 @@ async fn reauthenticate(
     let check = state
         .password_pool
         .run_store(move || {
-            check_current_password(&store, &passwords, &policy, &checked_user, &password, now)
+            lockout::check_current_password(
+                &store,
+                &passwords,
+                &policy,
+                &checked_user,
+                &password,
+                now,
+            )
         })
         .await?;
     let audit = |outcome| {
@@ -129,18 +103,18 @@ async fn reauthenticate(
             .subject(&user.id)
     };
     Ok(match check {
-        PasswordCheck::Correct => {
+        lockout::PasswordCheck::Correct => {
             audit(Outcome::Success).record(state, http).await;
             Reauthentication::Confirmed
         }
-        PasswordCheck::Wrong(refusal) => {
+        lockout::PasswordCheck::Wrong(refusal) => {
             audit(Outcome::Failure)
                 .detail("wrong current password")
                 .record(state, http)
                 .await;
             Reauthentication::Refused(wrong_password_message(state, http, user, refusal).await)
         }
-        PasswordCheck::Refused(refusal) => {
+        lockout::PasswordCheck::Refused(refusal) => {
             audit(Outcome::Refused)
                 .detail(refusal.describe())
                 .record(state, http)

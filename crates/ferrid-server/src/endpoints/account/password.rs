@@ -5,13 +5,11 @@ use ferrid_store::User;
 
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
-use super::{
-    check_current_password, overview, require_second_factor, signed_in, wrong_password_message,
-    PasswordCheck,
-};
+use super::{overview, require_second_factor, signed_in, wrong_password_message};
 use crate::audit::RecordForRequest;
 use crate::error::PageError;
 use crate::forms;
+use crate::lockout::{check_current_password, PasswordCheck};
 use crate::password_pool::PoolError;
 use crate::state::AppState;
 use ferrid_store::Session;

@@ -4,17 +4,15 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_store::{AuditEvent, AuditFilter};
+use ferrid_store::AuditFilter;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::admin_auth::{self, Access};
+use crate::audit::{to_csv, MAX_EVENTS};
 use crate::endpoints::admin::document;
 use crate::problem::Problem;
 use crate::state::AppState;
-
-/// Largest page (or export) of events.
-pub const MAX_EVENTS: i64 = 1000;
 
 /// The query.
 #[derive(Debug, Deserialize)]
@@ -110,71 +108,4 @@ pub async fn list(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpR
         return Ok(response.body(to_csv(&events)));
     }
     Ok(document(json!({ "items": events, "next": next })))
-}
-
-const COLUMNS: [&str; 11] = [
-    "id",
-    "at",
-    "event",
-    "outcome",
-    "actor",
-    "subject",
-    "client_id",
-    "ip",
-    "request_id",
-    "repeats",
-    "detail",
-];
-
-/// RFC 4180 CSV, with cells a spreadsheet would run as a formula made
-/// inert (OWASP CSV injection).
-pub(crate) fn to_csv(events: &[AuditEvent]) -> String {
-    let mut out = COLUMNS.join(",");
-    out.push_str("\r\n");
-    for event in events {
-        let cells = [
-            event.id.clone(),
-            ferrid_service::clock::timestamp(event.at),
-            event.event.clone(),
-            event.outcome.clone(),
-            event.actor.clone().unwrap_or_default(),
-            event.subject.clone().unwrap_or_default(),
-            event.client_id.clone().unwrap_or_default(),
-            event.ip.clone().unwrap_or_default(),
-            event.request_id.clone().unwrap_or_default(),
-            event.repeats.to_string(),
-            event.detail.clone().unwrap_or_default(),
-        ];
-        let line: Vec<String> = cells.iter().map(|cell| csv_cell(cell)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-fn csv_cell(value: &str) -> String {
-    let inert = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if inert.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", inert.replace('"', "\"\""))
-    } else {
-        inert
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_inert() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_cell("-1+2,3"), "\"'-1+2,3\"");
-    }
 }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_pages::console::{AuditFilters, AuditPage, Choice, EventRow, FieldErrors};
 use ferrid_store::{AuditEvent, AuditFilter};
 
-use crate::endpoints::admin::audit::{to_csv, MAX_EVENTS};
+use crate::audit::{to_csv, MAX_EVENTS};
 use crate::endpoints::console::{download, signed_in, ConsoleError, Page};
 use crate::http::Params;
 use crate::state::AppState;

@@ -47,9 +47,9 @@ impl Driver {
     /// Starts chromedriver, or `None` (outside CI) when the browser or
     /// axe-core is not installed.
     pub fn start() -> Option<Driver> {
-        let chromedriver = tool("FERRID_CHROMEDRIVER", "/usr/bin/chromedriver");
-        let chromium = tool("FERRID_CHROMIUM", "/usr/bin/chromium");
-        let axe_path = std::env::var_os("FERRID_AXE_JS").map_or_else(
+        let chromedriver = tool("BROWSER_TEST_CHROMEDRIVER", "/usr/bin/chromedriver");
+        let chromium = tool("BROWSER_TEST_CHROMIUM", "/usr/bin/chromium");
+        let axe_path = std::env::var_os("BROWSER_TEST_AXE_JS").map_or_else(
             || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/axe-core/axe.min.js"),
             PathBuf::from,
         );
@@ -76,7 +76,7 @@ impl Driver {
 
     /// A new browser window with its own profile (cookies).
     pub async fn browser(&self) -> Chromium {
-        let chromium = tool("FERRID_CHROMIUM", "/usr/bin/chromium");
+        let chromium = tool("BROWSER_TEST_CHROMIUM", "/usr/bin/chromium");
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert(
@@ -249,10 +249,10 @@ impl Chromium {
         );
     }
 
-    /// Saves a screenshot as `name`.png under `FERRID_SCREENSHOT_DIR`,
+    /// Saves a screenshot as `name`.png under `BROWSER_TEST_SCREENSHOTS`,
     /// when set (docs/admin.md shows the ones the tests take).
     pub async fn screenshot(&self, name: &str) {
-        if let Some(dir) = std::env::var_os("FERRID_SCREENSHOT_DIR") {
+        if let Some(dir) = std::env::var_os("BROWSER_TEST_SCREENSHOTS") {
             let png = self.client.screenshot().await.expect("screenshot");
             let path = PathBuf::from(dir).join(format!("{name}.png"));
             std::fs::write(&path, png).expect("write screenshot");
