@@ -159,36 +159,6 @@ pub fn count_failure(
     Ok((throttle.failures, refusal_of(&throttle, policy, now)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_name_the_limit() {
-        let policy = LockoutPolicy::default();
-        let wait = Refusal {
-            until: 104,
-            locked: false,
-        };
-        assert!(wait.message(100, &policy).contains("Wait 4 seconds"));
-        assert!(wait.message(100, &policy).contains("lockout.delay_after"));
-        let lock = Refusal {
-            until: 1000,
-            locked: true,
-        };
-        assert!(lock.message(100, &policy).contains("15 minutes"));
-        assert!(lock.message(100, &policy).contains("lockout.lock_after"));
-    }
-
-    #[test]
-    fn names_are_counted_by_their_normalised_form() {
-        assert_eq!(login_subject(" Bob "), login_subject("bob"));
-        assert!(login_subject("bob").starts_with("login:"));
-        assert!(!login_subject("bob").contains("bob"));
-        assert_ne!(login_subject("bob"), mfa_subject("bob"));
-    }
-}
-
 /// What checking the signed-in user's current password came to.
 pub enum PasswordCheck {
     /// It is their password.
@@ -219,4 +189,34 @@ pub fn check_current_password(
         return Ok(PasswordCheck::Wrong(refusal));
     }
     Ok(PasswordCheck::Correct)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_limit() {
+        let policy = LockoutPolicy::default();
+        let wait = Refusal {
+            until: 104,
+            locked: false,
+        };
+        assert!(wait.message(100, &policy).contains("Wait 4 seconds"));
+        assert!(wait.message(100, &policy).contains("lockout.delay_after"));
+        let lock = Refusal {
+            until: 1000,
+            locked: true,
+        };
+        assert!(lock.message(100, &policy).contains("15 minutes"));
+        assert!(lock.message(100, &policy).contains("lockout.lock_after"));
+    }
+
+    #[test]
+    fn names_are_counted_by_their_normalised_form() {
+        assert_eq!(login_subject(" Bob "), login_subject("bob"));
+        assert!(login_subject("bob").starts_with("login:"));
+        assert!(!login_subject("bob").contains("bob"));
+        assert_ne!(login_subject("bob"), mfa_subject("bob"));
+    }
 }
