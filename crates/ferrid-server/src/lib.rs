@@ -265,6 +265,10 @@ fn admin_routes(config: &mut web::ServiceConfig) {
         .route("/clients/{client_id}", web::get().to(clients::show))
         .route("/clients/{client_id}", web::patch().to(clients::update))
         .route("/clients/{client_id}", web::delete().to(clients::delete))
+        .route(
+            "/clients/{client_id}/rotate-secret",
+            web::post().to(clients::rotate_secret),
+        )
         .route("/users", web::get().to(users::list))
         .route("/users", web::post().to(users::create))
         .route("/users/{user_id}", web::get().to(users::show))

@@ -1050,7 +1050,7 @@ async fn the_openapi_document_is_served_and_snapshotted() {
         .values()
         .map(|methods| methods.as_object().unwrap().len())
         .sum();
-    assert_eq!(operations, 30, "every admin route is described");
+    assert_eq!(operations, 31, "every admin route is described");
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     let snapshot =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/admin-openapi.json");
@@ -1064,3 +1064,124 @@ async fn the_openapi_document_is_served_and_snapshotted() {
         "the admin API changed: review the diff, then update docs/admin-openapi.json"
     );
 }
+
+on_both_backends!(
+    the_api_disables_clients_rotates_secrets_and_edits_profiles,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let writer = service_token(&server, &format!("{READ} {WRITE}")).await;
+        let machine = server.create_client_with(ferrid_service::clients::ClientRegistration {
+            name: "Machine".into(),
+            grant_types: vec!["client_credentials".into()],
+            auth_method: "client_secret_basic".into(),
+            id_token_alg: "RS256".into(),
+            ..Default::default()
+        });
+        let path = format!("/clients/{}", machine.id);
+        let (_, headers, _) = admin(&server, Method::GET, &path, Some(&writer), None, None).await;
+        let (status, _, body) = admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(json!({ "disabled": true })),
+            Some(&etag(&headers)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["disabled"], true);
+        let (status, _) = call(
+            &server,
+            "/token",
+            &machine,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (_, headers, _) = admin(&server, Method::GET, &path, Some(&writer), None, None).await;
+        admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(json!({ "disabled": false })),
+            Some(&etag(&headers)),
+        )
+        .await;
+
+        // A rotated secret is returned once; the old one is refused.
+        let (status, headers, body) = admin(
+            &server,
+            Method::POST,
+            &format!("{path}/rotate-secret"),
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(headers["cache-control"], "no-store");
+        let rotated = TestClient {
+            secret: Some(body["client_secret"].as_str().unwrap().to_owned()),
+            ..machine.clone()
+        };
+        let (old, _) = call(
+            &server,
+            "/token",
+            &machine,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        assert_eq!(old, StatusCode::UNAUTHORIZED);
+        let (new, _) = call(
+            &server,
+            "/token",
+            &rotated,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        assert_eq!(new, StatusCode::OK);
+        let public = server.create_client("none", "http://127.0.0.1:9/cb");
+        let (status, headers, body) = admin(
+            &server,
+            Method::POST,
+            &format!("/clients/{}/rotate-secret", public.id),
+            Some(&writer),
+            None,
+            None,
+        )
+        .await;
+        is_problem(&headers, &body, StatusCode::CONFLICT);
+        assert_eq!(status, StatusCode::CONFLICT);
+
+        // A user's profile: a new address is unverified; a taken one is refused.
+        let user = server.create_user("erin");
+        server.create_user("frank");
+        let path = format!("/users/{}", user.id);
+        let (_, headers, _) = admin(&server, Method::GET, &path, Some(&writer), None, None).await;
+        let (status, headers2, body) = admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(json!({ "email": "frank@example.com" })),
+            Some(&etag(&headers)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        is_problem(&headers2, &body, StatusCode::CONFLICT);
+        let (status, _, body) = admin(
+            &server,
+            Method::PATCH,
+            &path,
+            Some(&writer),
+            Some(json!({ "email": "erin@new.example", "name": "Erin E" })),
+            Some(&etag(&headers)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["email"], "erin@new.example");
+        assert_eq!(body["name"], "Erin E");
+        assert_eq!(body["email_verified"], false);
+    }
+);

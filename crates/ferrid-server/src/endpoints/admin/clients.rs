@@ -192,6 +192,8 @@ pub struct ClientChange {
     require_pkce: Option<bool>,
     rate_limit_per_minute: Option<u32>,
     scope: Option<String>,
+    /// `true` disables the client (no code, no token), `false` enables it.
+    disabled: Option<bool>,
 }
 
 /// `PATCH /admin/api/v1/clients/{id}` with `If-Match`.
@@ -217,19 +219,20 @@ pub async fn update(
     let enabled = state.published().keyring.signing_algorithms();
     let now = state.now();
     let id = client_id.clone();
+    let disabled = change.disabled;
     state
         .db(move |store| {
-            Ok(clients::update(
-                store,
-                &id,
-                &update,
-                &enabled,
-                &admin.actor,
-                now,
-            ))
+            Ok((|| {
+                clients::update(store, &id, &update, &enabled, &admin.actor, now)?;
+                if let Some(disabled) = disabled {
+                    clients::set_disabled(store, &id, disabled, &admin.actor, now)?;
+                }
+                Ok::<_, ClientError>(())
+            })())
         })
         .await?
         .map_err(problem)?;
+    state.recent_clients.forget(&client_id);
     let client = stored(&state, client_id).await?;
     Ok(represented(
         &ClientView::from(&client),
@@ -257,4 +260,33 @@ pub async fn delete(
         .await?
         .map_err(problem)?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /admin/api/v1/clients/{id}/rotate-secret`: a new secret, in this
+/// response only; the old one stops working at once.
+#[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/rotate-secret", tag = "clients", params(("client_id" = String, Path)), responses((status = 200, description = "The new secret (client_secret), this once"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found"), (status = 409, description = "The client has no secret (none, private_key_jwt)")), security(("bearer" = ["ferrid:admin.write"])))]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    client_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let client_id = client_id.into_inner();
+    let (master_key, now, id) = (state.master_key().clone(), state.now(), client_id.clone());
+    let secret = state
+        .db(move |store| {
+            Ok(clients::rotate_secret(
+                store,
+                &id,
+                &master_key,
+                &admin.actor,
+                now,
+            ))
+        })
+        .await?
+        .map_err(problem)?;
+    state.recent_clients.forget(&client_id);
+    Ok(document(
+        json!({ "client_id": client_id, "client_secret": secret }),
+    ))
 }

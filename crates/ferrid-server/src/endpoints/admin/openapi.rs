@@ -41,6 +41,7 @@ impl Modify for BearerScheme {
     ),
     paths(
         clients::list, clients::create, clients::show, clients::update, clients::delete,
+        clients::rotate_secret,
         apis::list, apis::create, apis::show, apis::update, apis::delete,
         groups::list, groups::create, groups::delete, groups::add_member, groups::remove_member,
         groups::grants, groups::grant, groups::revoke,

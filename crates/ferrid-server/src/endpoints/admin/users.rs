@@ -147,6 +147,10 @@ struct UserChange {
     /// `admin`, `auditor`, or `null` for none.
     #[serde(default, deserialize_with = "present")]
     admin_role: Option<Option<String>>,
+    /// A new e-mail address (unverified until the user confirms it).
+    email: Option<String>,
+    /// A new display name ("" removes it).
+    name: Option<String>,
 }
 
 /// Tells a member set to `null` from one left out.
@@ -183,9 +187,21 @@ pub async fn update(
     };
     let (username, user_id, now) = (current.username.clone(), current.id.clone(), state.now());
     let disable = change.disabled == Some(true) && !current.disabled;
+    let profile = (change.email.is_some() || change.name.is_some()).then(|| {
+        (
+            current.id.clone(),
+            change.email.unwrap_or_else(|| current.email.clone()),
+            change
+                .name
+                .unwrap_or_else(|| current.name.clone().unwrap_or_default()),
+        )
+    });
     state
         .db(move |store| {
             Ok((|| {
+                if let Some((id, email, name)) = &profile {
+                    users::update_profile(store, id, email, name, &admin.actor, now)?;
+                }
                 if disable {
                     users::disable(store, &username, &admin.actor, now)?;
                 }
