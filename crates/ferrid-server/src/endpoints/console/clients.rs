@@ -13,7 +13,7 @@ use ferrid_service::clients::{
 use ferrid_service::scopes;
 use ferrid_store::{Client, ClientAuthMethod, GrantType};
 
-use crate::console_session::{confirm, Confirmation};
+use crate::console_session::{confirm, Confirmation, ConsoleAdmin};
 use crate::endpoints::console::{
     done, lines, not_found, optional_number, sentence, signed_in, writer_form, ConsoleError, Page,
 };
@@ -558,7 +558,7 @@ pub async fn edit(
 async fn refused_action(
     state: &AppState,
     http: &HttpRequest,
-    admin: &crate::console_session::ConsoleAdmin,
+    admin: &ConsoleAdmin,
     client_id: String,
     errors: FieldErrors,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -609,6 +609,29 @@ pub async fn rotate_secret(
     show_client(&page, &client, Some(&secret), FieldErrors::none())
 }
 
+/// Where a change to a client's state leads: to `path` with `notice`,
+/// or back to the client's page when the service refused it.
+async fn changed(
+    state: &AppState,
+    http: &HttpRequest,
+    admin: &ConsoleAdmin,
+    client_id: String,
+    outcome: Result<(), ClientError>,
+    (path, notice): (&str, &str),
+) -> Result<HttpResponse, ConsoleError> {
+    match outcome {
+        Ok(()) => {
+            state.recent_clients.forget(&client_id);
+            Ok(done(path, notice))
+        }
+        Err(ClientError::BuiltIn) => {
+            let errors = FieldErrors::one("confirm-delete", sentence(ClientError::BuiltIn));
+            refused_action(state, http, admin, client_id, errors).await
+        }
+        Err(error) => Err(failure(error)),
+    }
+}
+
 async fn set_disabled(
     state: &AppState,
     http: &HttpRequest,
@@ -618,27 +641,16 @@ async fn set_disabled(
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, _) = writer_form(state, http, body).await?;
     let (actor, now, id) = (admin.user.id.clone(), state.now(), client_id.clone());
-    let changed = state
+    let outcome = state
         .db(move |store| Ok(clients::set_disabled(store, &id, disabled, &actor, now)))
         .await?;
-    match changed {
-        Ok(()) => {
-            state.recent_clients.forget(&client_id);
-            Ok(done(
-                &format!("/admin/clients/{client_id}"),
-                if disabled {
-                    "client-disabled"
-                } else {
-                    "client-enabled"
-                },
-            ))
-        }
-        Err(ClientError::BuiltIn) => {
-            let errors = FieldErrors::one("confirm-delete", sentence(ClientError::BuiltIn));
-            refused_action(state, http, &admin, client_id, errors).await
-        }
-        Err(error) => Err(failure(error)),
-    }
+    let notice = if disabled {
+        "client-disabled"
+    } else {
+        "client-enabled"
+    };
+    let path = format!("/admin/clients/{client_id}");
+    changed(state, http, &admin, client_id, outcome, (&path, notice)).await
 }
 
 /// `POST /admin/clients/{id}/disable`.
@@ -675,18 +687,16 @@ pub async fn delete(
         return refused_action(&state, &http, &admin, client_id, errors).await;
     }
     let (actor, now, id) = (admin.user.id.clone(), state.now(), client_id.clone());
-    let deleted = state
+    let outcome = state
         .db(move |store| Ok(clients::delete(store, &id, &actor, now)))
         .await?;
-    match deleted {
-        Ok(()) => {
-            state.recent_clients.forget(&client_id);
-            Ok(done("/admin/clients", "client-deleted"))
-        }
-        Err(ClientError::BuiltIn) => {
-            let errors = FieldErrors::one("confirm-delete", sentence(ClientError::BuiltIn));
-            refused_action(&state, &http, &admin, client_id, errors).await
-        }
-        Err(error) => Err(failure(error)),
-    }
+    changed(
+        &state,
+        &http,
+        &admin,
+        client_id,
+        outcome,
+        ("/admin/clients", "client-deleted"),
+    )
+    .await
 }

@@ -7,7 +7,9 @@ use ferrid_service::groups::{self, GroupError, Holder};
 use ferrid_store::Principal;
 
 use crate::console_session::ConsoleAdmin;
-use crate::endpoints::console::{done, sentence, signed_in, writer_form, ConsoleError, Page};
+use crate::endpoints::console::{
+    done, field, sentence, signed_in, writer_form, ConsoleError, Page,
+};
 use crate::error::Internal;
 use crate::state::AppState;
 
@@ -103,16 +105,8 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, params) = writer_form(&state, &http, &body).await?;
-    let name = params
-        .get("group_name")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let description = params
-        .get("description")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let name = field(&params, "group_name");
+    let description = field(&params, "description");
     change(
         &state,
         &http,
@@ -130,16 +124,8 @@ pub async fn members(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, params) = writer_form(&state, &http, &body).await?;
-    let group = params
-        .get("member_group")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let username = params
-        .get("member_username")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let group = field(&params, "member_group");
+    let username = field(&params, "member_username");
     let add = params.get("member") != Some("remove");
     let field = |error: &GroupError| match error {
         GroupError::User(_) => "member_username",
@@ -158,11 +144,7 @@ pub async fn delete(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, params) = writer_form(&state, &http, &body).await?;
-    let name = params
-        .get("delete_group")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let name = field(&params, "delete_group");
     change(
         &state,
         &http,
@@ -180,14 +162,14 @@ pub async fn roles(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, params) = writer_form(&state, &http, &body).await?;
-    let name = params.get("holder").unwrap_or_default().trim().to_owned();
+    let name = field(&params, "holder");
     let holder = match params.get("holder_kind") {
         Some("group") => Holder::Group(name),
         Some("client") => Holder::Client(name),
         _ => Holder::User(name),
     };
-    let api = params.get("api").unwrap_or_default().trim().to_owned();
-    let role = params.get("role").unwrap_or_default().trim().to_owned();
+    let api = field(&params, "api");
+    let role = field(&params, "role");
     let granted = params.get("grant") != Some("revoke");
     let field = |error: &GroupError| match error {
         GroupError::UnknownRole { .. } => "role",

@@ -12,7 +12,7 @@ use ferrid_service::keys::KeyError;
 use ferrid_tokens::{KeyState, SigningAlgorithm, StoredKey};
 
 use crate::console_session::{confirm, Confirmation, ConsoleAdmin};
-use crate::endpoints::console::{done, signed_in, writer_form, ConsoleError, Page};
+use crate::endpoints::console::{done, field, signed_in, writer_form, ConsoleError, Page};
 use crate::error::{Internal, PageError};
 use crate::state::{AppState, StateError};
 
@@ -167,7 +167,7 @@ pub async fn revoke(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let (admin, params) = writer_form(&state, &http, &body).await?;
-    let kid = params.get("kid").unwrap_or_default().trim().to_owned();
+    let kid = field(&params, "kid");
     if kid.is_empty() {
         let errors = FieldErrors::one("kid", "Enter the ID of the key to revoke.");
         return page_with(&state, &http, &admin, errors).await;

@@ -250,6 +250,11 @@ pub fn download(content_type: &str, filename: &str, body: String) -> HttpRespons
         .body(body)
 }
 
+/// A form field's value, trimmed ("" when absent).
+pub fn field(params: &Params, name: &str) -> String {
+    params.get(name).unwrap_or_default().trim().to_owned()
+}
+
 /// Lines of a text area: trimmed, empty ones dropped.
 pub fn lines(text: &str) -> Vec<String> {
     text.lines()

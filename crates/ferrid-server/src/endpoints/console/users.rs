@@ -308,8 +308,22 @@ pub async fn profile(
     }
 }
 
-/// An action on a user that needs nothing but the admin's say-so.
+/// An action on a user, by username, done by the admin.
 type Action = fn(&Store, &str, &str, i64) -> Result<(), UserError>;
+
+/// What an action needs besides the admin's say-so.
+#[derive(Clone, Copy)]
+struct Needs {
+    /// The confirmation field, for a dangerous action.
+    confirmation: Option<&'static str>,
+    /// Whether it ends sessions (back-channel logouts to send).
+    ends_sessions: bool,
+}
+
+const SAY_SO: Needs = Needs {
+    confirmation: None,
+    ends_sessions: false,
+};
 
 async fn act(
     state: &AppState,
@@ -317,15 +331,25 @@ async fn act(
     user_id: String,
     body: &[u8],
     action: Action,
+    needs: Needs,
     notice: &str,
 ) -> Result<HttpResponse, ConsoleError> {
-    let (admin, _) = writer_form(state, http, body).await?;
+    let (admin, params) = writer_form(state, http, body).await?;
+    if let Some(field) = needs.confirmation {
+        if let Confirmation::Refused(message) = confirm(state, http, &admin, &params).await? {
+            let errors = FieldErrors::one(field, message);
+            return user_page(state, http, &admin, user_id, None, errors).await;
+        }
+    }
     let user = stored(state, user_id).await?;
     let (actor, now, username) = (admin.user.id.clone(), state.now(), user.username.clone());
     state
         .db(move |store| Ok(action(store, &username, &actor, now)))
         .await?
         .map_err(|error| ConsoleError::from(Internal::log(error)))?;
+    if needs.ends_sessions {
+        state.deliver_logouts_soon();
+    }
     Ok(done(&format!("/admin/users/{}", user.id), notice))
 }
 
@@ -342,6 +366,7 @@ pub async fn unlock(
         user_id.into_inner(),
         &body,
         users::unlock,
+        SAY_SO,
         "user-unlocked",
     )
     .await
@@ -360,6 +385,7 @@ pub async fn reset_mfa(
         user_id.into_inner(),
         &body,
         users::reset_mfa,
+        SAY_SO,
         "mfa-reset",
     )
     .await
@@ -414,20 +440,23 @@ pub async fn end_sessions(
     user_id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
-    let (admin, params) = writer_form(&state, &http, &body).await?;
+    let needs = Needs {
+        confirmation: Some("confirm-end-sessions"),
+        ends_sessions: true,
+    };
+    let action: Action =
+        |store, username, actor, now| users::end_sessions(store, username, actor, now).map(|_| ());
     let user_id = user_id.into_inner();
-    if let Confirmation::Refused(message) = confirm(&state, &http, &admin, &params).await? {
-        let errors = FieldErrors::one("confirm-end-sessions", message);
-        return user_page(&state, &http, &admin, user_id, None, errors).await;
-    }
-    let user = stored(&state, user_id).await?;
-    let (actor, now, username) = (admin.user.id.clone(), state.now(), user.username.clone());
-    state
-        .db(move |store| Ok(users::end_sessions(store, &username, &actor, now)))
-        .await?
-        .map_err(|error| ConsoleError::from(Internal::log(error)))?;
-    state.deliver_logouts_soon();
-    Ok(done(&format!("/admin/users/{}", user.id), "sessions-ended"))
+    act(
+        &state,
+        &http,
+        user_id,
+        &body,
+        action,
+        needs,
+        "sessions-ended",
+    )
+    .await
 }
 
 /// `POST /admin/users/{id}/disable`: needs a recent confirmation.
@@ -437,20 +466,23 @@ pub async fn disable(
     user_id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
-    let (admin, params) = writer_form(&state, &http, &body).await?;
+    let needs = Needs {
+        confirmation: Some("confirm-disable"),
+        ends_sessions: true,
+    };
+    let action: Action =
+        |store, username, actor, now| users::disable(store, username, actor, now).map(|_| ());
     let user_id = user_id.into_inner();
-    if let Confirmation::Refused(message) = confirm(&state, &http, &admin, &params).await? {
-        let errors = FieldErrors::one("confirm-disable", message);
-        return user_page(&state, &http, &admin, user_id, None, errors).await;
-    }
-    let user = stored(&state, user_id).await?;
-    let (actor, now, username) = (admin.user.id.clone(), state.now(), user.username.clone());
-    state
-        .db(move |store| Ok(users::disable(store, &username, &actor, now)))
-        .await?
-        .map_err(|error| ConsoleError::from(Internal::log(error)))?;
-    state.deliver_logouts_soon();
-    Ok(done(&format!("/admin/users/{}", user.id), "user-disabled"))
+    act(
+        &state,
+        &http,
+        user_id,
+        &body,
+        action,
+        needs,
+        "user-disabled",
+    )
+    .await
 }
 
 /// `POST /admin/users/{id}/admin-role`: `admin`, `auditor` or none.
