@@ -48,7 +48,7 @@ on_both_backends!(
         server.create_user("alice");
         let console = driver.browser().await;
         console_sign_in(&server, &console, "/admin", "root").await;
-        assert!(console.html().await.contains("<h1>Dashboard</h1>"));
+        console.wait_for("<h1>Dashboard</h1>").await;
         console.assert_accessible("the dashboard").await;
         console.screenshot("console-dashboard").await;
 
@@ -234,7 +234,7 @@ on_both_backends!(
             window.assert_accessible(path).await;
         }
         window.open(&server.url("/admin/clients/new")).await;
-        assert!(window.html().await.contains("Read-only access"));
+        window.wait_for("Read-only access").await;
         window.close().await;
         // Nothing changed.
         assert!(server.audited("client.create", "success").is_empty());
