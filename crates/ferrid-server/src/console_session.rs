@@ -143,7 +143,11 @@ pub fn start_sign_in(state: &AppState, return_to: &str) -> SignIn {
         .append_pair("code_challenge_method", crate::pkce::S256)
         .append_pair("acr_values", crate::acr::ACR_MULTI_FACTOR)
         .finish();
-    let value = format!("{client_state}.{verifier}.{}", safe_return(return_to));
+    // The path is percent-encoded: a cookie value cannot hold `;`, `,`,
+    // quotes or spaces.
+    let encoded: String =
+        url::form_urlencoded::byte_serialize(safe_return(return_to).as_bytes()).collect();
+    let value = format!("{client_state}.{verifier}.{encoded}");
     SignIn {
         authorization_url: format!("{}?{query}", state.settings.endpoint(paths::AUTHORIZE)),
         cookie: cookie(state, SIGN_IN_COOKIE, value, state.settings.login_ttl),
@@ -179,9 +183,13 @@ pub fn pending_sign_in(http: &HttpRequest, client_state: &str) -> Option<Pending
     let value = read(http, SIGN_IN_COOKIE)?;
     let mut parts = value.splitn(3, '.');
     let (expected, verifier, return_to) = (parts.next()?, parts.next()?, parts.next()?);
+    let return_to: String = url::form_urlencoded::parse(format!("r={return_to}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
     bool::from(expected.as_bytes().ct_eq(client_state.as_bytes())).then(|| PendingSignIn {
         verifier: verifier.to_owned(),
-        return_to: safe_return(return_to).to_owned(),
+        return_to: safe_return(&return_to).to_owned(),
     })
 }
 

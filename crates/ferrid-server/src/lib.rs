@@ -376,11 +376,18 @@ fn serve(
                 if surface == Surface::Main {
                     routes(config);
                 } else {
-                    // The console's pages need their stylesheet here too.
-                    config.route(
-                        ferrid_pages::STYLESHEET_PATH,
-                        web::get().to(assets::stylesheet),
-                    );
+                    // The console's pages (and its preview of the sign-in
+                    // page) need their styles here too.
+                    config
+                        .route(
+                            ferrid_pages::STYLESHEET_PATH,
+                            web::get().to(assets::stylesheet),
+                        )
+                        .route(
+                            paths::BRANDING_STYLESHEET,
+                            web::get().to(console::branding::stylesheet),
+                        )
+                        .route(paths::BRANDING_LOGO, web::get().to(console::branding::logo));
                 }
                 if with_admin {
                     // The API's scope first: it is the longer prefix.
