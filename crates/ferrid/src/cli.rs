@@ -121,6 +121,23 @@ pub enum ClientCommand {
         /// The client id.
         client_id: String,
     },
+    /// Replace a confidential client's secret; prints the new one (shown
+    /// once). The old one stops working at once.
+    RotateSecret {
+        /// The client id.
+        client_id: String,
+    },
+    /// Disable a client: it keeps its settings but gets no code and no
+    /// token.
+    Disable {
+        /// The client id.
+        client_id: String,
+    },
+    /// Enable a disabled client again.
+    Enable {
+        /// The client id.
+        client_id: String,
+    },
 }
 
 /// Options of `ferrid client create`.

@@ -130,7 +130,46 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
                 format!("Deleted client {client_id}.")
             })
         }
+        ClientCommand::RotateSecret { client_id } => {
+            let master_key = app::master_key(config, &store)?;
+            let secret = clients::rotate_secret(
+                &store,
+                &client_id,
+                &master_key,
+                actors::CLI,
+                SystemClock.now(),
+            )
+            .map_err(cli_error)?;
+            emit(
+                json,
+                &json!({ "client_id": client_id, "client_secret": secret }),
+                || format!("New secret of {client_id} (shown once): {secret}"),
+            )
+        }
+        ClientCommand::Disable { client_id } => set_disabled(&store, json, &client_id, true),
+        ClientCommand::Enable { client_id } => set_disabled(&store, json, &client_id, false),
     }
+}
+
+/// `client disable` and `client enable`.
+fn set_disabled(
+    store: &ferrid_store::Store,
+    json: bool,
+    client_id: &str,
+    disabled: bool,
+) -> anyhow::Result<()> {
+    clients::set_disabled(store, client_id, disabled, actors::CLI, SystemClock.now())
+        .map_err(cli_error)?;
+    emit(
+        json,
+        &json!({ "client_id": client_id, "disabled": disabled }),
+        || {
+            format!(
+                "Client {client_id} is {}.",
+                if disabled { "disabled" } else { "enabled" }
+            )
+        },
+    )
 }
 
 /// The command-line flag that sets a registration field.

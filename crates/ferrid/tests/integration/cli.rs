@@ -165,6 +165,62 @@ on_both_backends!(
             None,
         ));
         assert!(service["client_secret"].is_string());
+        let service_id = service["client_id"].as_str().unwrap().to_owned();
+        // Disable, enable and rotate from the command line.
+        let disabled = json(&ferrid(
+            &server,
+            &["client", "disable", &service_id, "--json"],
+            None,
+        ));
+        assert_eq!(disabled["disabled"], true);
+        assert!(
+            server
+                .store
+                .find_client(&service_id)
+                .unwrap()
+                .unwrap()
+                .disabled
+        );
+        ferrid(&server, &["client", "enable", &service_id], None);
+        assert!(
+            !server
+                .store
+                .find_client(&service_id)
+                .unwrap()
+                .unwrap()
+                .disabled
+        );
+        let rotated = json(&ferrid(
+            &server,
+            &["client", "rotate-secret", &service_id, "--json"],
+            None,
+        ));
+        let new_secret = rotated["client_secret"].as_str().unwrap();
+        assert_ne!(new_secret, service["client_secret"].as_str().unwrap());
+        assert_eq!(
+            server
+                .store
+                .find_client(&service_id)
+                .unwrap()
+                .unwrap()
+                .secret_digest,
+            Some(ferrid_store::secret::digest(new_secret))
+        );
+        let no_secret = ferrid(
+            &server,
+            &[
+                "client",
+                "rotate-secret",
+                public["client_id"].as_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(!no_secret.status.success());
+        assert!(
+            stderr(&no_secret).contains("no secret to rotate"),
+            "{}",
+            stderr(&no_secret)
+        );
         let missing_redirect = ferrid(&server, &["client", "create", "--name", "Broken"], None);
         assert!(!missing_redirect.status.success());
         assert!(
