@@ -977,6 +977,40 @@ fn the_admin_api_can_have_its_own_listener() {
                 .await,
             )
         });
+    // The console lives on the admin listener too, and signs in through
+    // the main one, coming back to the admin listener.
+    let console = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let no_redirects = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let location = |response: reqwest::Response| {
+                response
+                    .headers()
+                    .get("location")
+                    .map(|value| value.to_str().unwrap().to_owned())
+            };
+            let on_main = no_redirects
+                .get(format!("{issuer}/admin"))
+                .send()
+                .await
+                .unwrap();
+            let sign_in = no_redirects
+                .get(format!("http://127.0.0.1:{admin}/admin/sign-in"))
+                .send()
+                .await
+                .unwrap();
+            let stylesheet = no_redirects
+                .get(format!("http://127.0.0.1:{admin}/static/ferrid.css"))
+                .send()
+                .await
+                .unwrap();
+            (on_main.status(), location(sign_in), stylesheet.status())
+        });
     let _ = child.kill();
     let log = stderr(&child.wait_with_output().unwrap());
     assert!(discovery.is_some(), "server did not answer: {log}");
@@ -990,6 +1024,19 @@ fn the_admin_api_can_have_its_own_listener() {
         ),
         "{log}"
     );
+    assert_eq!(console.0, StatusCode::NOT_FOUND);
+    let authorize = console.1.unwrap_or_default();
+    assert!(
+        authorize.starts_with(&format!("{issuer}/authorize?")),
+        "{authorize}"
+    );
+    assert!(
+        authorize.contains(&format!(
+            "redirect_uri=http%3A%2F%2F127.0.0.1%3A{admin}%2Fadmin%2Fcallback"
+        )),
+        "{authorize}"
+    );
+    assert_eq!(console.2, StatusCode::OK);
     // A malformed address is refused before anything starts.
     let output = bare_ferrid(dir.path(), &["serve"], &[("FERRID_ADMIN_BIND", "private")])
         .output()
