@@ -62,6 +62,11 @@ fn hour_of_day(time: i64) -> String {
     format!("{:02}:00", seconds / HOUR)
 }
 
+/// `MM-DD` of a time, for the axis.
+fn month_day(time: i64) -> String {
+    date(time).get(5..).unwrap_or_default().to_owned()
+}
+
 fn date(time: i64) -> String {
     ferrid_service::clock::timestamp(time)
         .get(..10)
@@ -124,7 +129,7 @@ pub async fn show(
             daily,
             |start, index| {
                 if index % 7 == 0 {
-                    date(start)[5..].to_owned()
+                    month_day(start)
                 } else {
                     String::new()
                 }
@@ -166,7 +171,7 @@ pub async fn show(
                 .collect();
             Bar {
                 label: if back % 7 == 0 {
-                    date(start)[5..].to_owned()
+                    month_day(start)
                 } else {
                     String::new()
                 },
