@@ -16,6 +16,8 @@ use crate::error::{Internal, PageError};
 use crate::forms::{self, FormToken};
 use crate::state::AppState;
 
+/// Most parts the upload form may have (it has six).
+const MAX_PARTS: usize = 16;
 /// Largest text field of the upload form, bytes.
 const MAX_FIELD_BYTES: usize = 1024;
 
@@ -66,7 +68,12 @@ fn bad_upload(message: &str) -> ConsoleError {
 
 async fn read_upload(mut multipart: Multipart) -> Result<Upload, ConsoleError> {
     let mut upload = Upload::default();
+    let mut parts = 0;
     while let Some(field) = multipart.next().await {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(bad_upload("The form has too many parts."));
+        }
         let mut field = field.map_err(|_| bad_upload("The form could not be read."))?;
         let name = field.name().unwrap_or_default().to_owned();
         let limit = if name == "logo" {
