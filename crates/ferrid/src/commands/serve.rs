@@ -14,7 +14,8 @@ use crate::output::emit;
 
 /// Runs the provider until interrupted.
 pub fn serve(config: &Config) -> anyhow::Result<()> {
-    let state = app::prepare(config, Arc::new(SystemClock))?;
+    // Listen first: a port in use (or bad TLS files) is reported before
+    // anything is created: no database, master key or signing keys.
     let tls = config.tls_config()?;
     let address = config.bind_address()?;
     let listener =
@@ -32,6 +33,7 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let state = app::prepare(config, Arc::new(SystemClock))?;
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         workers => workers,

@@ -1048,3 +1048,29 @@ fn the_admin_api_can_have_its_own_listener() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_port_in_use_is_reported_before_anything_is_created() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let output = bare_ferrid(
+        dir.path(),
+        &["serve"],
+        &[
+            ("FERRID_BIND", &address),
+            ("FERRID_ISSUER", &format!("http://{address}")),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains(&format!("cannot listen on {address}")),
+        "{}",
+        stderr(&output)
+    );
+    // Neither a database nor a master key was made.
+    assert!(!dir.path().join("data/ferrid.db").exists());
+    assert!(!dir.path().join("keys/master.key").exists());
+}
