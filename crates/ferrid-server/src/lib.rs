@@ -144,6 +144,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::USERINFO, web::get().to(userinfo::get))
         .route(paths::USERINFO, web::post().to(userinfo::post))
         .route(paths::HEALTH, web::get().to(health::health))
+        .route(paths::HEALTH_LIVE, web::get().to(health::live))
+        .route(paths::HEALTH_READY, web::get().to(health::ready))
         .route(
             ferrid_pages::STYLESHEET_PATH,
             web::get().to(assets::stylesheet),

@@ -28,8 +28,12 @@ pub const LOGOUT_CONFIRM: &str = "/logout/confirm";
 pub const SESSIONS: &str = "/account/sessions";
 /// Where a session is ended.
 pub const SESSIONS_END: &str = "/account/sessions/end";
-/// Health check.
+/// Health check (the database answers).
 pub const HEALTH: &str = "/health";
+/// Liveness: the process answers.
+pub const HEALTH_LIVE: &str = "/health/live";
+/// Readiness: the node can serve requests.
+pub const HEALTH_READY: &str = "/health/ready";
 /// Second-factor step of a login.
 pub const LOGIN_MFA: &str = "/login/mfa";
 /// Account security overview: second factor, recovery codes, password.

@@ -158,6 +158,17 @@ pub fn run_migrations(pool: &DbPool) -> StoreResult<Vec<String>> {
     applied.map_err(|error| StoreError::Migration(error.to_string()))
 }
 
+/// Whether migrations this build knows are not yet applied (another node
+/// or `ferrid migrate` has yet to run them).
+pub fn has_pending_migrations(pool: &DbPool) -> StoreResult<bool> {
+    let mut connection = pool.get()?;
+    let pending = match &mut *connection {
+        DbConnection::Sqlite(sqlite) => sqlite.has_pending_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(pg) => pg.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    pending.map_err(|error| StoreError::Migration(error.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

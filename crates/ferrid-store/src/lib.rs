@@ -56,6 +56,11 @@ impl Store {
         connection::run_migrations(&self.pool)
     }
 
+    /// Whether this build's migrations are all applied.
+    pub fn migrations_current(&self) -> StoreResult<bool> {
+        connection::has_pending_migrations(&self.pool).map(|pending| !pending)
+    }
+
     /// Checks that the database answers.
     pub fn ping(&self) -> StoreResult<()> {
         use diesel::RunQueryDsl;

@@ -174,3 +174,34 @@ async fn head_requests_on_discovery_and_jwks() {
         assert!(head.bytes().await.unwrap().is_empty(), "{path}: no body");
     }
 }
+
+on_both_backends!(liveness_and_readiness, |backend: Backend| async move {
+    use diesel::RunQueryDsl;
+    let server = server_or_skip!(backend);
+    let http = reqwest::Client::new();
+    let live = http.get(server.url("/health/live")).send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let ready = http.get(server.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.headers()["cache-control"], "no-store");
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["database"], "ok");
+    assert_eq!(body["checks"]["migrations"], "ok");
+    assert_eq!(body["checks"]["signing_keys"], "ok");
+
+    // A configured algorithm without a signing key: not ready, and why.
+    let mut connection = crate::support::database::raw_connection(&server.config.database_url);
+    diesel::sql_query("UPDATE signing_keys SET state = 'revoked' WHERE alg = 'ES256'")
+        .execute(&mut connection)
+        .unwrap();
+    server.state.refresh_keys().unwrap();
+    let ready = http.get(server.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["checks"]["signing_keys"], "missing");
+    // Liveness does not depend on it.
+    let live = http.get(server.url("/health/live")).send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+});
