@@ -5,18 +5,12 @@
 # tool run inside the browser; never part of ferrid's build).
 AXE_CORE_VERSION=4.10.3
 
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
 if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
-  echo "Installing Chromium and ChromeDriver for the browser tests..."
-  if [ "$(id -u)" = 0 ]; then
-    (apt-get install -y -q --no-install-recommends chromium chromium-driver \
-      || { apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver; })
-  elif command -v sudo >/dev/null 2>&1; then
-    (sudo apt-get install -y -q --no-install-recommends chromium chromium-driver \
-      || { sudo apt-get update -q && sudo apt-get install -y -q --no-install-recommends chromium chromium-driver; })
-  else
-    echo "NOTE: cannot install chromium and chromium-driver (not root, no sudo)"
-  fi
+  ferrid_apt_install chromium chromium-driver || true
 fi
+command -v npm >/dev/null 2>&1 || ferrid_apt_install npm || true
 
 axe_dir=target/axe-core
 if [ ! -f "$axe_dir/axe.min.js" ] || [ "$(cat "$axe_dir/VERSION" 2>/dev/null)" != "$AXE_CORE_VERSION" ]; then

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL server on loopback for the test suite and
 # exports FERRID_TEST_POSTGRES_URL. Meant to be sourced; the server stops
-# when the sourcing shell exits. Needs Debian's postgresql package.
+# when the sourcing shell exits. Installs Debian's postgresql package
+# when it is missing.
 set -euo pipefail
 
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ferrid_apt_install postgresql || true
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
-  echo "PostgreSQL server binaries not found: apt-get install postgresql" >&2
+  echo "PostgreSQL server binaries not found and could not be installed: apt-get install postgresql" >&2
   exit 1
 fi
 

@@ -51,6 +51,9 @@ pub enum ErrorCode {
     InsufficientScope,
     /// Not registered: the client is over its request limit (429).
     RateLimited,
+    /// RFC 6749 §4.1.2.1: the server cannot answer now (503), here
+    /// because the database is unreachable or too slow.
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -75,6 +78,7 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -127,6 +131,17 @@ impl OAuthError {
         )
     }
 
+    /// `temporarily_unavailable`, with `Retry-After`.
+    pub fn temporarily_unavailable() -> Self {
+        OAuthError {
+            retry_after: Some(RETRY_AFTER_SECONDS),
+            ..Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the server is temporarily unable to handle the request; try again later",
+            )
+        }
+    }
+
     /// The HTTP status for this error in a direct (JSON) response.
     pub fn status(&self) -> StatusCode {
         match self.error {
@@ -134,6 +149,7 @@ impl OAuthError {
             ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -185,6 +201,9 @@ impl OAuthError {
         let mut response = HttpResponse::build(self.status());
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         self.counted(
             response
@@ -239,6 +258,16 @@ impl PageError {
         }
     }
 
+    /// A 503 page (sent with `Retry-After`): the database is unreachable.
+    pub fn unavailable() -> Self {
+        PageError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Temporarily unavailable".into(),
+            message: "The service cannot complete the request right now.".into(),
+            hint: Some("Please try again in a few seconds.".into()),
+        }
+    }
+
     /// A page saying the sign-in request is unknown or has expired.
     pub fn expired_request() -> Self {
         PageError::bad_request(
@@ -255,7 +284,7 @@ impl PageError {
             message: &self.message,
             hint: self.hint.as_deref(),
         };
-        html_response(self.status, &page)
+        with_retry_after(html_response(self.status, &page))
     }
 }
 
@@ -341,34 +370,75 @@ impl ResponseError for BearerError {
     }
 }
 
+/// Seconds a caller is asked to wait (`Retry-After`) when the database is
+/// unreachable: about how long a pool takes to reconnect.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// Adds `Retry-After` to a 503 answer.
+pub fn with_retry_after(mut response: HttpResponse) -> HttpResponse {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
+    response
+}
+
 /// An internal failure (database, signing). Its detail is logged where it
-/// happens and the caller sees only a generic error.
+/// happens and the caller sees only a generic error: "try again later"
+/// (503) when the database is unreachable or too slow, a 500 otherwise.
 #[derive(Debug)]
-pub struct Internal;
+pub struct Internal {
+    unavailable: bool,
+}
 
 impl Internal {
     /// Logs `error` and returns the opaque marker.
     pub fn log(error: impl std::fmt::Display) -> Internal {
         tracing::error!(%error, "internal error");
-        Internal
+        Internal { unavailable: false }
+    }
+
+    /// The database did not answer in time. Not logged as an error here:
+    /// the pool logs an outage once, when it starts.
+    pub fn unavailable(error: impl std::fmt::Display) -> Internal {
+        tracing::debug!(%error, "database unavailable");
+        Internal { unavailable: true }
+    }
+
+    /// Whether the caller should be told to try again later.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 }
 
 impl From<Internal> for PageError {
-    fn from(_: Internal) -> Self {
-        PageError::internal()
+    fn from(internal: Internal) -> Self {
+        if internal.unavailable {
+            PageError::unavailable()
+        } else {
+            PageError::internal()
+        }
     }
 }
 
 impl From<Internal> for OAuthError {
-    fn from(_: Internal) -> Self {
-        OAuthError::server_error()
+    fn from(internal: Internal) -> Self {
+        if internal.unavailable {
+            OAuthError::temporarily_unavailable()
+        } else {
+            OAuthError::server_error()
+        }
     }
 }
 
 impl From<ferrid_store::StoreError> for Internal {
     fn from(error: ferrid_store::StoreError) -> Self {
-        Internal::log(error)
+        if error.is_unavailable() {
+            Internal::unavailable(error)
+        } else {
+            Internal::log(error)
+        }
     }
 }
 

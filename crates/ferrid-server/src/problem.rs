@@ -82,12 +82,19 @@ impl ResponseError for Problem {
         if let Some(challenge) = &self.challenge {
             response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
         }
-        response.body(body.to_string())
+        crate::error::with_retry_after(response.body(body.to_string()))
     }
 }
 
 impl From<Internal> for Problem {
-    fn from(_: Internal) -> Self {
+    fn from(internal: Internal) -> Self {
+        if internal.is_unavailable() {
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "the database is unreachable; try again later",
+            );
+        }
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal error",

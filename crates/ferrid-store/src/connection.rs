@@ -3,9 +3,14 @@
 
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::RunQueryDsl;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{StoreError, StoreResult};
@@ -40,9 +45,9 @@ mod multi {
 }
 
 /// A pool of [`DbConnection`]s.
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type DbPool = Pool<Manager>;
 /// A connection checked out of a [`DbPool`].
-pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
+pub type PooledDb = PooledConnection<Manager>;
 
 /// Which database a URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,45 +72,176 @@ impl DatabaseUrl {
             Err(StoreError::UnsupportedUrl)
         }
     }
+}
 
-    fn connection_string(&self) -> &str {
-        match self {
-            DatabaseUrl::Sqlite(path) | DatabaseUrl::Postgres(path) => path,
+/// Time limits on database work, so that a database that is down or
+/// frozen costs a request a bounded wait instead of a hung worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// Longest wait to establish a PostgreSQL connection (libpq's
+    /// `connect_timeout`).
+    pub connect_timeout: Duration,
+    /// Longest a PostgreSQL statement may run (`statement_timeout`);
+    /// migrations are exempt.
+    pub statement_timeout: Duration,
+    /// Longest a caller waits for a free connection from the pool.
+    pub pool_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// Defaults for `max_connections` connections: 5 s to connect, 10 s
+    /// per statement, 5 s for a free connection.
+    pub fn new(max_connections: u32) -> Self {
+        PoolSettings {
+            max_connections,
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+            pool_timeout: Duration::from_secs(5),
         }
+    }
+
+    /// The longest a piece of database work can take when the database
+    /// is healthy: a wait for a connection, then a statement. Callers give
+    /// up after this and answer "try again later".
+    pub fn work_bound(&self) -> Duration {
+        self.pool_timeout + self.statement_timeout
     }
 }
 
-#[derive(Debug)]
-struct SqlitePragmas;
+/// Whether the database was last found unreachable, shared by the
+/// connection manager (which clears it) and the pool's error handler
+/// (which sets it), so an outage is logged once when it starts and once
+/// when it ends, instead of once per connection attempt.
+#[derive(Debug, Default)]
+struct Outage {
+    down: AtomicBool,
+}
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(sqlite) = connection {
-            // The busy timeout comes first so that even switching to WAL
-            // waits for other connections opening at the same moment. WAL
-            // lets the CLI write while the server reads.
-            sqlite
-                .batch_execute(&format!(
-                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+impl Outage {
+    /// Records a failed connection; returns whether it was logged.
+    fn failed(&self, error: &dyn std::fmt::Display) -> bool {
+        let first = !self.down.swap(true, Ordering::Relaxed);
+        if first {
+            tracing::error!(%error, "cannot connect to the database (said once until it is reachable again)");
+        }
+        first
+    }
+
+    /// Records a new connection; returns whether it ended an outage.
+    fn connected(&self) -> bool {
+        let recovered = self.down.swap(false, Ordering::Relaxed);
+        if recovered {
+            tracing::warn!("the database is reachable again");
+        }
+        recovered
+    }
+}
+
+/// Opens connections for the pool. Unlike diesel's generic manager for a
+/// `MultiConnection`, it knows the backend from the URL, so a failure
+/// names its real cause (refused, unknown database, bad password) instead
+/// of "Invalid connection url for multiconnection", and it applies the
+/// per-connection settings.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+    statement_timeout: Duration,
+    outage: Arc<Outage>,
+}
+
+impl Manager {
+    fn establish(&self) -> Result<DbConnection, diesel::r2d2::Error> {
+        let connection = match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut sqlite = SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // The busy timeout comes first so that even switching to
+                // WAL waits for other connections opening at the same
+                // moment. WAL lets the CLI write while the server reads.
+                sqlite
+                    .batch_execute(&format!(
+                        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                    ))
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                DbConnection::Sqlite(sqlite)
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut pg =
+                    PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                pg.batch_execute(&format!(
+                    "SET statement_timeout = {}",
+                    self.statement_timeout.as_millis()
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
+                DbConnection::Postgres(pg)
+            }
+        };
+        Ok(connection)
     }
 }
 
-/// Opens a pool for `url` with at most `max_size` connections. A SQLite
-/// file's parent directory is created if missing.
-pub fn open_pool(url: &DatabaseUrl, max_size: u32) -> StoreResult<DbPool> {
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, diesel::r2d2::Error> {
+        let connection = self.establish()?;
+        let _ = self.outage.connected();
+        Ok(connection)
+    }
+
+    fn is_valid(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        connection.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, connection: &mut DbConnection) -> bool {
+        std::thread::panicking() || connection.is_broken()
+    }
+}
+
+/// Logs the pool's connection failures through [`Outage`].
+#[derive(Debug)]
+struct OutageLog(Arc<Outage>);
+
+impl r2d2::HandleError<diesel::r2d2::Error> for OutageLog {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        let _ = self.0.failed(&error);
+    }
+}
+
+/// Adds libpq's `connect_timeout` to a PostgreSQL URL that does not set
+/// one itself.
+fn with_connect_timeout(url: &DatabaseUrl, timeout: Duration) -> DatabaseUrl {
+    match url {
+        DatabaseUrl::Postgres(text) if !text.contains("connect_timeout=") => {
+            let separator = if text.contains('?') { '&' } else { '?' };
+            // libpq takes whole seconds, and reads 1 as 2.
+            let seconds = timeout.as_secs().max(2);
+            DatabaseUrl::Postgres(format!("{text}{separator}connect_timeout={seconds}"))
+        }
+        other => other.clone(),
+    }
+}
+
+/// Opens a pool for `url` with `settings`. A SQLite file's parent
+/// directory is created if missing.
+pub fn open_pool(url: &DatabaseUrl, settings: &PoolSettings) -> StoreResult<DbPool> {
     if let DatabaseUrl::Sqlite(path) = url {
         create_private_file(std::path::Path::new(path))?;
     }
-    let manager = ConnectionManager::<DbConnection>::new(url.connection_string());
+    let outage = Arc::new(Outage::default());
+    let manager = Manager {
+        url: with_connect_timeout(url, settings.connect_timeout),
+        statement_timeout: settings.statement_timeout,
+        outage: outage.clone(),
+    };
     let pool = Pool::builder()
-        .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
-        .connection_customizer(Box::new(SqlitePragmas))
+        .max_size(settings.max_connections)
+        .connection_timeout(settings.pool_timeout)
+        .error_handler(Box::new(OutageLog(outage)))
         .build(manager)?;
     Ok(pool)
 }
@@ -135,14 +271,17 @@ fn create_private_file(path: &std::path::Path) -> StoreResult<()> {
 }
 
 /// Applies every pending migration for the pool's backend and returns the
-/// versions applied.
-pub fn run_migrations(pool: &DbPool) -> StoreResult<Vec<String>> {
+/// versions applied; `statement_timeout` is restored afterwards.
+pub fn run_migrations(pool: &DbPool, statement_timeout: Duration) -> StoreResult<Vec<String>> {
     let mut connection = pool.get()?;
     let applied = match &mut *connection {
         DbConnection::Sqlite(sqlite) => sqlite
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect()),
         DbConnection::Postgres(pg) => {
+            // A migration may rewrite a large table: no statement limit
+            // while migrating.
+            pg.batch_execute("SET statement_timeout = 0")?;
             diesel::sql_query("SELECT pg_advisory_lock($1)")
                 .bind::<diesel::sql_types::BigInt, _>(POSTGRES_MIGRATION_LOCK)
                 .execute(pg)?;
@@ -152,6 +291,10 @@ pub fn run_migrations(pool: &DbPool) -> StoreResult<Vec<String>> {
             diesel::sql_query("SELECT pg_advisory_unlock($1)")
                 .bind::<diesel::sql_types::BigInt, _>(POSTGRES_MIGRATION_LOCK)
                 .execute(pg)?;
+            pg.batch_execute(&format!(
+                "SET statement_timeout = {}",
+                statement_timeout.as_millis()
+            ))?;
             result
         }
     };
@@ -186,5 +329,35 @@ mod tests {
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
         assert!(DatabaseUrl::parse("data/ferrid.db").is_err());
+    }
+
+    #[test]
+    fn an_outage_is_logged_once_when_it_starts_and_once_when_it_ends() {
+        let outage = Outage::default();
+        assert!(!outage.connected());
+        assert!(outage.failed(&"refused"));
+        assert!(!outage.failed(&"refused"));
+        assert!(!outage.failed(&"refused"));
+        assert!(outage.connected());
+        assert!(!outage.connected());
+        assert!(outage.failed(&"refused"));
+    }
+
+    #[test]
+    fn postgres_urls_get_a_connect_timeout_unless_they_set_one() {
+        let timeout = Duration::from_secs(5);
+        let url = |text: &str| with_connect_timeout(&DatabaseUrl::Postgres(text.into()), timeout);
+        assert_eq!(
+            url("postgres://u@h/db"),
+            DatabaseUrl::Postgres("postgres://u@h/db?connect_timeout=5".into())
+        );
+        assert_eq!(
+            url("postgres://u@h/db?sslmode=require"),
+            DatabaseUrl::Postgres("postgres://u@h/db?sslmode=require&connect_timeout=5".into())
+        );
+        assert_eq!(
+            url("postgres://u@h/db?connect_timeout=30"),
+            DatabaseUrl::Postgres("postgres://u@h/db?connect_timeout=30".into())
+        );
     }
 }

@@ -7,9 +7,10 @@ pub enum StoreError {
     /// The database URL is neither `sqlite://…` nor `postgres://…`.
     #[error("unsupported database URL (expected sqlite://PATH or postgres://…)")]
     UnsupportedUrl,
-    /// No connection could be had from the pool.
+    /// No connection could be had from the pool. (Its cause is part of
+    /// the message, not a separate source, so reports do not repeat it.)
     #[error("database connection pool: {0}")]
-    Pool(#[from] r2d2::Error),
+    Pool(r2d2::Error),
     /// A query failed.
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
@@ -39,6 +40,37 @@ impl StoreError {
                 _,
             ) => StoreError::Conflict(what),
             other => StoreError::Database(other),
+        }
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(error: r2d2::Error) -> Self {
+        StoreError::Pool(error)
+    }
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or did not answer in
+    /// time (as opposed to refusing a query): the caller should try again
+    /// later.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::DatabaseErrorKind;
+        match self {
+            StoreError::Pool(_) => true,
+            StoreError::Database(diesel::result::Error::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+                ) || [
+                    "statement timeout",  // PostgreSQL's statement_timeout
+                    "database is locked", // SQLite's busy timeout
+                    "database or disk is full",
+                ]
+                .iter()
+                .any(|cause| info.message().contains(cause))
+            }
+            _ => false,
         }
     }
 }

@@ -16,7 +16,7 @@ mod repo;
 pub mod schema;
 pub mod secret;
 
-pub use connection::{DatabaseUrl, DbConnection, DbPool};
+pub use connection::{DatabaseUrl, DbConnection, DbPool, PoolSettings};
 pub use error::{StoreError, StoreResult};
 pub use password::{Argon2Params, PasswordHasher};
 pub use repo::apis::{Api, ApiRole, ApiScope};
@@ -40,20 +40,32 @@ pub use repo::users::{NewUser, User};
 #[derive(Clone)]
 pub struct Store {
     pool: DbPool,
+    settings: PoolSettings,
 }
 
 impl Store {
     /// Opens a pool for `url` (`sqlite://PATH` or `postgres://…`).
     pub fn open(url: &str, max_connections: u32) -> StoreResult<Store> {
+        Self::open_with(url, PoolSettings::new(max_connections))
+    }
+
+    /// Opens a pool for `url` with explicit limits and time-outs.
+    pub fn open_with(url: &str, settings: PoolSettings) -> StoreResult<Store> {
         let url = DatabaseUrl::parse(url)?;
         Ok(Store {
-            pool: connection::open_pool(&url, max_connections)?,
+            pool: connection::open_pool(&url, &settings)?,
+            settings,
         })
+    }
+
+    /// The limits and time-outs this store was opened with.
+    pub fn settings(&self) -> &PoolSettings {
+        &self.settings
     }
 
     /// Applies pending migrations; returns the versions applied.
     pub fn migrate(&self) -> StoreResult<Vec<String>> {
-        connection::run_migrations(&self.pool)
+        connection::run_migrations(&self.pool, self.settings.statement_timeout)
     }
 
     /// Whether this build's migrations are all applied.

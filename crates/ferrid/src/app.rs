@@ -12,7 +12,7 @@ use crate::config::Config;
 
 /// Opens the database named by the configuration.
 pub fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.database_url, config.database_max_connections)
+    Store::open_with(&config.database_url, config.pool_settings())
         .context("cannot open the database")
 }
 

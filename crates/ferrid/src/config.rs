@@ -57,6 +57,12 @@ pub struct Config {
     pub database_url: String,
     /// Most connections in the database pool.
     pub database_max_connections: u32,
+    /// Longest wait to connect to PostgreSQL, seconds.
+    pub database_connect_timeout: u64,
+    /// Longest a PostgreSQL statement may run, seconds.
+    pub database_statement_timeout: u64,
+    /// Longest a request waits for a free database connection, seconds.
+    pub database_pool_timeout: u64,
     /// File holding the master key (base64 of 32 bytes).
     pub master_key_file: PathBuf,
     /// The master key itself (base64), instead of the file. Meant for the
@@ -137,6 +143,9 @@ impl Default for Config {
             bind: DEFAULT_BIND.into(),
             database_url: DEFAULT_DATABASE_URL.into(),
             database_max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
+            database_connect_timeout: 5,
+            database_statement_timeout: 10,
+            database_pool_timeout: 5,
             master_key_file: DEFAULT_MASTER_KEY_FILE.into(),
             master_key: None,
             access_token_ttl: settings::DEFAULT_ACCESS_TOKEN_TTL,
@@ -235,6 +244,17 @@ impl Config {
         Ok(config)
     }
 
+    /// The database pool's size and time-outs.
+    pub fn pool_settings(&self) -> ferrid_store::PoolSettings {
+        use std::time::Duration;
+        ferrid_store::PoolSettings {
+            max_connections: self.database_max_connections,
+            connect_timeout: Duration::from_secs(self.database_connect_timeout),
+            statement_timeout: Duration::from_secs(self.database_statement_timeout),
+            pool_timeout: Duration::from_secs(self.database_pool_timeout),
+        }
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
         self.issuer_url()?;
         self.bind_address()?;
@@ -245,6 +265,18 @@ impl Config {
         })?;
         if self.database_max_connections == 0 {
             bail!("invalid configuration: database_max_connections must be at least 1");
+        }
+        for (key, value) in [
+            ("database_connect_timeout", self.database_connect_timeout),
+            (
+                "database_statement_timeout",
+                self.database_statement_timeout,
+            ),
+            ("database_pool_timeout", self.database_pool_timeout),
+        ] {
+            if value == 0 {
+                bail!("invalid configuration: {key} must be a positive number of seconds");
+            }
         }
         for (key, value) in [
             ("access_token_ttl", self.access_token_ttl),
@@ -637,6 +669,8 @@ mod tests {
             ("FERRID_ISSUER", "https://x.example/auth", "issuer"),
             ("FERRID_BIND", "localhost", "bind"),
             ("FERRID_DATABASE_URL", "mysql://x", "database_url"),
+            ("FERRID_DATABASE_POOL_TIMEOUT", "0", "database_pool_timeout"),
+            ("FERRID_DATABASE_STATEMENT_TIMEOUT", "-1", "database_statement_timeout"),
             ("FERRID_ACCESS_TOKEN_TTL", "soon", "access_token_ttl"),
             (
                 "FERRID_AUTHORIZATION_CODE_TTL",

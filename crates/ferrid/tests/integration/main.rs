@@ -20,6 +20,7 @@ mod client_jwt;
 mod code_flow;
 mod console;
 mod console_browser;
+mod database_faults;
 mod keys;
 mod login;
 mod logout;

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod chromium;
 pub mod console;
 pub mod database;
+pub mod faulty_link;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
