@@ -350,6 +350,7 @@ fn serve(
     surface: Surface,
 ) -> std::io::Result<actix_web::dev::Server> {
     let with_admin = surface == Surface::Admin || !state.settings.admin_on_own_listener;
+    let shutdown_timeout = state.settings.shutdown_timeout;
     let hsts = state.settings.security.hsts_max_age.map(tls::hsts);
     let rate_limiter = web::Data::from(state.rate_limiter.clone());
     let data = web::Data::new(state);
@@ -398,7 +399,8 @@ fn serve(
                 }
             })
     })
-    .workers(workers);
+    .workers(workers)
+    .shutdown_timeout(shutdown_timeout);
     let server = match tls {
         Some(config) => server.listen_rustls_0_23(listener, config)?,
         None => server.listen(listener)?,

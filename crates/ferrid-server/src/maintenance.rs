@@ -8,11 +8,14 @@ use std::time::Duration;
 
 use crate::state::AppState;
 
-/// Runs until dropped.
+/// Runs until stopped or dropped.
 pub struct KeyMaintenance {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
+
+/// How long dropping a [`KeyMaintenance`] waits for the running round.
+const DROP_WAIT: Duration = Duration::from_secs(10);
 
 impl KeyMaintenance {
     /// Starts the thread. Work runs off the async executor: it touches the
@@ -61,11 +64,37 @@ impl KeyMaintenance {
     }
 }
 
+impl KeyMaintenance {
+    /// Stops the thread, waiting at most `within` for the round it is in
+    /// (which may be stuck on a hung database: it is then left behind,
+    /// and ends with the process). Returns whether it stopped in time.
+    pub fn stop(mut self, within: Duration) -> bool {
+        self.finish(within)
+    }
+
+    fn finish(&mut self, within: Duration) -> bool {
+        drop(self.stop.take());
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        let deadline = std::time::Instant::now() + within;
+        while !thread.is_finished() {
+            if std::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    seconds = within.as_secs(),
+                    "background jobs did not stop in time; leaving them"
+                );
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = thread.join();
+        true
+    }
+}
+
 impl Drop for KeyMaintenance {
     fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let _ = self.finish(DROP_WAIT);
     }
 }

@@ -32,6 +32,9 @@ pub const DEFAULT_ADMIN_IDLE_TIMEOUT: i64 = 15 * 60;
 pub const DEFAULT_ADMIN_REAUTHENTICATION_WINDOW: i64 = 5 * 60;
 pub use ferrid_tokens::lifecycle::METADATA_MAX_AGE;
 
+/// Default seconds in-flight requests get to finish at shutdown.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 10;
+
 /// Protocol settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -77,6 +80,9 @@ pub struct Settings {
     pub admin_reauthentication_window: i64,
     /// Lockout, rate limits, MFA, passwords, e-mail.
     pub security: crate::security::SecurityPolicy,
+    /// Seconds in-flight requests may take to finish once the server is
+    /// told to stop.
+    pub shutdown_timeout: u64,
 }
 
 impl Settings {
@@ -101,6 +107,7 @@ impl Settings {
             admin_idle_timeout: DEFAULT_ADMIN_IDLE_TIMEOUT,
             admin_reauthentication_window: DEFAULT_ADMIN_REAUTHENTICATION_WINDOW,
             security: crate::security::SecurityPolicy::default(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 

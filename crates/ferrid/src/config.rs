@@ -132,6 +132,9 @@ pub struct Config {
     pub tls: TlsSettings,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// Seconds `serve` lets in-flight requests and background jobs finish
+    /// after SIGTERM or Ctrl-C before it exits anyway.
+    pub shutdown_timeout: u64,
     /// `text` or `json`.
     pub log_format: LogFormat,
 }
@@ -180,6 +183,7 @@ impl Default for Config {
             audit: AuditPolicy::default(),
             tls: TlsSettings::default(),
             workers: 0,
+            shutdown_timeout: ferrid_server::settings::DEFAULT_SHUTDOWN_TIMEOUT,
             log_format: LogFormat::Text,
         }
     }
@@ -482,6 +486,7 @@ impl Config {
     pub fn settings(&self) -> anyhow::Result<Settings> {
         let mut settings = Settings::new(&self.issuer_url()?);
         settings.access_token_ttl = self.access_token_ttl;
+        settings.shutdown_timeout = self.shutdown_timeout;
         settings.id_token_ttl = self.id_token_ttl;
         settings.authorization_code_ttl = self.authorization_code_ttl;
         settings.session_ttl = self.session_ttl;
@@ -670,7 +675,11 @@ mod tests {
             ("FERRID_BIND", "localhost", "bind"),
             ("FERRID_DATABASE_URL", "mysql://x", "database_url"),
             ("FERRID_DATABASE_POOL_TIMEOUT", "0", "database_pool_timeout"),
-            ("FERRID_DATABASE_STATEMENT_TIMEOUT", "-1", "database_statement_timeout"),
+            (
+                "FERRID_DATABASE_STATEMENT_TIMEOUT",
+                "-1",
+                "database_statement_timeout",
+            ),
             ("FERRID_ACCESS_TOKEN_TTL", "soon", "access_token_ttl"),
             (
                 "FERRID_AUTHORIZATION_CODE_TTL",

@@ -47,7 +47,8 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
         );
     }
     // Rotation and reloads run beside the server until it stops.
-    let _maintenance = KeyMaintenance::spawn(state.clone())?;
+    let maintenance = KeyMaintenance::spawn(state.clone())?;
+    let shutdown_timeout = std::time::Duration::from_secs(config.shutdown_timeout);
     actix_web::rt::System::new().block_on(async move {
         let mut others = Vec::new();
         if let Some(listener) = redirect {
@@ -66,6 +67,11 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
         let server = ferrid_server::http_server(state, listener, workers, tls)?;
         run_together(server, others).await
     })?;
+    // The listeners are closed and in-flight requests had
+    // `shutdown_timeout` to finish; a round of background work stuck on a
+    // hung database must not hold the exit.
+    let _ = maintenance.stop(shutdown_timeout);
+    tracing::info!("ferrid stopped");
     Ok(())
 }
 

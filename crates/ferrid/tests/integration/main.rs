@@ -28,6 +28,7 @@ mod metadata;
 mod mfa;
 mod password;
 mod passwords;
+mod shutdown;
 mod storage;
 mod token_errors;
 mod token_lifecycle;
