@@ -51,7 +51,7 @@ pub mod user_accounts;
 
 use std::net::TcpListener;
 
-use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
 pub use ferrid_service::{Clock, ManualClock, SystemClock};
@@ -369,12 +369,9 @@ fn serve(
             .app_data(rate_limiter.clone())
             .wrap(from_fn(rate_limit::middleware))
             .wrap(headers)
+            // Outermost: every log line of the request carries its id,
+            // and the access line sees the final status.
             .wrap(from_fn(request_id::middleware))
-            // Outside the request-id middleware, so the id is on the
-            // response when the line is written. The path only (%U):
-            // e-mailed links carry their token in the query, which must
-            // not reach the log.
-            .wrap(Logger::new("%a \"%U\" %s %b %Dms id=%{x-request-id}o"))
             .configure(|config| {
                 if surface == Surface::Main {
                     routes(config);

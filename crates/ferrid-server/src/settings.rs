@@ -83,6 +83,8 @@ pub struct Settings {
     /// Seconds in-flight requests may take to finish once the server is
     /// told to stop.
     pub shutdown_timeout: u64,
+    /// Which requests get an access log line.
+    pub access_log: crate::request_id::AccessLog,
 }
 
 impl Settings {
@@ -108,6 +110,7 @@ impl Settings {
             admin_reauthentication_window: DEFAULT_ADMIN_REAUTHENTICATION_WINDOW,
             security: crate::security::SecurityPolicy::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            access_log: crate::request_id::AccessLog::default(),
         }
     }
 

@@ -27,6 +27,7 @@ pub use repo::console::{AdminSession, Branding, HourlyCount};
 pub use repo::email_tokens::EmailToken;
 pub use repo::grants::{Grant, RefreshToken};
 pub use repo::housekeeping::{Removed, Retention};
+pub use repo::installation::Installation;
 pub use repo::keys::SealedKind;
 pub use repo::logout_deliveries::LogoutDelivery;
 pub use repo::mfa::TotpEnrolment;

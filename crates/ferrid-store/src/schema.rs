@@ -325,9 +325,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    installation (id) {
+        id -> Integer,
+        issuer -> Text,
+        master_key_check -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(admin_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    installation,
     admin_sessions,
     branding,
     token_counts,

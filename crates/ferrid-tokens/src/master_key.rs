@@ -111,6 +111,14 @@ impl MasterKey {
         subkey
     }
 
+    /// A one-way check value of this key (base64url of a derived subkey),
+    /// recorded in the database so that a node with another key is
+    /// refused before it seals anything; it reveals nothing about the key.
+    pub fn check_value(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(*self.subkey("ferrid installation check"))
+    }
+
     /// Encrypts `plaintext`, binding `associated_data` (the key id) so a
     /// sealed value cannot be moved to another row.
     pub fn seal(&self, plaintext: &[u8], associated_data: &str) -> TokenResult<String> {

@@ -26,9 +26,11 @@ pub fn open_migrated_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// The master key: from `master_key` (environment), else the file. The
-/// file is generated only while the database holds no sealed key, so a
-/// lost key file is an error and never silently replaced.
+/// The master key: from `master_key` (environment), else the file. On
+/// the embedded SQLite database the file is generated while the database
+/// holds no sealed key, so a lost key file is an error and never silently
+/// replaced. On PostgreSQL, shared by many nodes, no node ever invents
+/// one: nodes starting together would each seal keys with their own.
 pub fn master_key(config: &Config, store: &Store) -> anyhow::Result<MasterKey> {
     if let Some(text) = &config.master_key {
         return MasterKey::from_base64(text).context("FERRID_MASTER_KEY is invalid");
@@ -44,9 +46,58 @@ pub fn master_key(config: &Config, store: &Store) -> anyhow::Result<MasterKey> {
             path.display()
         );
     }
+    if is_shared_database(config) {
+        bail!(
+            "no master key: {} does not exist and FERRID_MASTER_KEY is not set. On a shared \
+             PostgreSQL database no node creates the master key by itself; create it once with \
+             `ferrid master-key create` and give every node the same key",
+            path.display()
+        );
+    }
     let key = MasterKey::generate(path)?;
     tracing::info!(path = %path.display(), "generated a new master key (mode 0600); back it up");
     Ok(key)
+}
+
+/// Whether the database may be shared by several nodes (PostgreSQL).
+pub fn is_shared_database(config: &Config) -> bool {
+    matches!(
+        ferrid_store::DatabaseUrl::parse(&config.database_url),
+        Ok(ferrid_store::DatabaseUrl::Postgres(_))
+    )
+}
+
+/// Records this node's issuer and master key as the deployment's if it is
+/// the first node, and otherwise refuses to start with different ones:
+/// either would make nodes issue tokens or seal keys the others reject.
+pub fn check_installation(
+    store: &Store,
+    issuer: &str,
+    key: &MasterKey,
+    now: i64,
+) -> anyhow::Result<()> {
+    let check = key.check_value();
+    let recorded = store
+        .claim_installation(issuer, &check, now)
+        .context("cannot read the installation record")?;
+    // The check value is one-way and reveals nothing: a plain comparison.
+    if recorded.master_key_check != check {
+        bail!(
+            "this node's master key is not the one this database was set up with: give every \
+             node the same master key (a copy of the first node's master_key_file, or \
+             FERRID_MASTER_KEY)"
+        );
+    }
+    if recorded.issuer != issuer {
+        bail!(
+            "this node's issuer {issuer} differs from {} recorded in the database: every node \
+             must publish the same issuer, or tokens one node signs are rejected by the others. \
+             To move the whole deployment to a new issuer, configure it and run `ferrid issuer \
+             change`",
+            recorded.issuer
+        );
+    }
+    Ok(())
 }
 
 /// Everything `serve` needs before it binds: migrated store, keys (created
@@ -54,13 +105,15 @@ pub fn master_key(config: &Config, store: &Store) -> anyhow::Result<MasterKey> {
 pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let store = open_migrated_store(config)?;
     let master_key = master_key(config, &store)?;
+    let settings = config.settings()?;
+    check_installation(&store, &settings.issuer, &master_key, clock.now())?;
     let passwords = PasswordHasher::new(config.argon2)?;
     AppState::start(
         store,
         master_key,
         config.key_policy()?,
         passwords,
-        config.settings()?,
+        settings,
         clock,
     )
     .context("cannot load the signing keys")

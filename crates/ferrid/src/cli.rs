@@ -48,6 +48,13 @@ pub enum Command {
     /// Read the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Create the master key that seals signing keys (once per
+    /// deployment; every node then gets a copy).
+    #[command(subcommand)]
+    MasterKey(MasterKeyCommand),
+    /// Change the issuer every node of this deployment publishes.
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
     /// Create a self-signed TLS certificate for local HTTPS.
     DevCert {
         /// Folder for cert.pem and key.pem (the key is created 0600).
@@ -60,6 +67,22 @@ pub enum Command {
         #[arg(long, default_value_t = 90)]
         days: u32,
     },
+}
+
+/// `ferrid master-key …`
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Write a new random master key to `master_key_file` (refused if the
+    /// file exists or the database already holds keys sealed with another).
+    Create,
+}
+
+/// `ferrid issuer …`
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Record the configured `issuer` as the one every node must use,
+    /// after moving the deployment to a new public URL.
+    Change,
 }
 
 /// `ferrid audit …`

@@ -137,6 +137,8 @@ pub struct Config {
     pub shutdown_timeout: u64,
     /// `text` or `json`.
     pub log_format: LogFormat,
+    /// Which requests get an access log line: `all`, `errors` or `off`.
+    pub access_log: ferrid_server::request_id::AccessLog,
 }
 
 impl Default for Config {
@@ -184,6 +186,7 @@ impl Default for Config {
             tls: TlsSettings::default(),
             workers: 0,
             shutdown_timeout: ferrid_server::settings::DEFAULT_SHUTDOWN_TIMEOUT,
+            access_log: ferrid_server::request_id::AccessLog::default(),
             log_format: LogFormat::Text,
         }
     }
@@ -487,6 +490,7 @@ impl Config {
         let mut settings = Settings::new(&self.issuer_url()?);
         settings.access_token_ttl = self.access_token_ttl;
         settings.shutdown_timeout = self.shutdown_timeout;
+        settings.access_log = self.access_log;
         settings.id_token_ttl = self.id_token_ttl;
         settings.authorization_code_ttl = self.authorization_code_ttl;
         settings.session_ttl = self.session_ttl;

@@ -34,6 +34,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => commands::user::run(&config, cli.json, command),
         Command::Key(command) => commands::key::run(&config, cli.json, command),
         Command::Audit(command) => commands::audit::run(&config, cli.json, command),
+        Command::MasterKey(command) => commands::deployment::master_key(&config, cli.json, command),
+        Command::Issuer(command) => commands::deployment::issuer(&config, cli.json, command),
         Command::DevCert {
             out_dir,
             hosts,
@@ -43,16 +45,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Logs to standard error; `RUST_LOG` overrides the level. One-shot
-/// commands log only warnings so their output stays readable.
+/// commands log only warnings so their output stays readable. Colours
+/// only on a terminal: log collectors store escape codes verbatim.
 fn init_logging(config: &Config, serving: bool) {
+    use std::io::IsTerminal;
     let default_level = if serving { "info" } else { "warn" };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match config.log_format {
-        LogFormat::Json => builder.json().try_init(),
+        // The request's span (with its id) on every line, as a field.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }

@@ -10,6 +10,7 @@ pub mod console;
 pub mod email_tokens;
 pub mod grants;
 pub mod housekeeping;
+pub mod installation;
 pub mod keys;
 pub mod leases;
 pub mod logout_deliveries;

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod audit;
 pub mod client;
+pub mod deployment;
 pub mod dev_cert;
 pub mod group;
 pub mod key;

@@ -393,7 +393,11 @@ on_both_backends!(
                 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
             )],
         );
-        assert!(wrong.contains("wrong master key or tampered"), "{wrong}");
+        // Caught by the installation record before any key is opened.
+        assert!(
+            wrong.contains("master key is not the one this database was set up with"),
+            "{wrong}"
+        );
         let missing = refused_start(
             &server,
             &[("FERRID_MASTER_KEY_FILE", "/nonexistent/master.key")],

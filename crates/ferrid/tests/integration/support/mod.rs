@@ -10,6 +10,7 @@ pub mod faulty_link;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
+pub mod process;
 pub mod receiver;
 pub mod server;
 

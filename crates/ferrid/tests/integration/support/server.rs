@@ -75,6 +75,11 @@ impl TestServer {
         };
         config.email.outbox_dir = dir.path().join("outbox");
         configure(&mut config);
+        if backend == Backend::Postgres && config.master_key.is_none() {
+            // On a shared database the operator creates the key once
+            // (`ferrid master-key create`); nodes never invent one.
+            ferrid_tokens::MasterKey::generate(&config.master_key_file).expect("master key");
+        }
         Some(Self::launch(config, Some(database), dir))
     }
 
@@ -102,6 +107,18 @@ impl TestServer {
             "http"
         };
         config.issuer = format!("{scheme}://{address}");
+        if database.is_none() {
+            // Test nodes are reached on their own ports, so each has its
+            // own issuer, where a real fleet shares one behind a load
+            // balancer. Recording this node's (as `ferrid issuer change`
+            // does) lets it start; nodes already running keep theirs.
+            let store = ferrid::app::open_store(&config).expect("store");
+            if store.installation().expect("installation").is_some() {
+                store
+                    .change_installation_issuer(&config.issuer)
+                    .expect("issuer");
+            }
+        }
         let tls = config.tls_config().expect("TLS configuration");
         config.bind = address.to_string();
         let clock = ManualClock::new(ferrid_server::SystemClock.now());

@@ -1,0 +1,82 @@
+//! What `ferrid serve` writes to its log: JSON lines when asked, the
+//! request id on every line of a request, the access line's parts as
+//! fields, no colour codes when the output is not a terminal, and the
+//! access log only as configured.
+
+use serde_json::Value;
+
+use crate::support::database::{Backend, TempDatabase};
+use crate::support::eventually;
+use crate::support::process::Node;
+
+fn json_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect()
+}
+
+fn access_lines(log: &str) -> Vec<Value> {
+    json_lines(log)
+        .into_iter()
+        .filter(|line| line["target"] == "ferrid::access")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_the_request_id_and_structured_access_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = TempDatabase::create(Backend::Sqlite, dir.path()).unwrap();
+    let node = Node::start(
+        dir.path(),
+        &database.url,
+        &[("FERRID_LOG_FORMAT", "json"), ("FERRID_ACCESS_LOG", "all")],
+    );
+    node.wait_ready().await;
+    let response = reqwest::get(format!("{}/jwks?secret-ish=1", node.base))
+        .await
+        .unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let line = eventually(|| async {
+        access_lines(&node.log())
+            .into_iter()
+            .find(|line| line["fields"]["path"] == "/jwks")
+    })
+    .await
+    .expect("an access line for /jwks");
+    assert_eq!(line["fields"]["method"], "GET");
+    assert_eq!(line["fields"]["status"], 200);
+    assert_eq!(line["fields"]["client"], "127.0.0.1");
+    assert!(line["fields"]["duration_ms"].as_f64().is_some());
+    assert_eq!(line["span"]["request_id"], request_id.as_str());
+
+    let log = node.log();
+    assert!(!log.contains('\u{1b}'), "no colour codes in a file");
+    assert!(!log.contains("secret-ish"), "queries are never logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_only_failed_requests_reach_the_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = TempDatabase::create(Backend::Sqlite, dir.path()).unwrap();
+    let node = Node::start(dir.path(), &database.url, &[("FERRID_LOG_FORMAT", "json")]);
+    node.wait_ready().await;
+    reqwest::get(format!("{}/jwks", node.base)).await.unwrap();
+    reqwest::get(format!("{}/no-such-page", node.base))
+        .await
+        .unwrap();
+    let line = eventually(|| async { access_lines(&node.log()).into_iter().next() })
+        .await
+        .expect("the 404 is logged");
+    assert_eq!(line["fields"]["path"], "/no-such-page");
+    assert_eq!(line["fields"]["status"], 404);
+    assert!(
+        access_lines(&node.log())
+            .iter()
+            .all(|line| line["fields"]["path"] != "/jwks"
+                && line["fields"]["path"] != "/health/ready")
+    );
+}

@@ -1,0 +1,92 @@
+//! `ferrid serve` as a separate process, as an operator runs it.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use super::eventually;
+
+/// A `ferrid serve` process on a free loopback port.
+pub struct Node {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, also its issuer.
+    pub base: String,
+    log: std::path::PathBuf,
+}
+
+impl Node {
+    /// Starts `ferrid serve` in `dir` on `database_url`, with quick
+    /// database time-outs, cheap Argon2 and `env` on top; its standard
+    /// error goes to a file read by [`Node::log`].
+    pub fn start(dir: &std::path::Path, database_url: &str, env: &[(&str, &str)]) -> Node {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let log = dir.join(format!("ferrid-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_ferrid"))
+            .arg("serve")
+            .current_dir(dir)
+            .env("FERRID_DATABASE_URL", database_url)
+            .env("FERRID_BIND", format!("127.0.0.1:{port}"))
+            .env("FERRID_ISSUER", &base)
+            .env("FERRID_MASTER_KEY_FILE", dir.join("master.key"))
+            .env("FERRID_ARGON2__MEMORY_KIB", "64")
+            .env("FERRID_ARGON2__ITERATIONS", "1")
+            .env("FERRID_WORKERS", "2")
+            .env("FERRID_SHUTDOWN_TIMEOUT", "5")
+            .env("FERRID_DATABASE_POOL_TIMEOUT", "1")
+            .env("FERRID_DATABASE_STATEMENT_TIMEOUT", "2")
+            .env("FERRID_DATABASE_CONNECT_TIMEOUT", "2")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start ferrid serve");
+        Node { child, base, log }
+    }
+
+    /// What the node has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until `/health/ready` answers 200.
+    pub async fn wait_ready(&self) {
+        let url = format!("{}/health/ready", self.base);
+        eventually(|| async {
+            let response = reqwest::get(&url).await.ok()?;
+            (response.status() == StatusCode::OK).then_some(())
+        })
+        .await
+        .unwrap_or_else(|| panic!("the node never became ready; its log:\n{}", self.log()));
+    }
+
+    /// Sends SIGTERM and returns how the process ended, or `None` if it
+    /// was still running after `patience` (it is then killed).
+    pub fn terminate(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        None
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
