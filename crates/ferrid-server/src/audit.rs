@@ -21,6 +21,7 @@ pub trait RecordForRequest {
 
 impl RecordForRequest for Event {
     async fn record(self, state: &AppState, request: &HttpRequest) {
+        crate::metrics::audited(self.kind(), self.outcome());
         let event = self.origin(
             state
                 .rate_limiter

@@ -19,7 +19,10 @@ where
 {
     let bound = store.settings().work_bound();
     let store = store.clone();
-    match actix_web::rt::time::timeout(bound, web::block(move || work(&store))).await {
+    let started = std::time::Instant::now();
+    let finished = actix_web::rt::time::timeout(bound, web::block(move || work(&store))).await;
+    crate::metrics::database_work(started.elapsed(), finished.is_ok());
+    match finished {
         Ok(finished) => finished.map_err(Internal::log)?.map_err(Internal::from),
         Err(_) => Err(Internal::unavailable(format!(
             "database work took longer than {} ms",

@@ -32,6 +32,7 @@ pub mod login_flow;
 pub mod mail;
 pub mod maintenance;
 pub mod metadata;
+pub mod metrics;
 pub mod mfa;
 pub mod outbound;
 pub mod password_pool;
@@ -350,6 +351,8 @@ fn serve(
     surface: Surface,
 ) -> std::io::Result<actix_web::dev::Server> {
     let with_admin = surface == Surface::Admin || !state.settings.admin_on_own_listener;
+    // Before the first request, so nothing is counted into the void.
+    let _ = metrics::install();
     let shutdown_timeout = state.settings.shutdown_timeout;
     let hsts = state.settings.security.hsts_max_age.map(tls::hsts);
     let rate_limiter = web::Data::from(state.rate_limiter.clone());
@@ -387,7 +390,11 @@ fn serve(
                             paths::BRANDING_STYLESHEET,
                             web::get().to(console::branding::stylesheet),
                         )
-                        .route(paths::BRANDING_LOGO, web::get().to(console::branding::logo));
+                        .route(paths::BRANDING_LOGO, web::get().to(console::branding::logo))
+                        // Only here: the admin listener is meant for a
+                        // private interface, and metrics describe the
+                        // deployment to anyone who can read them.
+                        .route(paths::METRICS, web::get().to(metrics::endpoint));
                 }
                 if with_admin {
                     // The API's scope first: it is the longer prefix.

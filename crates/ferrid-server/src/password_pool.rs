@@ -131,8 +131,10 @@ impl PasswordPool {
         }
         let pending = Pending(self.pending.clone());
         let (done, result) = tokio::sync::oneshot::channel();
+        let queued = std::time::Instant::now();
         self.jobs
             .send(Box::new(move || {
+                crate::metrics::password_hash_waited(queued.elapsed());
                 let output = work();
                 // The slot is free before the answer goes out, so a caller
                 // that has its answer can always run its next job.
@@ -143,6 +145,11 @@ impl PasswordPool {
         Ok(result
             .await
             .map_err(|_| Internal::log("a password job was dropped"))?)
+    }
+
+    /// Jobs queued or running now.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// [`run`](Self::run) for database work: a store error is logged and

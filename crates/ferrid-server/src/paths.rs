@@ -68,3 +68,6 @@ pub const CONSOLE_SIGN_OUT: &str = "/admin/sign-out";
 pub const BRANDING_STYLESHEET: &str = "/branding.css";
 /// The branding's logo.
 pub const BRANDING_LOGO: &str = "/branding/logo";
+
+/// Prometheus metrics, on the admin listener only.
+pub const METRICS: &str = "/metrics";

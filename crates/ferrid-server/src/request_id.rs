@@ -80,6 +80,12 @@ pub async fn middleware(
             .insert(HeaderName::from_static(HEADER), value);
     }
     let status = response.status().as_u16();
+    crate::metrics::request_served(
+        &method,
+        response.request().match_pattern().as_deref(),
+        status,
+        started.elapsed(),
+    );
     if access_log.wants(status) {
         span.in_scope(|| {
             tracing::info!(

@@ -14,6 +14,7 @@ pub struct TokenCounter(Mutex<HashMap<&'static str, i64>>);
 impl TokenCounter {
     /// Counts one token response of `grant_type`.
     pub fn count(&self, grant_type: &'static str) {
+        crate::metrics::token_issued(grant_type);
         if let Ok(mut counts) = self.0.lock() {
             *counts.entry(grant_type).or_default() += 1;
         }

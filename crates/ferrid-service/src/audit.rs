@@ -194,6 +194,16 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event's kind, e.g. `login`.
+    pub fn kind(&self) -> &str {
+        &self.row.event
+    }
+
+    /// Its outcome: `success`, `failure` or `refused`.
+    pub fn outcome(&self) -> &str {
+        &self.row.outcome
+    }
+
     /// A new event, e.g. `Event::new(EventKind::Login, Outcome::Success)`.
     pub fn new(kind: EventKind, outcome: Outcome) -> Event {
         Event {

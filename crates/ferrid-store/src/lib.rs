@@ -59,6 +59,12 @@ impl Store {
         })
     }
 
+    /// Connections open in the pool, and how many of them are idle.
+    pub fn pool_use(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// The limits and time-outs this store was opened with.
     pub fn settings(&self) -> &PoolSettings {
         &self.settings

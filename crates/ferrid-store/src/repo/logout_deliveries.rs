@@ -96,6 +96,17 @@ impl Store {
             .load(&mut connection)?)
     }
 
+    /// Undelivered rows with fewer than `max_attempts` tries: the
+    /// back-channel delivery backlog.
+    pub fn count_pending_logout_deliveries(&self, max_attempts: i64) -> StoreResult<i64> {
+        let mut connection = self.connection()?;
+        Ok(logout_deliveries::table
+            .filter(logout_deliveries::delivered_at.is_null())
+            .filter(logout_deliveries::attempts.lt(max_attempts))
+            .count()
+            .get_result(&mut connection)?)
+    }
+
     /// Claims a due row until `until`: true for exactly one caller.
     pub fn claim_logout_delivery(&self, id: &str, now: i64, until: i64) -> StoreResult<bool> {
         let mut connection = self.connection()?;

@@ -27,6 +27,7 @@ mod login;
 mod logout;
 mod logs;
 mod metadata;
+mod metrics;
 mod mfa;
 mod password;
 mod passwords;
