@@ -27,6 +27,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations.
     Migrate,
+    /// Exit 0 if the server on `bind` is ready (for container health
+    /// checks).
+    Health,
     /// Manage clients (relying parties).
     #[command(subcommand)]
     Client(ClientCommand),

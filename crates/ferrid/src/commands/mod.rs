@@ -6,6 +6,7 @@ pub mod client;
 pub mod deployment;
 pub mod dev_cert;
 pub mod group;
+pub mod health;
 pub mod key;
 pub mod serve;
 pub mod user;

@@ -21,8 +21,23 @@ async fn sigterm_stops_an_idle_node_with_status_zero() {
     let database = TempDatabase::create(Backend::Sqlite, dir.path()).unwrap();
     let mut node = Node::start(dir.path(), &database.url, &[]);
     node.wait_ready().await;
+    // The container image's health check.
+    let health = |bind: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferrid"))
+            .arg("health")
+            .env("FERRID_BIND", bind)
+            .output()
+            .unwrap()
+    };
+    let bind = node.base.trim_start_matches("http://").to_owned();
+    let healthy = health(&bind);
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert_eq!(String::from_utf8_lossy(&healthy.stdout).trim(), "ready");
     let status = node.terminate(EXIT_WITHIN).expect("exits after SIGTERM");
     assert_eq!(status.code(), Some(0));
+    let stopped = health(&bind);
+    assert!(!stopped.status.success());
+    assert!(String::from_utf8_lossy(&stopped.stderr).contains("nothing answers"));
     // The data is intact for the next start (on another port, under the
     // same issuer).
     let mut again = Node::start(
