@@ -10,7 +10,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, RunQueryDsl};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{StoreError, StoreResult};
@@ -273,6 +273,11 @@ fn create_private_file(path: &std::path::Path) -> StoreResult<()> {
 /// Applies every pending migration for the pool's backend and returns the
 /// versions applied; `statement_timeout` is restored afterwards.
 pub fn run_migrations(pool: &DbPool, statement_timeout: Duration) -> StoreResult<Vec<String>> {
+    // Nothing to do is answered without DDL, so a server running as a
+    // role with only data rights starts on a migrated database.
+    if !has_pending_migrations(pool)? {
+        return Ok(Vec::new());
+    }
     let mut connection = pool.get()?;
     let applied = match &mut *connection {
         DbConnection::Sqlite(sqlite) => sqlite
@@ -302,14 +307,51 @@ pub fn run_migrations(pool: &DbPool, statement_timeout: Duration) -> StoreResult
 }
 
 /// Whether migrations this build knows are not yet applied (another node
-/// or `ferrid migrate` has yet to run them).
+/// or `ferrid migrate` has yet to run them). Reads the migrations table
+/// only, never creates it (diesel's own check does), so a role with
+/// only data rights can ask.
 pub fn has_pending_migrations(pool: &DbPool) -> StoreResult<bool> {
+    #[derive(QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
     let mut connection = pool.get()?;
-    let pending = match &mut *connection {
-        DbConnection::Sqlite(sqlite) => sqlite.has_pending_migration(SQLITE_MIGRATIONS),
-        DbConnection::Postgres(pg) => pg.has_pending_migration(POSTGRES_MIGRATIONS),
+    let known = match &*connection {
+        DbConnection::Sqlite(_) => {
+            migration_versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?
+        }
+        DbConnection::Postgres(_) => migration_versions::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?,
     };
-    pending.map_err(|error| StoreError::Migration(error.to_string()))
+    let applied: Vec<Applied> =
+        match diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+            .load(&mut *connection)
+        {
+            Ok(rows) => rows,
+            // No migrations table yet: nothing is applied.
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("no such table")
+                    || info.message().contains("does not exist") =>
+            {
+                return Ok(true)
+            }
+            Err(error) => return Err(error.into()),
+        };
+    let applied: std::collections::HashSet<String> =
+        applied.into_iter().map(|row| row.version).collect();
+    Ok(known.iter().any(|version| !applied.contains(version)))
+}
+
+fn migration_versions<B: diesel::backend::Backend>(
+    source: &EmbeddedMigrations,
+) -> StoreResult<Vec<String>> {
+    use diesel::migration::MigrationSource;
+    let migrations = MigrationSource::<B>::migrations(source)
+        .map_err(|error| StoreError::Migration(error.to_string()))?;
+    Ok(migrations
+        .iter()
+        .map(|migration| migration.name().version().to_string())
+        .collect())
 }
 
 #[cfg(test)]

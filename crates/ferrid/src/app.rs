@@ -16,10 +16,24 @@ pub fn open_store(config: &Config) -> anyhow::Result<Store> {
         .context("cannot open the database")
 }
 
-/// Opens the database and applies pending migrations.
+/// Opens the database and applies pending migrations, as the role of
+/// `migrate_database_url` when one is set. With nothing pending, nothing
+/// is asked of the database but a read, so the server's role may have
+/// data rights only.
 pub fn open_migrated_store(config: &Config) -> anyhow::Result<Store> {
     let store = open_store(config)?;
-    let applied = store.migrate().context("cannot migrate the database")?;
+    let applied = if config.migrate_database_url.is_empty() {
+        store.migrate()
+    } else {
+        let settings = ferrid_store::PoolSettings::new(1);
+        Store::open_with(&config.migrate_database_url, settings)
+            .context("cannot open migrate_database_url")?
+            .migrate()
+    }
+    .context(
+        "cannot migrate the database (if the server's role may not change the schema, run \
+         `ferrid migrate` with migrate_database_url naming the owner role)",
+    )?;
     for version in applied {
         tracing::info!(%version, "applied migration");
     }

@@ -55,6 +55,10 @@ pub struct Config {
     pub bind: String,
     /// `sqlite://PATH` or `postgres://…`.
     pub database_url: String,
+    /// Where migrations are applied, as a role allowed to change the
+    /// schema; empty: `database_url`. Lets the server's own role have
+    /// only data rights.
+    pub migrate_database_url: String,
     /// Most connections in the database pool.
     pub database_max_connections: u32,
     /// Longest wait to connect to PostgreSQL, seconds.
@@ -147,6 +151,7 @@ impl Default for Config {
             issuer: DEFAULT_ISSUER.into(),
             bind: DEFAULT_BIND.into(),
             database_url: DEFAULT_DATABASE_URL.into(),
+            migrate_database_url: String::new(),
             database_max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
             database_connect_timeout: 5,
             database_statement_timeout: 10,
@@ -270,6 +275,21 @@ impl Config {
                 "invalid configuration: database_url must start with sqlite:// or postgres://"
             )
         })?;
+        if !self.migrate_database_url.is_empty() {
+            match (
+                ferrid_store::DatabaseUrl::parse(&self.database_url),
+                ferrid_store::DatabaseUrl::parse(&self.migrate_database_url),
+            ) {
+                (
+                    Ok(ferrid_store::DatabaseUrl::Postgres(_)),
+                    Ok(ferrid_store::DatabaseUrl::Postgres(_)),
+                ) => {}
+                _ => bail!(
+                    "invalid configuration: migrate_database_url must be a postgres:// URL, \
+                     used with a postgres:// database_url"
+                ),
+            }
+        }
         if self.database_max_connections == 0 {
             bail!("invalid configuration: database_max_connections must be at least 1");
         }

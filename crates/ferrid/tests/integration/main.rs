@@ -23,6 +23,7 @@ mod console_browser;
 mod database_faults;
 mod deployment;
 mod keys;
+mod least_privilege;
 mod login;
 mod logout;
 mod logs;
