@@ -250,7 +250,7 @@ pub fn open_pool(url: &DatabaseUrl, settings: &PoolSettings) -> StoreResult<DbPo
 /// before SQLite creates it with the umask's permissions: it holds password
 /// hashes and sealed keys. SQLite gives its -wal and -shm files the same
 /// permissions.
-fn create_private_file(path: &std::path::Path) -> StoreResult<()> {
+pub(crate) fn create_private_file(path: &std::path::Path) -> StoreResult<()> {
     let cannot = |error: std::io::Error| {
         StoreError::Migration(format!("cannot create {}: {error}", path.display()))
     };

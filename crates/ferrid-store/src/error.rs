@@ -26,6 +26,9 @@ pub enum StoreError {
     /// A stored value could not be decoded (corrupt row).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// The operation does not apply to this database.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// Password hashing failed (bad parameters).
     #[error("password hashing: {0}")]
     PasswordHash(String),

@@ -80,6 +80,29 @@ impl Store {
         connection::has_pending_migrations(&self.pool).map(|pending| !pending)
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` (which
+    /// must not exist) while the server keeps running (`VACUUM INTO`).
+    /// PostgreSQL is backed up with its own tools (`pg_dump`).
+    pub fn backup_sqlite(&self, path: &std::path::Path) -> StoreResult<()> {
+        use diesel::RunQueryDsl;
+        let mut connection = self.connection()?;
+        let DbConnection::Sqlite(sqlite) = &mut *connection else {
+            return Err(StoreError::Unsupported(
+                "ferrid backup copies SQLite databases; back PostgreSQL up with pg_dump",
+            ));
+        };
+        let target = path.to_str().ok_or(StoreError::Unsupported(
+            "the backup path must be valid UTF-8",
+        ))?;
+        // The copy holds password hashes and sealed keys: owner-only from
+        // the start (SQLite fills an empty file).
+        connection::create_private_file(path)?;
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(target)
+            .execute(sqlite)?;
+        Ok(())
+    }
+
     /// Checks that the database answers.
     pub fn ping(&self) -> StoreResult<()> {
         use diesel::RunQueryDsl;

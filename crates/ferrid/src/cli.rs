@@ -27,6 +27,12 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations.
     Migrate,
+    /// Copy the SQLite database, consistently, while the server runs
+    /// (PostgreSQL: use pg_dump). Back the master key up too.
+    Backup {
+        /// The new file (must not exist).
+        to: PathBuf,
+    },
     /// Exit 0 if the server on `bind` is ready (for container health
     /// checks).
     Health,

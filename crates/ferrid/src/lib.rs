@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => commands::serve::serve(&config),
         Command::Migrate => commands::serve::migrate(&config, cli.json),
         Command::Health => commands::health::run(&config),
+        Command::Backup { to } => commands::serve::backup(&config, cli.json, &to),
         Command::Client(command) => commands::client::run(&config, cli.json, command),
         Command::Api(command) => commands::api::run(&config, cli.json, command),
         Command::Group(command) => commands::group::run_group(&config, cli.json, command),

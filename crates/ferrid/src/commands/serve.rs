@@ -93,6 +93,25 @@ async fn run_together(
     result
 }
 
+/// Copies the SQLite database to `to`.
+pub fn backup(config: &Config, json: bool, to: &std::path::Path) -> anyhow::Result<()> {
+    if to.exists() {
+        anyhow::bail!("{} exists already; it is not replaced", to.display());
+    }
+    let store = app::open_store(config)?;
+    store
+        .backup_sqlite(to)
+        .with_context(|| format!("cannot back up to {}", to.display()))?;
+    emit(json, &serde_json::json!({ "backup": to }), || {
+        format!(
+            "Copied the database to {}. Keep the master key ({}) too, stored apart: \
+             the signing keys in the copy are sealed with it.",
+            to.display(),
+            config.master_key_file.display()
+        )
+    })
+}
+
 /// Applies pending migrations.
 pub fn migrate(config: &Config, json: bool) -> anyhow::Result<()> {
     let store = app::open_store(config)?;

@@ -14,6 +14,7 @@ mod apis;
 mod architecture;
 mod audit;
 mod authorize_errors;
+mod backup_restore;
 mod brute_force;
 mod cli;
 mod client_jwt;

@@ -94,6 +94,12 @@ impl TestServer {
         )
     }
 
+    /// A server on an existing database (a restored backup, say) with
+    /// `config`; the database is not dropped afterwards.
+    pub fn start_on(config: Config) -> TestServer {
+        Self::launch(config, None, tempfile::tempdir().expect("temp dir"))
+    }
+
     fn launch(
         mut config: Config,
         database: Option<TempDatabase>,
