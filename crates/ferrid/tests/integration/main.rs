@@ -31,6 +31,7 @@ mod logs;
 mod metadata;
 mod metrics;
 mod mfa;
+mod multi_node;
 mod password;
 mod passwords;
 mod shutdown;

@@ -1,8 +1,9 @@
-//! A TCP forwarder between a server and its database that a test can cut
-//! or freeze, to see what ferrid does when its PostgreSQL goes away
-//! (connections fail) or hangs (connections accept bytes and never
-//! answer, like a server that is stopped with SIGSTOP or behind a dead
-//! network path).
+//! A TCP forwarder a test controls. Between a server and its database it
+//! can cut or freeze the link, to see what ferrid does when its
+//! PostgreSQL goes away (connections fail) or hangs (connections accept
+//! bytes and never answer, like a server stopped with SIGSTOP or behind a
+//! dead network path). In front of several nodes it is the load balancer,
+//! sending new connections to the node the test chooses.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -18,6 +19,7 @@ enum Mode {
 
 struct Shared {
     mode: Mode,
+    upstream: SocketAddr,
     streams: Vec<TcpStream>,
 }
 
@@ -35,6 +37,7 @@ impl FaultyLink {
         let address = listener.local_addr().expect("link address");
         let shared = Arc::new(Mutex::new(Shared {
             mode: Mode::Open,
+            upstream,
             streams: Vec::new(),
         }));
         let accepting = shared.clone();
@@ -45,6 +48,9 @@ impl FaultyLink {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
+                let Ok(upstream) = accepting.lock().map(|guard| guard.upstream) else {
+                    continue;
+                };
                 let Ok(server) = TcpStream::connect(upstream) else {
                     continue;
                 };
@@ -74,6 +80,16 @@ impl FaultyLink {
     /// Holds every byte in both directions until [`FaultyLink::restore`].
     pub fn freeze(&self) {
         self.shared.lock().expect("link state").mode = Mode::Frozen;
+    }
+
+    /// Ends every open connection and sends new ones to `upstream`.
+    pub fn route_to(&self, upstream: SocketAddr) {
+        let mut guard = self.shared.lock().expect("link state");
+        guard.upstream = upstream;
+        guard.mode = Mode::Open;
+        for stream in guard.streams.drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
     }
 
     /// Forwards again (held bytes go through).

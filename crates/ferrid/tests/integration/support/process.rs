@@ -13,6 +13,7 @@ pub struct Node {
     /// `http://127.0.0.1:PORT`, also its issuer.
     pub base: String,
     log: std::path::PathBuf,
+    port: u16,
 }
 
 impl Node {
@@ -45,7 +46,17 @@ impl Node {
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("start ferrid serve");
-        Node { child, base, log }
+        Node {
+            child,
+            base,
+            log,
+            port,
+        }
+    }
+
+    /// Its listening address.
+    pub fn address(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// What the node has logged so far.
