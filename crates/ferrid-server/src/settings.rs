@@ -32,6 +32,12 @@ pub const DEFAULT_ADMIN_IDLE_TIMEOUT: i64 = 15 * 60;
 pub const DEFAULT_ADMIN_REAUTHENTICATION_WINDOW: i64 = 5 * 60;
 pub use ferrid_tokens::lifecycle::METADATA_MAX_AGE;
 
+/// Default seconds a just-rotated refresh token works once more: a client
+/// whose response was lost (a dropped connection, a node that crashed
+/// after committing the rotation) retries and gets the same successor,
+/// instead of losing its grant as "reuse".
+pub const DEFAULT_REFRESH_REUSE_GRACE: i64 = 30;
+
 /// Default seconds in-flight requests get to finish at shutdown.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 10;
 
@@ -100,7 +106,7 @@ impl Settings {
             access_token_alg: SigningAlgorithm::Rs256,
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: DEFAULT_REFRESH_ABSOLUTE_TTL,
-            refresh_reuse_grace: 0,
+            refresh_reuse_grace: DEFAULT_REFRESH_REUSE_GRACE,
             client_assertion_max_lifetime: DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
             outbound_allow_private_networks: false,
             admin_on_own_listener: false,

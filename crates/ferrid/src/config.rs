@@ -165,7 +165,7 @@ impl Default for Config {
             login_ttl: settings::DEFAULT_LOGIN_TTL,
             refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
-            refresh_reuse_grace: 0,
+            refresh_reuse_grace: ferrid_server::settings::DEFAULT_REFRESH_REUSE_GRACE,
             client_assertion_max_lifetime: settings::DEFAULT_CLIENT_ASSERTION_MAX_LIFETIME,
             outbound_allow_private_networks: false,
             admin_bind: String::new(),

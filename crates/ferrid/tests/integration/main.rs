@@ -21,6 +21,7 @@ mod client_jwt;
 mod code_flow;
 mod console;
 mod console_browser;
+mod crash;
 mod database_faults;
 mod deployment;
 mod keys;

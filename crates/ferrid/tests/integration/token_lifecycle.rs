@@ -92,7 +92,8 @@ async fn first_tokens(server: &TestServer, client: &TestClient, user: &str) -> (
 on_both_backends!(
     refresh_rotates_and_reuse_revokes_the_family,
     |backend: Backend| async move {
-        let server = server_or_skip!(backend);
+        // Strict: no grace window for lost responses.
+        let server = server_or_skip!(backend, |config| config.refresh_reuse_grace = 0);
         let client = refresh_client(&server, |_| {});
         let (first_access, first_refresh) = first_tokens(&server, &client, "ruth").await;
 
@@ -151,7 +152,11 @@ on_both_backends!(
 on_both_backends!(
     concurrent_refreshes_have_exactly_one_winner,
     |backend: Backend| async move {
-        let server = Arc::new(server_or_skip!(backend));
+        // Strict: no grace window, in which one more request would get
+        // the same successor (the crash test covers the default).
+        let server = Arc::new(server_or_skip!(backend, |config| config
+            .refresh_reuse_grace =
+            0));
         let client = refresh_client(&server, |_| {});
         let (_, token) = first_tokens(&server, &client, "race").await;
         let requests = 16;

@@ -75,6 +75,13 @@ impl Node {
         .unwrap_or_else(|| panic!("the node never became ready; its log:\n{}", self.log()));
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or the OOM killer
+    /// would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and returns how the process ended, or `None` if it
     /// was still running after `patience` (it is then killed).
     pub fn terminate(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
