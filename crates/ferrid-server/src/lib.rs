@@ -5,6 +5,7 @@
 //! `authorize::decide`, `client_auth`, `pkce`) that take their inputs and
 //! the time; handlers in [`endpoints`] wire them to HTTP and the store.
 
+pub mod access_log;
 pub mod acr;
 pub mod admin_auth;
 pub mod audit;
@@ -374,7 +375,7 @@ fn serve(
             .wrap(headers)
             // Outermost: every log line of the request carries its id,
             // and the access line sees the final status.
-            .wrap(from_fn(request_id::middleware))
+            .wrap(from_fn(access_log::middleware))
             .configure(|config| {
                 if surface == Surface::Main {
                     routes(config);
@@ -394,7 +395,7 @@ fn serve(
                         // Only here: the admin listener is meant for a
                         // private interface, and metrics describe the
                         // deployment to anyone who can read them.
-                        .route(paths::METRICS, web::get().to(metrics::endpoint));
+                        .route(paths::METRICS, web::get().to(endpoints::metrics::metrics));
                 }
                 if with_admin {
                     // The API's scope first: it is the longer prefix.

@@ -1,18 +1,13 @@
 //! Prometheus metrics: what operators graph and alert on. Counters and
-//! histograms are recorded where things happen; gauges that describe
-//! state (pool use, queue depth, key ages, delivery backlog) are sampled
-//! when Prometheus scrapes `GET /metrics`, which is served only on the
-//! admin listener (`admin_bind`), never on the public one.
+//! histograms are recorded here, where things happen; the gauges that
+//! describe state are sampled by the scrape endpoint
+//! ([`crate::endpoints::metrics`]).
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
-use metrics::{counter, gauge, histogram};
+use metrics::{counter, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::state::AppState;
 
 /// Latency buckets, seconds: from a cached JWKS answer to an Argon2 hash
 /// under load.
@@ -85,48 +80,5 @@ pub fn database_work(took: Duration, finished: bool) {
     histogram!("ferrid_database_work_seconds").record(took.as_secs_f64());
     if !finished {
         counter!("ferrid_database_timeouts_total").increment(1);
-    }
-}
-
-/// `GET /metrics`: the Prometheus text format.
-pub async fn endpoint(state: web::Data<AppState>) -> HttpResponse {
-    let Some(handle) = install() else {
-        return HttpResponse::NotFound().finish();
-    };
-    sample(&state).await;
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(handle.render())
-}
-
-/// Sets the gauges that describe the node's state now.
-async fn sample(state: &AppState) {
-    let (connections, idle) = state.store.pool_use();
-    gauge!("ferrid_database_connections").set(f64::from(connections));
-    gauge!("ferrid_database_connections_idle").set(f64::from(idle));
-    gauge!("ferrid_database_connections_max")
-        .set(f64::from(state.store.settings().max_connections));
-    gauge!("ferrid_password_hash_jobs").set(state.password_pool.pending() as f64);
-    let now = state.now();
-    let rotation_interval = state.key_policy.rotation_interval;
-    let keys = state.db(|store| store.list_signing_keys()).await;
-    if let Ok(keys) = keys {
-        for key in keys
-            .iter()
-            .filter(|key| key.state == ferrid_tokens::KeyState::Current)
-        {
-            let age = (now - key.activates_at).max(0);
-            gauge!("ferrid_signing_key_age_seconds", "alg" => key.alg.as_str().to_owned())
-                .set(age as f64);
-            gauge!("ferrid_signing_key_next_rotation_seconds", "alg" => key.alg.as_str().to_owned())
-                .set((key.activates_at + rotation_interval - now) as f64);
-        }
-    }
-    let backlog = state
-        .db(|store| store.count_pending_logout_deliveries(crate::backchannel::MAX_ATTEMPTS))
-        .await;
-    if let Ok(backlog) = backlog {
-        gauge!("ferrid_backchannel_logout_backlog").set(backlog as f64);
     }
 }

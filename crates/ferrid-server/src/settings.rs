@@ -32,6 +32,31 @@ pub const DEFAULT_ADMIN_IDLE_TIMEOUT: i64 = 15 * 60;
 pub const DEFAULT_ADMIN_REAUTHENTICATION_WINDOW: i64 = 5 * 60;
 pub use ferrid_tokens::lifecycle::METADATA_MAX_AGE;
 
+/// Which requests get an access log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLog {
+    /// Every request.
+    All,
+    /// Requests answered with a status of 400 or more (the default: a
+    /// busy node would otherwise write tens of gigabytes a day).
+    #[default]
+    Errors,
+    /// None.
+    Off,
+}
+
+impl AccessLog {
+    /// Whether a request answered with `status` gets a line.
+    pub fn wants(self, status: u16) -> bool {
+        match self {
+            AccessLog::All => true,
+            AccessLog::Errors => status >= 400,
+            AccessLog::Off => false,
+        }
+    }
+}
+
 /// Default seconds a just-rotated refresh token works once more: a client
 /// whose response was lost (a dropped connection, a node that crashed
 /// after committing the rotation) retries and gets the same successor,
@@ -90,7 +115,7 @@ pub struct Settings {
     /// told to stop.
     pub shutdown_timeout: u64,
     /// Which requests get an access log line.
-    pub access_log: crate::request_id::AccessLog,
+    pub access_log: AccessLog,
 }
 
 impl Settings {
@@ -116,7 +141,7 @@ impl Settings {
             admin_reauthentication_window: DEFAULT_ADMIN_REAUTHENTICATION_WINDOW,
             security: crate::security::SecurityPolicy::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            access_log: crate::request_id::AccessLog::default(),
+            access_log: AccessLog::default(),
         }
     }
 

@@ -142,7 +142,7 @@ pub struct Config {
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// Which requests get an access log line: `all`, `errors` or `off`.
-    pub access_log: ferrid_server::request_id::AccessLog,
+    pub access_log: ferrid_server::settings::AccessLog,
 }
 
 impl Default for Config {
@@ -191,7 +191,7 @@ impl Default for Config {
             tls: TlsSettings::default(),
             workers: 0,
             shutdown_timeout: ferrid_server::settings::DEFAULT_SHUTDOWN_TIMEOUT,
-            access_log: ferrid_server::request_id::AccessLog::default(),
+            access_log: ferrid_server::settings::AccessLog::default(),
             log_format: LogFormat::Text,
         }
     }

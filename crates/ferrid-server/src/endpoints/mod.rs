@@ -12,6 +12,7 @@ pub mod login;
 pub mod login_mfa;
 pub mod logout;
 pub mod metadata;
+pub mod metrics;
 pub mod password;
 pub mod revoke;
 pub mod token;

@@ -16,6 +16,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("blocking", 0),
     ("cookies", 0),
     ("error", 0),
+    ("metrics", 0),
     ("http", 0),
     ("outbound", 0),
     ("paths", 0),
@@ -43,6 +44,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     // The bundle of components every handler receives.
     ("state", 2),
     // Flows shared by endpoints.
+    ("access_log", 3),
     ("admin_auth", 3),
     ("audit", 3),
     ("authorize", 3),

@@ -470,6 +470,17 @@ fn serve_starts_with_no_configuration() {
         &reqwest::Client::new(),
         "http://127.0.0.1:8080/.well-known/openid-configuration",
     );
+    // Failed requests reach the access log by default.
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect("127.0.0.1:8080").unwrap();
+        stream
+            .write_all(
+                b"GET /no-such-page HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+        let _ = stream.read_to_end(&mut Vec::new());
+    }
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     let log = stderr(&output);
@@ -483,10 +494,18 @@ fn serve_starts_with_no_configuration() {
     // middleware ran inside the one that assigns the id).
     let line = log
         .lines()
-        .find(|line| line.contains("\"/.well-known/openid-configuration\" 200"))
+        .find(|line| line.contains("path=/no-such-page status=404"))
         .unwrap_or_else(|| panic!("no access-log line: {log}"));
-    let id = line.split("id=").nth(1).unwrap_or("-").trim();
+    let id = line
+        .split("request_id=")
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .unwrap_or("-");
     assert!(id.len() >= 8 && !id.starts_with('-'), "{line}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "no colour codes in a pipe: {line}"
+    );
     let db_mode = std::fs::metadata(dir.path().join("data/ferrid.db"))
         .unwrap()
         .permissions()
