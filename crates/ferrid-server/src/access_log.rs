@@ -10,6 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use tracing::Instrument;
 
+use crate::base_path::{self, BasePath};
 use crate::request_id::{RequestId, HEADER};
 use crate::settings::AccessLog;
 use crate::state::AppState;
@@ -33,8 +34,12 @@ pub async fn middleware(
     let client = request
         .app_data::<web::Data<AppState>>()
         .and_then(|state| state.rate_limiter.addresses.resolve(request.request()));
+    let base = request
+        .app_data::<web::Data<BasePath>>()
+        .map(|base| base.0.clone())
+        .unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %id);
-    let mut response = next.call(request).instrument(span.clone()).await?;
+    let mut response = base_path::scoped(base, next.call(request).instrument(span.clone())).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response
             .headers_mut()

@@ -34,8 +34,14 @@ fn is_https(state: &AppState) -> bool {
 }
 
 fn cookie(state: &AppState, name: &str, value: String, max_age: i64) -> Cookie<'static> {
+    // On the main listener the console lives under the issuer's path.
+    let prefix = if state.settings.admin_on_own_listener {
+        ""
+    } else {
+        state.settings.base_path.as_str()
+    };
     Cookie::build(name.to_owned(), value)
-        .path(paths::CONSOLE)
+        .path(format!("{prefix}{}", paths::CONSOLE))
         .http_only(true)
         .secure(is_https(state))
         // The sign-in cookie must come back with the top-level redirect

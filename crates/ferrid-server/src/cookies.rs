@@ -1,6 +1,7 @@
 //! The two cookies ferrid sets: the browser session and the anti-CSRF
 //! token. Both are `HttpOnly` and `SameSite=Lax`; over TLS they are
-//! `Secure` and carry the `__Host-` prefix, which pins them to this host.
+//! `Secure` and carry the `__Host-` prefix, which pins them to this host
+//! (`__Secure-` and the issuer's path under a path prefix).
 
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use actix_web::HttpRequest;
@@ -12,16 +13,26 @@ const SESSION: &str = "ferrid_session";
 const CSRF: &str = "ferrid_csrf";
 
 fn cookie_name(settings: &Settings, base: &str) -> String {
-    if settings.is_https() {
-        format!("__Host-{base}")
+    match (settings.is_https(), settings.base_path.is_empty()) {
+        (true, true) => format!("__Host-{base}"),
+        // `__Host-` requires `Path=/`; under a prefix the cookie is
+        // scoped to it, so other applications on the host never get it.
+        (true, false) => format!("__Secure-{base}"),
+        (false, _) => base.to_owned(),
+    }
+}
+
+fn cookie_path(settings: &Settings) -> String {
+    if settings.base_path.is_empty() {
+        "/".to_owned()
     } else {
-        base.to_owned()
+        settings.base_path.clone()
     }
 }
 
 fn build(settings: &Settings, base: &str, value: String, max_age: Option<i64>) -> Cookie<'static> {
     let mut cookie = Cookie::build(cookie_name(settings, base), value)
-        .path("/")
+        .path(cookie_path(settings))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(settings.is_https())

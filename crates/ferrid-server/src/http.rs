@@ -68,7 +68,7 @@ pub fn branded_html_response(
         Ok(html) => HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(html),
+            .body(crate::base_path::rebase_html(html)),
         Err(error) => {
             tracing::error!(%error, "page rendering failed");
             HttpResponse::InternalServerError()
@@ -82,7 +82,10 @@ pub fn branded_html_response(
 /// form post, so credentials are not re-posted to the client).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
+        .insert_header((
+            header::LOCATION,
+            crate::base_path::rebase_location(location),
+        ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
 }

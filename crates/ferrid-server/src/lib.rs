@@ -11,6 +11,7 @@ pub mod admin_auth;
 pub mod audit;
 pub mod authorize;
 pub mod backchannel;
+pub mod base_path;
 pub mod bearer;
 pub mod blocking;
 pub mod branding;
@@ -54,6 +55,8 @@ pub mod user_accounts;
 use std::net::TcpListener;
 
 use actix_web::middleware::{from_fn, DefaultHeaders};
+
+use crate::base_path::BasePath;
 use actix_web::{web, App, HttpServer};
 
 pub use ferrid_service::{Clock, ManualClock, SystemClock};
@@ -355,6 +358,10 @@ fn serve(
     // Before the first request, so nothing is counted into the void.
     let _ = metrics::install();
     let shutdown_timeout = state.settings.shutdown_timeout;
+    let base = match surface {
+        Surface::Main => state.settings.base_path.clone(),
+        Surface::Admin => String::new(),
+    };
     let hsts = state.settings.security.hsts_max_age.map(tls::hsts);
     let rate_limiter = web::Data::from(state.rate_limiter.clone());
     let data = web::Data::new(state);
@@ -367,7 +374,7 @@ fn serve(
         if let Some(hsts) = &hsts {
             headers = headers.add(("Strict-Transport-Security", hsts.clone()));
         }
-        App::new()
+        let app = App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(rate_limiter.clone())
@@ -376,33 +383,40 @@ fn serve(
             // Outermost: every log line of the request carries its id,
             // and the access line sees the final status.
             .wrap(from_fn(access_log::middleware))
-            .configure(|config| {
-                if surface == Surface::Main {
-                    routes(config);
-                } else {
-                    // The console's pages (and its preview of the sign-in
-                    // page) need their styles here too.
-                    config
-                        .route(
-                            ferrid_pages::STYLESHEET_PATH,
-                            web::get().to(assets::stylesheet),
-                        )
-                        .route(
-                            paths::BRANDING_STYLESHEET,
-                            web::get().to(console::branding::stylesheet),
-                        )
-                        .route(paths::BRANDING_LOGO, web::get().to(console::branding::logo))
-                        // Only here: the admin listener is meant for a
-                        // private interface, and metrics describe the
-                        // deployment to anyone who can read them.
-                        .route(paths::METRICS, web::get().to(endpoints::metrics::metrics));
-                }
-                if with_admin {
-                    // The API's scope first: it is the longer prefix.
-                    admin_api(config);
-                    console_routes(config);
-                }
-            })
+            .app_data(web::Data::new(BasePath(base.clone())));
+        let configure = move |config: &mut web::ServiceConfig| {
+            if surface == Surface::Main {
+                routes(config);
+            } else {
+                // The console's pages (and its preview of the sign-in
+                // page) need their styles here too.
+                config
+                    .route(
+                        ferrid_pages::STYLESHEET_PATH,
+                        web::get().to(assets::stylesheet),
+                    )
+                    .route(
+                        paths::BRANDING_STYLESHEET,
+                        web::get().to(console::branding::stylesheet),
+                    )
+                    .route(paths::BRANDING_LOGO, web::get().to(console::branding::logo))
+                    // Only here: the admin listener is meant for a
+                    // private interface, and metrics describe the
+                    // deployment to anyone who can read them.
+                    .route(paths::METRICS, web::get().to(endpoints::metrics::metrics));
+            }
+            if with_admin {
+                // The API's scope first: it is the longer prefix.
+                admin_api(config);
+                console_routes(config);
+            }
+        };
+        // Under an issuer with a path, everything is served beneath it.
+        if base.is_empty() {
+            app.configure(configure)
+        } else {
+            app.service(web::scope(&base).configure(configure))
+        }
     })
     .workers(workers)
     .shutdown_timeout(shutdown_timeout);

@@ -99,6 +99,9 @@ pub struct Settings {
     /// Whether the admin API is served on its own listener (`admin_bind`)
     /// instead of under the main one.
     pub admin_on_own_listener: bool,
+    /// The issuer's path (`/id` for `https://example.com/id`), empty at
+    /// the root of the host: the main listener serves under it.
+    pub base_path: String,
     /// Where the admin console is reached (no trailing slash): the issuer,
     /// or the admin listener's address when `admin_bind` is set.
     pub console_base: String,
@@ -136,6 +139,7 @@ impl Settings {
             outbound_allow_private_networks: false,
             admin_on_own_listener: false,
             console_base: issuer.as_str().trim_end_matches('/').to_owned(),
+            base_path: issuer.path().trim_end_matches('/').to_owned(),
             admin_session_ttl: DEFAULT_ADMIN_SESSION_TTL,
             admin_idle_timeout: DEFAULT_ADMIN_IDLE_TIMEOUT,
             admin_reauthentication_window: DEFAULT_ADMIN_REAUTHENTICATION_WINDOW,

@@ -61,7 +61,12 @@ pub fn redirect_server(
     listener: TcpListener,
     issuer: String,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let issuer = web::Data::new(issuer);
+    // The request's path already carries the issuer's path prefix, if
+    // any: redirect to the same path on the issuer's origin.
+    let origin = url::Url::parse(&issuer)
+        .map(|url| url.origin().ascii_serialization())
+        .unwrap_or(issuer);
+    let issuer = web::Data::new(origin);
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(issuer.clone())

@@ -442,11 +442,20 @@ impl Config {
         if url.query().is_some() || url.fragment().is_some() {
             bail!("invalid configuration: issuer must not have a query or fragment");
         }
-        // Every endpoint, form and redirect is served from the root of the
-        // issuer's host; a path prefix would publish URLs that do not exist.
-        if url.path() != "/" {
+        // A path prefix (https://example.com/id) is served beneath; it
+        // must be a plain path, as it is matched and emitted verbatim.
+        let path = url.path().trim_end_matches('/');
+        let plain = path.split('/').skip(1).all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+                && segment != "."
+                && segment != ".."
+        });
+        if !path.is_empty() && !plain {
             bail!(
-                "invalid configuration: issuer must be the root of its host (no path such as {})",
+                "invalid configuration: the issuer's path {} must be plain segments such as /id or /auth/realm",
                 url.path()
             );
         }
@@ -695,7 +704,7 @@ mod tests {
         let cases = [
             ("FERRID_ISSUER", "not a url", "issuer"),
             ("FERRID_ISSUER", "https://x.example/?q=1", "issuer"),
-            ("FERRID_ISSUER", "https://x.example/auth", "issuer"),
+            ("FERRID_ISSUER", "https://x.example/a%20b", "issuer"),
             ("FERRID_BIND", "localhost", "bind"),
             ("FERRID_DATABASE_URL", "mysql://x", "database_url"),
             ("FERRID_DATABASE_POOL_TIMEOUT", "0", "database_pool_timeout"),

@@ -18,20 +18,21 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 pub fn run(config: &Config) -> anyhow::Result<()> {
     if config.tls.enabled() {
         bail!(
-            "`ferrid health` speaks plain HTTP; with tls enabled, probe https://{}{} instead",
-            config.bind,
+            "`ferrid health` speaks plain HTTP; with tls enabled, probe {}{} instead",
+            config.settings()?.issuer,
             paths::HEALTH_READY
         );
     }
     let address = local(config.bind_address()?);
+    // Under an issuer with a path, the server answers beneath it.
+    let path = format!("{}{}", config.settings()?.base_path, paths::HEALTH_READY);
     let mut stream = TcpStream::connect_timeout(&address, TIMEOUT)
         .with_context(|| format!("nothing answers on {address}"))?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     write!(
         stream,
-        "GET {} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n",
-        paths::HEALTH_READY
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
     )?;
     let mut answer = String::new();
     stream

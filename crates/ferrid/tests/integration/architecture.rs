@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 const SERVER_LAYERS: &[(&str, u8)] = &[
     // Foundations: plain types, rules and helpers.
     ("acr", 0),
+    ("base_path", 0),
     ("blocking", 0),
     ("cookies", 0),
     ("error", 0),

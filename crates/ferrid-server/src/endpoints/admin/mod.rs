@@ -87,9 +87,8 @@ pub fn document(body: serde_json::Value) -> HttpResponse {
 
 /// Sets `Location` to `path` under the admin API.
 pub fn locate(response: &mut HttpResponse, path: &str) {
-    if let Ok(location) =
-        header::HeaderValue::from_str(&format!("{}{path}", crate::paths::ADMIN_API))
-    {
+    let location = crate::base_path::rebase_location(&format!("{}{path}", crate::paths::ADMIN_API));
+    if let Ok(location) = header::HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
 }

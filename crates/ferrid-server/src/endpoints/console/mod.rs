@@ -85,7 +85,7 @@ pub async fn signed_in(state: &AppState, http: &HttpRequest) -> Result<ConsoleAd
     }
     let return_to = if http.method() == actix_web::http::Method::GET {
         match http.uri().path_and_query() {
-            Some(path) => path.as_str().to_owned(),
+            Some(path) => crate::base_path::strip(path.as_str()).to_owned(),
             None => paths::CONSOLE.to_owned(),
         }
     } else {

@@ -40,13 +40,23 @@ impl Default for Browser {
 impl Browser {
     /// A fresh browser with no cookies.
     pub fn new() -> Browser {
+        Self::with_client(|builder| builder)
+    }
+
+    /// A browser whose HTTP client `configure` adjusts (a trusted test
+    /// certificate, a source address).
+    pub fn with_client(
+        configure: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Browser {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Browser {
-            http: reqwest::Client::builder()
-                .cookie_provider(jar.clone())
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
+            http: configure(
+                reqwest::Client::builder()
+                    .cookie_provider(jar.clone())
+                    .redirect(reqwest::redirect::Policy::none()),
+            )
+            .build()
+            .expect("client"),
             jar,
         }
     }
@@ -115,6 +125,11 @@ impl Browser {
         decision: &str,
         code: Option<&str>,
     ) -> Redirected {
+        // Under an issuer with a path, forms post beneath it.
+        let base = Url::parse(issuer)
+            .map(|url| url.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let form = |path: &str| format!("action=\"{base}{path}\"");
         let mut response = self.get(start).await;
         for _ in 0..10 {
             if response.status().is_redirection() {
@@ -129,12 +144,12 @@ impl Browser {
             }
             assert_eq!(response.status(), StatusCode::OK, "unexpected page");
             let html = response.text().await.expect("page");
-            response = if html.contains("action=\"/login\"") {
+            response = if html.contains(&form("/login")) {
                 self.submit_login(issuer, &html, username, password).await
-            } else if html.contains("action=\"/login/mfa\"") {
+            } else if html.contains(&form("/login/mfa")) {
                 let code = code.unwrap_or_else(|| panic!("a second factor was asked for: {html}"));
                 self.submit_code(issuer, &html, code).await
-            } else if html.contains("action=\"/consent\"") {
+            } else if html.contains(&form("/consent")) {
                 self.submit_consent(issuer, &html, decision).await
             } else {
                 panic!("unexpected page: {html}");

@@ -14,6 +14,8 @@ pub struct Node {
     pub base: String,
     log: std::path::PathBuf,
     port: u16,
+    /// The issuer's path, if `env` gave it one.
+    prefix: String,
 }
 
 impl Node {
@@ -46,11 +48,18 @@ impl Node {
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("start ferrid serve");
+        let prefix = env
+            .iter()
+            .find(|(key, _)| *key == "FERRID_ISSUER")
+            .and_then(|(_, issuer)| url::Url::parse(issuer).ok())
+            .map(|issuer| issuer.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
         Node {
             child,
             base,
             log,
             port,
+            prefix,
         }
     }
 
@@ -66,7 +75,7 @@ impl Node {
 
     /// Waits until `/health/ready` answers 200.
     pub async fn wait_ready(&self) {
-        let url = format!("{}/health/ready", self.base);
+        let url = format!("{}{}/health/ready", self.base, self.prefix);
         eventually(|| async {
             let response = reqwest::get(&url).await.ok()?;
             (response.status() == StatusCode::OK).then_some(())

@@ -112,7 +112,11 @@ impl TestServer {
         } else {
             "http"
         };
-        config.issuer = format!("{scheme}://{address}");
+        // A path the configuration gave the issuer is kept.
+        let path = url::Url::parse(&config.issuer)
+            .map(|url| url.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        config.issuer = format!("{scheme}://{address}{path}");
         if database.is_none() {
             // Test nodes are reached on their own ports, so each has its
             // own issuer, where a real fleet shares one behind a load
