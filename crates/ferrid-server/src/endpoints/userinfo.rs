@@ -3,10 +3,9 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_tokens::AccessTokenClaims;
 use serde_json::{json, Map, Value};
 
-use crate::bearer::active_access_token;
+use crate::bearer::{verify_access_token, Verified};
 use crate::error::{BearerError, ErrorCode, OAuthError};
 use crate::http::{is_form, Params};
 use crate::state::AppState;
@@ -87,20 +86,13 @@ async fn respond(
 
 async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>, OAuthError> {
     let invalid = |description: &'static str| OAuthError::new(ErrorCode::InvalidToken, description);
-    // Expired tokens get their own message; everything else (signature,
-    // type, issuer, audience, revocation) is simply invalid.
-    if let Ok(claims) = state
-        .published()
-        .keyring
-        .verify::<AccessTokenClaims>(token, ferrid_tokens::claims::ACCESS_TOKEN_TYPE)
-    {
-        if claims.exp <= state.now() {
-            return Err(invalid("the access token has expired"));
-        }
-    }
-    let access = active_access_token(state, token)
-        .await?
-        .ok_or_else(|| invalid("the access token is invalid"))?;
+    // One signature check (cached across requests), then one trip to the
+    // database for revocation, the user and their groups together.
+    let access = match verify_access_token(state, token) {
+        Verified::Current(claims) => claims,
+        Verified::Expired => return Err(invalid("the access token has expired")),
+        Verified::Invalid => return Err(invalid("the access token is invalid")),
+    };
     // A token for an API is not also for UserInfo unless it names this
     // server too (RFC 9068 §4: audience restriction).
     if !access.aud.contains(&state.settings.issuer) {
@@ -113,11 +105,24 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
             "the access token lacks the openid scope",
         ));
     }
-    let user_id = access.sub.clone();
-    let user = state
-        .db(move |store| store.find_user(&user_id))
+    let wants_groups = scopes::contains(&granted, scopes::GROUPS);
+    let (jti, gid, user_id) = (access.jti.clone(), access.gid.clone(), access.sub.clone());
+    let (user, groups) = state
+        .db(move |store| {
+            if store.is_access_token_revoked(&jti, gid.as_deref())? {
+                return Ok(None);
+            }
+            let Some(user) = store.find_user(&user_id)?.filter(|user| !user.disabled) else {
+                return Ok(None);
+            };
+            let groups = if wants_groups {
+                Some(store.groups_of_user(&user.id)?)
+            } else {
+                None
+            };
+            Ok(Some((user, groups)))
+        })
         .await?
-        .filter(|user| !user.disabled)
         .ok_or_else(|| invalid("the access token is invalid"))?;
 
     let mut claims = Map::new();
@@ -133,11 +138,7 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
         claims.insert("email".into(), json!(user.email));
         claims.insert("email_verified".into(), json!(user.email_verified));
     }
-    if scopes::contains(&granted, scopes::GROUPS) {
-        let user_id = user.id.clone();
-        let groups = state
-            .db(move |store| store.groups_of_user(&user_id))
-            .await?;
+    if let Some(groups) = groups {
         claims.insert("groups".into(), json!(groups));
     }
     Ok(claims)
