@@ -11,7 +11,7 @@ use actix_web::{web, HttpMessage};
 use tracing::Instrument;
 
 use crate::base_path::{self, BasePath};
-use crate::request_id::{RequestId, HEADER};
+use crate::request_id::{self, RequestId, HEADER};
 use crate::settings::AccessLog;
 use crate::state::AppState;
 
@@ -24,16 +24,9 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = std::time::Instant::now();
-    let id = ferrid_store::secret::random_identifier(8);
+    let id = request_id::generate();
     request.extensions_mut().insert(RequestId(id.clone()));
-    let access_log = request
-        .app_data::<web::Data<AppState>>()
-        .map_or(AccessLog::default(), |state| state.settings.access_log);
-    let method = request.method().clone();
-    let path = request.path().to_owned();
-    let client = request
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.rate_limiter.addresses.resolve(request.request()));
+    let state = request.app_data::<web::Data<AppState>>().cloned();
     let base = request
         .app_data::<web::Data<BasePath>>()
         .map(|base| base.0.clone())
@@ -46,18 +39,27 @@ pub async fn middleware(
             .insert(HeaderName::from_static(HEADER), value);
     }
     let status = response.status().as_u16();
+    let http = response.request();
     crate::metrics::request_served(
-        &method,
-        response.request().match_pattern().as_deref(),
+        http.method(),
+        http.match_pattern().as_deref(),
         status,
         started.elapsed(),
     );
+    // Only what the line needs, and only when it is written: this runs
+    // on every request.
+    let access_log = state
+        .as_ref()
+        .map_or(AccessLog::default(), |state| state.settings.access_log);
     if access_log.wants(status) {
+        let client = state
+            .as_ref()
+            .and_then(|state| state.rate_limiter.addresses.resolve(http));
         span.in_scope(|| {
             tracing::info!(
                 target: "ferrid::access",
-                method = %method,
-                path = %path,
+                method = %http.method(),
+                path = %http.path(),
                 status,
                 duration_ms = started.elapsed().as_secs_f64() * 1000.0,
                 client = client.map(|ip| ip.to_string()).as_deref().unwrap_or("-"),

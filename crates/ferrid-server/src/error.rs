@@ -434,10 +434,15 @@ impl From<Internal> for OAuthError {
 
 impl From<ferrid_store::StoreError> for Internal {
     fn from(error: ferrid_store::StoreError) -> Self {
-        if error.is_unavailable() {
-            Internal::unavailable(error)
-        } else {
-            Internal::log(error)
+        match error {
+            // The pool logs an outage itself, once.
+            ferrid_store::StoreError::Pool(_) => Internal::unavailable(error),
+            // A slow, locked or full database: worth a line each time.
+            _ if error.is_unavailable() => {
+                tracing::warn!(%error, "database unavailable; answered 503");
+                Internal { unavailable: true }
+            }
+            _ => Internal::log(error),
         }
     }
 }

@@ -3,10 +3,14 @@
 //! describe state are sampled by the scrape endpoint
 //! ([`crate::endpoints::metrics`]).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{counter, histogram};
+use actix_web::http::Method;
+
+use metrics::{counter, histogram, Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Latency buckets, seconds: from a cached JWKS answer to an Argon2 hash
@@ -36,21 +40,37 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// One request series: method, route pattern, status.
+type SeriesKey = (Method, String, u16);
+
+thread_local! {
+    /// Each worker's handles to the request series it has seen, so the
+    /// hot path neither builds label sets nor searches the registry.
+    static REQUEST_SERIES: RefCell<HashMap<SeriesKey, (Counter, Histogram)>> =
+        RefCell::new(HashMap::new());
+}
+
 /// A request answered: by method, route pattern (never the raw path,
 /// which would let callers create series) and status.
-pub fn request_served(
-    method: &actix_web::http::Method,
-    route: Option<&str>,
-    status: u16,
-    took: Duration,
-) {
-    let labels = [
-        ("method", method.as_str().to_owned()),
-        ("route", route.unwrap_or("unmatched").to_owned()),
-        ("status", status.to_string()),
-    ];
-    counter!("ferrid_http_requests_total", &labels).increment(1);
-    histogram!("ferrid_http_request_duration_seconds", &labels).record(took.as_secs_f64());
+pub fn request_served(method: &Method, route: Option<&str>, status: u16, took: Duration) {
+    let route = route.unwrap_or("unmatched");
+    REQUEST_SERIES.with(|series| {
+        let mut series = series.borrow_mut();
+        let key = (method.clone(), route.to_owned(), status);
+        let (requests, durations) = series.entry(key).or_insert_with(|| {
+            let labels = [
+                ("method", method.as_str().to_owned()),
+                ("route", route.to_owned()),
+                ("status", status.to_string()),
+            ];
+            (
+                counter!("ferrid_http_requests_total", &labels),
+                histogram!("ferrid_http_request_duration_seconds", &labels),
+            )
+        });
+        requests.increment(1);
+        durations.record(took.as_secs_f64());
+    });
 }
 
 /// An audit event: sign-ins and their failures (`event="login"`), second

@@ -235,13 +235,13 @@ pub async fn middleware(
     let address = limiter
         .as_ref()
         .and_then(|limiter| limiter.addresses.resolve(request.request()));
-    // The path as the router will see it (percent-decoded), so that
-    // `/log%69n` counts like `/login`.
-    let path = request.match_info().as_str().to_owned();
     if let (Some(limiter), Some(ip)) = (&limiter, address) {
+        // The path as the router will see it (percent-decoded), so that
+        // `/log%69n` counts like `/login`.
+        let path = request.match_info().as_str();
         let refused = match limiter.waiting(ip, Instant::now()) {
             Some(wait) => Some((Refused::Failures, wait)),
-            None if counts_toward_ceiling(&path) => limiter
+            None if counts_toward_ceiling(path) => limiter
                 .check_ceiling(ip)
                 .err()
                 .map(|wait| (Refused::Ceiling, wait)),
@@ -252,7 +252,8 @@ pub async fn middleware(
                 tracing::warn!(%ip, setting = refused.setting(), "rate limit refused a request");
             }
             let message = limiter.rate_of(refused);
-            return Ok(request.into_response(refusal(&path, refused, &message, wait)));
+            let answer = refusal(path, refused, &message, wait);
+            return Ok(request.into_response(answer));
         }
     }
     let response = next

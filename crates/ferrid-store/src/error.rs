@@ -69,6 +69,7 @@ impl StoreError {
                     "statement timeout",  // PostgreSQL's statement_timeout
                     "database is locked", // SQLite's busy timeout
                     "database or disk is full",
+                    "disk I/O error", // SQLite, e.g. a file-size limit
                 ]
                 .iter()
                 .any(|cause| info.message().contains(cause))

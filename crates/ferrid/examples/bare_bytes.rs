@@ -26,14 +26,22 @@ async fn main() -> std::io::Result<()> {
                 "/jwks",
                 web::get().to(move || {
                     let body = jwks.clone();
-                    async move { HttpResponse::Ok().content_type("application/json").body(body) }
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .body(body)
+                    }
                 }),
             )
             .route(
                 "/.well-known/openid-configuration",
                 web::get().to(move || {
                     let body = discovery.clone();
-                    async move { HttpResponse::Ok().content_type("application/json").body(body) }
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .body(body)
+                    }
                 }),
             )
     })

@@ -24,6 +24,7 @@ mod console_browser;
 mod crash;
 mod database_faults;
 mod deployment;
+mod disk_full;
 mod issuer_path;
 mod keys;
 mod least_privilege;

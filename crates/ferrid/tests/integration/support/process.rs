@@ -23,14 +23,52 @@ impl Node {
     /// database time-outs, cheap Argon2 and `env` on top; its standard
     /// error goes to a file read by [`Node::log`].
     pub fn start(dir: &std::path::Path, database_url: &str, env: &[(&str, &str)]) -> Node {
+        Self::launch(dir, database_url, env, None)
+    }
+
+    /// [`Node::start`] with the files it may write limited to `limit_kib`
+    /// KiB each (`ulimit -f`), and SIGXFSZ ignored so that a write past
+    /// the limit fails as on a full disk instead of killing the process.
+    pub fn start_with_limit(
+        dir: &std::path::Path,
+        database_url: &str,
+        env: &[(&str, &str)],
+        limit_kib: u64,
+    ) -> Node {
+        Self::launch(dir, database_url, env, Some(limit_kib))
+    }
+
+    fn launch(
+        dir: &std::path::Path,
+        database_url: &str,
+        env: &[(&str, &str)],
+        limit_kib: Option<u64>,
+    ) -> Node {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("free port")
             .port();
         let base = format!("http://127.0.0.1:{port}");
         let log = dir.join(format!("ferrid-{port}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_ferrid"))
-            .arg("serve")
+        // bash's `ulimit -f` counts 1024-byte blocks; an ignored signal
+        // stays ignored across exec.
+        let mut command = match limit_kib {
+            Some(limit) => {
+                let mut command = Command::new("bash");
+                command.args([
+                    "-c",
+                    &format!("trap '' XFSZ; ulimit -f {limit}; exec \"$0\" serve"),
+                    env!("CARGO_BIN_EXE_ferrid"),
+                ]);
+                command
+            }
+            None => {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_ferrid"));
+                command.arg("serve");
+                command
+            }
+        };
+        let child = command
             .current_dir(dir)
             .env("FERRID_DATABASE_URL", database_url)
             .env("FERRID_BIND", format!("127.0.0.1:{port}"))
