@@ -64,8 +64,8 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use crate::endpoints::{
-    account, admin, assets, authorize as authz, consent, console, health, introspect, login,
-    login_mfa, logout, metadata as meta, password, revoke, token, userinfo,
+    account, admin, authorize as authz, consent, console, health, introspect, login, login_mfa,
+    logout, metadata as meta, password, revoke, token, userinfo,
 };
 
 /// Largest request body accepted (forms and token requests are small).
@@ -150,7 +150,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::USERINFO, web::post().to(userinfo::post))
         .route(paths::HEALTH, web::get().to(health::health))
         .route(paths::HEALTH_LIVE, web::get().to(health::live))
-        .route(paths::HEALTH_READY, web::get().to(health::ready))
+        .route(paths::HEALTH_READY, web::get().to(health::ready));
+    page_assets(config);
+}
+
+/// The styles and logo every page loads.
+fn page_assets(config: &mut web::ServiceConfig) {
+    use endpoints::{assets, console};
+    config
         .route(
             ferrid_pages::STYLESHEET_PATH,
             web::get().to(assets::stylesheet),
@@ -390,20 +397,11 @@ fn serve(
             } else {
                 // The console's pages (and its preview of the sign-in
                 // page) need their styles here too.
-                config
-                    .route(
-                        ferrid_pages::STYLESHEET_PATH,
-                        web::get().to(assets::stylesheet),
-                    )
-                    .route(
-                        paths::BRANDING_STYLESHEET,
-                        web::get().to(console::branding::stylesheet),
-                    )
-                    .route(paths::BRANDING_LOGO, web::get().to(console::branding::logo))
-                    // Only here: the admin listener is meant for a
-                    // private interface, and metrics describe the
-                    // deployment to anyone who can read them.
-                    .route(paths::METRICS, web::get().to(endpoints::metrics::metrics));
+                page_assets(config);
+                // Only here: the admin listener is meant for a private
+                // interface, and metrics describe the deployment to
+                // anyone who can read them.
+                config.route(paths::METRICS, web::get().to(endpoints::metrics::metrics));
             }
             if with_admin {
                 // The API's scope first: it is the longer prefix.

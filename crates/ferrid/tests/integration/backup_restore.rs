@@ -4,7 +4,6 @@
 //! with the restored user, client and signing keys.
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::on_both_backends;
 use crate::server_or_skip;
@@ -40,18 +39,7 @@ fn run(command: &mut std::process::Command) {
 }
 
 async fn key_ids(server: &TestServer) -> Vec<String> {
-    let jwks: Value = reqwest::get(server.url("/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut kids: Vec<String> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key["kid"].as_str().unwrap().to_owned())
-        .collect();
+    let mut kids = crate::support::oidc::published_kids(&server.url("/jwks")).await;
     kids.sort();
     kids
 }

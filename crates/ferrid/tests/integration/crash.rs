@@ -14,7 +14,7 @@ use crate::on_both_backends;
 use crate::support::database::{Backend, TempDatabase};
 use crate::support::faulty_link::FaultyLink;
 use crate::support::oidc::PKCE_PARAMS;
-use crate::support::process::Node;
+use crate::support::process::{cli, Node};
 use crate::support::Browser;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -28,39 +28,6 @@ fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
-}
-
-fn cli(
-    dir: &std::path::Path,
-    database_url: &str,
-    issuer: &str,
-    args: &[&str],
-    input: &str,
-) -> Value {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrid"))
-        .args(args)
-        .arg("--json")
-        .current_dir(dir)
-        .env("FERRID_DATABASE_URL", database_url)
-        .env("FERRID_ISSUER", issuer)
-        .env("FERRID_MASTER_KEY_FILE", dir.join("master.key"))
-        .env("FERRID_ARGON2__MEMORY_KIB", "64")
-        .env("FERRID_ARGON2__ITERATIONS", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{args:?}: {output:?}");
-    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
 }
 
 /// Refreshes with `token`; the new refresh token, or `None` if the

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 
 use crate::support::database::{raw_connection, Backend, TempDatabase};
 use crate::support::oidc::PKCE_PARAMS;
-use crate::support::process::Node;
+use crate::support::process::{cli, Node};
 
 /// Writes that need room: pending authorization requests, one per call.
 async fn authorize(base: &str, client_id: &str) -> reqwest::Response {
@@ -37,8 +37,11 @@ async fn a_full_disk_gives_clear_errors_and_no_corruption() {
     let mut node = Node::start(dir.path(), &database.url, &[]);
     node.wait_ready().await;
     let issuer = node.base.clone();
-    let created = std::process::Command::new(env!("CARGO_BIN_EXE_ferrid"))
-        .args([
+    let client = cli(
+        dir.path(),
+        &database.url,
+        &issuer,
+        &[
             "client",
             "create",
             "--name",
@@ -47,16 +50,9 @@ async fn a_full_disk_gives_clear_errors_and_no_corruption() {
             "http://127.0.0.1:9/cb",
             "--scope",
             "openid",
-            "--json",
-        ])
-        .current_dir(dir.path())
-        .env("FERRID_DATABASE_URL", &database.url)
-        .env("FERRID_ISSUER", &issuer)
-        .env("FERRID_MASTER_KEY_FILE", dir.path().join("master.key"))
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
-    let client: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+        ],
+        "",
+    );
     let client_id = client["client_id"].as_str().unwrap().to_owned();
     assert_eq!(
         node.terminate(Duration::from_secs(30))

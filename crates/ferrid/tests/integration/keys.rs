@@ -19,18 +19,7 @@ use crate::support::oidc::{jwt_header, sign_in_and_exchange};
 use crate::support::{Backend, Browser, TestServer};
 
 async fn jwks_kids(server: &TestServer) -> Vec<String> {
-    let jwks: Value = reqwest::get(server.url("/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key["kid"].as_str().unwrap().to_owned())
-        .collect()
+    crate::support::oidc::published_kids(&server.url("/jwks")).await
 }
 
 fn kid_of(token: &str) -> String {

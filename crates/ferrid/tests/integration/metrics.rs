@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 
 use crate::support::database::{Backend, TempDatabase};
-use crate::support::process::Node;
+use crate::support::process::{cli, Node};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_on_the_admin_listener_only() {
@@ -24,8 +24,11 @@ async fn metrics_are_served_on_the_admin_listener_only() {
     node.wait_ready().await;
 
     // A service client, made with the CLI, gets a token.
-    let created = std::process::Command::new(env!("CARGO_BIN_EXE_ferrid"))
-        .args([
+    let client = cli(
+        dir.path(),
+        &database.url,
+        &node.base,
+        &[
             "client",
             "create",
             "--name",
@@ -34,16 +37,9 @@ async fn metrics_are_served_on_the_admin_listener_only() {
             "client_credentials",
             "--scope",
             "profile",
-            "--json",
-        ])
-        .current_dir(dir.path())
-        .env("FERRID_DATABASE_URL", &database.url)
-        .env("FERRID_ISSUER", &node.base)
-        .env("FERRID_MASTER_KEY_FILE", dir.path().join("master.key"))
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
-    let client: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+        ],
+        "",
+    );
     let http = reqwest::Client::new();
     let token = http
         .post(format!("{}/token", node.base))

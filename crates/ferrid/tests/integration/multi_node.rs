@@ -5,56 +5,18 @@
 //! rotation is published and used by all within the key refresh
 //! interval; logging out on A ends the session everywhere.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::database::{Backend, TempDatabase};
 use crate::support::eventually;
 use crate::support::faulty_link::FaultyLink;
-use crate::support::oidc::PKCE_PARAMS;
-use crate::support::process::Node;
+use crate::support::oidc::{published_kids, PKCE_PARAMS};
+use crate::support::process::{cli, Node};
 use crate::support::Browser;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
-
-/// The `ferrid` CLI on the shared database.
-fn ferrid(
-    dir: &std::path::Path,
-    database_url: &str,
-    issuer: &str,
-    args: &[&str],
-    input: Option<&str>,
-) -> Value {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrid"))
-        .args(args)
-        .arg("--json")
-        .current_dir(dir)
-        .env("FERRID_DATABASE_URL", database_url)
-        .env("FERRID_ISSUER", issuer)
-        .env("FERRID_MASTER_KEY_FILE", dir.join("master.key"))
-        .env("FERRID_ARGON2__MEMORY_KIB", "64")
-        .env("FERRID_ARGON2__ITERATIONS", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = input {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{args:?}: {output:?}");
-    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
-}
 
 /// Every request on a new connection, so the balancer's choice holds.
 fn http() -> reqwest::Client {
@@ -90,33 +52,11 @@ async fn userinfo(issuer: &str, access_token: &str) -> StatusCode {
         .status()
 }
 
-async fn kids(base: &str) -> Vec<String> {
-    let jwks: Value = http()
-        .get(format!("{base}/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn kid_of(jwt: &str) -> String {
-    use base64::Engine;
-    let header = jwt.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap(),
-    )
-    .unwrap();
-    header["kid"].as_str().unwrap().to_owned()
+    crate::support::oidc::jwt_header(jwt)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,7 +83,7 @@ async fn three_nodes_on_one_postgres_serve_as_one() {
     b.wait_ready().await;
     c.wait_ready().await;
 
-    ferrid(
+    cli(
         dir.path(),
         &database.url,
         &issuer,
@@ -156,9 +96,9 @@ async fn three_nodes_on_one_postgres_serve_as_one() {
             "alice@example.com",
             "--password-stdin",
         ],
-        Some("correct horse battery\n"),
+        "correct horse battery\n",
     );
-    let created = ferrid(
+    let created = cli(
         dir.path(),
         &database.url,
         &issuer,
@@ -179,7 +119,7 @@ async fn three_nodes_on_one_postgres_serve_as_one() {
             "openid profile",
             "--refresh-online",
         ],
-        None,
+        "",
     );
     let client = (
         created["client_id"].as_str().unwrap().to_owned(),
@@ -264,13 +204,13 @@ async fn three_nodes_on_one_postgres_serve_as_one() {
 
     // An emergency rotation (from the CLI, beside the nodes) is published
     // by every node and signs their tokens within the refresh interval.
-    let before = kids(&a.base).await;
-    ferrid(
+    let before = published_kids(&format!("{}/jwks", a.base)).await;
+    cli(
         dir.path(),
         &database.url,
         &issuer,
         &["key", "rotate", "--now"],
-        None,
+        "",
     );
     for node in [&a, &b, &c] {
         balancer.route_to(node.address());
@@ -282,9 +222,14 @@ async fn three_nodes_on_one_postgres_serve_as_one() {
         })
         .await
         .expect("the new key signs on every node");
-        eventually(|| async { kids(&node.base).await.contains(&signed_by).then_some(()) })
-            .await
-            .expect("and is published");
+        eventually(|| async {
+            published_kids(&format!("{}/jwks", node.base))
+                .await
+                .contains(&signed_by)
+                .then_some(())
+        })
+        .await
+        .expect("and is published");
     }
 
     // Logging out on A ends the session on every node: prompt=none on C

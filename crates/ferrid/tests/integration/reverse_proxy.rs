@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::support::database::{Backend, TempDatabase};
 use crate::support::eventually;
 use crate::support::oidc::PKCE_PARAMS;
-use crate::support::process::Node;
+use crate::support::process::{cli, Node};
 use crate::support::Browser;
 
 /// The proxy connects to ferrid from this address, the only one ferrid
@@ -108,39 +108,6 @@ fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .unwrap()
         .port()
-}
-
-fn cli(
-    dir: &std::path::Path,
-    database_url: &str,
-    issuer: &str,
-    args: &[&str],
-    input: &str,
-) -> Value {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrid"))
-        .args(args)
-        .arg("--json")
-        .current_dir(dir)
-        .env("FERRID_DATABASE_URL", database_url)
-        .env("FERRID_ISSUER", issuer)
-        .env("FERRID_MASTER_KEY_FILE", dir.join("master.key"))
-        .env("FERRID_ARGON2__MEMORY_KIB", "64")
-        .env("FERRID_ARGON2__ITERATIONS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{args:?}: {output:?}");
-    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
 }
 
 /// The addresses of the audited revocations.

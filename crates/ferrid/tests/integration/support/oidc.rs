@@ -155,3 +155,19 @@ pub async fn signed_in(server: &TestServer, client: &TestClient, username: &str)
 /// authorization URLs: new clients must send them.
 pub const PKCE_PARAMS: &str =
     "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+
+/// The key ids a JWKS document at `url` publishes, in its order.
+pub async fn published_kids(url: &str) -> Vec<String> {
+    let jwks: serde_json::Value = reqwest::get(url)
+        .await
+        .expect("JWKS")
+        .json()
+        .await
+        .expect("JWKS document");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|key| key["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}

@@ -155,3 +155,36 @@ impl Drop for Node {
         let _ = self.child.wait();
     }
 }
+
+/// The `ferrid` command line beside running nodes: `args` plus `--json`
+/// on `database_url`, with the nodes' issuer and master key and `input`
+/// on standard input; its JSON output (it must succeed).
+pub fn cli(
+    dir: &std::path::Path,
+    database_url: &str,
+    issuer: &str,
+    args: &[&str],
+    input: &str,
+) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrid"))
+        .args(args)
+        .arg("--json")
+        .current_dir(dir)
+        .env("FERRID_DATABASE_URL", database_url)
+        .env("FERRID_ISSUER", issuer)
+        .env("FERRID_MASTER_KEY_FILE", dir.join("master.key"))
+        .env("FERRID_ARGON2__MEMORY_KIB", "64")
+        .env("FERRID_ARGON2__ITERATIONS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ferrid");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).expect("stdin");
+    }
+    let output = child.wait_with_output().expect("ferrid output");
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
+}
