@@ -14,7 +14,7 @@ use crate::on_both_backends;
 use crate::support::database::{Backend, TempDatabase};
 use crate::support::faulty_link::FaultyLink;
 use crate::support::oidc::PKCE_PARAMS;
-use crate::support::process::{cli, Node};
+use crate::support::process::{user_and_client, Node};
 use crate::support::Browser;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -70,32 +70,13 @@ on_both_backends!(
         first.wait_ready().await;
         balancer.route_to(first.address());
 
-        cli(
+        let client = user_and_client(
             dir.path(),
             &database.url,
             &issuer,
+            "alice",
+            REDIRECT_URI,
             &[
-                "user",
-                "create",
-                "--username",
-                "alice",
-                "--email",
-                "alice@example.com",
-                "--password-stdin",
-            ],
-            "correct horse battery\n",
-        );
-        let created = cli(
-            dir.path(),
-            &database.url,
-            &issuer,
-            &[
-                "client",
-                "create",
-                "--name",
-                "App",
-                "--redirect-uri",
-                REDIRECT_URI,
                 "--grant",
                 "authorization_code",
                 "--grant",
@@ -106,11 +87,6 @@ on_both_backends!(
                 "openid",
                 "--refresh-online",
             ],
-            "",
-        );
-        let client = (
-            created["client_id"].as_str().unwrap().to_owned(),
-            created["client_secret"].as_str().unwrap().to_owned(),
         );
         let jwks_before = http()
             .get(format!("{issuer}/jwks"))

@@ -12,7 +12,7 @@ use crate::support::database::{Backend, TempDatabase};
 use crate::support::eventually;
 use crate::support::faulty_link::FaultyLink;
 use crate::support::oidc::{published_kids, PKCE_PARAMS};
-use crate::support::process::{cli, Node};
+use crate::support::process::{cli, user_and_client, Node};
 use crate::support::Browser;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -83,32 +83,13 @@ async fn three_nodes_on_one_postgres_serve_as_one() {
     b.wait_ready().await;
     c.wait_ready().await;
 
-    cli(
+    let client = user_and_client(
         dir.path(),
         &database.url,
         &issuer,
+        "alice",
+        REDIRECT_URI,
         &[
-            "user",
-            "create",
-            "--username",
-            "alice",
-            "--email",
-            "alice@example.com",
-            "--password-stdin",
-        ],
-        "correct horse battery\n",
-    );
-    let created = cli(
-        dir.path(),
-        &database.url,
-        &issuer,
-        &[
-            "client",
-            "create",
-            "--name",
-            "App",
-            "--redirect-uri",
-            REDIRECT_URI,
             "--grant",
             "authorization_code",
             "--grant",
@@ -119,11 +100,6 @@ async fn three_nodes_on_one_postgres_serve_as_one() {
             "openid profile",
             "--refresh-online",
         ],
-        "",
-    );
-    let client = (
-        created["client_id"].as_str().unwrap().to_owned(),
-        created["client_secret"].as_str().unwrap().to_owned(),
     );
 
     // Sign in on A.

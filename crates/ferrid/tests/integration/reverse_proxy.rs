@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::support::database::{Backend, TempDatabase};
 use crate::support::eventually;
 use crate::support::oidc::PKCE_PARAMS;
-use crate::support::process::{cli, Node};
+use crate::support::process::{cli, user_and_client, Node};
 use crate::support::Browser;
 
 /// The proxy connects to ferrid from this address, the only one ferrid
@@ -181,32 +181,13 @@ async fn behind_nginx(path: &str) {
         }
     }
 
-    cli(
+    let (client_id, secret) = user_and_client(
         dir.path(),
         &database.url,
         &issuer,
+        "grace",
+        REDIRECT_URI,
         &[
-            "user",
-            "create",
-            "--username",
-            "grace",
-            "--email",
-            "grace@example.com",
-            "--password-stdin",
-        ],
-        "correct horse battery\n",
-    );
-    let created = cli(
-        dir.path(),
-        &database.url,
-        &issuer,
-        &[
-            "client",
-            "create",
-            "--name",
-            "App",
-            "--redirect-uri",
-            REDIRECT_URI,
             "--grant",
             "authorization_code",
             "--grant",
@@ -214,10 +195,7 @@ async fn behind_nginx(path: &str) {
             "--scope",
             "openid",
         ],
-        "",
     );
-    let client_id = created["client_id"].as_str().unwrap().to_owned();
-    let secret = created["client_secret"].as_str().unwrap().to_owned();
 
     // A sign-in through the proxy: every redirect stays on the public
     // issuer (the walk stops at the first that does not) until the

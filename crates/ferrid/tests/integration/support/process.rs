@@ -188,3 +188,50 @@ pub fn cli(
     assert!(output.status.success(), "{args:?}: {output:?}");
     serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
 }
+
+/// A user `username` (password [`super::server::PASSWORD`]) and a
+/// confidential client redirecting to `redirect_uri`, made with the
+/// CLI; `client_options` are the client's further `client create`
+/// options. Returns the client's id and secret.
+pub fn user_and_client(
+    dir: &std::path::Path,
+    database_url: &str,
+    issuer: &str,
+    username: &str,
+    redirect_uri: &str,
+    client_options: &[&str],
+) -> (String, String) {
+    let email = format!("{username}@example.com");
+    cli(
+        dir,
+        database_url,
+        issuer,
+        &[
+            "user",
+            "create",
+            "--username",
+            username,
+            "--email",
+            &email,
+            "--password-stdin",
+        ],
+        &format!("{}\n", super::server::PASSWORD),
+    );
+    let mut args = vec![
+        "client",
+        "create",
+        "--name",
+        "App",
+        "--redirect-uri",
+        redirect_uri,
+    ];
+    args.extend_from_slice(client_options);
+    let created = cli(dir, database_url, issuer, &args, "");
+    (
+        created["client_id"].as_str().expect("client id").to_owned(),
+        created["client_secret"]
+            .as_str()
+            .expect("client secret")
+            .to_owned(),
+    )
+}
