@@ -30,11 +30,7 @@ pub async fn complete(
 ) -> Result<HttpResponse, PageError> {
     let subjects = lockout::subjects_of(user);
     state
-        .db(move |store| {
-            subjects
-                .iter()
-                .try_for_each(|subject| store.clear_login_failures(subject))
-        })
+        .db(move |store| store.clear_login_failures(&subjects))
         .await?;
     // A step-up (same user, one factor to two) keeps the browser's session
     // (its relying parties stay signed in); anything else, a re-login for

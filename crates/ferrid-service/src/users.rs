@@ -271,7 +271,7 @@ pub fn reset_mfa(store: &Store, username: &str, actor: &str, now: i64) -> Result
     let user = find(store, username)?;
     store.reset_mfa(&user.id, now)?;
     // Failed codes of the old device must not lock the new one.
-    store.clear_login_failures(&throttles::mfa_subject(&user.id))?;
+    store.clear_login_failures(&[throttles::mfa_subject(&user.id)])?;
     audit(EventKind::MfaReset, actor, &user.id).write(store, now)?;
     Ok(())
 }
@@ -280,9 +280,7 @@ pub fn reset_mfa(store: &Store, username: &str, actor: &str, now: i64) -> Result
 /// lock them (their username, their e-mail address, their second factor).
 pub fn unlock(store: &Store, username: &str, actor: &str, now: i64) -> Result<(), UserError> {
     let user = find(store, username)?;
-    for subject in throttles::subjects_of(&user) {
-        store.clear_login_failures(&subject)?;
-    }
+    store.clear_login_failures(&throttles::subjects_of(&user))?;
     audit(EventKind::AccountUnlock, actor, &user.id).write(store, now)?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use diesel::connection::SimpleConnection;
@@ -139,6 +139,64 @@ impl Outage {
     }
 }
 
+/// How many statements that change data (`INSERT`, `UPDATE`, `DELETE`)
+/// the connections of one pool have run: the figure behind "database
+/// writes per login" and the `ferrid_database_writes_total` metric.
+#[derive(Debug, Default)]
+pub struct WriteCounter(AtomicU64);
+
+impl WriteCounter {
+    /// Statements counted so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts a connection's writes into a [`WriteCounter`].
+struct CountWrites(Arc<WriteCounter>);
+
+impl diesel::connection::Instrumentation for CountWrites {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+            if changes_data(query) {
+                self.0 .0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Whether `query` starts with `INSERT`, `UPDATE` or `DELETE`. Only its
+/// first bytes are rendered: the writer refuses the rest, which ends the
+/// formatting early, so counting costs next to nothing per query.
+fn changes_data(query: &dyn diesel::connection::DebugQuery) -> bool {
+    use std::fmt::Write;
+    struct Head {
+        bytes: [u8; 6],
+        len: usize,
+    }
+    impl Write for Head {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            for byte in text.bytes() {
+                if self.len == 0 && byte.is_ascii_whitespace() {
+                    continue;
+                }
+                if self.len == self.bytes.len() {
+                    return Err(std::fmt::Error);
+                }
+                self.bytes[self.len] = byte.to_ascii_uppercase();
+                self.len += 1;
+            }
+            Ok(())
+        }
+    }
+    let mut head = Head {
+        bytes: [0; 6],
+        len: 0,
+    };
+    let _ = write!(head, "{query}");
+    matches!(&head.bytes, b"INSERT" | b"UPDATE" | b"DELETE")
+}
+
 /// Opens connections for the pool. Unlike diesel's generic manager for a
 /// `MultiConnection`, it knows the backend from the URL, so a failure
 /// names its real cause (refused, unknown database, bad password) instead
@@ -149,6 +207,7 @@ pub struct Manager {
     url: DatabaseUrl,
     statement_timeout: Duration,
     outage: Arc<Outage>,
+    writes: Arc<WriteCounter>,
 }
 
 impl Manager {
@@ -188,7 +247,8 @@ impl r2d2::ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, diesel::r2d2::Error> {
-        let connection = self.establish()?;
+        let mut connection = self.establish()?;
+        connection.set_instrumentation(CountWrites(self.writes.clone()));
         let _ = self.outage.connected();
         Ok(connection)
     }
@@ -226,9 +286,13 @@ fn with_connect_timeout(url: &DatabaseUrl, timeout: Duration) -> DatabaseUrl {
     }
 }
 
-/// Opens a pool for `url` with `settings`. A SQLite file's parent
-/// directory is created if missing.
-pub fn open_pool(url: &DatabaseUrl, settings: &PoolSettings) -> StoreResult<DbPool> {
+/// Opens a pool for `url` with `settings`, counting its writes into
+/// `writes`. A SQLite file's parent directory is created if missing.
+pub fn open_pool(
+    url: &DatabaseUrl,
+    settings: &PoolSettings,
+    writes: Arc<WriteCounter>,
+) -> StoreResult<DbPool> {
     if let DatabaseUrl::Sqlite(path) = url {
         create_private_file(std::path::Path::new(path))?;
     }
@@ -237,6 +301,7 @@ pub fn open_pool(url: &DatabaseUrl, settings: &PoolSettings) -> StoreResult<DbPo
         url: with_connect_timeout(url, settings.connect_timeout),
         statement_timeout: settings.statement_timeout,
         outage: outage.clone(),
+        writes,
     };
     let pool = Pool::builder()
         .max_size(settings.max_connections)

@@ -42,6 +42,7 @@ pub use repo::users::{NewUser, User};
 pub struct Store {
     pool: DbPool,
     settings: PoolSettings,
+    writes: std::sync::Arc<connection::WriteCounter>,
 }
 
 impl Store {
@@ -53,9 +54,11 @@ impl Store {
     /// Opens a pool for `url` with explicit limits and time-outs.
     pub fn open_with(url: &str, settings: PoolSettings) -> StoreResult<Store> {
         let url = DatabaseUrl::parse(url)?;
+        let writes = std::sync::Arc::new(connection::WriteCounter::default());
         Ok(Store {
-            pool: connection::open_pool(&url, &settings)?,
+            pool: connection::open_pool(&url, &settings, writes.clone())?,
             settings,
+            writes,
         })
     }
 
@@ -63,6 +66,12 @@ impl Store {
     pub fn pool_use(&self) -> (u32, u32) {
         let state = self.pool.state();
         (state.connections, state.idle_connections)
+    }
+
+    /// Statements that changed data (`INSERT`, `UPDATE`, `DELETE`) since
+    /// the store was opened, on all its connections.
+    pub fn writes(&self) -> u64 {
+        self.writes.count()
     }
 
     /// The limits and time-outs this store was opened with.

@@ -29,6 +29,7 @@ async fn sample(state: &AppState) {
     gauge!("ferrid_database_connections_idle").set(f64::from(idle));
     gauge!("ferrid_database_connections_max")
         .set(f64::from(state.store.settings().max_connections));
+    metrics::counter!("ferrid_database_writes_total").absolute(state.store.writes());
     gauge!("ferrid_password_hash_jobs").set(state.password_pool.pending() as f64);
     let now = state.now();
     let rotation_interval = state.key_policy.rotation_interval;

@@ -326,3 +326,25 @@ fn session_cookie(browser: &Browser, issuer: &str) -> String {
         .cookie(issuer, "ferrid_session")
         .expect("session cookie")
 }
+
+on_both_backends!(
+    a_complete_login_writes_to_the_database_a_bounded_number_of_times,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("wes");
+        let client = server.create_client("client_secret_basic", "http://127.0.0.1:9/cb");
+        // A first login warms what is cached (the client, the keys).
+        sign_in_and_exchange(&server, &client, &Browser::new(), "wes").await;
+        let before = server.store.writes();
+        // Authorize, login form, consent, code exchange: the figure in
+        // docs/benchmarks.md.
+        sign_in_and_exchange(&server, &client, &Browser::new(), "wes").await;
+        let writes = server.store.writes() - before;
+        eprintln!("database writes for one complete login: {writes}");
+        assert!(writes <= WRITES_PER_LOGIN, "{writes} writes per login");
+    }
+);
+
+/// Statements that change data in one complete login today; a change
+/// that adds one must raise this on purpose (and docs/benchmarks.md).
+const WRITES_PER_LOGIN: u64 = 10;

@@ -68,7 +68,7 @@ pub async fn revert(
                     return Ok(None);
                 }
                 store.reset_mfa(&user.id, now)?;
-                store.clear_login_failures(&lockout::mfa_subject(&user.id))?;
+                store.clear_login_failures(&[lockout::mfa_subject(&user.id)])?;
                 // Whoever planted the factor may know the password too.
                 let unknowable = passwords.hash(&random_token(32))?;
                 store.change_password(&user.id, &unknowable, None, now)?;

@@ -63,12 +63,10 @@ pub async fn reset(
                 let ended = store.change_password(&user.id, &hash, None, now)?;
                 // The password counters only: a reset proves the
                 // mailbox, not the second factor.
-                for subject in [
+                store.clear_login_failures(&[
                     lockout::login_subject(&user.username),
                     lockout::login_subject(&user.email),
-                ] {
-                    store.clear_login_failures(&subject)?;
-                }
+                ])?;
                 store.mark_email_verified(&user.id, &spent.email, now)?;
                 Ok(Some(ended))
             })
