@@ -305,9 +305,6 @@ pub fn open_pool(
     };
     let pool = Pool::builder()
         .max_size(settings.max_connections)
-        // Connections open as load needs them, not all at start: an idle
-        // node holds one (memory, and PostgreSQL's connection slots).
-        .min_idle(Some(1))
         .connection_timeout(settings.pool_timeout)
         .error_handler(Box::new(OutageLog(outage)))
         .build(manager)?;

@@ -143,6 +143,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Which requests get an access log line: `all`, `errors` or `off`.
     pub access_log: ferrid_server::settings::AccessLog,
+    /// An OpenTelemetry collector (`http://collector:4318`) to export
+    /// traces to over OTLP/HTTP; empty: no export.
+    pub otlp_endpoint: String,
 }
 
 impl Default for Config {
@@ -192,6 +195,7 @@ impl Default for Config {
             workers: 0,
             shutdown_timeout: ferrid_server::settings::DEFAULT_SHUTDOWN_TIMEOUT,
             access_log: ferrid_server::settings::AccessLog::default(),
+            otlp_endpoint: String::new(),
             log_format: LogFormat::Text,
         }
     }
