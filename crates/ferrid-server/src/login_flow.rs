@@ -1,25 +1,23 @@
 //! Finishing a login, shared by the password and second-factor steps (and
 //! the account pages that step a session up): the failure counts are
 //! cleared, a session starts (or a one-factor session is elevated), the
-//! event is audited and the browser resumes its authorization request.
+//! event is audited and the authorization request moves on at once.
 
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_service::audit::{Event, EventKind, Outcome};
-use ferrid_store::secret::digest;
 use ferrid_store::User;
 
 use crate::audit::RecordForRequest;
-use crate::authorize::flow::Pending;
+use crate::authorize::flow::{self, Pending};
 use crate::error::{Internal, PageError};
-use crate::http::see_other;
 use crate::lockout::{self, Refusal};
 use crate::mfa;
-use crate::paths;
 use crate::session;
 use crate::state::AppState;
 
 /// Finishes a login: clears the account's failures, starts the session,
-/// records the event and resumes the authorization request.
+/// records the event and moves the authorization request on (usually
+/// straight back to the client with a code).
 pub async fn complete(
     state: &AppState,
     http: &HttpRequest,
@@ -42,20 +40,14 @@ pub async fn complete(
     };
     let elevated = match session::current(state, http).await? {
         Some((current, same)) if step_up(&current, &same) => {
-            session::elevate(state, &current, amr.clone())
-                .await?
-                .map(|cookie| (cookie, current.sid))
+            session::elevate(state, &current, amr.clone()).await?
         }
         _ => None,
     };
-    let (cookie, sid) = match elevated {
+    let (cookie, session) = match elevated {
         Some(elevated) => elevated,
         None => session::start(state, http, user.id.clone(), amr).await?,
     };
-    let pending_digest = digest(&pending.id);
-    state
-        .db(move |store| store.record_pending_login(&pending_digest, &sid))
-        .await?;
     Event::new(EventKind::Login, Outcome::Success)
         .actor(&user.id)
         .subject(&user.id)
@@ -63,11 +55,8 @@ pub async fn complete(
         .detail(how)
         .record(state, http)
         .await;
-    let mut response = see_other(&format!(
-        "{}?request_id={}",
-        paths::AUTHORIZE_CONTINUE,
-        pending.id
-    ));
+    let mut response =
+        flow::proceed_after_login(state, http, pending.clone(), session, user.clone()).await?;
     response.add_cookie(&cookie).map_err(Internal::log)?;
     Ok(response)
 }

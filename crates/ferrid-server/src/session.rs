@@ -29,13 +29,13 @@ pub async fn current(
 
 /// Starts a new session for `user_id`, authenticated by `amr` (space-
 /// separated methods), ending the browser's previous one, and returns the
-/// cookie to set and the new session's `sid`.
+/// cookie to set and the new session.
 pub async fn start(
     state: &AppState,
     request: &HttpRequest,
     user_id: String,
     amr: String,
-) -> Result<(Cookie<'static>, String), Internal> {
+) -> Result<(Cookie<'static>, Session), Internal> {
     let previous = crate::cookies::session_id(request, &state.settings).map(|id| digest(&id));
     let session_id = random_token(32);
     let now = state.now();
@@ -48,7 +48,7 @@ pub async fn start(
         created_at: now,
         expires_at: now + state.settings.session_ttl,
     };
-    let sid = session.sid.clone();
+    let stored = session.clone();
     state
         .db(move |store| {
             // The browser's previous session ends as any other would
@@ -58,30 +58,45 @@ pub async fn start(
                     store.end_sessions(&[old], now)?;
                 }
             }
-            store.create_session(&session)
+            store.create_session(&stored)
         })
         .await?;
     Ok((
         crate::cookies::session_cookie(&state.settings, session_id),
-        sid,
+        session,
     ))
 }
 
 /// Raises the browser's session to `amr` after a second factor: the
 /// session keeps its `sid` (and its relying parties stay signed in) but
-/// gets a new cookie value. Returns the cookie, or `None` if the session
-/// ended meanwhile.
+/// gets a new cookie value. Returns the cookie and the raised session, or
+/// `None` if the session ended meanwhile.
 pub async fn elevate(
     state: &AppState,
     session: &Session,
     amr: String,
-) -> Result<Option<Cookie<'static>>, Internal> {
+) -> Result<Option<(Cookie<'static>, Session)>, Internal> {
     let session_id = random_token(32);
-    let (old, new, now) = (session.id_digest.clone(), digest(&session_id), state.now());
+    let raised = Session {
+        id_digest: digest(&session_id),
+        amr,
+        ..session.clone()
+    };
+    let (old, new, methods, now) = (
+        session.id_digest.clone(),
+        raised.id_digest.clone(),
+        raised.amr.clone(),
+        state.now(),
+    );
     let elevated = state
-        .db(move |store| store.elevate_session(&old, &new, &amr, now))
+        .db(move |store| store.elevate_session(&old, &new, &methods, now))
         .await?;
-    Ok(elevated.then(|| crate::cookies::session_cookie(&state.settings, session_id)))
+    Ok(elevated.then(|| {
+        (
+            crate::cookies::session_cookie(&state.settings, session_id),
+            raised,
+        )
+    }))
 }
 
 /// Removes the session cookie from the browser with `response`.

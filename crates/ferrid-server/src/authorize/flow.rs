@@ -131,7 +131,47 @@ pub async fn proceed(
     pending: Pending,
 ) -> Result<HttpResponse, PageError> {
     let current = session::current(state, http).await?;
-    let consented = match &current {
+    let next = plan(state, &pending, current.as_ref()).await?;
+    perform(state, http, pending, next, current).await
+}
+
+/// Moves a pending request on right after a login made for it, which
+/// started (or raised) `session`. A request that can be answered now
+/// (a code, or an error) is answered at once, saving the browser a round
+/// trip and the database the write that would remember the login; any
+/// other step (a consent page, say) is recorded and reached by a redirect,
+/// so that reloading its page never resubmits the password.
+pub async fn proceed_after_login(
+    state: &AppState,
+    http: &HttpRequest,
+    mut pending: Pending,
+    session: Session,
+    user: User,
+) -> Result<HttpResponse, PageError> {
+    let (pending_digest, sid) = (digest(&pending.id), session.sid.clone());
+    pending.login_sid = Some(sid.clone());
+    let current = Some((session, user));
+    let next = plan(state, &pending, current.as_ref()).await?;
+    if matches!(next, Next::IssueCode | Next::Fail(_)) {
+        return perform(state, http, pending, next, current).await;
+    }
+    state
+        .db(move |store| store.record_pending_login(&pending_digest, &sid))
+        .await?;
+    Ok(see_other(&format!(
+        "{}?request_id={}",
+        paths::AUTHORIZE_CONTINUE,
+        pending.id
+    )))
+}
+
+/// The next step for `pending`, given the browser's session.
+async fn plan(
+    state: &AppState,
+    pending: &Pending,
+    current: Option<&(Session, User)>,
+) -> Result<Next, PageError> {
+    let consented = match current {
         // The console is part of ferrid: signing in to it asks no consent.
         Some(_) if pending.request.client_id == ferrid_service::clients::CONSOLE_CLIENT_ID => {
             Some(pending.request.scopes.clone())
@@ -145,15 +185,23 @@ pub async fn proceed(
         None => None,
     };
     let client = pending.client(state).await?;
-    let next = decide(
+    Ok(decide(
         &pending.request,
-        current
-            .as_ref()
-            .map(|(session, user)| pending.authentication(session, user)),
+        current.map(|(session, user)| pending.authentication(session, user)),
         consented.as_deref(),
         pending.requires_mfa(state, &client),
         state.now(),
-    );
+    ))
+}
+
+/// Performs step `next` of `pending`.
+async fn perform(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: Pending,
+    next: Next,
+    current: Option<(Session, User)>,
+) -> Result<HttpResponse, PageError> {
     match (next, current) {
         (Next::SecondFactor, Some((_, user))) => {
             let (pending_digest, user_id) = (digest(&pending.id), user.id.clone());

@@ -26,11 +26,12 @@ use ferrid_service::scopes;
 
 /// What the code grant needs of storage, within one transaction.
 pub trait CodeGrantTx {
-    /// Marks an unexpired, unredeemed code redeemed and returns it; `None`
-    /// for every caller but one.
+    /// Marks an unexpired, unredeemed code redeemed by grant `grant_id`
+    /// and returns it; `None` for every caller but one.
     fn redeem_code(
         &mut self,
         code_digest: &str,
+        grant_id: &str,
         now: i64,
     ) -> StoreResult<Option<AuthorizationCode>>;
     /// The grant (and user) recorded for a code redeemed earlier.
@@ -39,12 +40,11 @@ pub trait CodeGrantTx {
     fn revoke_grant(&mut self, grant_id: &str, now: i64) -> StoreResult<bool>;
     /// Whether the user exists and is enabled.
     fn is_user_active(&mut self, user_id: &str) -> StoreResult<bool>;
-    /// Stores the grant a code created, links it to the code, and stores
+    /// Stores the grant a code created (named when it was redeemed) and
     /// the grant's first refresh token, if any.
     fn record_grant(
         &mut self,
         grant: &Grant,
-        code_digest: &str,
         refresh_token: Option<&RefreshToken>,
     ) -> StoreResult<()>;
 }
@@ -64,9 +64,10 @@ impl CodeGrantTx for Transaction<'_> {
     fn redeem_code(
         &mut self,
         code_digest: &str,
+        grant_id: &str,
         now: i64,
     ) -> StoreResult<Option<AuthorizationCode>> {
-        self.redeem_authorization_code(code_digest, now)
+        self.redeem_authorization_code(code_digest, grant_id, now)
     }
 
     fn code_grant(&mut self, code_digest: &str) -> StoreResult<Option<(String, String)>> {
@@ -84,10 +85,9 @@ impl CodeGrantTx for Transaction<'_> {
     fn record_grant(
         &mut self,
         grant: &Grant,
-        code_digest: &str,
         refresh_token: Option<&RefreshToken>,
     ) -> StoreResult<()> {
-        self.create_code_grant(grant, code_digest)?;
+        self.create_code_grant(grant)?;
         refresh_token.map_or(Ok(()), |token| self.insert_refresh_token(token))
     }
 }
@@ -162,10 +162,12 @@ pub fn redeem(
     now: i64,
 ) -> StoreResult<Result<Redeemed, Refused>> {
     let code_digest = digest(exchange.code);
+    let grant_id = random_token(16);
     storage.in_transaction(|tx| {
         // Redeeming first makes the code single-use even when the request
-        // turns out to be wrong: a code presented wrongly is burnt.
-        let Some(code) = tx.redeem_code(&code_digest, now)? else {
+        // turns out to be wrong: a code presented wrongly is burnt (its
+        // grant is then never created, and a replay revokes nothing).
+        let Some(code) = tx.redeem_code(&code_digest, &grant_id, now)? else {
             let revoked = match tx.code_grant(&code_digest)? {
                 // Only the first replay revokes; later ones find it done.
                 Some((grant_id, user_id)) if tx.revoke_grant(&grant_id, now)? => {
@@ -194,7 +196,7 @@ pub fn redeem(
                 lifetimes.access_token
             };
         let grant = Grant {
-            id: random_token(16),
+            id: grant_id.clone(),
             client_id: client.client_id.clone(),
             user_id: code.user_id.clone(),
             sid: code.sid.clone(),
@@ -209,7 +211,7 @@ pub fn redeem(
         let refresh = refreshable.then(|| {
             issue::new_refresh_token(client, &grant, &grant.scope, lifetimes.refresh_idle, now)
         });
-        tx.record_grant(&grant, &code_digest, refresh.as_ref().map(|(_, row)| row))?;
+        tx.record_grant(&grant, refresh.as_ref().map(|(_, row)| row))?;
         Ok(Ok(Redeemed {
             grant,
             nonce: code.nonce,
@@ -514,9 +516,10 @@ mod tests {
             fn redeem_code(
                 &mut self,
                 digest: &str,
+                grant_id: &str,
                 now: i64,
             ) -> StoreResult<Option<AuthorizationCode>> {
-                CodeGrantTx::redeem_code(self.0, digest, now)
+                CodeGrantTx::redeem_code(self.0, digest, grant_id, now)
             }
             fn code_grant(&mut self, digest: &str) -> StoreResult<Option<(String, String)>> {
                 CodeGrantTx::code_grant(self.0, digest)
@@ -530,10 +533,9 @@ mod tests {
             fn record_grant(
                 &mut self,
                 grant: &Grant,
-                code_digest: &str,
                 refresh_token: Option<&RefreshToken>,
             ) -> StoreResult<()> {
-                CodeGrantTx::record_grant(self.0, grant, code_digest, refresh_token)?;
+                CodeGrantTx::record_grant(self.0, grant, refresh_token)?;
                 Err(StoreError::Corrupt("the node died here".into()))
             }
         }

@@ -59,11 +59,13 @@ impl CodeGrantTx for Rows {
     fn redeem_code(
         &mut self,
         code_digest: &str,
+        grant_id: &str,
         now: i64,
     ) -> StoreResult<Option<AuthorizationCode>> {
         Ok(self.codes.get_mut(code_digest).and_then(|code| {
             (code.redeemed_at.is_none() && code.expires_at > now).then(|| {
                 code.redeemed_at = Some(now);
+                code.grant_id = Some(grant_id.to_owned());
                 code.clone()
             })
         }))
@@ -94,13 +96,9 @@ impl CodeGrantTx for Rows {
     fn record_grant(
         &mut self,
         grant: &Grant,
-        code_digest: &str,
         refresh_token: Option<&RefreshToken>,
     ) -> StoreResult<()> {
         self.grants.insert(grant.id.clone(), grant.clone());
-        if let Some(code) = self.codes.get_mut(code_digest) {
-            code.grant_id = Some(grant.id.clone());
-        }
         write_failure(self)?;
         if let Some(token) = refresh_token {
             self.refresh_tokens

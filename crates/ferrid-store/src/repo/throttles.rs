@@ -118,11 +118,15 @@ impl Store {
     }
 
     /// Forgets the failures of `subjects` (after a complete login), in
-    /// one statement: a login runs it for three subjects.
+    /// one statement: a login runs it for three subjects. Most logins
+    /// follow no failure, so a read first spares them the write (on
+    /// SQLite, the database-wide write lock).
     pub fn clear_login_failures(&self, subjects: &[String]) -> StoreResult<()> {
         let mut connection = self.connection()?;
-        diesel::delete(login_throttles::table.filter(login_throttles::subject.eq_any(subjects)))
-            .execute(&mut connection)?;
+        let failing = || login_throttles::table.filter(login_throttles::subject.eq_any(subjects));
+        if diesel::select(diesel::dsl::exists(failing())).get_result(&mut connection)? {
+            diesel::delete(failing()).execute(&mut connection)?;
+        }
         Ok(())
     }
 }

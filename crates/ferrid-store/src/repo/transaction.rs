@@ -66,13 +66,16 @@ impl Store {
 }
 
 impl Transaction<'_> {
-    /// Redeems a code: marks it used and returns it, exactly once. The
-    /// conditional UPDATE is the first statement, so of concurrent
-    /// redemptions one wins and the others wait for its commit and then
-    /// find the code redeemed (and its grant recorded).
+    /// Redeems a code: marks it used by the grant `grant_id` (which the
+    /// caller creates next, in this transaction) and returns it, exactly
+    /// once. The conditional UPDATE is the first statement, so of
+    /// concurrent redemptions one wins and the others wait for its commit
+    /// and then find the code redeemed (and its grant recorded). Naming
+    /// the grant here, not after creating it, saves a statement.
     pub fn redeem_authorization_code(
         &mut self,
         code_digest: &str,
+        grant_id: &str,
         now: i64,
     ) -> StoreResult<Option<AuthorizationCode>> {
         let claimed = diesel::update(
@@ -81,7 +84,10 @@ impl Transaction<'_> {
                 .filter(authorization_codes::redeemed_at.is_null())
                 .filter(authorization_codes::expires_at.gt(now)),
         )
-        .set(authorization_codes::redeemed_at.eq(now))
+        .set((
+            authorization_codes::redeemed_at.eq(now),
+            authorization_codes::grant_id.eq(grant_id),
+        ))
         .execute(self.connection)?;
         if claimed != 1 {
             return Ok(None);
@@ -108,13 +114,11 @@ impl Transaction<'_> {
             .and_then(|(grant_id, user_id)| Some((grant_id?, user_id))))
     }
 
-    /// Stores the grant a redeemed code created, and records it on the code.
-    pub fn create_code_grant(&mut self, grant: &Grant, code_digest: &str) -> StoreResult<()> {
+    /// Stores the grant a redeemed code created (the code already names
+    /// it).
+    pub fn create_code_grant(&mut self, grant: &Grant) -> StoreResult<()> {
         diesel::insert_into(grant_rows::table)
             .values(grant)
-            .execute(self.connection)?;
-        diesel::update(authorization_codes::table.find(code_digest))
-            .set(authorization_codes::grant_id.eq(&grant.id))
             .execute(self.connection)?;
         Ok(())
     }

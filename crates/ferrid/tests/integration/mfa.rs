@@ -193,7 +193,12 @@ on_both_backends!(
         let page = garbage.text().await.unwrap();
         let accepted = other.submit_code(&server.issuer, &page, &next).await;
         assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
-        assert!(location(&accepted).contains("/authorize/continue"));
+        // Consent was given before: straight back to the client.
+        let back = location(&accepted);
+        assert!(
+            back.starts_with(&client.redirect_uri) && back.contains("code="),
+            "{back}"
+        );
     }
 );
 

@@ -44,7 +44,7 @@ on_both_backends!(
                 std::thread::spawn(move || {
                     barrier.wait();
                     store.write_transaction(|tx| {
-                        tx.redeem_authorization_code(&digest("the-code"), now + 1)
+                        tx.redeem_authorization_code(&digest("the-code"), "grant", now + 1)
                     })
                 })
             })
@@ -68,7 +68,11 @@ on_both_backends!(
         server.store.insert_authorization_code(&late).unwrap();
         assert!(server
             .store
-            .write_transaction(|tx| tx.redeem_authorization_code(&digest("late"), now + 60))
+            .write_transaction(|tx| tx.redeem_authorization_code(
+                &digest("late"),
+                "grant",
+                now + 60
+            ))
             .unwrap()
             .is_none());
     }

@@ -146,7 +146,7 @@ pub async fn confirm(
     }
     announce_enrolment(&state, &http, &user).await?;
     // The user just proved the device: the session is two-factor now.
-    let cookie = session::elevate(&state, &current, crate::acr::amr_with_otp()).await?;
+    let raised = session::elevate(&state, &current, crate::acr::amr_with_otp()).await?;
     let continue_to = if request_id.is_empty() {
         paths::ACCOUNT_SECURITY.to_owned()
     } else {
@@ -157,7 +157,7 @@ pub async fn confirm(
         )
     };
     let mut response = recovery_codes_page(&codes, &continue_to);
-    if let Some(cookie) = cookie {
+    if let Some((cookie, _)) = raised {
         response.add_cookie(&cookie).map_err(Internal::log)?;
     }
     Ok(response)
