@@ -354,6 +354,18 @@ pub fn admin_http_server(
     serve(state, listener, workers, tls, Surface::Admin)
 }
 
+/// Blocking threads each HTTP worker may start. Nearly all blocking work
+/// is database work, which cannot run on more threads than the pool has
+/// connections (the rest would only wait for one, each thread with its
+/// stack and allocator arena: actix's default of 512 per worker let a
+/// load of 32 connections start 36 threads); the few spare ones keep
+/// mail and key operations from queueing behind it.
+fn blocking_threads(max_connections: u32) -> usize {
+    usize::try_from(max_connections)
+        .unwrap_or(usize::MAX)
+        .saturating_add(4)
+}
+
 fn serve(
     state: AppState,
     listener: TcpListener,
@@ -370,6 +382,7 @@ fn serve(
         Surface::Admin => String::new(),
     };
     let hsts = state.settings.security.hsts_max_age.map(tls::hsts);
+    let blocking_threads = blocking_threads(state.store.settings().max_connections);
     let rate_limiter = web::Data::from(state.rate_limiter.clone());
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -417,6 +430,7 @@ fn serve(
         }
     })
     .workers(workers)
+    .worker_max_blocking_threads(blocking_threads)
     .shutdown_timeout(shutdown_timeout);
     let server = match tls {
         Some(config) => server.listen_rustls_0_23(listener, config)?,

@@ -1,7 +1,9 @@
 //! Password hashing with Argon2id, PHC strings in the database.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    Output, ParamsString, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
@@ -40,8 +42,9 @@ impl Default for Argon2Params {
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
     params: Argon2Params,
-    /// A hash of a random password, verified against when the user is
-    /// unknown so that unknown and known users cost the same work.
+    /// A PHC string with the configured parameters that no password
+    /// matches, verified against when the user is unknown so that unknown
+    /// and known users cost the same work.
     dummy_hash: String,
 }
 
@@ -56,14 +59,12 @@ impl PasswordHasher {
             None,
         )
         .map_err(|error| StoreError::PasswordHash(error.to_string()))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut hasher = PasswordHasher {
-            argon2,
+        let dummy_hash = unmatchable_hash(&params)?;
+        Ok(PasswordHasher {
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             params: configured,
-            dummy_hash: String::new(),
-        };
-        hasher.dummy_hash = hasher.hash(&crate::secret::random_token(16))?;
-        Ok(hasher)
+            dummy_hash,
+        })
     }
 
     /// Hashes a password into a PHC string with a fresh random salt.
@@ -115,6 +116,24 @@ impl PasswordHasher {
     }
 }
 
+/// A PHC string with `params`, a random salt and a random "hash" that no
+/// password produces (2^-256). Built, not computed: hashing a password
+/// here would cost every start (and every CLI command) one Argon2id run
+/// and leave its memory (19 MiB by default) in the allocator's heap.
+fn unmatchable_hash(params: &Params) -> StoreResult<String> {
+    let failed = |error: argon2::password_hash::Error| StoreError::PasswordHash(error.to_string());
+    let salt = SaltString::generate(&mut OsRng);
+    let random: [u8; 32] = rand::random();
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&random).map_err(failed)?),
+    };
+    Ok(hash.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +154,21 @@ mod tests {
         assert!(!hasher.verify("correct horse", "not a phc string"));
         assert!(!hasher.verify_unknown_user("correct horse"));
         assert!(!hasher.needs_rehash(&hash));
+    }
+
+    #[test]
+    fn the_unknown_user_hash_has_the_configured_cost_and_matches_nothing() {
+        let hasher = PasswordHasher::new(CHEAP).unwrap();
+        let dummy = PasswordHash::new(&hasher.dummy_hash).expect("a well-formed PHC string");
+        // Same algorithm and parameters as a real hash: the same work.
+        assert!(!hasher.needs_rehash(&hasher.dummy_hash));
+        assert_eq!(dummy.hash.map(|hash| hash.len()), Some(32));
+        assert!(!hasher.verify("", &hasher.dummy_hash));
+        assert_ne!(
+            hasher.dummy_hash,
+            PasswordHasher::new(CHEAP).unwrap().dummy_hash,
+            "each start draws a new salt and output"
+        );
     }
 
     #[test]
