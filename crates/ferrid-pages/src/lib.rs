@@ -29,6 +29,12 @@ pub const STYLESHEET: &str = include_str!("../../../static/ferrid.css");
 /// Where the stylesheet is served.
 pub const STYLESHEET_PATH: &str = "/static/ferrid.css";
 
+/// The script that submits a form-post response, served at
+/// [`FORM_POST_SCRIPT_PATH`].
+pub const FORM_POST_SCRIPT: &str = include_str!("../../../static/form_post.js");
+/// Where the form-post script is served.
+pub const FORM_POST_SCRIPT_PATH: &str = "/static/form_post.js";
+
 /// Rendering failed (a template bug, not bad input).
 pub type RenderError = askama::Error;
 
@@ -245,6 +251,18 @@ pub struct VerifyEmailPage<'a> {
     pub token: &'a str,
     /// Anti-CSRF token echoed by the form.
     pub csrf_token: &'a str,
+}
+
+/// An authorization response delivered with `response_mode=form_post`:
+/// a form the page's script posts to the client at once (a button does it
+/// without script).
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    /// The client's verified redirect URI.
+    pub action: &'a str,
+    /// The response parameters.
+    pub fields: &'a [(&'a str, &'a str)],
 }
 
 /// A message with an optional link onwards.

@@ -8,7 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_pages::Template;
 
-/// Content-Security-Policy of every response: no script at all, styles
+/// Content-Security-Policy of every response: no script (the form-post
+/// page alone allows its one script: [`allow_form_post_to`]), styles
 /// only from this origin, forms posted only here, and no framing
 /// (clickjacking). Pages whose forms end in a redirect to a client add
 /// its origin to `form-action` ([`allow_form_redirect_to`]).
@@ -38,7 +39,23 @@ pub fn policy_with_form_redirect_to(redirect_uri: &str) -> String {
 /// Sets the policy of [`policy_with_form_redirect_to`] on `response` (the
 /// default headers then leave it alone).
 pub fn allow_form_redirect_to(response: &mut HttpResponse, redirect_uri: &str) {
-    if let Ok(value) = header::HeaderValue::from_str(&policy_with_form_redirect_to(redirect_uri)) {
+    set_policy(response, &policy_with_form_redirect_to(redirect_uri));
+}
+
+/// The policy of a form-post response page: the form goes to
+/// `redirect_uri`'s origin, and the one script that submits it comes from
+/// this origin (still no inline script).
+pub fn allow_form_post_to(response: &mut HttpResponse, redirect_uri: &str) {
+    let policy = policy_with_form_redirect_to(redirect_uri).replacen(
+        "default-src 'none';",
+        "default-src 'none'; script-src 'self';",
+        1,
+    );
+    set_policy(response, &policy);
+}
+
+fn set_policy(response: &mut HttpResponse, policy: &str) {
+    if let Ok(value) = header::HeaderValue::from_str(policy) {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);

@@ -154,13 +154,17 @@ pub fn routes(config: &mut web::ServiceConfig) {
     page_assets(config);
 }
 
-/// The styles and logo every page loads.
+/// The styles, logo and script the pages load.
 fn page_assets(config: &mut web::ServiceConfig) {
     use endpoints::{assets, console};
     config
         .route(
             ferrid_pages::STYLESHEET_PATH,
             web::get().to(assets::stylesheet),
+        )
+        .route(
+            ferrid_pages::FORM_POST_SCRIPT_PATH,
+            web::get().to(assets::form_post_script),
         )
         .route(
             paths::BRANDING_STYLESHEET,

@@ -10,6 +10,7 @@ use ferrid_tokens::Keyring;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::authorize::request::ResponseMode;
 use crate::error::Internal;
 use crate::paths;
 use crate::pkce;
@@ -115,7 +116,7 @@ impl Metadata {
             "jwks_uri": settings.endpoint(paths::JWKS),
             "scopes_supported": scopes::Scope::ALL.map(scopes::Scope::as_str),
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": ResponseMode::SUPPORTED,
             "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algorithms,

@@ -117,6 +117,7 @@ mod tests {
         AuthorizationRequest {
             client_id: "c".into(),
             redirect_uri: "https://c/cb".into(),
+            response_mode: Default::default(),
             scopes: vec!["openid".into(), "email".into()],
             state: None,
             nonce: None,

@@ -9,9 +9,9 @@ use ferrid_store::{AuthorizationCode, Client, PendingAuthorization, Session, Use
 use url::Url;
 
 use crate::authorize::decide::{decide, Authentication, Next};
-use crate::authorize::request::AuthorizationRequest;
+use crate::authorize::request::{AuthorizationRequest, ResponseMode};
 use crate::error::{ErrorCode, Internal, OAuthError, PageError};
-use crate::http::{allow_form_redirect_to, see_other};
+use crate::http::{allow_form_post_to, allow_form_redirect_to, html_response, see_other};
 use crate::paths;
 use crate::state::AppState;
 use crate::{forms, session};
@@ -267,6 +267,7 @@ pub async fn fail(
     Ok(redirect_error(
         state,
         &pending.request.redirect_uri,
+        pending.request.response_mode,
         pending.request.state.as_deref(),
         &error,
     ))
@@ -328,14 +329,19 @@ pub async fn issue_code(
         response.push(("state", client_state));
     }
     response.push(("iss", &state.settings.issuer));
-    Ok(redirect_to_client(&request.redirect_uri, &response))
+    Ok(respond_to_client(
+        &request.redirect_uri,
+        request.response_mode,
+        &response,
+    ))
 }
 
-/// Redirects an error to a verified redirect URI (RFC 6749 §4.1.2.1) with
-/// `state` and `iss` (RFC 9207).
+/// Sends an error to a verified redirect URI (RFC 6749 §4.1.2.1) with
+/// `state` and `iss` (RFC 9207), in `mode`.
 pub fn redirect_error(
     state: &AppState,
     redirect_uri: &str,
+    mode: ResponseMode,
     client_state: Option<&str>,
     error: &OAuthError,
 ) -> HttpResponse {
@@ -347,7 +353,32 @@ pub fn redirect_error(
         response.push(("state", client_state));
     }
     response.push(("iss", &state.settings.issuer));
-    redirect_to_client(redirect_uri, &response)
+    respond_to_client(redirect_uri, mode, &response)
+}
+
+/// Delivers `parameters` to a verified redirect URI in `mode`.
+fn respond_to_client(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    parameters: &[(&str, &str)],
+) -> HttpResponse {
+    match mode {
+        ResponseMode::Query => redirect_to_client(redirect_uri, parameters),
+        ResponseMode::FormPost => form_post(redirect_uri, parameters),
+    }
+}
+
+/// The form-post page: a `200` whose form, posted by the page's script,
+/// carries the response. Its policy allows that one script from this
+/// origin and a form posted to the client's origin.
+fn form_post(redirect_uri: &str, parameters: &[(&str, &str)]) -> HttpResponse {
+    let page = ferrid_pages::FormPostPage {
+        action: redirect_uri,
+        fields: parameters,
+    };
+    let mut response = html_response(StatusCode::OK, &page);
+    allow_form_post_to(&mut response, redirect_uri);
+    response
 }
 
 fn redirect_to_client(redirect_uri: &str, parameters: &[(&str, &str)]) -> HttpResponse {

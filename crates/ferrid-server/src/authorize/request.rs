@@ -35,6 +35,33 @@ pub struct Prompt {
     pub consent: bool,
 }
 
+/// How the response reaches the client's redirect URI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// In the query string of a `303` redirect (RFC 6749 §4.1.2), the
+    /// default for `response_type=code`.
+    #[default]
+    Query,
+    /// In the body of a form the browser posts (OAuth 2.0 Form Post
+    /// Response Mode): out of the URL, its history and its logs.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The modes `response_modes_supported` lists.
+    pub const SUPPORTED: [&'static str; 2] = ["query", "form_post"];
+
+    /// The mode a request names; `None` if it names one not supported.
+    pub fn parse(value: Option<&str>) -> Option<ResponseMode> {
+        match value {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            Some(_) => None,
+        }
+    }
+}
+
 /// A validated authorization request, kept server-side while the user
 /// logs in and consents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +70,9 @@ pub struct AuthorizationRequest {
     pub client_id: String,
     /// The redirect URI, registered for the client.
     pub redirect_uri: String,
+    /// How the response is delivered to it.
+    #[serde(default)]
+    pub response_mode: ResponseMode,
     /// Requested scopes, all allowed for the client.
     pub scopes: Vec<String>,
     /// Opaque client state, echoed back.
@@ -89,6 +119,8 @@ pub enum Rejection {
     Redirect {
         /// Verified redirect URI.
         redirect_uri: String,
+        /// How to deliver the error to it.
+        response_mode: ResponseMode,
         /// The request's state, echoed.
         state: Option<String>,
         /// The error.
@@ -164,15 +196,25 @@ pub fn validate(
             format!("The state parameter is longer than {MAX_STATE} characters."),
         )));
     }
+    // Parsed first, so every later error is delivered the way the client
+    // asked; an unsupported mode itself is answered in the query.
+    let requested_mode = ResponseMode::parse(params.get("response_mode"));
     let reject = |error: OAuthError| Rejection::Redirect {
         redirect_uri: redirect_uri.to_owned(),
+        response_mode: requested_mode.unwrap_or_default(),
         state: state.map(str::to_owned),
         error,
+    };
+    let Some(response_mode) = requested_mode else {
+        return Err(reject(OAuthError::invalid_request(
+            "response_mode must be query or form_post",
+        )));
     };
     validate_for_client(params, client, apis)
         .map(|checked| AuthorizationRequest {
             client_id: client.client_id.clone(),
             redirect_uri: redirect_uri.to_owned(),
+            response_mode,
             state: state.map(str::to_owned),
             ..checked
         })
@@ -206,14 +248,6 @@ fn validate_for_client(
                 "only response_type=code is supported",
             ))
         }
-    }
-    if params
-        .get("response_mode")
-        .is_some_and(|mode| mode != "query")
-    {
-        return Err(OAuthError::invalid_request(
-            "only response_mode=query is supported",
-        ));
     }
     if !client.allows_grant(ferrid_store::GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
@@ -304,6 +338,7 @@ fn validate_for_client(
     Ok(AuthorizationRequest {
         client_id: String::new(),
         redirect_uri: String::new(),
+        response_mode: ResponseMode::Query,
         resources,
         scopes,
         state: None,
@@ -603,6 +638,27 @@ mod tests {
             &Apis::default()
         )
         .is_ok());
+        let form_post = validate(
+            &params("&response_mode=form_post"),
+            Some(&confidential),
+            &Apis::default(),
+        );
+        assert!(
+            matches!(&form_post, Ok(request) if request.response_mode == ResponseMode::FormPost),
+            "{form_post:?}"
+        );
+        // Later errors go back the way the client asked for.
+        assert!(matches!(
+            validate(
+                &params("&response_mode=form_post&prompt=bogus"),
+                Some(&confidential),
+                &Apis::default()
+            ),
+            Err(Rejection::Redirect {
+                response_mode: ResponseMode::FormPost,
+                ..
+            })
+        ));
         assert_eq!(
             check("&prompt=select_account", &confidential),
             ErrorCode::InvalidRequest

@@ -10,3 +10,11 @@ pub async fn stylesheet() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(ferrid_pages::STYLESHEET)
 }
+
+/// The script of the form-post response page.
+pub async fn form_post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(ferrid_pages::FORM_POST_SCRIPT)
+}

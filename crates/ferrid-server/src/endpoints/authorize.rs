@@ -61,6 +61,7 @@ async fn authorize(
                     None => return Ok(flow::redirect_error(
                         state,
                         &request.redirect_uri,
+                        request.response_mode,
                         request.state.as_deref(),
                         &OAuthError::invalid_request(
                             "id_token_hint is not an ID token this server issued to this client",
@@ -79,11 +80,13 @@ async fn authorize(
         Err(Rejection::Page(page)) => Err(page),
         Err(Rejection::Redirect {
             redirect_uri,
+            response_mode,
             state: client_state,
             error,
         }) => Ok(flow::redirect_error(
             state,
             &redirect_uri,
+            response_mode,
             client_state.as_deref(),
             &error,
         )),

@@ -25,6 +25,7 @@ mod crash;
 mod database_faults;
 mod deployment;
 mod disk_full;
+mod form_post;
 mod issuer_path;
 mod keys;
 mod least_privilege;
