@@ -178,6 +178,8 @@ pub struct ClientForm {
     pub require_mfa: bool,
     /// PKCE required (confidential clients may opt out).
     pub require_pkce: bool,
+    /// Only pushed authorization requests (RFC 9126) are accepted.
+    pub require_pushed_requests: bool,
     /// Requests per minute; empty for the server's default.
     pub rate_limit_per_minute: String,
 }

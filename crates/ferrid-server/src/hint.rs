@@ -6,6 +6,9 @@
 
 use ferrid_tokens::IdTokenClaims;
 
+use crate::authorize::request::AuthorizationRequest;
+use crate::error::OAuthError;
+use crate::http::Params;
 use crate::state::AppState;
 
 /// The claims of a valid hint, or `None`.
@@ -22,4 +25,24 @@ pub fn verify(state: &AppState, hint: &str, client_id: Option<&str>) -> Option<I
         return None;
     }
     Some(claims)
+}
+
+/// Applies an authorization request's `id_token_hint`, if it has one: only
+/// the user it names may then answer without a new login. A hint that is
+/// not an ID token this server issued to the client is `invalid_request`.
+pub fn apply(
+    state: &AppState,
+    params: &Params,
+    request: &mut AuthorizationRequest,
+) -> Result<(), OAuthError> {
+    let Some(raw) = params.get("id_token_hint") else {
+        return Ok(());
+    };
+    let claims = verify(state, raw, Some(&request.client_id)).ok_or_else(|| {
+        OAuthError::invalid_request(
+            "id_token_hint is not an ID token this server issued to this client",
+        )
+    })?;
+    request.expected_subject = Some(claims.sub);
+    Ok(())
 }

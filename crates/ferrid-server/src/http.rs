@@ -235,6 +235,12 @@ impl Params {
         self.values.get(name).map(String::as_str)
     }
 
+    /// These parameters and `name` = `value` (which must not be present).
+    pub fn with(mut self, name: &str, value: &str) -> Params {
+        self.values.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
     /// Every distinct value of a parameter that may repeat (`resource`).
     pub fn all(&self, name: &str) -> &[String] {
         self.repeated.get(name).map_or(&[], Vec::as_slice)

@@ -44,6 +44,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod request_id;
 pub mod resources;
+pub mod response_mode;
 pub mod security;
 pub mod session;
 pub mod settings;
@@ -144,6 +145,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::post().to(account::verify_email::verify),
         )
         .route(paths::TOKEN, web::post().to(token::token))
+        .route(paths::PAR, web::post().to(endpoints::par::push))
         .route(paths::INTROSPECT, web::post().to(introspect::introspect))
         .route(paths::REVOKE, web::post().to(revoke::revoke))
         .route(paths::USERINFO, web::get().to(userinfo::get))

@@ -10,10 +10,10 @@ use ferrid_tokens::Keyring;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::authorize::request::ResponseMode;
 use crate::error::Internal;
 use crate::paths;
 use crate::pkce;
+use crate::response_mode::ResponseMode;
 use crate::settings::{Settings, METADATA_MAX_AGE};
 use ferrid_service::scopes;
 
@@ -109,6 +109,8 @@ impl Metadata {
             "issuer": settings.issuer,
             "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
             "token_endpoint": settings.endpoint(paths::TOKEN),
+            "pushed_authorization_request_endpoint": settings.endpoint(paths::PAR),
+            "require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
             "userinfo_endpoint": settings.endpoint(paths::USERINFO),
             "introspection_endpoint": settings.endpoint(paths::INTROSPECT),
             "revocation_endpoint": settings.endpoint(paths::REVOKE),

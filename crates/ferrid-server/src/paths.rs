@@ -10,6 +10,8 @@ pub const AUTHORIZE: &str = "/authorize";
 pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
 /// Token endpoint.
 pub const TOKEN: &str = "/token";
+/// Pushed authorization requests (RFC 9126).
+pub const PAR: &str = "/par";
 /// UserInfo endpoint.
 pub const USERINFO: &str = "/userinfo";
 /// Token introspection (RFC 7662).

@@ -17,6 +17,12 @@ pub const MAX_AUTHORIZATION_CODE_TTL: i64 = 60;
 pub const DEFAULT_SESSION_TTL: i64 = 12 * 3600;
 /// How long a user has to finish logging in: 15 minutes.
 pub const DEFAULT_LOGIN_TTL: i64 = 15 * 60;
+/// How long a pushed request's `request_uri` may be used: a minute, the
+/// time for the client to send the browser (RFC 9126 §2.2).
+pub const DEFAULT_PUSHED_REQUEST_TTL: i64 = 60;
+/// The longest a `request_uri` may be made to live: it is a bearer
+/// reference to a request, so it should not outlive a login.
+pub const MAX_PUSHED_REQUEST_TTL: i64 = 600;
 /// Default refresh-token idle lifetime: 14 days without use.
 pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 14 * 24 * 3600;
 /// Default refresh-token absolute lifetime: 90 days after the login.
@@ -81,6 +87,10 @@ pub struct Settings {
     pub session_ttl: i64,
     /// Time allowed to complete a login, seconds.
     pub login_ttl: i64,
+    /// Lifetime of a pushed request's `request_uri`, seconds.
+    pub pushed_request_ttl: i64,
+    /// Whether every client must push its authorization requests first.
+    pub require_pushed_authorization_requests: bool,
     /// Algorithm of access tokens (server-wide).
     pub access_token_alg: SigningAlgorithm,
     /// Refresh-token idle lifetime, seconds (per-client overridable).
@@ -131,6 +141,8 @@ impl Settings {
             authorization_code_ttl: DEFAULT_AUTHORIZATION_CODE_TTL,
             session_ttl: DEFAULT_SESSION_TTL,
             login_ttl: DEFAULT_LOGIN_TTL,
+            pushed_request_ttl: DEFAULT_PUSHED_REQUEST_TTL,
+            require_pushed_authorization_requests: false,
             access_token_alg: SigningAlgorithm::Rs256,
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: DEFAULT_REFRESH_ABSOLUTE_TTL,

@@ -44,6 +44,9 @@ pub struct ClientRegistration {
     /// Let a confidential client skip PKCE. Off by default: new clients
     /// must use it whatever their type (RFC 9700 §2.1.1).
     pub pkce_optional: bool,
+    /// Accept only authorization requests the client pushed first
+    /// (RFC 9126 `require_pushed_authorization_requests`).
+    pub require_pushed_requests: bool,
     /// The client's own limit on requests per minute at the token,
     /// introspection and revocation endpoints (`None`: the server's
     /// default; 0: none).
@@ -350,6 +353,8 @@ pub struct ClientUpdate {
     pub require_mfa: Option<bool>,
     /// Whether a confidential client must use PKCE.
     pub require_pkce: Option<bool>,
+    /// Whether the client may only start pushed authorization requests.
+    pub require_pushed_requests: Option<bool>,
     /// A new request limit per minute (0: none).
     pub rate_limit_per_minute: Option<u32>,
     /// New space-separated scopes the client may request (replacing the
@@ -390,6 +395,13 @@ pub fn update(
             client_id,
         )?;
         changes.push(format!("require_pkce={required}"));
+    }
+    if let Some(required) = update.require_pushed_requests {
+        found(
+            store.set_client_require_pushed_requests(client_id, required),
+            client_id,
+        )?;
+        changes.push(format!("require_pushed_authorization_requests={required}"));
     }
     if let Some(per_minute) = update.rate_limit_per_minute {
         let stored = i32::try_from(per_minute).map_err(|_| RegistrationError::RateLimit)?;
@@ -509,6 +521,7 @@ pub fn ensure_console_client(store: &Store, redirect_uri: &str, now: i64) -> Sto
                 jwks_uri: None,
                 require_mfa: true,
                 require_pkce: true,
+                require_pushed_requests: false,
                 rate_limit_per_minute: None,
                 disabled: false,
             };
@@ -556,6 +569,8 @@ pub struct ClientView<'a> {
     pub require_mfa: bool,
     /// `require_pkce`.
     pub require_pkce: bool,
+    /// `require_pushed_authorization_requests` (RFC 9126).
+    pub require_pushed_authorization_requests: bool,
     /// `rate_limit_per_minute`.
     pub rate_limit_per_minute: Option<i32>,
     /// `disabled`: the client gets no code and no token.
@@ -585,6 +600,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             backchannel_logout_uri: client.backchannel_logout_uri.as_deref(),
             require_mfa: client.require_mfa,
             require_pkce: client.require_pkce || !client.auth_method.is_confidential(),
+            require_pushed_authorization_requests: client.require_pushed_requests,
             rate_limit_per_minute: client.rate_limit_per_minute,
             disabled: client.disabled,
             created_at: crate::clock::timestamp(client.created_at),
@@ -695,6 +711,7 @@ pub fn register(
             require_mfa: registration.require_mfa,
             // Public clients always need PKCE, whatever is stored.
             require_pkce: !registration.pkce_optional,
+            require_pushed_requests: registration.require_pushed_requests,
             rate_limit_per_minute,
             disabled: false,
         },
@@ -933,6 +950,7 @@ mod tests {
             backchannel_logout_uri: None,
             require_mfa: false,
             pkce_optional: false,
+            require_pushed_requests: false,
             rate_limit_per_minute: None,
             jwks: None,
             jwks_uri: None,

@@ -31,6 +31,7 @@ pub use repo::installation::Installation;
 pub use repo::keys::SealedKind;
 pub use repo::logout_deliveries::LogoutDelivery;
 pub use repo::mfa::TotpEnrolment;
+pub use repo::pushed_requests::PushedRequest;
 pub use repo::roles::{Group, Principal, RoleGrant};
 pub use repo::sessions::Session;
 pub use repo::throttles::LoginThrottle;

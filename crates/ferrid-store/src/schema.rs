@@ -41,6 +41,16 @@ diesel::table! {
         require_pkce -> Bool,
         rate_limit_per_minute -> Nullable<Integer>,
         disabled -> Bool,
+        require_pushed_requests -> Bool,
+    }
+}
+
+diesel::table! {
+    pushed_authorization_requests (uri_digest) {
+        uri_digest -> Text,
+        client_id -> Text,
+        parameters -> Text,
+        expires_at -> BigInt,
     }
 }
 
@@ -286,6 +296,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_requests -> clients (client_id));
+diesel::joinable!(pushed_authorization_requests -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
@@ -338,6 +349,7 @@ diesel::joinable!(admin_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     installation,
+    pushed_authorization_requests,
     admin_sessions,
     branding,
     token_counts,

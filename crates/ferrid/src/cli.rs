@@ -139,6 +139,10 @@ pub enum ClientCommand {
         /// public clients).
         #[arg(long, value_name = "true|false")]
         require_pkce: Option<bool>,
+        /// Whether the client may only start authorization requests it
+        /// pushed first to the PAR endpoint (RFC 9126).
+        #[arg(long, value_name = "true|false")]
+        require_par: Option<bool>,
         /// The client's own limit on requests per minute at the token,
         /// introspection and revocation endpoints (0: none).
         #[arg(long, value_name = "N")]
@@ -228,6 +232,10 @@ pub struct ClientCreate {
     /// cannot send it. Public clients need it regardless.
     #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
     pub require_pkce: bool,
+    /// Accept only authorization requests the client pushed first to the
+    /// PAR endpoint (RFC 9126); plain ones are refused.
+    #[arg(long)]
+    pub require_par: bool,
     /// The client's own limit on requests per minute at the token,
     /// introspection and revocation endpoints (default: the server's
     /// `rate_limits.client_requests_per_minute`; 0: none).

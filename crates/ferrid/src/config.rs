@@ -83,6 +83,11 @@ pub struct Config {
     pub session_ttl: i64,
     /// Time allowed to finish a login, seconds.
     pub login_ttl: i64,
+    /// Lifetime of a pushed authorization request's `request_uri`,
+    /// seconds (RFC 9126).
+    pub pushed_request_ttl: i64,
+    /// Accept only pushed authorization requests, from every client.
+    pub require_pushed_authorization_requests: bool,
     /// Refresh-token idle lifetime, seconds.
     pub refresh_idle_ttl: i64,
     /// Refresh-token absolute lifetime, seconds.
@@ -166,6 +171,8 @@ impl Default for Config {
             authorization_code_ttl: settings::DEFAULT_AUTHORIZATION_CODE_TTL,
             session_ttl: settings::DEFAULT_SESSION_TTL,
             login_ttl: settings::DEFAULT_LOGIN_TTL,
+            pushed_request_ttl: settings::DEFAULT_PUSHED_REQUEST_TTL,
+            require_pushed_authorization_requests: false,
             refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
             refresh_reuse_grace: ferrid_server::settings::DEFAULT_REFRESH_REUSE_GRACE,
@@ -324,6 +331,12 @@ impl Config {
         }
         if self.refresh_idle_ttl > self.refresh_absolute_ttl {
             bail!("invalid configuration: refresh_idle_ttl cannot exceed refresh_absolute_ttl");
+        }
+        if !(1..=settings::MAX_PUSHED_REQUEST_TTL).contains(&self.pushed_request_ttl) {
+            bail!(
+                "invalid configuration: pushed_request_ttl must be 1 to {} seconds",
+                settings::MAX_PUSHED_REQUEST_TTL
+            );
         }
         if !(1..=3600).contains(&self.client_assertion_max_lifetime) {
             bail!("invalid configuration: client_assertion_max_lifetime must be 1 to 3600 seconds");
@@ -528,6 +541,8 @@ impl Config {
         settings.authorization_code_ttl = self.authorization_code_ttl;
         settings.session_ttl = self.session_ttl;
         settings.login_ttl = self.login_ttl;
+        settings.pushed_request_ttl = self.pushed_request_ttl;
+        settings.require_pushed_authorization_requests = self.require_pushed_authorization_requests;
         settings.access_token_alg = self.access_token_algorithm()?;
         settings.refresh_idle_ttl = self.refresh_idle_ttl;
         settings.refresh_absolute_ttl = self.refresh_absolute_ttl;

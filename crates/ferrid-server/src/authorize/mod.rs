@@ -3,4 +3,5 @@
 
 pub mod decide;
 pub mod flow;
+pub mod pushed;
 pub mod request;

@@ -3,8 +3,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::authorize::flow;
-use crate::authorize::request::{self, Rejection};
+use ferrid_store::Client;
+
+use crate::authorize::request::{self, AuthorizationRequest, Rejection};
+use crate::authorize::{flow, pushed};
 use crate::error::{OAuthError, PageError};
 use crate::forms;
 use crate::hint;
@@ -52,30 +54,85 @@ async fn authorize(
             hint: Some("Contact the application's administrator.".into()),
         });
     }
+    // A request_uri of this server's refers to a pushed request; any
+    // other (a URL to fetch a request object from) is not supported, which
+    // validation answers.
+    let pushed_uri = params
+        .get("request_uri")
+        .filter(|uri| uri.starts_with(pushed::REQUEST_URI_PREFIX));
+    let request = match pushed_uri {
+        Some(request_uri) => pushed_request(state, client.as_ref(), request_uri).await?,
+        None => match validated(state, &params, client.as_ref()).await? {
+            Ok(request) => request,
+            Err(redirected_error) => return Ok(redirected_error),
+        },
+    };
+    // The browser is known by its anti-forgery cookie, set now if new
+    // (the login form needs it next anyway).
+    let browser = forms::FormToken::for_browser(state, http);
+    let pending = flow::store(state, request, &browser.value).await?;
+    let mut response = flow::proceed(state, http, pending).await?;
+    browser.set_cookie(&mut response)?;
+    Ok(response)
+}
+
+/// The request a client pushed earlier (RFC 9126 §4), named by the
+/// `request_uri` the browser brought with the `client_id` that pushed it.
+/// The other parameters are ignored: the pushed ones were validated and
+/// authenticated. No redirect URI is known yet, so failures are pages.
+async fn pushed_request(
+    state: &AppState,
+    client: Option<&Client>,
+    request_uri: &str,
+) -> Result<AuthorizationRequest, PageError> {
+    let Some(client) = client else {
+        return Err(PageError::bad_request(
+            "Invalid sign-in request",
+            "A request_uri needs the client_id of the application that pushed it.",
+        ));
+    };
+    pushed::take(state, &client.client_id, request_uri)
+        .await?
+        .ok_or_else(|| {
+            PageError::bad_request(
+                "Sign-in request expired",
+                "The request_uri is unknown, has expired or was used already.",
+            )
+            .with_hint("Return to the application and sign in again.")
+        })
+}
+
+/// Validates a request sent to the authorization endpoint itself: the
+/// request, or the error response to send the verified redirect URI.
+async fn validated(
+    state: &AppState,
+    params: &Params,
+    client: Option<&Client>,
+) -> Result<Result<AuthorizationRequest, HttpResponse>, PageError> {
     let apis = state.apis().await?;
-    match request::validate(&params, client.as_ref(), &apis) {
+    let refuse = |request: &AuthorizationRequest, error: OAuthError| {
+        flow::redirect_error(
+            state,
+            &request.redirect_uri,
+            request.response_mode,
+            request.state.as_deref(),
+            &error,
+        )
+    };
+    match request::validate(params, client, &apis) {
         Ok(mut request) => {
-            if let Some(raw) = params.get("id_token_hint") {
-                match hint::verify(state, raw, Some(&request.client_id)) {
-                    Some(claims) => request.expected_subject = Some(claims.sub),
-                    None => return Ok(flow::redirect_error(
-                        state,
-                        &request.redirect_uri,
-                        request.response_mode,
-                        request.state.as_deref(),
-                        &OAuthError::invalid_request(
-                            "id_token_hint is not an ID token this server issued to this client",
-                        ),
-                    )),
-                }
+            if client.is_some_and(|client| pushed::required(state, client)) {
+                return Ok(Err(refuse(
+                    &request,
+                    OAuthError::invalid_request(
+                        "this client must push its authorization requests to the pushed authorization request endpoint first",
+                    ),
+                )));
             }
-            // The browser is known by its anti-forgery cookie, set now if
-            // new (the login form needs it next anyway).
-            let browser = forms::FormToken::for_browser(state, http);
-            let pending = flow::store(state, request, &browser.value).await?;
-            let mut response = flow::proceed(state, http, pending).await?;
-            browser.set_cookie(&mut response)?;
-            Ok(response)
+            if let Err(error) = hint::apply(state, params, &mut request) {
+                return Ok(Err(refuse(&request, error)));
+            }
+            Ok(Ok(request))
         }
         Err(Rejection::Page(page)) => Err(page),
         Err(Rejection::Redirect {
@@ -83,13 +140,13 @@ async fn authorize(
             response_mode,
             state: client_state,
             error,
-        }) => Ok(flow::redirect_error(
+        }) => Ok(Err(flow::redirect_error(
             state,
             &redirect_uri,
             response_mode,
             client_state.as_deref(),
             &error,
-        )),
+        ))),
     }
 }
 

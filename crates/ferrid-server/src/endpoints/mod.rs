@@ -13,6 +13,7 @@ pub mod login_mfa;
 pub mod logout;
 pub mod metadata;
 pub mod metrics;
+pub mod par;
 pub mod password;
 pub mod revoke;
 pub mod token;

@@ -137,6 +137,9 @@ pub struct Client {
     /// Whether authorization requests must use PKCE even though the
     /// client is confidential (public clients always must).
     pub require_pkce: bool,
+    /// Whether the client may only start authorization requests it pushed
+    /// first (RFC 9126 `require_pushed_authorization_requests`).
+    pub require_pushed_requests: bool,
     /// The client's own limit on requests per minute at the token,
     /// introspection and revocation endpoints; `None`: the server's
     /// default; 0: none.
@@ -203,6 +206,7 @@ struct ClientRow {
     require_pkce: bool,
     rate_limit_per_minute: Option<i32>,
     disabled: bool,
+    require_pushed_requests: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -249,6 +253,7 @@ impl TryFrom<ClientRow> for Client {
             jwks_uri: row.jwks_uri,
             require_mfa: row.require_mfa,
             require_pkce: row.require_pkce,
+            require_pushed_requests: row.require_pushed_requests,
             rate_limit_per_minute: row.rate_limit_per_minute,
             disabled: row.disabled,
         })
@@ -289,6 +294,7 @@ impl Store {
                 clients::jwks_uri.eq(&client.jwks_uri),
                 clients::require_mfa.eq(client.require_mfa),
                 clients::require_pkce.eq(client.require_pkce),
+                clients::require_pushed_requests.eq(client.require_pushed_requests),
                 clients::rate_limit_per_minute.eq(client.rate_limit_per_minute),
                 clients::disabled.eq(client.disabled),
             ))
@@ -384,6 +390,23 @@ impl Store {
         let mut connection = self.connection()?;
         let updated = diesel::update(clients::table.find(client_id))
             .set(clients::require_pkce.eq(required))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    /// Sets whether this client may only start pushed authorization
+    /// requests.
+    pub fn set_client_require_pushed_requests(
+        &self,
+        client_id: &str,
+        required: bool,
+    ) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(client_id))
+            .set(clients::require_pushed_requests.eq(required))
             .execute(&mut connection)?;
         if updated == 0 {
             return Err(StoreError::NotFound("client"));

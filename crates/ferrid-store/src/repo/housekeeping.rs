@@ -5,15 +5,15 @@ use diesel::prelude::*;
 use crate::error::StoreResult;
 use crate::schema::{
     admin_sessions, audit_events, authorization_codes, authorization_requests, client_assertions,
-    email_tokens, grants, login_throttles, logout_deliveries, refresh_tokens,
-    revoked_access_tokens, sessions, token_counts,
+    email_tokens, grants, login_throttles, logout_deliveries, pushed_authorization_requests,
+    refresh_tokens, revoked_access_tokens, sessions, token_counts,
 };
 use crate::Store;
 
 /// How many rows of each kind a cleanup removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Removed {
-    /// Pending authorization requests.
+    /// Pending and pushed authorization requests.
     pub authorization_requests: usize,
     /// Authorization codes.
     pub authorization_codes: usize,
@@ -95,7 +95,12 @@ impl Store {
             authorization_requests: diesel::delete(
                 authorization_requests::table.filter(authorization_requests::expires_at.le(now)),
             )
-            .execute(&mut connection)?,
+            .execute(&mut connection)?
+                + diesel::delete(
+                    pushed_authorization_requests::table
+                        .filter(pushed_authorization_requests::expires_at.le(now)),
+                )
+                .execute(&mut connection)?,
             authorization_codes: diesel::delete(
                 authorization_codes::table
                     .filter(authorization_codes::expires_at.le(now - retention.codes)),

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod leases;
 pub mod logout_deliveries;
 pub mod mfa;
+pub mod pushed_requests;
 pub mod roles;
 pub mod sessions;
 pub mod throttles;

@@ -66,6 +66,11 @@ impl Store {
 }
 
 impl Transaction<'_> {
+    /// The transaction's connection, for the store's other modules.
+    pub(crate) fn connection(&mut self) -> &mut DbConnection {
+        self.connection
+    }
+
     /// Redeems a code: marks it used by the grant `grant_id` (which the
     /// caller creates next, in this transaction) and returns it, exactly
     /// once. The conditional UPDATE is the first statement, so of

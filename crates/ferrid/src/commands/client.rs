@@ -21,7 +21,7 @@ trait Human {
 impl Human for ClientView<'_> {
     fn human(&self) -> String {
         format!(
-            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nID token alg:  {}\nrequire MFA:   {}\nrequire PKCE:  {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
+            "client_id:     {}\nname:          {}\nauth method:   {}\ngrants:        {}\nscope:         {}\nID token alg:  {}\nrequire MFA:   {}\nrequire PKCE:  {}\nrequire PAR:   {}\nredirect URIs: {}\npost-logout:   {}\ncreated:       {}",
             self.client_id,
             self.name,
             self.token_endpoint_auth_method,
@@ -30,6 +30,7 @@ impl Human for ClientView<'_> {
             self.id_token_signed_response_alg,
             self.require_mfa,
             self.require_pkce,
+            self.require_pushed_authorization_requests,
             self.redirect_uris.join(" "),
             self.post_logout_redirect_uris.join(" "),
             self.created_at
@@ -56,23 +57,26 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
             id_token_alg,
             require_mfa,
             require_pkce,
+            require_par,
             rate_limit_per_minute,
             scope,
         } => {
             if id_token_alg.is_none()
                 && require_mfa.is_none()
                 && require_pkce.is_none()
+                && require_par.is_none()
                 && rate_limit_per_minute.is_none()
                 && scope.is_none()
             {
                 anyhow::bail!(
-                    "nothing to change: give --id-token-alg, --require-mfa, --require-pkce, --rate-limit-per-minute or --scope"
+                    "nothing to change: give --id-token-alg, --require-mfa, --require-pkce, --require-par, --rate-limit-per-minute or --scope"
                 );
             }
             let update = ClientUpdate {
                 id_token_alg,
                 require_mfa,
                 require_pkce,
+                require_pushed_requests: require_par,
                 rate_limit_per_minute,
                 scope,
             };
@@ -92,6 +96,7 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
                     "id_token_signed_response_alg": update.id_token_alg,
                     "require_mfa": require_mfa,
                     "require_pkce": require_pkce,
+                    "require_pushed_authorization_requests": require_par,
                     "rate_limit_per_minute": rate_limit_per_minute,
                     "scope": update.scope,
                 }),
@@ -236,6 +241,7 @@ fn create(
         jwks_uri: options.jwks_uri,
         require_mfa: options.require_mfa,
         pkce_optional: !options.require_pkce,
+        require_pushed_requests: options.require_par,
         rate_limit_per_minute: options.rate_limit_per_minute,
     };
     let registered = clients::create(

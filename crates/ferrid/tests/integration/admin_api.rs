@@ -137,7 +137,7 @@ on_both_backends!(
 
         // Update needs the current ETag.
         let path = format!("/clients/{client_id}");
-        let change = json!({ "require_mfa": true });
+        let change = json!({ "require_mfa": true, "require_pushed_authorization_requests": true });
         let (status, headers, body) = admin(
             &server,
             Method::PATCH,
@@ -160,6 +160,7 @@ on_both_backends!(
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["require_mfa"], true);
+        assert_eq!(body["require_pushed_authorization_requests"], true);
         // The first admin's tag is stale now: a second edit with it is refused.
         let (status, headers, body) = admin(
             &server,

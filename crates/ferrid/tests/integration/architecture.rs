@@ -24,6 +24,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("pkce", 0),
     ("problem", 0),
     ("request_id", 0),
+    ("response_mode", 0),
     ("security", 0),
     ("settings", 0),
     ("tls", 0),

@@ -126,6 +126,22 @@ on_both_backends!(
                 .require_pkce,
             "restored, so the logins below use PKCE as new clients must"
         );
+        // Pushed authorization requests can be required of a client.
+        assert_eq!(shown["require_pushed_authorization_requests"], false);
+        let pushed_only = ferrid(
+            &server,
+            &["client", "update", &client_id, "--require-par", "true"],
+            None,
+        );
+        assert!(pushed_only.status.success(), "{}", stderr(&pushed_only));
+        let client = server.store.find_client(&client_id).unwrap().unwrap();
+        assert!(client.require_pushed_requests);
+        let plain_again = ferrid(
+            &server,
+            &["client", "update", &client_id, "--require-par", "false"],
+            None,
+        );
+        assert!(plain_again.status.success(), "{}", stderr(&plain_again));
         assert!(
             !shown.to_string().contains(secret),
             "the secret is shown only once"

@@ -1,7 +1,6 @@
 //! `response_mode=form_post` (OAuth 2.0 Form Post Response Mode): the
 //! response reaches the client in a form the browser posts, never in a URL.
 
-use openidconnect::AuthorizationCode;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -9,7 +8,7 @@ use serde_json::Value;
 use crate::on_both_backends;
 use crate::server_or_skip;
 use crate::support::browser::location;
-use crate::support::oidc::{authorization_url, http_client, relying_party};
+use crate::support::oidc::{authorization_url, discovery_document, exchange, relying_party};
 use crate::support::server::PASSWORD;
 use crate::support::{Backend, Browser, TestServer};
 
@@ -153,13 +152,7 @@ on_both_backends!(
         assert!(script.text().await.unwrap().contains(".submit()"));
 
         // The posted code is a code like any other.
-        let tokens = rp
-            .exchange_code(AuthorizationCode::new(code))
-            .unwrap()
-            .set_pkce_verifier(start.verifier)
-            .request_async(&http_client())
-            .await
-            .expect("token exchange");
+        let tokens = exchange(&rp, code, start.verifier).await;
         assert!(openidconnect::TokenResponse::id_token(&tokens).is_some());
 
         // A later request answered at once (consent remembered) is posted too.
@@ -232,14 +225,7 @@ on_both_backends!(
             .contains("<form method=\"post\""));
 
         // Discovery says so.
-        let discovery: Value = http_client()
-            .get(server.url("/.well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let discovery: Value = discovery_document(&server).await;
         assert_eq!(
             discovery["response_modes_supported"],
             serde_json::json!(["query", "form_post"])

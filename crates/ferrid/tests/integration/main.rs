@@ -36,6 +36,7 @@ mod metadata;
 mod metrics;
 mod mfa;
 mod multi_node;
+mod par;
 mod password;
 mod passwords;
 mod reverse_proxy;

@@ -90,6 +90,8 @@ pub struct NewClient {
     require_mfa: bool,
     #[serde(default = "yes")]
     require_pkce: bool,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
     rate_limit_per_minute: Option<u32>,
 }
 
@@ -133,6 +135,7 @@ pub async fn create(
         backchannel_logout_uri: new.backchannel_logout_uri,
         require_mfa: new.require_mfa,
         pkce_optional: !new.require_pkce,
+        require_pushed_requests: new.require_pushed_authorization_requests,
         rate_limit_per_minute: new.rate_limit_per_minute,
         jwks: new.jwks.map(|jwks| jwks.to_string()),
         jwks_uri: new.jwks_uri,
@@ -190,6 +193,7 @@ pub struct ClientChange {
     id_token_signed_response_alg: Option<String>,
     require_mfa: Option<bool>,
     require_pkce: Option<bool>,
+    require_pushed_authorization_requests: Option<bool>,
     rate_limit_per_minute: Option<u32>,
     scope: Option<String>,
     /// `true` disables the client (no code, no token), `false` enables it.
@@ -213,6 +217,7 @@ pub async fn update(
         id_token_alg: change.id_token_signed_response_alg,
         require_mfa: change.require_mfa,
         require_pkce: change.require_pkce,
+        require_pushed_requests: change.require_pushed_authorization_requests,
         rate_limit_per_minute: change.rate_limit_per_minute,
         scope: change.scope,
     };

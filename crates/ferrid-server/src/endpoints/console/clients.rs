@@ -183,6 +183,7 @@ fn form_values(params: &Params) -> ClientForm {
         jwks_uri: text("jwks_uri"),
         require_mfa: params.get("require_mfa") == Some("true"),
         require_pkce: params.get("require_pkce") == Some("true"),
+        require_pushed_requests: params.get("require_pushed_requests") == Some("true"),
         rate_limit_per_minute: text("rate_limit_per_minute"),
     }
 }
@@ -287,6 +288,7 @@ pub async fn create(
         backchannel_logout_uri: non_empty(&form.backchannel_logout_uri),
         require_mfa: form.require_mfa,
         pkce_optional: !form.require_pkce,
+        require_pushed_requests: form.require_pushed_requests,
         rate_limit_per_minute: numbers.rate_limit_per_minute,
         jwks: non_empty(&form.jwks),
         jwks_uri: non_empty(&form.jwks_uri),
@@ -393,6 +395,10 @@ fn show_client(
             value: yes_no(view.require_pkce),
         },
         Setting {
+            name: "Pushed authorization requests required",
+            value: yes_no(view.require_pushed_authorization_requests),
+        },
+        Setting {
             name: "Token requests per minute",
             value: view
                 .rate_limit_per_minute
@@ -467,6 +473,7 @@ pub async fn edit_form(
     let form = ClientForm {
         require_mfa: client.require_mfa,
         require_pkce: client.require_pkce,
+        require_pushed_requests: client.require_pushed_requests,
         rate_limit_per_minute: client
             .rate_limit_per_minute
             .map(|limit| limit.to_string())
@@ -521,6 +528,7 @@ pub async fn edit(
         id_token_alg: Some(choices.alg.clone()),
         require_mfa: Some(form.require_mfa),
         require_pkce: Some(form.require_pkce),
+        require_pushed_requests: Some(form.require_pushed_requests),
         // Empty means the server's default, which 0 ("no limit") is not.
         rate_limit_per_minute: rate_limit,
         scope: Some(choices.scope.join(" ")),

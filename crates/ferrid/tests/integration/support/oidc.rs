@@ -116,6 +116,32 @@ pub async fn sign_in_with_scopes(
     (tokens, start.nonce, rp)
 }
 
+/// Exchanges `code` for tokens as the relying party, with `verifier`.
+pub async fn exchange(
+    rp: &DiscoveredClient,
+    code: String,
+    verifier: PkceCodeVerifier,
+) -> CoreTokenResponse {
+    rp.exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&http_client())
+        .await
+        .expect("token exchange")
+}
+
+/// The server's discovery document.
+pub async fn discovery_document(server: &TestServer) -> serde_json::Value {
+    http_client()
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("discovery JSON")
+}
+
 /// The decoded payload of a JWT, without verification (for inspecting
 /// claims the relying-party library does not expose).
 pub fn jwt_claims(token: &str) -> serde_json::Value {
