@@ -17,6 +17,7 @@ use ferrid_store::{Client, ClientAuthMethod, Store};
 use ferrid_tokens::assertion::{verify_assertion, AssertionKey};
 use ferrid_tokens::{MasterKey, TokenError, CLOCK_SKEW};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -43,6 +44,26 @@ struct AssertionClaims {
     iat: Option<i64>,
     nbf: Option<i64>,
     jti: Option<String>,
+}
+
+/// Why a JWT a client signed was not verified.
+#[derive(Debug)]
+pub enum Unverified {
+    /// The client has no key material to sign with (it authenticates
+    /// with a hashed secret, or none).
+    NoKeys,
+    /// The signature (or its algorithm, or key id) does not check out.
+    Signature,
+    /// The client's `jwks_uri` could not be fetched.
+    KeysUnavailable,
+    /// A fault of this server.
+    Internal(Internal),
+}
+
+impl From<Internal> for Unverified {
+    fn from(internal: Internal) -> Self {
+        Unverified::Internal(internal)
+    }
 }
 
 fn invalid_client(description: &'static str) -> OAuthError {
@@ -192,26 +213,22 @@ impl ClientAssertions {
         assertion: &str,
         now: i64,
     ) -> Result<(), OAuthError> {
-        let claims: AssertionClaims = match client.auth_method {
-            ClientAuthMethod::ClientSecretJwt => {
-                let sealed = client.secret_sealed.as_deref().ok_or_else(|| {
-                    Internal::log(format!("client {} has no sealed secret", client.client_id))
-                })?;
-                let secret = self
-                    .master_key
-                    .open(sealed, &client.client_id)
-                    .map_err(Internal::from)?;
-                verify_assertion(assertion, AssertionKey::Secret(&secret))
-                    .map_err(|_| invalid_client("the client assertion's signature is invalid"))?
-            }
-            ClientAuthMethod::PrivateKeyJwt => {
-                self.verify_with_client_keys(client, assertion, now).await?
-            }
-            _ => {
+        let claims: AssertionClaims = match self.verify_signed(client, assertion, now).await {
+            Ok(claims) => claims,
+            Err(Unverified::NoKeys) => {
                 return Err(invalid_client(
                     "this client does not authenticate with a JWT",
                 ))
             }
+            Err(Unverified::Signature) => {
+                return Err(invalid_client(
+                    "the client assertion's signature is invalid",
+                ))
+            }
+            Err(Unverified::KeysUnavailable) => {
+                return Err(invalid_client("the client's jwks_uri could not be fetched"))
+            }
+            Err(Unverified::Internal(internal)) => return Err(internal.into()),
         };
         let exp = self.rules.check(&client.client_id, &claims, now)?;
         let jti = claims
@@ -228,27 +245,57 @@ impl ClientAssertions {
         Ok(())
     }
 
-    async fn verify_with_client_keys(
+    /// Verifies a JWT `client` signed (an assertion, a request object)
+    /// with its registered key material and returns its claims: the
+    /// secret for `client_secret_jwt`, its public keys (by value or from
+    /// its `jwks_uri`) for `private_key_jwt`. Claims are the caller's
+    /// business.
+    pub async fn verify_signed<T: DeserializeOwned>(
         &self,
         client: &Client,
-        assertion: &str,
+        token: &str,
         now: i64,
-    ) -> Result<AssertionClaims, OAuthError> {
-        let failed = |_| invalid_client("the client assertion's signature is invalid");
+    ) -> Result<T, Unverified> {
+        match client.auth_method {
+            ClientAuthMethod::ClientSecretJwt => {
+                let sealed = client.secret_sealed.as_deref().ok_or_else(|| {
+                    Internal::log(format!("client {} has no sealed secret", client.client_id))
+                })?;
+                let secret = self
+                    .master_key
+                    .open(sealed, &client.client_id)
+                    .map_err(Internal::from)?;
+                verify_assertion(token, AssertionKey::Secret(&secret))
+                    .map_err(|_| Unverified::Signature)
+            }
+            ClientAuthMethod::PrivateKeyJwt => {
+                self.verify_with_client_keys(client, token, now).await
+            }
+            _ => Err(Unverified::NoKeys),
+        }
+    }
+
+    async fn verify_with_client_keys<T: DeserializeOwned>(
+        &self,
+        client: &Client,
+        token: &str,
+        now: i64,
+    ) -> Result<T, Unverified> {
+        let failed = |_| Unverified::Signature;
         if let Some(jwks) = &client.jwks {
-            return verify_assertion(assertion, AssertionKey::Jwks(jwks)).map_err(failed);
+            return verify_assertion(token, AssertionKey::Jwks(jwks)).map_err(failed);
         }
         let uri = client
             .jwks_uri
             .as_deref()
             .ok_or_else(|| Internal::log(format!("client {} has no keys", client.client_id)))?;
         let (fetched_at, jwks) = self.keys_at(uri, now, now - JWKS_CACHE_SECONDS).await?;
-        match verify_assertion(assertion, AssertionKey::Jwks(&jwks)) {
+        match verify_assertion(token, AssertionKey::Jwks(&jwks)) {
             // A key the cached set lacks: the client may have rotated; fetch
             // again, but not more often than every few seconds.
             Err(TokenError::Invalid("kid")) if now - fetched_at >= JWKS_REFETCH_SECONDS => {
                 let (_, fresh) = self.keys_at(uri, now, now - JWKS_REFETCH_SECONDS).await?;
-                verify_assertion(assertion, AssertionKey::Jwks(&fresh)).map_err(failed)
+                verify_assertion(token, AssertionKey::Jwks(&fresh)).map_err(failed)
             }
             other => other.map_err(failed),
         }
@@ -263,8 +310,8 @@ impl ClientAssertions {
         uri: &str,
         now: i64,
         fresh_after: i64,
-    ) -> Result<(i64, String), OAuthError> {
-        let unavailable = || invalid_client("the client's jwks_uri could not be fetched");
+    ) -> Result<(i64, String), Unverified> {
+        let unavailable = || Unverified::KeysUnavailable;
         let usable = |fetched: Option<Fetched>| match fetched {
             Some(Fetched::Keys { at, jwks }) if at > fresh_after => Some(Ok((at, jwks))),
             Some(Fetched::Failed { at, failures }) if now < at + failure_backoff(failures) => {

@@ -43,6 +43,9 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OIDC Core §3.1.2.6.
     RequestUriNotSupported,
+    /// RFC 9101 §6.3 (OIDC Core §3.1.2.6): a request object that does not
+    /// verify or whose claims are wrong.
+    InvalidRequestObject,
     /// RFC 8707 §2: an unknown or unpermitted resource.
     InvalidTarget,
     /// RFC 6750 §3.1.
@@ -74,6 +77,7 @@ impl ErrorCode {
             ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",

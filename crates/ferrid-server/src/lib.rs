@@ -52,6 +52,7 @@ pub mod state;
 pub mod tls;
 pub mod token_counter;
 pub mod user_accounts;
+pub mod user_claims;
 
 use std::net::TcpListener;
 

@@ -142,8 +142,9 @@ impl Metadata {
             ],
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
-            "claims_parameter_supported": false,
-            "request_parameter_supported": false,
+            "claims_parameter_supported": true,
+            "request_parameter_supported": true,
+            "request_object_signing_alg_values_supported": ASSERTION_ALGORITHMS,
             "request_uri_parameter_supported": false,
             "authorization_response_iss_parameter_supported": true,
         });

@@ -90,6 +90,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         amr -> Text,
         resources -> Text,
+        id_token_claims -> Text,
     }
 }
 
@@ -177,6 +178,7 @@ diesel::table! {
         grant_id -> Nullable<Text>,
         amr -> Text,
         resources -> Text,
+        id_token_claims -> Text,
     }
 }
 

@@ -21,6 +21,7 @@ fn claims() -> IdTokenClaims {
         amr: vec!["pwd".into()],
         acr: Some("1".into()),
         groups: None,
+        user: serde_json::Map::new(),
     }
 }
 

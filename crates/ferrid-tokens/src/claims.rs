@@ -44,6 +44,10 @@ pub struct IdTokenClaims {
     /// The user's groups, with the `groups` scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// User claims the client asked for in the ID token (the `claims`
+    /// request parameter), such as `email` or `name`.
+    #[serde(flatten)]
+    pub user: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An `aud` claim: one audience, or several (RFC 7519 §4.1.3).

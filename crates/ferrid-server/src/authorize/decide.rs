@@ -118,6 +118,7 @@ mod tests {
             client_id: "c".into(),
             redirect_uri: "https://c/cb".into(),
             response_mode: Default::default(),
+            id_token_claims: Vec::new(),
             scopes: vec!["openid".into(), "email".into()],
             state: None,
             nonce: None,

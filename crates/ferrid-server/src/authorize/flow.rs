@@ -308,6 +308,7 @@ pub async fn issue_code(
         grant_id: None,
         amr: session.amr.clone(),
         resources: pending.request.resources.join(" "),
+        id_token_claims: pending.request.id_token_claims.join(" "),
     };
     let pending_digest = digest(&pending.id);
     // Claiming (deleting) the pending request first means two concurrent

@@ -10,6 +10,7 @@ use crate::http::Params;
 use crate::pkce;
 use crate::resources::{self, Apis};
 pub use crate::response_mode::ResponseMode;
+use crate::user_claims;
 use ferrid_service::scopes;
 
 /// Longest accepted `state`: no spec limits it, and some client libraries
@@ -73,6 +74,10 @@ pub struct AuthorizationRequest {
     /// `resource` and those whose scopes were asked for.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// User claims asked for in the ID token with the `claims` parameter
+    /// (OIDC Core §5.5); their scopes are among `scopes`.
+    #[serde(default)]
+    pub id_token_claims: Vec<String>,
 }
 
 impl AuthorizationRequest {
@@ -230,7 +235,27 @@ fn validate_for_client(
         ));
     }
 
-    let scopes = scopes::split(params.get("scope").unwrap_or_default());
+    let mut scopes = scopes::split(params.get("scope").unwrap_or_default());
+    let asked = ClaimsRequest::parse(params.get("claims"))?;
+    // A claim is released under its scope: asking for it asks for the
+    // scope (which the consent page then shows). Claims this server does
+    // not have, or whose scope the client may not request, are ignored
+    // (OIDC Core §5.5: "not available").
+    let id_token_claims: Vec<String> = asked
+        .id_token
+        .iter()
+        .filter(|claim| {
+            user_claims::scope_of(claim).is_some_and(|scope| client.allows_scope(scope.as_str()))
+        })
+        .cloned()
+        .collect();
+    for claim in asked.id_token.iter().chain(&asked.userinfo) {
+        if let Some(scope) = user_claims::scope_of(claim).map(|scope| scope.as_str()) {
+            if client.allows_scope(scope) && !scopes.iter().any(|held| held == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+    }
     if !scopes.iter().any(|scope| scope == scopes::OPENID) {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
@@ -297,7 +322,7 @@ fn validate_for_client(
         .transpose()?;
     let nonce = bounded(params, "nonce", MAX_NONCE)?;
     let login_hint = bounded(params, "login_hint", MAX_LOGIN_HINT)?;
-    let acr_values = bounded(params, "acr_values", MAX_ACR_VALUES)?
+    let mut acr_values: Vec<String> = bounded(params, "acr_values", MAX_ACR_VALUES)?
         .map(|values| {
             values
                 .split(' ')
@@ -306,6 +331,12 @@ fn validate_for_client(
                 .collect()
         })
         .unwrap_or_default();
+    // An `acr` asked for in the claims parameter counts as acr_values.
+    for value in asked.acr {
+        if !acr_values.contains(&value) {
+            acr_values.push(value);
+        }
+    }
 
     let resources = resources::requested_resources(apis, client, params.all("resource"), &scopes)?;
 
@@ -323,7 +354,90 @@ fn validate_for_client(
         login_hint,
         expected_subject: None,
         acr_values,
+        id_token_claims,
     })
+}
+
+/// What a `claims` parameter (OIDC Core §5.5) asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ClaimsRequest {
+    /// Claims asked for in the ID token.
+    id_token: Vec<String>,
+    /// Claims asked for from UserInfo.
+    userinfo: Vec<String>,
+    /// Authentication context classes asked for (`acr`'s `value` or
+    /// `values`, in either member).
+    acr: Vec<String>,
+}
+
+impl ClaimsRequest {
+    /// Parses the parameter: a JSON object whose `id_token` and
+    /// `userinfo` members, if present, map claim names to `null` or to an
+    /// object of `essential`, `value` and `values`. Anything else is
+    /// `invalid_request`.
+    fn parse(value: Option<&str>) -> Result<ClaimsRequest, OAuthError> {
+        let Some(text) = value else {
+            return Ok(ClaimsRequest::default());
+        };
+        let malformed = |why: &str| {
+            OAuthError::invalid_request(format!("the claims parameter is malformed: {why}"))
+        };
+        let document: serde_json::Value =
+            serde_json::from_str(text).map_err(|_| malformed("not JSON"))?;
+        let object = document
+            .as_object()
+            .ok_or_else(|| malformed("not a JSON object"))?;
+        let mut asked = ClaimsRequest::default();
+        for (member, list) in [
+            ("id_token", &mut asked.id_token),
+            ("userinfo", &mut asked.userinfo),
+        ] {
+            let Some(requested) = object.get(member) else {
+                continue;
+            };
+            let requested = requested
+                .as_object()
+                .ok_or_else(|| malformed("id_token and userinfo must be objects"))?;
+            for (claim, request) in requested {
+                let values = match request {
+                    serde_json::Value::Null => Vec::new(),
+                    serde_json::Value::Object(details) => {
+                        claim_values(details).ok_or_else(|| {
+                            malformed("essential, value or values has the wrong type")
+                        })?
+                    }
+                    _ => return Err(malformed("each claim must be null or an object")),
+                };
+                if claim == "acr" {
+                    asked.acr.extend(values);
+                } else {
+                    list.push(claim.clone());
+                }
+            }
+        }
+        Ok(asked)
+    }
+}
+
+/// The `value` and `values` of one requested claim, as strings; `None` if
+/// a member has the wrong type.
+fn claim_values(details: &serde_json::Map<String, serde_json::Value>) -> Option<Vec<String>> {
+    if details
+        .get("essential")
+        .is_some_and(|essential| !essential.is_boolean())
+    {
+        return None;
+    }
+    let mut values = Vec::new();
+    if let Some(value) = details.get("value") {
+        values.push(value.as_str()?.to_owned());
+    }
+    if let Some(list) = details.get("values") {
+        for value in list.as_array()? {
+            values.push(value.as_str()?.to_owned());
+        }
+    }
+    Some(values)
 }
 
 fn parse_prompt(value: Option<&str>) -> Result<Prompt, OAuthError> {
@@ -660,5 +774,31 @@ mod tests {
             redirected_error(validate(&email, Some(&confidential), &Apis::default())),
             ErrorCode::InvalidScope
         );
+    }
+
+    #[test]
+    fn the_claims_parameter_is_parsed_strictly() {
+        let asked = ClaimsRequest::parse(Some(
+            r#"{"id_token":{"email":{"essential":true},"name":null,"acr":{"values":["2"]}},"userinfo":{"email_verified":null,"unknown":{"value":"x"}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(asked.id_token, ["email", "name"]);
+        assert_eq!(asked.userinfo, ["email_verified", "unknown"]);
+        assert_eq!(asked.acr, ["2"]);
+        assert_eq!(
+            ClaimsRequest::parse(None).unwrap(),
+            ClaimsRequest::default()
+        );
+        for bad in [
+            "not json",
+            "[]",
+            r#"{"id_token":[]}"#,
+            r#"{"id_token":{"email":true}}"#,
+            r#"{"id_token":{"email":{"essential":"yes"}}}"#,
+            r#"{"id_token":{"acr":{"values":[2]}}}"#,
+        ] {
+            let error = ClaimsRequest::parse(Some(bad)).expect_err(bad);
+            assert_eq!(error.error, ErrorCode::InvalidRequest, "{bad}");
+        }
     }
 }

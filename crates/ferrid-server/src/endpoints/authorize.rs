@@ -6,11 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::Client;
 
 use crate::authorize::request::{self, AuthorizationRequest, Rejection};
-use crate::authorize::{flow, pushed};
+use crate::authorize::{flow, pushed, request_object};
 use crate::error::{OAuthError, PageError};
 use crate::forms;
 use crate::hint;
 use crate::http::{is_form, Params};
+use crate::response_mode::ResponseMode;
 use crate::state::AppState;
 
 /// `GET /authorize`: parameters in the query string.
@@ -62,7 +63,7 @@ async fn authorize(
         .filter(|uri| uri.starts_with(pushed::REQUEST_URI_PREFIX));
     let request = match pushed_uri {
         Some(request_uri) => pushed_request(state, client.as_ref(), request_uri).await?,
-        None => match validated(state, &params, client.as_ref()).await? {
+        None => match validated(state, params, client.as_ref()).await? {
             Ok(request) => request,
             Err(redirected_error) => return Ok(redirected_error),
         },
@@ -102,13 +103,24 @@ async fn pushed_request(
         })
 }
 
-/// Validates a request sent to the authorization endpoint itself: the
-/// request, or the error response to send the verified redirect URI.
+/// Validates a request sent to the authorization endpoint itself (its
+/// parameters, or those of its signed request object): the request, or
+/// the error response to send the verified redirect URI.
 async fn validated(
     state: &AppState,
-    params: &Params,
+    params: Params,
     client: Option<&Client>,
 ) -> Result<Result<AuthorizationRequest, HttpResponse>, PageError> {
+    let params = match client {
+        Some(client) if params.get("request").is_some() => {
+            match request_object::unpack(state, client, params.clone()).await {
+                Ok(signed) => signed,
+                Err(error) => return refuse_request_object(state, &params, client, &error),
+            }
+        }
+        _ => params,
+    };
+    let params = &params;
     let apis = state.apis().await?;
     let refuse = |request: &AuthorizationRequest, error: OAuthError| {
         flow::redirect_error(
@@ -147,6 +159,30 @@ async fn validated(
             client_state.as_deref(),
             &error,
         ))),
+    }
+}
+
+/// A request object that failed: told to the redirect URI of the
+/// unsigned parameters if that one is registered, else shown on a page
+/// (nothing signed says where to send it).
+fn refuse_request_object(
+    state: &AppState,
+    params: &Params,
+    client: &Client,
+    error: &OAuthError,
+) -> Result<Result<AuthorizationRequest, HttpResponse>, PageError> {
+    match request::verify_client_and_redirect(params, Some(client)) {
+        Ok(redirect_uri) => Ok(Err(flow::redirect_error(
+            state,
+            redirect_uri,
+            ResponseMode::parse(params.get("response_mode")).unwrap_or_default(),
+            params.get("state"),
+            error,
+        ))),
+        Err(_) => Err(PageError::bad_request(
+            "Invalid sign-in request",
+            error.error_description.clone(),
+        )),
     }
 }
 

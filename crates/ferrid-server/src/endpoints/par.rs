@@ -8,8 +8,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::authorize::pushed;
 use crate::authorize::request::{self, Rejection};
+use crate::authorize::{pushed, request_object};
 use crate::client_auth;
 use crate::error::{JsonError, OAuthError};
 use crate::hint;
@@ -47,6 +47,8 @@ pub async fn push(
         Some(_) => params,
         None => params.with("client_id", &client.client_id),
     };
+    // A pushed request object (RFC 9126 §3) stands for the parameters.
+    let params = request_object::unpack(&state, &client, params).await?;
     let apis = state.apis().await?;
     let mut request = match request::validate(&params, Some(&client), &apis) {
         Ok(request) => request,

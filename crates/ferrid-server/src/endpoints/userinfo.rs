@@ -9,7 +9,8 @@ use crate::bearer::{verify_access_token, Verified};
 use crate::error::{BearerError, ErrorCode, OAuthError};
 use crate::http::{is_form, Params};
 use crate::state::AppState;
-use ferrid_service::scopes;
+use crate::user_claims;
+use ferrid_service::scopes::{self, Scope};
 
 /// `GET /userinfo`.
 pub async fn get(
@@ -127,16 +128,10 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
 
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(user.id));
-    if scopes::contains(&granted, scopes::Scope::Profile.as_str()) {
-        if let Some(name) = &user.name {
-            claims.insert("name".into(), json!(name));
+    for scope in [Scope::Profile, Scope::Email] {
+        if scopes::contains(&granted, scope.as_str()) {
+            claims.extend(user_claims::of_user(&user, user_claims::of_scope(scope)));
         }
-        claims.insert("preferred_username".into(), json!(user.username));
-        claims.insert("updated_at".into(), json!(user.updated_at));
-    }
-    if scopes::contains(&granted, scopes::Scope::Email.as_str()) {
-        claims.insert("email".into(), json!(user.email));
-        claims.insert("email_verified".into(), json!(user.email_verified));
     }
     if let Some(groups) = groups {
         claims.insert("groups".into(), json!(groups));

@@ -207,6 +207,7 @@ pub fn redeem(
             revoked_at: None,
             amr: code.amr.clone(),
             resources: code.resources.clone(),
+            id_token_claims: code.id_token_claims.clone(),
         };
         let refresh = refreshable.then(|| {
             issue::new_refresh_token(client, &grant, &grant.scope, lifetimes.refresh_idle, now)

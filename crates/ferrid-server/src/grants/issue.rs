@@ -9,11 +9,13 @@ use ferrid_tokens::{
     access_token_hash, AccessTokenClaims, Audience, IdTokenClaims, SigningAlgorithm,
 };
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::acr::acr_for;
 use crate::error::Internal;
 use crate::resources::Target;
 use crate::state::AppState;
+use crate::user_claims;
 use ferrid_service::scopes;
 
 /// Prefix of refresh tokens, so secret scanners can spot a leaked one.
@@ -57,6 +59,8 @@ pub enum Subject<'a> {
 struct Memberships {
     roles: Option<Vec<String>>,
     groups: Option<Vec<String>>,
+    /// The user claims the grant's ID tokens carry (`claims` parameter).
+    user_claims: Map<String, Value>,
 }
 
 /// Mints the tokens of a grant for `target`: the access token carries the
@@ -82,7 +86,21 @@ pub async fn mint(
     let wants_groups = user_id.is_some()
         && scopes::contains(&scope, scopes::OPENID)
         && scopes::contains(&scope, scopes::GROUPS);
-    let memberships = if wants_roles.is_some() || wants_groups {
+    // Only the claims whose scope this grant still holds (a refresh may
+    // have narrowed it).
+    let id_token_claims: Vec<String> = match &subject {
+        Subject::User { grant, .. } if scopes::contains(&scope, scopes::OPENID) => grant
+            .id_token_claims
+            .split_whitespace()
+            .filter(|claim| {
+                user_claims::scope_of(claim)
+                    .is_some_and(|covering| scopes::contains(&scope, covering.as_str()))
+            })
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let memberships = if wants_roles.is_some() || wants_groups || !id_token_claims.is_empty() {
         let client_id = client.client_id.clone();
         state
             .db(move |store| {
@@ -95,7 +113,20 @@ pub async fn mint(
                     (Some(user_id), true) => Some(store.groups_of_user(user_id)?),
                     _ => None,
                 };
-                Ok::<_, ferrid_store::StoreError>(Memberships { roles, groups })
+                let user_claims = match (&user_id, id_token_claims.is_empty()) {
+                    (Some(user_id), false) => store
+                        .find_user(user_id)?
+                        .map(|user| {
+                            user_claims::of_user(&user, id_token_claims.iter().map(String::as_str))
+                        })
+                        .unwrap_or_default(),
+                    _ => Map::new(),
+                };
+                Ok::<_, ferrid_store::StoreError>(Memberships {
+                    roles,
+                    groups,
+                    user_claims,
+                })
             })
             .await?
     } else {
@@ -186,6 +217,7 @@ fn sign(
                 amr: grant.amr.split_whitespace().map(str::to_owned).collect(),
                 acr: Some(acr_for(&grant.amr).to_owned()),
                 groups: memberships.groups,
+                user: memberships.user_claims,
             };
             Some(published.keyring.sign(&claims, ID_TOKEN_TYPE, alg)?)
         }

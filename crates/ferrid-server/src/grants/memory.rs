@@ -219,6 +219,7 @@ pub mod fixtures {
             grant_id: None,
             amr: "pwd".into(),
             resources: String::new(),
+            id_token_claims: String::new(),
         }
     }
 

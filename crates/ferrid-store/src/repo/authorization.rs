@@ -71,6 +71,9 @@ pub struct AuthorizationCode {
     /// The APIs (identifiers, space-separated) it may mint access tokens
     /// for (RFC 8707).
     pub resources: String,
+    /// User claims requested in the ID token (the `claims` request
+    /// parameter), space-separated.
+    pub id_token_claims: String,
 }
 
 impl Store {

@@ -37,6 +37,9 @@ pub struct Grant {
     /// The APIs (identifiers, space-separated) it may mint access tokens
     /// for (RFC 8707).
     pub resources: String,
+    /// User claims its ID tokens carry beyond the scopes' (the `claims`
+    /// request parameter), space-separated.
+    pub id_token_claims: String,
 }
 
 /// A refresh token row (by digest).

@@ -28,6 +28,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("security", 0),
     ("settings", 0),
     ("tls", 0),
+    ("user_claims", 0),
     // Components: built from what they use, never from the whole state.
     ("backchannel", 1),
     ("branding", 1),

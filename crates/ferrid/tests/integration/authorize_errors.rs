@@ -206,9 +206,11 @@ on_both_backends!(
         .await;
         expect_redirect_error(
             &browser,
+            // Request objects are supported, but only signed with keys the
+            // client registered (jar::bad_request_objects_are_refused).
             &check(&confidential, &[("request", "eyJ9")]),
             &confidential,
-            "request_not_supported",
+            "invalid_request_object",
         )
         .await;
         expect_redirect_error(

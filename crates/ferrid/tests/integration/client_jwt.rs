@@ -4,13 +4,13 @@
 use ferrid_server::Clock;
 use ferrid_service::clients::ClientRegistration;
 use josekit::jwk::KeyPair;
-use josekit::jws::{JwsHeader, JwsSigner, ES256, HS256};
-use josekit::jwt::{self, JwtPayload};
+use josekit::jws::{JwsSigner, ES256, HS256};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
 use crate::server_or_skip;
+use crate::support::jws::{key_of, signed_jwt as assertion};
 use crate::support::receiver::{free_port, Receiver};
 use crate::support::server::TestClient;
 use crate::support::{Backend, TestServer};
@@ -32,18 +32,6 @@ fn service(
     };
     tweak(&mut registration);
     server.create_client_with(registration)
-}
-
-fn assertion(signer: &dyn JwsSigner, kid: Option<&str>, claims: Value) -> String {
-    let mut header = JwsHeader::new();
-    header.set_token_type("JWT");
-    if let Some(kid) = kid {
-        header.set_key_id(kid);
-    }
-    let Value::Object(map) = claims else {
-        panic!("claims object")
-    };
-    jwt::encode_with_signer(&JwtPayload::from_map(map).unwrap(), &header, signer).unwrap()
 }
 
 fn claims(server: &TestServer, client_id: &str, jti: &str) -> Value {
@@ -341,38 +329,6 @@ on_both_backends!(
         assert_eq!(introspected["active"], true);
     }
 );
-
-/// A key pair of `alg` as (signer, public JWK carrying `alg` and a kid).
-fn key_of(alg: &str) -> (Box<dyn JwsSigner>, Value) {
-    use josekit::jwk::alg::ed::EdCurve;
-    use josekit::jws::{EdDSA, PS256, RS256};
-    let (signer, mut public): (Box<dyn JwsSigner>, josekit::jwk::Jwk) = match alg {
-        "RS256" => {
-            let pair = RS256.generate_key_pair(2048).unwrap();
-            let signer = RS256.signer_from_der(pair.to_der_private_key()).unwrap();
-            (Box::new(signer), pair.to_jwk_public_key())
-        }
-        "PS256" => {
-            let pair = PS256.generate_key_pair(2048).unwrap();
-            let signer = PS256.signer_from_der(pair.to_der_private_key()).unwrap();
-            (Box::new(signer), pair.to_jwk_public_key())
-        }
-        "ES256" => {
-            let pair = ES256.generate_key_pair().unwrap();
-            let signer = ES256.signer_from_der(pair.to_der_private_key()).unwrap();
-            (Box::new(signer), pair.to_jwk_public_key())
-        }
-        "EdDSA" => {
-            let pair = EdDSA.generate_key_pair(EdCurve::Ed25519).unwrap();
-            let signer = EdDSA.signer_from_der(pair.to_der_private_key()).unwrap();
-            (Box::new(signer), pair.to_jwk_public_key())
-        }
-        other => panic!("no key for {other}"),
-    };
-    public.set_key_id(format!("{alg}-key"));
-    public.set_algorithm(alg);
-    (signer, serde_json::to_value(public.as_ref()).unwrap())
-}
 
 on_both_backends!(
     every_assertion_algorithm_works_and_must_match_the_key,

@@ -33,6 +33,7 @@ on_both_backends!(
             grant_id: None,
             amr: "pwd".into(),
             resources: String::new(),
+            id_token_claims: String::new(),
         };
         server.store.insert_authorization_code(&code).unwrap();
 

@@ -7,6 +7,7 @@ pub mod chromium;
 pub mod console;
 pub mod database;
 pub mod faulty_link;
+pub mod jws;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
