@@ -57,7 +57,11 @@ pub async fn take(
 }
 
 /// Whether `client` may only start requests it pushed: its own setting,
-/// or the server's for every client.
+/// or the server's for every client but the console, whose requests this
+/// server builds itself (requiring it to push them would only lock the
+/// administrators out).
 pub fn required(state: &AppState, client: &Client) -> bool {
-    client.require_pushed_requests || state.settings.require_pushed_authorization_requests
+    client.require_pushed_requests
+        || (state.settings.require_pushed_authorization_requests
+            && client.client_id != ferrid_service::clients::CONSOLE_CLIENT_ID)
 }

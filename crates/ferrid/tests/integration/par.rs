@@ -288,5 +288,14 @@ on_both_backends!(
         assert!(location(&refused).contains("error=invalid_request"));
         let discovery: Value = discovery_document(&strict).await;
         assert_eq!(discovery["require_pushed_authorization_requests"], true);
+        // The console's own sign-in, built by the server, still works.
+        crate::support::console::create_admin(
+            &strict,
+            "root",
+            ferrid_service::users::AdminRole::Admin,
+        );
+        let landed =
+            crate::support::console::open(&strict, &Browser::new(), "/admin", "root").await;
+        assert_eq!(landed.status, StatusCode::OK);
     }
 );
