@@ -189,6 +189,20 @@ pub fn validate(
             "response_mode must be query or form_post",
         )));
     };
+    // A browser posts forms only to web addresses; a native app's
+    // private-use scheme gets its response in the query.
+    if response_mode == ResponseMode::FormPost
+        && !(redirect_uri.starts_with("https://") || redirect_uri.starts_with("http://"))
+    {
+        return Err(Rejection::Redirect {
+            redirect_uri: redirect_uri.to_owned(),
+            response_mode: ResponseMode::Query,
+            state: state.map(str::to_owned),
+            error: OAuthError::invalid_request(
+                "response_mode=form_post needs an http or https redirect_uri",
+            ),
+        });
+    }
     validate_for_client(params, client, apis)
         .map(|checked| AuthorizationRequest {
             client_id: client.client_id.clone(),
@@ -735,6 +749,24 @@ mod tests {
             matches!(&form_post, Ok(request) if request.response_mode == ResponseMode::FormPost),
             "{form_post:?}"
         );
+        // A native app's private-use scheme cannot receive a form.
+        let mut native = confidential.clone();
+        native.redirect_uris = vec!["com.example.app:/cb".into()];
+        let native_params = Params::parse(
+            b"client_id=app&redirect_uri=com.example.app%3A%2Fcb&response_type=code&scope=openid&state=s&response_mode=form_post",
+        )
+        .unwrap();
+        assert!(matches!(
+            validate(&native_params, Some(&native), &Apis::default()),
+            Err(Rejection::Redirect {
+                response_mode: ResponseMode::Query,
+                error: OAuthError {
+                    error: ErrorCode::InvalidRequest,
+                    ..
+                },
+                ..
+            })
+        ));
         // Later errors go back the way the client asked for.
         assert!(matches!(
             validate(
