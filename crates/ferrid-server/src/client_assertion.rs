@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use ferrid_store::{Client, ClientAuthMethod, Store};
 use ferrid_tokens::assertion::{verify_assertion, AssertionKey};
 use ferrid_tokens::{MasterKey, TokenError, CLOCK_SKEW};
-use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
@@ -354,27 +353,9 @@ impl ClientAssertions {
         }
     }
 
-    /// Fetches a client's JWKS once: time-limited, size-limited, without
-    /// following redirects, and only from a permitted address
-    /// ([`Outbound`]). The error is for the log, not the client.
+    /// Fetches a client's JWKS once ([`Outbound::fetch_text`]).
     async fn fetch(&self, uri: &str) -> Result<String, String> {
-        let mut response = self
-            .outbound
-            .request(Method::GET, uri)?
-            .send()
-            .await
-            .map_err(|error| error.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("status {}", response.status()));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_JWKS_BYTES {
-                return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
-            }
-        }
-        String::from_utf8(body).map_err(|_| "not UTF-8".to_owned())
+        self.outbound.fetch_text(uri, MAX_JWKS_BYTES).await
     }
 }
 

@@ -46,6 +46,9 @@ pub enum ErrorCode {
     /// RFC 9101 §6.3 (OIDC Core §3.1.2.6): a request object that does not
     /// verify or whose claims are wrong.
     InvalidRequestObject,
+    /// RFC 9101 §6.2 (OIDC Core §3.1.2.6): a `request_uri` that could not
+    /// be fetched.
+    InvalidRequestUri,
     /// RFC 8707 §2: an unknown or unpermitted resource.
     InvalidTarget,
     /// RFC 6750 §3.1.
@@ -78,6 +81,7 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidRequestObject => "invalid_request_object",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",

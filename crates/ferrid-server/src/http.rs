@@ -241,6 +241,12 @@ impl Params {
         self
     }
 
+    /// These parameters without `name`.
+    pub fn without(mut self, name: &str) -> Params {
+        self.values.remove(name);
+        self
+    }
+
     /// Every distinct value of a parameter that may repeat (`resource`).
     pub fn all(&self, name: &str) -> &[String] {
         self.repeated.get(name).map_or(&[], Vec::as_slice)

@@ -145,7 +145,7 @@ impl Metadata {
             "claims_parameter_supported": true,
             "request_parameter_supported": true,
             "request_object_signing_alg_values_supported": ASSERTION_ALGORITHMS,
-            "request_uri_parameter_supported": false,
+            "request_uri_parameter_supported": settings.external_request_uris,
             "authorization_response_iss_parameter_supported": true,
         });
         Ok(Metadata {

@@ -1,5 +1,5 @@
 //! Requests ferrid makes to addresses that clients registered (`jwks_uri`,
-//! `backchannel_logout_uri`). Whoever registers a client chooses where
+//! `backchannel_logout_uri`) or sent (an external `request_uri`). Whoever registers a client chooses where
 //! ferrid connects, so by default those connections may not reach private,
 //! loopback or link-local addresses: a registration must not become a way
 //! to probe the network ferrid runs in (server-side request forgery).
@@ -69,6 +69,28 @@ impl Outbound {
             }
         }
         Ok(self.http.request(method, url))
+    }
+
+    /// GETs `uri` once: time-limited, at most `max_bytes`, without
+    /// following redirects, only from a permitted address, and only a
+    /// success status. The error is for the log, not the client.
+    pub async fn fetch_text(&self, uri: &str, max_bytes: usize) -> Result<String, String> {
+        let mut response = self
+            .request(Method::GET, uri)?
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("status {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > max_bytes {
+                return Err(format!("larger than {max_bytes} bytes"));
+            }
+        }
+        String::from_utf8(body).map_err(|_| "not UTF-8".to_owned())
     }
 }
 

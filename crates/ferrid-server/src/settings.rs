@@ -91,6 +91,9 @@ pub struct Settings {
     pub pushed_request_ttl: i64,
     /// Whether every client must push its authorization requests first.
     pub require_pushed_authorization_requests: bool,
+    /// Whether a `request_uri` may name a client's own URL to fetch a
+    /// request object from (RFC 9101 §5.2).
+    pub external_request_uris: bool,
     /// Algorithm of access tokens (server-wide).
     pub access_token_alg: SigningAlgorithm,
     /// Refresh-token idle lifetime, seconds (per-client overridable).
@@ -143,6 +146,7 @@ impl Settings {
             login_ttl: DEFAULT_LOGIN_TTL,
             pushed_request_ttl: DEFAULT_PUSHED_REQUEST_TTL,
             require_pushed_authorization_requests: false,
+            external_request_uris: false,
             access_token_alg: SigningAlgorithm::Rs256,
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: DEFAULT_REFRESH_ABSOLUTE_TTL,

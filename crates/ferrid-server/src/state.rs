@@ -75,6 +75,9 @@ pub struct AppState {
     pub client_assertions: Arc<ClientAssertions>,
     /// Delivers back-channel logout tokens.
     pub logouts: LogoutSender,
+    /// Outgoing HTTP to addresses clients chose (request objects by
+    /// reference).
+    pub outbound: Outbound,
     /// Clients recently read by client authentication.
     pub recent_clients: Arc<RecentClients>,
     /// The registered APIs, read at most once per second.
@@ -144,7 +147,7 @@ impl AppState {
                 max_lifetime: settings.client_assertion_max_lifetime,
             },
         );
-        let logouts = LogoutSender::new(store.clone(), outbound, settings.issuer.clone());
+        let logouts = LogoutSender::new(store.clone(), outbound.clone(), settings.issuer.clone());
         ferrid_service::clients::ensure_console_client(
             &store,
             &format!("{}{}", settings.console_base, paths::CONSOLE_CALLBACK),
@@ -160,6 +163,7 @@ impl AppState {
             password_pool: Arc::new(password_pool),
             client_assertions: Arc::new(client_assertions),
             logouts,
+            outbound,
             recent_clients: Arc::default(),
             recent_apis: Arc::default(),
             store,

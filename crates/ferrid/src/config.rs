@@ -88,6 +88,8 @@ pub struct Config {
     pub pushed_request_ttl: i64,
     /// Accept only pushed authorization requests, from every client.
     pub require_pushed_authorization_requests: bool,
+    /// Fetch request objects from URLs clients name in `request_uri`.
+    pub external_request_uris: bool,
     /// Refresh-token idle lifetime, seconds.
     pub refresh_idle_ttl: i64,
     /// Refresh-token absolute lifetime, seconds.
@@ -173,6 +175,7 @@ impl Default for Config {
             login_ttl: settings::DEFAULT_LOGIN_TTL,
             pushed_request_ttl: settings::DEFAULT_PUSHED_REQUEST_TTL,
             require_pushed_authorization_requests: false,
+            external_request_uris: false,
             refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
             refresh_reuse_grace: ferrid_server::settings::DEFAULT_REFRESH_REUSE_GRACE,
@@ -543,6 +546,7 @@ impl Config {
         settings.login_ttl = self.login_ttl;
         settings.pushed_request_ttl = self.pushed_request_ttl;
         settings.require_pushed_authorization_requests = self.require_pushed_authorization_requests;
+        settings.external_request_uris = self.external_request_uris;
         settings.access_token_alg = self.access_token_algorithm()?;
         settings.refresh_idle_ttl = self.refresh_idle_ttl;
         settings.refresh_absolute_ttl = self.refresh_absolute_ttl;

@@ -23,6 +23,11 @@ use crate::state::AppState;
 /// for one redirect, not kept.
 pub const MAX_LIFETIME: i64 = 3600;
 
+/// Largest request object fetched from a `request_uri`.
+const MAX_FETCHED_BYTES: usize = 16 * 1024;
+/// Longest `request_uri` fetched (RFC 9101 §5.2: 512 ASCII characters).
+const MAX_REQUEST_URI: usize = 512;
+
 /// Claims that describe the JWT, not the authorization request.
 const JWT_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
 
@@ -56,6 +61,34 @@ pub async fn unpack(
         })?;
     check(&claims, &client.client_id, &state.settings.issuer, now)?;
     parameters(&claims, &client.client_id)
+}
+
+/// Fetches the request object a client's own `request_uri` refers to
+/// (RFC 9101 §5.2), as its jwks_uri would be fetched: time- and
+/// size-limited, no redirects, public addresses only. It is then unpacked
+/// like one sent by value, so it must be signed by the client.
+pub async fn fetch(state: &AppState, request_uri: &str) -> Result<String, OAuthError> {
+    let unusable = || {
+        OAuthError::new(
+            ErrorCode::InvalidRequestUri,
+            "the request_uri could not be fetched",
+        )
+    };
+    if request_uri.len() > MAX_REQUEST_URI {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequestUri,
+            "the request_uri is longer than 512 characters",
+        ));
+    }
+    let text = state
+        .outbound
+        .fetch_text(request_uri, MAX_FETCHED_BYTES)
+        .await
+        .map_err(|detail| {
+            tracing::warn!(request_uri, %detail, "cannot fetch a request_uri");
+            unusable()
+        })?;
+    Ok(text.trim().to_owned())
 }
 
 /// Checks the claims about the JWT itself.

@@ -56,14 +56,24 @@ async fn authorize(
         });
     }
     // A request_uri of this server's refers to a pushed request; any
-    // other (a URL to fetch a request object from) is not supported, which
-    // validation answers.
-    let pushed_uri = params
-        .get("request_uri")
-        .filter(|uri| uri.starts_with(pushed::REQUEST_URI_PREFIX));
-    let request = match pushed_uri {
-        Some(request_uri) => pushed_request(state, client.as_ref(), request_uri).await?,
-        None => match validated(state, params, client.as_ref()).await? {
+    // other is a URL to fetch a request object from, when the server
+    // allows that (else validation answers that it is not supported).
+    let request_uri = params.get("request_uri").map(str::to_owned);
+    let request = match (request_uri, client.as_ref()) {
+        (Some(uri), _) if uri.starts_with(pushed::REQUEST_URI_PREFIX) => {
+            pushed_request(state, client.as_ref(), &uri).await?
+        }
+        (Some(uri), Some(client)) if state.settings.external_request_uris => {
+            let params = match request_object::fetch(state, &uri).await {
+                Ok(jwt) => params.without("request_uri").with("request", &jwt),
+                Err(error) => return refuse_request_object(state, &params, client, &error),
+            };
+            match validated(state, params, Some(client)).await? {
+                Ok(request) => request,
+                Err(redirected_error) => return Ok(redirected_error),
+            }
+        }
+        _ => match validated(state, params, client.as_ref()).await? {
             Ok(request) => request,
             Err(redirected_error) => return Ok(redirected_error),
         },
@@ -115,7 +125,9 @@ async fn validated(
         Some(client) if params.get("request").is_some() => {
             match request_object::unpack(state, client, params.clone()).await {
                 Ok(signed) => signed,
-                Err(error) => return refuse_request_object(state, &params, client, &error),
+                Err(error) => {
+                    return refuse_request_object(state, &params, client, &error).map(Err)
+                }
             }
         }
         _ => params,
@@ -162,23 +174,23 @@ async fn validated(
     }
 }
 
-/// A request object that failed: told to the redirect URI of the
-/// unsigned parameters if that one is registered, else shown on a page
-/// (nothing signed says where to send it).
+/// A request object that could not be fetched or failed: told to the
+/// redirect URI of the unsigned parameters if that one is registered,
+/// else shown on a page (nothing signed says where to send it).
 fn refuse_request_object(
     state: &AppState,
     params: &Params,
     client: &Client,
     error: &OAuthError,
-) -> Result<Result<AuthorizationRequest, HttpResponse>, PageError> {
+) -> Result<HttpResponse, PageError> {
     match request::verify_client_and_redirect(params, Some(client)) {
-        Ok(redirect_uri) => Ok(Err(flow::redirect_error(
+        Ok(redirect_uri) => Ok(flow::redirect_error(
             state,
             redirect_uri,
             ResponseMode::parse(params.get("response_mode")).unwrap_or_default(),
             params.get("state"),
             error,
-        ))),
+        )),
         Err(_) => Err(PageError::bad_request(
             "Invalid sign-in request",
             error.error_description.clone(),

@@ -325,3 +325,76 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    request_objects_by_reference_are_fetched_when_allowed,
+    |backend: Backend| async move {
+        use crate::support::receiver::{free_port, Receiver};
+        let Some(server) = TestServer::start_with(backend, |config| {
+            config.external_request_uris = true;
+        }) else {
+            return;
+        };
+        server.create_user("uri");
+        let (client, signer) = keyed_client(&server);
+        let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+        let request = signed_jwt(
+            signer.as_ref(),
+            Some("ES256-key"),
+            request_claims(&server, &client, challenge.as_str(), json!({})),
+        );
+        let port = free_port();
+        let _host = Receiver::serving(port, request);
+        let request_uri = format!("http://127.0.0.1:{port}/request.jwt");
+        let redirected = Browser::new()
+            .sign_in(
+                &server.issuer,
+                &authorize_url(&server, &client.id, &[("request_uri", &request_uri)]),
+                "uri",
+            )
+            .await;
+        assert_eq!(redirected.param("state").as_deref(), Some("signed-state"));
+        assert!(redirected.param("code").is_some());
+
+        // What it serves must be a request object the client signed.
+        let forged_port = free_port();
+        let (stranger, _) = key_of("ES256");
+        let _forger = Receiver::serving(
+            forged_port,
+            signed_jwt(
+                stranger.as_ref(),
+                Some("ES256-key"),
+                request_claims(&server, &client, challenge.as_str(), json!({})),
+            ),
+        );
+        let browser = Browser::new();
+        for (uri, error) in [
+            (
+                format!("http://127.0.0.1:{forged_port}/request.jwt"),
+                "invalid_request_object",
+            ),
+            // Nothing listens there.
+            (
+                format!("http://127.0.0.1:{}/request.jwt", free_port()),
+                "invalid_request_uri",
+            ),
+            (
+                format!("https://example.com/{}", "a".repeat(600)),
+                "invalid_request_uri",
+            ),
+        ] {
+            let refused = browser
+                .get(&authorize_url(
+                    &server,
+                    &client.id,
+                    &[("request_uri", &uri), ("redirect_uri", REDIRECT_URI)],
+                ))
+                .await;
+            let back = location(&refused);
+            assert!(back.starts_with(REDIRECT_URI), "{uri}: {back}");
+            assert!(back.contains(&format!("error={error}")), "{uri}: {back}");
+        }
+        let discovery = discovery_document(&server).await;
+        assert_eq!(discovery["request_uri_parameter_supported"], true);
+    }
+);
