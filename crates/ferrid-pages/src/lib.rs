@@ -76,6 +76,9 @@ pub struct ConsentPage<'a> {
     pub request_id: &'a str,
     /// Anti-CSRF token echoed by the form.
     pub csrf_token: &'a str,
+    /// Whether a device asks (its user code was typed): the page warns
+    /// against approving a device the user did not start.
+    pub for_device: bool,
 }
 
 /// An error shown to the user instead of a redirect.
@@ -151,6 +154,18 @@ pub struct LoginMfaPage<'a> {
     /// Anti-CSRF token echoed by the form.
     pub csrf_token: &'a str,
     /// Message for a failed attempt.
+    pub error: Option<&'a str>,
+}
+
+/// Where a user types the code a device shows (RFC 8628 §3.3).
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage<'a> {
+    /// Anti-CSRF token echoed by the form.
+    pub csrf_token: &'a str,
+    /// The code, pre-filled from the link the device showed.
+    pub user_code: &'a str,
+    /// Why the last code was refused.
     pub error: Option<&'a str>,
 }
 
@@ -311,6 +326,7 @@ mod tests {
             }],
             request_id: "r",
             csrf_token: "c",
+            for_device: false,
         }
         .render()
         .unwrap();

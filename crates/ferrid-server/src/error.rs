@@ -51,6 +51,12 @@ pub enum ErrorCode {
     InvalidRequestUri,
     /// RFC 8707 §2: an unknown or unpermitted resource.
     InvalidTarget,
+    /// RFC 8628 §3.5: the user has not answered yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: poll less often.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
     /// RFC 6750 §3.1.
     InvalidToken,
     /// RFC 6750 §3.1.
@@ -83,6 +89,9 @@ impl ErrorCode {
             ErrorCode::InvalidRequestObject => "invalid_request_object",
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::RateLimited => "rate_limited",

@@ -147,6 +147,12 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .route(paths::TOKEN, web::post().to(token::token))
         .route(paths::PAR, web::post().to(endpoints::par::push))
+        .route(
+            paths::DEVICE_AUTHORIZATION,
+            web::post().to(endpoints::device_authorization::start),
+        )
+        .route(paths::DEVICE, web::get().to(endpoints::device::show))
+        .route(paths::DEVICE, web::post().to(endpoints::device::submit))
         .route(paths::INTROSPECT, web::post().to(introspect::introspect))
         .route(paths::REVOKE, web::post().to(revoke::revoke))
         .route(paths::USERINFO, web::get().to(userinfo::get))

@@ -110,6 +110,7 @@ impl Metadata {
             "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
             "token_endpoint": settings.endpoint(paths::TOKEN),
             "pushed_authorization_request_endpoint": settings.endpoint(paths::PAR),
+            "device_authorization_endpoint": settings.endpoint(paths::DEVICE_AUTHORIZATION),
             "require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
             "userinfo_endpoint": settings.endpoint(paths::USERINFO),
             "introspection_endpoint": settings.endpoint(paths::INTROSPECT),

@@ -12,6 +12,10 @@ pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
 pub const TOKEN: &str = "/token";
 /// Pushed authorization requests (RFC 9126).
 pub const PAR: &str = "/par";
+/// Device authorization endpoint (RFC 8628 §3.1).
+pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+/// Where a user types a device's user code (RFC 8628 §3.3).
+pub const DEVICE: &str = "/device";
 /// UserInfo endpoint.
 pub const USERINFO: &str = "/userinfo";
 /// Token introspection (RFC 7662).

@@ -66,7 +66,11 @@ impl Refused {
 fn is_machine_endpoint(path: &str) -> bool {
     matches!(
         path,
-        paths::TOKEN | paths::INTROSPECT | paths::REVOKE | paths::USERINFO
+        paths::TOKEN
+            | paths::INTROSPECT
+            | paths::REVOKE
+            | paths::USERINFO
+            | paths::DEVICE_AUTHORIZATION
     )
 }
 

@@ -23,6 +23,14 @@ pub const DEFAULT_PUSHED_REQUEST_TTL: i64 = 60;
 /// The longest a `request_uri` may be made to live: it is a bearer
 /// reference to a request, so it should not outlive a login.
 pub const MAX_PUSHED_REQUEST_TTL: i64 = 600;
+/// How long a device has for its user to approve it (RFC 8628): ten
+/// minutes, time to find a phone and sign in.
+pub const DEFAULT_DEVICE_CODE_TTL: i64 = 600;
+/// The longest a device code may live: its user code is short, so its
+/// life must be too.
+pub const MAX_DEVICE_CODE_TTL: i64 = 1800;
+/// Seconds a device waits between polls (RFC 8628 §3.2 suggests 5).
+pub const DEFAULT_DEVICE_POLL_INTERVAL: i64 = 5;
 /// Default refresh-token idle lifetime: 14 days without use.
 pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 14 * 24 * 3600;
 /// Default refresh-token absolute lifetime: 90 days after the login.
@@ -91,6 +99,10 @@ pub struct Settings {
     pub pushed_request_ttl: i64,
     /// Whether every client must push its authorization requests first.
     pub require_pushed_authorization_requests: bool,
+    /// Lifetime of a device authorization request, seconds (RFC 8628).
+    pub device_code_ttl: i64,
+    /// Seconds a device must wait between polls, at first.
+    pub device_poll_interval: i64,
     /// Whether a `request_uri` may name a client's own URL to fetch a
     /// request object from (RFC 9101 §5.2).
     pub external_request_uris: bool,
@@ -146,6 +158,8 @@ impl Settings {
             login_ttl: DEFAULT_LOGIN_TTL,
             pushed_request_ttl: DEFAULT_PUSHED_REQUEST_TTL,
             require_pushed_authorization_requests: false,
+            device_code_ttl: DEFAULT_DEVICE_CODE_TTL,
+            device_poll_interval: DEFAULT_DEVICE_POLL_INTERVAL,
             external_request_uris: false,
             access_token_alg: SigningAlgorithm::Rs256,
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,

@@ -176,8 +176,8 @@ pub enum RegistrationError {
     /// A public client asked for client credentials.
     #[error("a public client (no authentication) cannot use client_credentials")]
     PublicClientCredentials,
-    /// Refresh tokens without the code grant.
-    #[error("the refresh_token grant needs the authorization_code grant")]
+    /// Refresh tokens without a grant a user takes part in.
+    #[error("the refresh_token grant needs the authorization_code or device_code grant")]
     RefreshWithoutCode,
     /// Refresh settings without the refresh grant.
     #[error("refresh settings need the refresh_token grant")]
@@ -792,6 +792,10 @@ pub fn api_scope_names(store: &Store) -> Result<Vec<String>, StoreError> {
         .collect())
 }
 
+/// What registrations may call the device grant
+/// (`urn:ietf:params:oauth:grant-type:device_code`).
+pub const DEVICE_CODE_SHORT_NAME: &str = "device_code";
+
 /// The grant types asked for, each known and once.
 fn checked_grants(
     names: &[String],
@@ -799,7 +803,9 @@ fn checked_grants(
 ) -> Result<Vec<GrantType>, RegistrationError> {
     let mut grant_types: Vec<GrantType> = Vec::new();
     for name in names.iter().map(|name| name.trim()) {
+        // `device_code` is short for the device grant's URN on a command line.
         let grant = GrantType::parse(name)
+            .or_else(|| (name == DEVICE_CODE_SHORT_NAME).then_some(GrantType::DeviceCode))
             .ok_or_else(|| RegistrationError::UnknownGrant(name.to_owned()))?;
         if !grant_types.contains(&grant) {
             grant_types.push(grant);
@@ -813,6 +819,7 @@ fn checked_grants(
     }
     if grant_types.contains(&GrantType::RefreshToken)
         && !grant_types.contains(&GrantType::AuthorizationCode)
+        && !grant_types.contains(&GrantType::DeviceCode)
     {
         return Err(RegistrationError::RefreshWithoutCode);
     }
@@ -974,6 +981,23 @@ mod tests {
             .bytes()
             .all(|byte| byte.is_ascii_hexdigit()));
         assert_eq!(registered.client.secret_digest, Some(digest(&secret)));
+    }
+
+    #[test]
+    fn device_clients_need_no_redirect_uri_and_may_refresh() {
+        let mut device = registration();
+        device.auth_method = "none".into();
+        device.redirect_uris = Vec::new();
+        device.grant_types = vec![DEVICE_CODE_SHORT_NAME.into(), "refresh_token".into()];
+        let registered = register(device, &[], &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        assert_eq!(
+            registered.client.grant_types,
+            vec![GrantType::DeviceCode, GrantType::RefreshToken]
+        );
+        let mut alone = registration();
+        alone.redirect_uris = Vec::new();
+        alone.grant_types = vec!["refresh_token".into()];
+        assert!(register(alone, &[], &SigningAlgorithm::ALL, &master(), 1).is_err());
     }
 
     #[test]

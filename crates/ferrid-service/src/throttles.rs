@@ -24,6 +24,14 @@ pub fn mfa_subject(user_id: &str) -> String {
     format!("mfa:{user_id}")
 }
 
+/// The counter of wrong device user codes typed from one address (or
+/// from addresses that cannot be told apart, when `None`). A right code
+/// does not clear it: anyone can get a right code from their own device,
+/// and must not be able to buy more guesses with it.
+pub fn device_code_subject(address: Option<&str>) -> String {
+    format!("device:{}", address.unwrap_or("unknown"))
+}
+
 /// Every counter a complete sign-in of `user` clears.
 pub fn subjects_of(user: &User) -> [String; 3] {
     [

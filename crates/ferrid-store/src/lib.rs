@@ -24,6 +24,9 @@ pub use repo::audit::{AuditEvent, AuditFilter};
 pub use repo::authorization::{AuthorizationCode, PendingAuthorization};
 pub use repo::clients::{Client, ClientAuthMethod, GrantType};
 pub use repo::console::{AdminSession, Branding, HourlyCount};
+pub use repo::device_authorizations::{
+    DeviceAuthorization, DevicePoll, DEVICE_APPROVED, DEVICE_DENIED, DEVICE_PENDING,
+};
 pub use repo::email_tokens::EmailToken;
 pub use repo::grants::{Grant, RefreshToken};
 pub use repo::housekeeping::{Removed, Retention};

@@ -55,6 +55,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_authorizations (device_code_digest) {
+        device_code_digest -> Text,
+        user_code_digest -> Text,
+        client_id -> Text,
+        scope -> Text,
+        resources -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        poll_interval -> BigInt,
+        last_polled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     client_assertions (id) {
         id -> Text,
         expires_at -> BigInt,
@@ -299,6 +314,7 @@ diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_requests -> clients (client_id));
 diesel::joinable!(pushed_authorization_requests -> clients (client_id));
+diesel::joinable!(device_authorizations -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
@@ -352,6 +368,7 @@ diesel::joinable!(admin_sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     installation,
     pushed_authorization_requests,
+    device_authorizations,
     admin_sessions,
     branding,
     token_counts,

@@ -188,7 +188,8 @@ pub struct ClientCreate {
     /// Post-logout redirect URI (repeatable).
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
-    /// Allowed grants, comma-separated.
+    /// Allowed grants, comma-separated: authorization_code, refresh_token,
+    /// client_credentials, device_code (the device authorization grant).
     #[arg(
         long = "grant",
         value_delimiter = ',',

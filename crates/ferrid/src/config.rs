@@ -88,6 +88,10 @@ pub struct Config {
     pub pushed_request_ttl: i64,
     /// Accept only pushed authorization requests, from every client.
     pub require_pushed_authorization_requests: bool,
+    /// Lifetime of a device authorization request, seconds (RFC 8628).
+    pub device_code_ttl: i64,
+    /// Seconds a device waits between polls, at first (RFC 8628).
+    pub device_poll_interval: i64,
     /// Fetch request objects from URLs clients name in `request_uri`.
     pub external_request_uris: bool,
     /// Refresh-token idle lifetime, seconds.
@@ -175,6 +179,8 @@ impl Default for Config {
             login_ttl: settings::DEFAULT_LOGIN_TTL,
             pushed_request_ttl: settings::DEFAULT_PUSHED_REQUEST_TTL,
             require_pushed_authorization_requests: false,
+            device_code_ttl: settings::DEFAULT_DEVICE_CODE_TTL,
+            device_poll_interval: settings::DEFAULT_DEVICE_POLL_INTERVAL,
             external_request_uris: false,
             refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
@@ -340,6 +346,15 @@ impl Config {
                 "invalid configuration: pushed_request_ttl must be 1 to {} seconds",
                 settings::MAX_PUSHED_REQUEST_TTL
             );
+        }
+        if !(60..=settings::MAX_DEVICE_CODE_TTL).contains(&self.device_code_ttl) {
+            bail!(
+                "invalid configuration: device_code_ttl must be 60 to {} seconds",
+                settings::MAX_DEVICE_CODE_TTL
+            );
+        }
+        if !(1..=60).contains(&self.device_poll_interval) {
+            bail!("invalid configuration: device_poll_interval must be 1 to 60 seconds");
         }
         if !(1..=3600).contains(&self.client_assertion_max_lifetime) {
             bail!("invalid configuration: client_assertion_max_lifetime must be 1 to 3600 seconds");
@@ -546,6 +561,8 @@ impl Config {
         settings.login_ttl = self.login_ttl;
         settings.pushed_request_ttl = self.pushed_request_ttl;
         settings.require_pushed_authorization_requests = self.require_pushed_authorization_requests;
+        settings.device_code_ttl = self.device_code_ttl;
+        settings.device_poll_interval = self.device_poll_interval;
         settings.external_request_uris = self.external_request_uris;
         settings.access_token_alg = self.access_token_algorithm()?;
         settings.refresh_idle_ttl = self.refresh_idle_ttl;

@@ -119,6 +119,7 @@ mod tests {
             redirect_uri: "https://c/cb".into(),
             response_mode: Default::default(),
             id_token_claims: Vec::new(),
+            device_code_digest: None,
             scopes: vec!["openid".into(), "email".into()],
             state: None,
             nonce: None,

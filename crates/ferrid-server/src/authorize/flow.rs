@@ -9,6 +9,7 @@ use ferrid_store::{AuthorizationCode, Client, PendingAuthorization, Session, Use
 use url::Url;
 
 use crate::authorize::decide::{decide, Authentication, Next};
+use crate::authorize::device;
 use crate::authorize::request::{AuthorizationRequest, ResponseMode};
 use crate::error::{ErrorCode, Internal, OAuthError, PageError};
 use crate::http::{allow_form_post_to, allow_form_redirect_to, html_response, see_other};
@@ -257,12 +258,16 @@ pub fn to_login(pending: &Pending) -> HttpResponse {
     see_other(&format!("{}?request_id={}", paths::LOGIN, pending.id))
 }
 
-/// Answers a pending request with an error redirect and forgets it.
+/// Answers a pending request with an error redirect (or, for a device's
+/// request, refuses the device) and forgets it.
 pub async fn fail(
     state: &AppState,
     pending: &Pending,
     error: OAuthError,
 ) -> Result<HttpResponse, PageError> {
+    if let Some(device_code_digest) = &pending.request.device_code_digest {
+        return device::deny(state, &pending.id, device_code_digest, &error).await;
+    }
     forget(state, pending).await?;
     Ok(redirect_error(
         state,
@@ -282,13 +287,25 @@ async fn forget(state: &AppState, pending: &Pending) -> Result<(), Internal> {
 }
 
 /// Issues an authorization code for the session's user and redirects it
-/// to the client. The pending request is consumed.
+/// to the client (or, for a device's request, approves the device). The
+/// pending request is consumed.
 pub async fn issue_code(
     state: &AppState,
     pending: &Pending,
     session: &Session,
     user: &User,
 ) -> Result<HttpResponse, PageError> {
+    if let Some(device_code_digest) = &pending.request.device_code_digest {
+        return device::approve(
+            state,
+            &pending.id,
+            &pending.request,
+            device_code_digest,
+            session,
+            user,
+        )
+        .await;
+    }
     let code = random_token(32);
     let now = state.now();
     let request = &pending.request;
@@ -421,6 +438,7 @@ async fn consent_page(
             .collect(),
         request_id: &pending.id,
         csrf_token: &token.value,
+        for_device: pending.request.device_code_digest.is_some(),
     };
     let mut response = token.respond(StatusCode::OK, &page)?;
     allow_form_redirect_to(&mut response, &pending.request.redirect_uri);

@@ -2,6 +2,7 @@
 //! what comes next, and the flow that carries a request to a code.
 
 pub mod decide;
+pub mod device;
 pub mod flow;
 pub mod pushed;
 pub mod request;

@@ -78,6 +78,11 @@ pub struct AuthorizationRequest {
     /// (OIDC Core §5.5); their scopes are among `scopes`.
     #[serde(default)]
     pub id_token_claims: Vec<String>,
+    /// For a device's request (RFC 8628), the digest of its device code:
+    /// the request ends by approving or denying the device, not with a
+    /// redirect.
+    #[serde(default)]
+    pub device_code_digest: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -369,6 +374,7 @@ fn validate_for_client(
         expected_subject: None,
         acr_values,
         id_token_claims,
+        device_code_digest: None,
     })
 }
 

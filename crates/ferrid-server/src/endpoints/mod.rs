@@ -6,6 +6,8 @@ pub mod assets;
 pub mod authorize;
 pub mod consent;
 pub mod console;
+pub mod device;
+pub mod device_authorization;
 pub mod health;
 pub mod introspect;
 pub mod login;

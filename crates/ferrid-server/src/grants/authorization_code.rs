@@ -15,7 +15,7 @@ use ferrid_store::{
 };
 
 use crate::audit::RecordForRequest;
-use crate::error::OAuthError;
+use crate::error::{ErrorCode, OAuthError};
 use crate::grants::invalid_grant;
 use crate::grants::issue::{self, Lifetimes, Subject, TokenResponse};
 use crate::http::Params;
@@ -246,6 +246,44 @@ pub async fn exchange(
             "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]",
         ));
     }
+    let presented = Presented {
+        code,
+        redirect_uri,
+        verifier,
+        what: "authorization code",
+    };
+    redeem_and_mint(state, http, client, params, presented).await
+}
+
+/// A code as presented for redemption: by the client at the token
+/// endpoint, or bound to a device code the client polls with.
+pub struct Presented {
+    /// The code.
+    pub code: String,
+    /// The redirect URI it must have been issued for.
+    pub redirect_uri: String,
+    /// The PKCE verifier, if sent.
+    pub verifier: Option<String>,
+    /// What the client presented, for logs and the audit trail.
+    pub what: &'static str,
+}
+
+/// Redeems a presented code and mints its tokens for the target the
+/// token request names (RFC 8707). A code presented again revokes its
+/// grant.
+pub async fn redeem_and_mint(
+    state: &AppState,
+    http: &HttpRequest,
+    client: &Client,
+    params: &Params,
+    presented: Presented,
+) -> Result<TokenResponse, OAuthError> {
+    let Presented {
+        code,
+        redirect_uri,
+        verifier,
+        what,
+    } = presented;
     let (lifetimes, now, caller) = (
         Lifetimes::of(&state.settings, client),
         state.now(),
@@ -266,17 +304,18 @@ pub async fn exchange(
         Err(Refused::Invalid(error)) => return Err(error),
         Err(Refused::Unusable { revoked }) => {
             if let Some((grant_id, user_id)) = revoked {
-                tracing::warn!(%grant_id, "authorization code reused: its tokens are revoked");
+                tracing::warn!(%grant_id, "{what} reused: its tokens are revoked");
                 Event::new(EventKind::GrantRevoke, Outcome::Success)
                     .actor(actors::SYSTEM)
                     .subject(user_id)
                     .client(&client.client_id)
-                    .detail(format!("authorization code reused; grant {grant_id}"))
+                    .detail(format!("{what} reused; grant {grant_id}"))
                     .record(state, http)
                     .await;
             }
-            return Err(invalid_grant(
-                "the authorization code is invalid, expired or already used",
+            return Err(OAuthError::new(
+                ErrorCode::InvalidGrant,
+                format!("the {what} is invalid, expired or already used"),
             ));
         }
     };

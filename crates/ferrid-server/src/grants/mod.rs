@@ -2,6 +2,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod issue;
 #[cfg(test)]
 mod memory;

@@ -64,14 +64,17 @@ pub enum GrantType {
     RefreshToken,
     /// The client credentials grant (RFC 6749 §4.4).
     ClientCredentials,
+    /// The device authorization grant (RFC 8628).
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant type ferrid implements, in the order discovery lists them.
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::DeviceCode,
     ];
 
     /// The registered name.
@@ -80,6 +83,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 

@@ -5,15 +5,15 @@ use diesel::prelude::*;
 use crate::error::StoreResult;
 use crate::schema::{
     admin_sessions, audit_events, authorization_codes, authorization_requests, client_assertions,
-    email_tokens, grants, login_throttles, logout_deliveries, pushed_authorization_requests,
-    refresh_tokens, revoked_access_tokens, sessions, token_counts,
+    device_authorizations, email_tokens, grants, login_throttles, logout_deliveries,
+    pushed_authorization_requests, refresh_tokens, revoked_access_tokens, sessions, token_counts,
 };
 use crate::Store;
 
 /// How many rows of each kind a cleanup removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Removed {
-    /// Pending and pushed authorization requests.
+    /// Pending, pushed and device authorization requests.
     pub authorization_requests: usize,
     /// Authorization codes.
     pub authorization_codes: usize,
@@ -99,6 +99,10 @@ impl Store {
                 + diesel::delete(
                     pushed_authorization_requests::table
                         .filter(pushed_authorization_requests::expires_at.le(now)),
+                )
+                .execute(&mut connection)?
+                + diesel::delete(
+                    device_authorizations::table.filter(device_authorizations::expires_at.le(now)),
                 )
                 .execute(&mut connection)?,
             authorization_codes: diesel::delete(

@@ -7,6 +7,7 @@ pub mod client_assertions;
 pub mod clients;
 pub mod consents;
 pub mod console;
+pub mod device_authorizations;
 pub mod email_tokens;
 pub mod grants;
 pub mod housekeeping;

@@ -25,6 +25,7 @@ mod console_browser;
 mod crash;
 mod database_faults;
 mod deployment;
+mod device_flow;
 mod disk_full;
 mod form_post;
 mod issuer_path;
