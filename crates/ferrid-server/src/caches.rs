@@ -124,6 +124,7 @@ mod tests {
             acr: None,
             amr: None,
             roles: None,
+            act: None,
         }
     }
 

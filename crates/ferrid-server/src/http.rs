@@ -166,10 +166,11 @@ pub struct FormRules<'a> {
 }
 
 impl FormRules<'static> {
-    /// OAuth and OpenID Connect requests: only `resource` names one
-    /// target per occurrence (RFC 8707 §2); values are single lines.
+    /// OAuth and OpenID Connect requests: only `resource` (RFC 8707 §2)
+    /// and token exchange's `audience` (RFC 8693 §2.1) name one target
+    /// per occurrence; values are single lines.
     pub const OAUTH: FormRules<'static> = FormRules {
-        repeatable: &["resource"],
+        repeatable: &["resource", "audience"],
         multiline: false,
     };
 }

@@ -56,6 +56,16 @@ impl Apis {
         }
     }
 
+    /// The APIs `client` is allowed at least one scope of.
+    pub fn allowed_to<'a, 'c>(
+        &'a self,
+        client: &'c Client,
+    ) -> impl Iterator<Item = &'a Api> + use<'a, 'c> {
+        self.0
+            .iter()
+            .filter(|api| client.scopes.iter().any(|scope| api.defines_scope(scope)))
+    }
+
     /// The API named by `resource`, if `client` may ask for tokens for it:
     /// it is registered and the client is allowed at least one of its
     /// scopes.
@@ -65,8 +75,8 @@ impl Apis {
                 "resource must be an absolute URI without a fragment",
             ));
         }
-        self.find(resource)
-            .filter(|api| client.scopes.iter().any(|scope| api.defines_scope(scope)))
+        self.allowed_to(client)
+            .find(|api| api.identifier == resource)
             .ok_or_else(|| invalid_target("the resource is unknown or not allowed for this client"))
     }
 }

@@ -174,7 +174,7 @@ pub enum RegistrationError {
     #[error("at least one grant is required")]
     NoGrant,
     /// A public client asked for client credentials.
-    #[error("a public client (no authentication) cannot use client_credentials")]
+    #[error("a public client (no authentication) cannot use client_credentials or token exchange")]
     PublicClientCredentials,
     /// Refresh tokens without a grant a user takes part in.
     #[error("the refresh_token grant needs the authorization_code or device_code grant")]
@@ -795,6 +795,9 @@ pub fn api_scope_names(store: &Store) -> Result<Vec<String>, StoreError> {
 /// What registrations may call the device grant
 /// (`urn:ietf:params:oauth:grant-type:device_code`).
 pub const DEVICE_CODE_SHORT_NAME: &str = "device_code";
+/// What registrations may call token exchange
+/// (`urn:ietf:params:oauth:grant-type:token-exchange`).
+pub const TOKEN_EXCHANGE_SHORT_NAME: &str = "token_exchange";
 
 /// The grant types asked for, each known and once.
 fn checked_grants(
@@ -803,9 +806,10 @@ fn checked_grants(
 ) -> Result<Vec<GrantType>, RegistrationError> {
     let mut grant_types: Vec<GrantType> = Vec::new();
     for name in names.iter().map(|name| name.trim()) {
-        // `device_code` is short for the device grant's URN on a command line.
+        // Short names stand for the URNs on a command line.
         let grant = GrantType::parse(name)
             .or_else(|| (name == DEVICE_CODE_SHORT_NAME).then_some(GrantType::DeviceCode))
+            .or_else(|| (name == TOKEN_EXCHANGE_SHORT_NAME).then_some(GrantType::TokenExchange))
             .ok_or_else(|| RegistrationError::UnknownGrant(name.to_owned()))?;
         if !grant_types.contains(&grant) {
             grant_types.push(grant);
@@ -814,7 +818,10 @@ fn checked_grants(
     if grant_types.is_empty() {
         return Err(RegistrationError::NoGrant);
     }
-    if !auth_method.is_confidential() && grant_types.contains(&GrantType::ClientCredentials) {
+    if !auth_method.is_confidential()
+        && (grant_types.contains(&GrantType::ClientCredentials)
+            || grant_types.contains(&GrantType::TokenExchange))
+    {
         return Err(RegistrationError::PublicClientCredentials);
     }
     if grant_types.contains(&GrantType::RefreshToken)

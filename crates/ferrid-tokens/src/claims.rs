@@ -108,6 +108,10 @@ pub struct AccessTokenClaims {
     /// The roles of the audience API its subject holds (RFC 9068 §2.2.3.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// Who acts for the subject (RFC 8693 §4.1): set when a token was
+    /// exchanged with an actor token; nested for a chain of delegations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
 }
 
 /// JOSE `typ` of logout tokens (Back-Channel Logout 1.0 §2.4).

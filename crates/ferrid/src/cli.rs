@@ -189,7 +189,8 @@ pub struct ClientCreate {
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
     /// Allowed grants, comma-separated: authorization_code, refresh_token,
-    /// client_credentials, device_code (the device authorization grant).
+    /// client_credentials, device_code (the device authorization grant),
+    /// token_exchange (RFC 8693).
     #[arg(
         long = "grant",
         value_delimiter = ',',

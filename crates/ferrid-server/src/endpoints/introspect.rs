@@ -100,6 +100,10 @@ async fn access_token(
             if let Some(acr) = claims.acr {
                 document["acr"] = json!(acr);
             }
+            // Who acts for the subject of an exchanged token (RFC 8693 §4.4).
+            if let Some(act) = claims.act {
+                document["act"] = act;
+            }
             document
         }))
 }

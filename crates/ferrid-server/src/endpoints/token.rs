@@ -8,7 +8,7 @@ use ferrid_store::GrantType;
 use crate::client_auth;
 use crate::error::{ErrorCode, JsonError, OAuthError};
 use crate::grants::issue::TokenResponse;
-use crate::grants::{authorization_code, client_credentials, device_code, refresh};
+use crate::grants::{authorization_code, client_credentials, device_code, refresh, token_exchange};
 use crate::http::{is_form, Params};
 use crate::state::AppState;
 
@@ -44,8 +44,9 @@ async fn exchange(
     let grant_type = GrantType::parse(grant_type).ok_or_else(|| {
         OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "grant_type must be authorization_code, refresh_token, client_credentials or \
-             urn:ietf:params:oauth:grant-type:device_code",
+            "grant_type must be authorization_code, refresh_token, client_credentials, \
+             urn:ietf:params:oauth:grant-type:device_code or \
+             urn:ietf:params:oauth:grant-type:token-exchange",
         )
     })?;
     if !client.allows_grant(grant_type) {
@@ -61,6 +62,7 @@ async fn exchange(
         GrantType::RefreshToken => refresh::exchange(state, http, &client, &params).await,
         GrantType::ClientCredentials => client_credentials::exchange(state, &client, &params).await,
         GrantType::DeviceCode => device_code::exchange(state, http, &client, &params).await,
+        GrantType::TokenExchange => token_exchange::exchange(state, &client, &params).await,
     }?;
     state.token_counter.count(grant_type.as_str());
     Ok(issued)

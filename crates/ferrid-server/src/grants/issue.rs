@@ -38,6 +38,10 @@ pub struct TokenResponse {
     /// Refresh token, when the grant allows one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// What kind of token `access_token` is, for token exchange (RFC 8693
+    /// §2.2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// Who the tokens are about: a user's grant, or the client itself.
@@ -51,6 +55,36 @@ pub enum Subject<'a> {
     },
     /// The client acting for itself (client credentials).
     Client,
+    /// The subject of a token this server issued, traded by the client
+    /// for one to another API (RFC 8693): the new token keeps its
+    /// subject, login and grant, and says who acts for it.
+    Exchanged {
+        /// The verified, unrevoked subject token.
+        token: &'a AccessTokenClaims,
+        /// The `act` claim of the new token.
+        act: Option<Value>,
+    },
+}
+
+impl Subject<'_> {
+    /// The user the tokens are about, if any.
+    fn user_id(&self) -> Option<&str> {
+        match self {
+            Subject::User { grant, .. } => Some(&grant.user_id),
+            // Only user tokens belong to a grant.
+            Subject::Exchanged { token, .. } => token.gid.as_ref().map(|_| token.sub.as_str()),
+            Subject::Client => None,
+        }
+    }
+
+    /// The client the tokens are about when no user is: `client` itself,
+    /// or the client a traded client-credentials token was issued to.
+    fn client_subject<'a>(&'a self, client: &'a Client) -> &'a str {
+        match self {
+            Subject::Exchanged { token, .. } => &token.sub,
+            _ => &client.client_id,
+        }
+    }
 }
 
 /// What the tokens say about their subject beyond the grant: the roles
@@ -79,10 +113,7 @@ pub async fn mint(
         .api
         .filter(|api| !api.roles.is_empty())
         .map(|api| api.identifier.clone());
-    let user_id = match &subject {
-        Subject::User { grant, .. } => Some(grant.user_id.clone()),
-        Subject::Client => None,
-    };
+    let user_id = subject.user_id().map(str::to_owned);
     let wants_groups = user_id.is_some()
         && scopes::contains(&scope, scopes::OPENID)
         && scopes::contains(&scope, scopes::GROUPS);
@@ -101,7 +132,7 @@ pub async fn mint(
         _ => Vec::new(),
     };
     let memberships = if wants_roles.is_some() || wants_groups || !id_token_claims.is_empty() {
-        let client_id = client.client_id.clone();
+        let client_id = subject.client_subject(client).to_owned();
         state
             .db(move |store| {
                 let roles = match (&wants_roles, &user_id) {
@@ -148,15 +179,24 @@ fn sign(
     let settings = &state.settings;
     let published = state.published();
     let scope_text = scope.join(" ");
-    let (sub, auth_time, sid, gid, amr) = match &subject {
+    let (sub, auth_time, sid, gid, acr, amr) = match &subject {
         Subject::User { grant, .. } => (
             grant.user_id.clone(),
             Some(grant.auth_time),
             Some(grant.sid.clone()),
             Some(grant.id.clone()),
-            Some(grant.amr.as_str()),
+            Some(acr_for(&grant.amr).to_owned()),
+            Some(grant.amr.split_whitespace().map(str::to_owned).collect()),
         ),
-        Subject::Client => (client.client_id.clone(), None, None, None, None),
+        Subject::Exchanged { token, .. } => (
+            token.sub.clone(),
+            token.auth_time,
+            token.sid.clone(),
+            token.gid.clone(),
+            token.acr.clone(),
+            token.amr.clone(),
+        ),
+        Subject::Client => (client.client_id.clone(), None, None, None, None, None),
     };
     // A token for an API names it; with openid it may also be used at
     // this server's UserInfo endpoint, so it names this server too.
@@ -171,6 +211,11 @@ fn sign(
         .api
         .and_then(|api| api.access_token_ttl)
         .unwrap_or(settings.access_token_ttl);
+    // A traded token never outlives the one it was traded for.
+    let lifetime = match &subject {
+        Subject::Exchanged { token, .. } => lifetime.min(token.exp - now),
+        _ => lifetime,
+    };
     let access_alg = target
         .api
         .and_then(|api| api.signing_alg.as_deref())
@@ -188,9 +233,13 @@ fn sign(
         auth_time,
         sid: sid.clone(),
         gid,
-        acr: amr.map(|amr| acr_for(amr).to_owned()),
-        amr: amr.map(|amr| amr.split_whitespace().map(str::to_owned).collect()),
+        acr,
+        amr,
         roles: memberships.roles,
+        act: match &subject {
+            Subject::Exchanged { act, .. } => act.clone(),
+            _ => None,
+        },
     };
     let access_token = published
         .keyring
@@ -231,6 +280,7 @@ fn sign(
         scope: scope_text,
         id_token,
         refresh_token: None,
+        issued_token_type: None,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod issue;
 #[cfg(test)]
 mod memory;
 pub mod refresh;
+pub mod token_exchange;
 
 use crate::error::{ErrorCode, OAuthError};
 

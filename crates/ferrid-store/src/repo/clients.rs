@@ -66,15 +66,19 @@ pub enum GrantType {
     ClientCredentials,
     /// The device authorization grant (RFC 8628).
     DeviceCode,
+    /// Token exchange (RFC 8693): a service trades a token it received
+    /// for one to another API.
+    TokenExchange,
 }
 
 impl GrantType {
     /// Every grant type ferrid implements, in the order discovery lists them.
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::DeviceCode,
+        GrantType::TokenExchange,
     ];
 
     /// The registered name.
@@ -84,6 +88,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 

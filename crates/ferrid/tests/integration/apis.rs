@@ -29,8 +29,8 @@ use crate::support::server::TestClient;
 use crate::support::{Backend, Browser, TestServer};
 use crate::token_lifecycle::call;
 
-const ORDERS: &str = "https://api.example.com/orders";
-const REPORTS: &str = "https://api.example.com/reports";
+pub(crate) const ORDERS: &str = "https://api.example.com/orders";
+pub(crate) const REPORTS: &str = "https://api.example.com/reports";
 
 fn scope(name: &str, description: &str) -> ApiScope {
     ApiScope {
@@ -41,7 +41,7 @@ fn scope(name: &str, description: &str) -> ApiScope {
 
 /// Registers the orders API (with introspection credentials) and the
 /// reports API; returns the orders API's introspection client.
-fn register_apis(server: &TestServer) -> TestClient {
+pub(crate) fn register_apis(server: &TestServer) -> TestClient {
     let enabled = server.config.signing_algorithms().unwrap();
     let orders = apis::create(
         &server.store,
@@ -134,7 +134,7 @@ async fn call_api(api: &str, method: reqwest::Method, token: &str) -> (StatusCod
 }
 
 /// A client that signs users in for both APIs.
-fn shop_client(server: &TestServer) -> TestClient {
+pub(crate) fn shop_client(server: &TestServer) -> TestClient {
     server.create_client_with(ClientRegistration {
         name: "Shop".into(),
         redirect_uris: vec!["https://shop.example/cb".into()],
@@ -184,7 +184,7 @@ fn assert_refused((status, body): (StatusCode, Value), error: &str) {
 
 /// Signs `user` in asking for `scopes`, with `extra` query parameters on
 /// the authorization request; returns the code and the PKCE verifier.
-async fn code_for(
+pub(crate) async fn code_for(
     server: &TestServer,
     client: &TestClient,
     user: &str,
@@ -204,7 +204,7 @@ async fn code_for(
 }
 
 /// Exchanges a code at the token endpoint by hand, naming `resource`.
-async fn exchange(
+pub(crate) async fn exchange(
     server: &TestServer,
     client: &TestClient,
     code: &str,

@@ -46,6 +46,7 @@ mod reverse_proxy;
 mod shutdown;
 mod storage;
 mod token_errors;
+mod token_exchange;
 mod token_lifecycle;
 mod transport;
 mod userinfo;
