@@ -7,6 +7,7 @@
 //! Run it beside ferrid with `cargo run -p ferrid-example-api`
 //! (`ISSUER`, `API_IDENTIFIER` and `BIND` in the environment).
 
+pub mod dpop;
 pub mod keys;
 pub mod token;
 
@@ -40,31 +41,71 @@ pub const WRITE_ORDERS: Requirement = Requirement {
     role: Some("clerk"),
 };
 
-/// The claims of the request's bearer token if it meets `requirement`,
-/// or the RFC 6750 §3 error response.
+/// The claims of the request's access token if it meets `requirement`,
+/// or the RFC 6750 §3 (or RFC 9449 §7.1) error response. A token bound to
+/// a key (DPoP) must come with the `DPoP` scheme and a proof.
 pub async fn authorize(
     validator: &Validator,
     request: &HttpRequest,
     requirement: Requirement,
 ) -> Result<Claims, HttpResponse> {
-    let Some(token) = request
+    let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-    else {
+        .unwrap_or_default();
+    let (scheme, token) = if let Some(token) = authorization.strip_prefix("Bearer ") {
+        ("Bearer", token.trim())
+    } else if let Some(token) = authorization.strip_prefix("DPoP ") {
+        ("DPoP", token.trim())
+    } else {
         // No token: a challenge without an error code (RFC 6750 §3.1).
         return Err(challenge(StatusCode::UNAUTHORIZED, "Bearer".into()));
     };
-    let claims = validator.validate(token.trim()).await.map_err(|invalid| {
+    let refuse = |scheme: &str, error: &str, why: &str| {
         challenge(
             StatusCode::UNAUTHORIZED,
             format!(
-                "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                invalid.0.replace(['"', '\\'], "'")
+                "{scheme} error=\"{error}\", error_description=\"{}\"",
+                why.replace(['"', '\\'], "'")
             ),
         )
-    })?;
+    };
+    let claims = validator
+        .validate(token)
+        .await
+        .map_err(|invalid| refuse(scheme, "invalid_token", &invalid.0))?;
+    match (&claims.cnf, scheme) {
+        (None, "Bearer") => {}
+        (None, _) => {
+            return Err(refuse(
+                "Bearer",
+                "invalid_token",
+                "the token is not DPoP-bound",
+            ))
+        }
+        (Some(_), "Bearer") => {
+            return Err(refuse(
+                "DPoP",
+                "invalid_token",
+                "the token is DPoP-bound: use the DPoP scheme",
+            ))
+        }
+        (Some(cnf), _) => {
+            let proof = request
+                .headers()
+                .get("DPoP")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            // The URL the client called, as this service is reached.
+            let info = request.connection_info();
+            let url = format!("{}://{}{}", info.scheme(), info.host(), request.path());
+            validator
+                .proofs
+                .check(proof, request.method().as_str(), &url, token, &cnf.jkt)
+                .map_err(|invalid| refuse("DPoP", "invalid_dpop_proof", &invalid.0))?;
+        }
+    }
     let has_role = requirement.role.is_none_or(|role| claims.has_role(role));
     if !claims.has_scope(requirement.scope) || !has_role {
         return Err(challenge(

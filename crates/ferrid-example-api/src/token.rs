@@ -36,6 +36,16 @@ pub struct Claims {
     pub roles: Vec<String>,
     /// Expiry, Unix seconds.
     pub exp: i64,
+    /// The key the token is bound to (DPoP), if any.
+    #[serde(default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf` (RFC 9449 §6.1).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint of the key.
+    pub jkt: String,
 }
 
 impl Claims {
@@ -59,6 +69,8 @@ pub struct Validator {
     issuer: String,
     audience: String,
     keys: KeySet,
+    /// DPoP proofs accepted lately, against replay.
+    pub proofs: crate::dpop::SeenProofs,
 }
 
 impl Validator {
@@ -69,6 +81,7 @@ impl Validator {
             issuer: issuer.into(),
             audience: audience.into(),
             keys,
+            proofs: crate::dpop::SeenProofs::default(),
         }
     }
 

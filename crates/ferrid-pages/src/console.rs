@@ -180,6 +180,11 @@ pub struct ClientForm {
     pub require_pkce: bool,
     /// Only pushed authorization requests (RFC 9126) are accepted.
     pub require_pushed_requests: bool,
+    /// Pairwise subject identifiers (chosen at registration only).
+    pub pairwise_subjects: bool,
+    /// Every token request must carry a DPoP proof (chosen at
+    /// registration only).
+    pub dpop_bound_access_tokens: bool,
     /// Requests per minute; empty for the server's default.
     pub rate_limit_per_minute: String,
 }

@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::blocking::db;
 use crate::error::Internal;
 use crate::outbound::Outbound;
+use crate::subjects::Subjects;
 
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -38,15 +39,23 @@ pub struct LogoutSender {
     store: Store,
     outbound: Outbound,
     issuer: String,
+    subjects: Subjects,
 }
 
 impl LogoutSender {
-    /// A sender of tokens issued by `issuer`.
-    pub fn new(store: Store, outbound: Outbound, issuer: String) -> LogoutSender {
+    /// A sender of tokens issued by `issuer`, naming users as `subjects`
+    /// says each client sees them.
+    pub fn new(
+        store: Store,
+        outbound: Outbound,
+        issuer: String,
+        subjects: Subjects,
+    ) -> LogoutSender {
         LogoutSender {
             store,
             outbound,
             issuer,
+            subjects,
         }
     }
 
@@ -68,9 +77,20 @@ impl LogoutSender {
             if !claimed {
                 continue;
             }
+            // The user as this client knows them (a pairwise sub, maybe).
+            let client_id = delivery.client_id.clone();
+            let sector = db(&self.store, move |store| {
+                Ok::<_, ferrid_store::StoreError>(
+                    store
+                        .find_client(&client_id)?
+                        .and_then(|client| client.pairwise_sector),
+                )
+            })
+            .await?;
+            let sub = self.subjects.in_sector(sector.as_deref(), &delivery.sub);
             // Signed now, not when queued: a retry an hour later still
             // carries a token that is fresh by its exp.
-            let logout_token = self.sign(keyring, &delivery, now)?;
+            let logout_token = self.sign(keyring, &delivery, sub, now)?;
             let outcome = match self.outbound.request(Method::POST, &delivery.uri) {
                 Ok(request) => request
                     .form(&[("logout_token", logout_token.as_str())])
@@ -113,6 +133,7 @@ impl LogoutSender {
         &self,
         keyring: &Keyring,
         delivery: &LogoutDelivery,
+        sub: String,
         now: i64,
     ) -> Result<String, Internal> {
         let alg = SigningAlgorithm::parse(&delivery.alg).unwrap_or(SigningAlgorithm::Rs256);
@@ -123,7 +144,7 @@ impl LogoutSender {
             exp: now + LOGOUT_TOKEN_TTL,
             jti: random_token(16),
             events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
-            sub: delivery.sub.clone(),
+            sub,
             sid: delivery.sid.clone(),
         };
         Ok(keyring.sign(&claims, LOGOUT_TOKEN_TYPE, alg)?)

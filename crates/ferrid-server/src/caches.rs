@@ -125,6 +125,7 @@ mod tests {
             amr: None,
             roles: None,
             act: None,
+            cnf: None,
         }
     }
 

@@ -57,6 +57,10 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 8628 §3.5: the device code expired.
     ExpiredToken,
+    /// RFC 9449 §7.1: the DPoP proof is missing where required, or wrong.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the DPoP proof must carry the server's nonce.
+    UseDpopNonce,
     /// RFC 6750 §3.1.
     InvalidToken,
     /// RFC 6750 §3.1.
@@ -92,6 +96,8 @@ impl ErrorCode {
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::RateLimited => "rate_limited",
@@ -123,6 +129,9 @@ pub struct OAuthError {
     /// Seconds to wait, sent as `Retry-After` (with `rate_limited`).
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// A nonce to send as `DPoP-Nonce` (with `use_dpop_nonce`).
+    #[serde(skip)]
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -132,6 +141,7 @@ impl OAuthError {
             error,
             error_description: description.into(),
             retry_after: None,
+            dpop_nonce: None,
         }
     }
 
@@ -184,6 +194,9 @@ impl OAuthError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
+        if let Some(nonce) = &self.dpop_nonce {
+            response.insert_header((DPOP_NONCE_HEADER, nonce.as_str()));
+        }
         self.counted(response.json(self))
     }
 
@@ -211,11 +224,33 @@ impl OAuthError {
                 _ => '?',
             })
             .collect();
-        let challenge = format!(
-            "Bearer realm=\"ferrid\", error=\"{}\", error_description=\"{description}\"",
-            self.error.as_str(),
+        // A DPoP failure is answered with the DPoP scheme (RFC 9449 §7.1),
+        // always 401, naming the algorithms a proof may use.
+        let dpop = matches!(
+            self.error,
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce
         );
-        let mut response = HttpResponse::build(self.status());
+        let challenge = if dpop {
+            format!(
+                "DPoP realm=\"ferrid\", error=\"{}\", error_description=\"{description}\", algs=\"{}\"",
+                self.error.as_str(),
+                ferrid_tokens::dpop::DPOP_ALGORITHMS.join(" "),
+            )
+        } else {
+            format!(
+                "Bearer realm=\"ferrid\", error=\"{}\", error_description=\"{description}\"",
+                self.error.as_str(),
+            )
+        };
+        let status = if dpop {
+            StatusCode::UNAUTHORIZED
+        } else {
+            self.status()
+        };
+        let mut response = HttpResponse::build(status);
+        if let Some(nonce) = &self.dpop_nonce {
+            response.insert_header((DPOP_NONCE_HEADER, nonce.as_str()));
+        }
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response.insert_header((header::WWW_AUTHENTICATE, value));
         }
@@ -386,6 +421,9 @@ impl ResponseError for BearerError {
         self.0.bearer_response()
     }
 }
+
+/// The response header that carries a fresh DPoP nonce (RFC 9449 §8).
+pub const DPOP_NONCE_HEADER: &str = "DPoP-Nonce";
 
 /// Seconds a caller is asked to wait (`Retry-After`) when the database is
 /// unreachable: about how long a pool takes to reconnect.

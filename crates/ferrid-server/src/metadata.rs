@@ -121,7 +121,7 @@ impl Metadata {
             "response_types_supported": ["code"],
             "response_modes_supported": ResponseMode::SUPPORTED,
             "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
-            "subject_types_supported": ["public"],
+            "subject_types_supported": ["public", "pairwise"],
             "id_token_signing_alg_values_supported": algorithms,
             "token_endpoint_auth_methods_supported": all_methods,
             "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
@@ -132,6 +132,7 @@ impl Metadata {
             "revocation_endpoint_auth_methods_supported": all_methods,
             "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
             "code_challenge_methods_supported": [pkce::S256],
+            "dpop_signing_alg_values_supported": ferrid_tokens::dpop::DPOP_ALGORITHMS,
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "acr",
                 "name", "preferred_username", "updated_at", "email", "email_verified"

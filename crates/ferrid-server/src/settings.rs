@@ -103,6 +103,9 @@ pub struct Settings {
     pub device_code_ttl: i64,
     /// Seconds a device must wait between polls, at first.
     pub device_poll_interval: i64,
+    /// Whether DPoP proofs must carry a nonce this server issued
+    /// (RFC 9449 §8).
+    pub dpop_nonce_required: bool,
     /// Whether a `request_uri` may name a client's own URL to fetch a
     /// request object from (RFC 9101 §5.2).
     pub external_request_uris: bool,
@@ -160,6 +163,7 @@ impl Settings {
             require_pushed_authorization_requests: false,
             device_code_ttl: DEFAULT_DEVICE_CODE_TTL,
             device_poll_interval: DEFAULT_DEVICE_POLL_INTERVAL,
+            dpop_nonce_required: false,
             external_request_uris: false,
             access_token_alg: SigningAlgorithm::Rs256,
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,

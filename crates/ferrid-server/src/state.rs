@@ -24,6 +24,7 @@ use crate::password_pool::PasswordPool;
 use crate::paths;
 use crate::rate_limit::RateLimiter;
 use crate::settings::Settings;
+use crate::subjects::Subjects;
 
 /// Why the state could not be assembled, or its keys not reloaded.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,8 @@ pub struct AppState {
     pub outbound: Outbound,
     /// Clients recently read by client authentication.
     pub recent_clients: Arc<RecentClients>,
+    /// The `sub` each client sees for a user (public or pairwise).
+    pub subjects: Subjects,
     /// The registered APIs, read at most once per second.
     pub recent_apis: Arc<crate::caches::RecentApis>,
     /// Per-IP request limits (this node's).
@@ -147,7 +150,13 @@ impl AppState {
                 max_lifetime: settings.client_assertion_max_lifetime,
             },
         );
-        let logouts = LogoutSender::new(store.clone(), outbound.clone(), settings.issuer.clone());
+        let subjects = Subjects::load(&store, &master_key).map_err(StateError::Component)?;
+        let logouts = LogoutSender::new(
+            store.clone(),
+            outbound.clone(),
+            settings.issuer.clone(),
+            subjects.clone(),
+        );
         ferrid_service::clients::ensure_console_client(
             &store,
             &format!("{}{}", settings.console_base, paths::CONSOLE_CALLBACK),
@@ -165,6 +174,7 @@ impl AppState {
             logouts,
             outbound,
             recent_clients: Arc::default(),
+            subjects,
             recent_apis: Arc::default(),
             store,
             passwords,

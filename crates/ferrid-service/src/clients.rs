@@ -55,6 +55,12 @@ pub struct ClientRegistration {
     pub jwks: Option<String>,
     /// For `private_key_jwt`: where to fetch them.
     pub jwks_uri: Option<String>,
+    /// Give the client pairwise subject identifiers (OIDC Core §8): a
+    /// `sub` for each user that no other sector's clients share.
+    pub pairwise_subjects: bool,
+    /// Require a DPoP proof with every token request (RFC 9449
+    /// `dpop_bound_access_tokens`).
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A registered client and its secret, which is shown once.
@@ -194,6 +200,9 @@ pub enum RegistrationError {
     /// Redirect URIs without the code grant.
     #[error("redirect URIs are only for clients with the authorization_code grant")]
     RedirectUriWithoutCode,
+    /// Pairwise subjects for redirect URIs on several hosts.
+    #[error("pairwise subjects need every redirect URI on one host (the client's sector)")]
+    PairwiseSector,
     /// A URI that breaks a rule.
     #[error("{field} \"{uri}\" {problem}")]
     Uri {
@@ -261,9 +270,9 @@ impl RegistrationError {
             RegistrationError::RefreshSettingsWithoutRefresh => Field::RefreshSettings,
             RegistrationError::RefreshLifetime => Field::RefreshLifetimes,
             RegistrationError::RefreshIdleAboveAbsolute => Field::RefreshIdleTtl,
-            RegistrationError::NoRedirectUri | RegistrationError::RedirectUriWithoutCode => {
-                Field::RedirectUris
-            }
+            RegistrationError::NoRedirectUri
+            | RegistrationError::RedirectUriWithoutCode
+            | RegistrationError::PairwiseSector => Field::RedirectUris,
             RegistrationError::Uri { field, .. } => *field,
             RegistrationError::UnsupportedScope(_) | RegistrationError::MissingOpenid => {
                 Field::Scope
@@ -524,6 +533,8 @@ pub fn ensure_console_client(store: &Store, redirect_uri: &str, now: i64) -> Sto
                 require_pushed_requests: false,
                 rate_limit_per_minute: None,
                 disabled: false,
+                pairwise_sector: None,
+                dpop_bound_access_tokens: false,
             };
             match store.create_client(&client) {
                 Err(StoreError::Conflict(_)) => Ok(()),
@@ -571,6 +582,12 @@ pub struct ClientView<'a> {
     pub require_pkce: bool,
     /// `require_pushed_authorization_requests` (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// `subject_type` (OIDC Registration): `public` or `pairwise`.
+    pub subject_type: &'static str,
+    /// The sector of pairwise subjects (the host of the redirect URIs).
+    pub sector_identifier: Option<&'a str>,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
     /// `rate_limit_per_minute`.
     pub rate_limit_per_minute: Option<i32>,
     /// `disabled`: the client gets no code and no token.
@@ -601,6 +618,13 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             require_mfa: client.require_mfa,
             require_pkce: client.require_pkce || !client.auth_method.is_confidential(),
             require_pushed_authorization_requests: client.require_pushed_requests,
+            subject_type: if client.pairwise_sector.is_some() {
+                "pairwise"
+            } else {
+                "public"
+            },
+            sector_identifier: client.pairwise_sector.as_deref(),
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
             rate_limit_per_minute: client.rate_limit_per_minute,
             disabled: client.disabled,
             created_at: crate::clock::timestamp(client.created_at),
@@ -684,6 +708,10 @@ pub fn register(
     // 128 random bits; hex so that it never starts with `-` and is taken
     // for an option on the command line.
     let client_id = random_identifier(16);
+    let pairwise_sector = registration
+        .pairwise_subjects
+        .then(|| pairwise_sector(&redirect_uris, &client_id))
+        .transpose()?;
     let NewSecret {
         secret,
         secret_digest,
@@ -714,9 +742,27 @@ pub fn register(
             require_pushed_requests: registration.require_pushed_requests,
             rate_limit_per_minute,
             disabled: false,
+            pairwise_sector,
+            dpop_bound_access_tokens: registration.dpop_bound_access_tokens,
         },
         secret,
     })
+}
+
+/// The sector a pairwise client's subjects are computed for (OIDC Core
+/// §8.1): the one host of its redirect URIs (a native app's scheme, if it
+/// has no host), or, without redirect URIs, the client itself.
+fn pairwise_sector(redirect_uris: &[String], client_id: &str) -> Result<String, RegistrationError> {
+    let mut sectors = redirect_uris.iter().filter_map(|uri| {
+        Url::parse(uri)
+            .ok()
+            .map(|url| url.host_str().unwrap_or(url.scheme()).to_ascii_lowercase())
+    });
+    match sectors.next() {
+        None => Ok(client_id.to_owned()),
+        Some(first) if sectors.all(|other| other == first) => Ok(first),
+        Some(_) => Err(RegistrationError::PairwiseSector),
+    }
 }
 
 /// A fresh secret for a client, and what is stored of it.
@@ -968,6 +1014,8 @@ mod tests {
             rate_limit_per_minute: None,
             jwks: None,
             jwks_uri: None,
+            pairwise_subjects: false,
+            dpop_bound_access_tokens: false,
         }
     }
 
@@ -988,6 +1036,27 @@ mod tests {
             .bytes()
             .all(|byte| byte.is_ascii_hexdigit()));
         assert_eq!(registered.client.secret_digest, Some(digest(&secret)));
+    }
+
+    #[test]
+    fn pairwise_clients_get_the_host_of_their_redirect_uris_as_sector() {
+        let mut pairwise = registration();
+        pairwise.pairwise_subjects = true;
+        pairwise.redirect_uris = vec![
+            "https://App.example/cb".into(),
+            "https://app.example/other".into(),
+        ];
+        let registered = register(pairwise.clone(), &[], &SigningAlgorithm::ALL, &master(), 1);
+        assert_eq!(
+            registered.unwrap().client.pairwise_sector.as_deref(),
+            Some("app.example")
+        );
+        pairwise
+            .redirect_uris
+            .push("https://other.example/cb".into());
+        assert!(register(pairwise, &[], &SigningAlgorithm::ALL, &master(), 1).is_err());
+        let public = register(registration(), &[], &SigningAlgorithm::ALL, &master(), 1).unwrap();
+        assert_eq!(public.client.pairwise_sector, None);
     }
 
     #[test]

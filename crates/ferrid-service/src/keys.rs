@@ -373,7 +373,8 @@ pub fn revoke(
 }
 
 /// `ferrid key rewrap`: re-encrypts everything sealed under the master key
-/// (private signing keys, `client_secret_jwt` secrets, TOTP secrets) under
+/// (private signing keys, `client_secret_jwt` secrets, TOTP secrets, the
+/// pairwise-subject salt) under
 /// `new`, in one transaction and under the lease, so no key is created
 /// meanwhile, and audits it. Returns how many values moved.
 pub fn rewrap(
@@ -387,6 +388,7 @@ pub fn rewrap(
             let aad = match kind {
                 SealedKind::SigningKey | SealedKind::ClientSecret => id.to_owned(),
                 SealedKind::TotpSecret => totp_aad(id),
+                SealedKind::PairwiseSalt => id.to_owned(),
             };
             let value = old.open(sealed, &aad)?;
             new.seal(&value, &aad)

@@ -30,7 +30,7 @@ pub use repo::device_authorizations::{
 pub use repo::email_tokens::EmailToken;
 pub use repo::grants::{Grant, RefreshToken};
 pub use repo::housekeeping::{Removed, Retention};
-pub use repo::installation::Installation;
+pub use repo::installation::{Installation, PAIRWISE_SALT_ID};
 pub use repo::keys::SealedKind;
 pub use repo::logout_deliveries::LogoutDelivery;
 pub use repo::mfa::TotpEnrolment;

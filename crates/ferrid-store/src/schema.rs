@@ -42,6 +42,8 @@ diesel::table! {
         rate_limit_per_minute -> Nullable<Integer>,
         disabled -> Bool,
         require_pushed_requests -> Bool,
+        pairwise_sector -> Nullable<Text>,
+        dpop_bound_access_tokens -> Bool,
     }
 }
 
@@ -106,6 +108,7 @@ diesel::table! {
         amr -> Text,
         resources -> Text,
         id_token_claims -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -360,6 +363,7 @@ diesel::table! {
         issuer -> Text,
         master_key_check -> Text,
         created_at -> BigInt,
+        pairwise_salt_sealed -> Nullable<Text>,
     }
 }
 

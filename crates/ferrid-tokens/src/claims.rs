@@ -112,6 +112,9 @@ pub struct AccessTokenClaims {
     /// exchanged with an actor token; nested for a chain of delegations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<serde_json::Value>,
+    /// The key the token is bound to (RFC 9449 §6: `{"jkt": …}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<serde_json::Value>,
 }
 
 /// JOSE `typ` of logout tokens (Back-Channel Logout 1.0 §2.4).

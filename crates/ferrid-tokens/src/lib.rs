@@ -5,6 +5,7 @@
 
 pub mod assertion;
 pub mod claims;
+pub mod dpop;
 /// Errors of signing, verifying and sealing.
 pub mod error;
 pub mod keyring;

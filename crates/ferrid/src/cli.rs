@@ -238,6 +238,15 @@ pub struct ClientCreate {
     /// PAR endpoint (RFC 9126); plain ones are refused.
     #[arg(long)]
     pub require_par: bool,
+    /// `public`: the client sees users' ids as `sub`; `pairwise`: a `sub`
+    /// of its own for each user (OIDC Core §8), computed for the host of
+    /// its redirect URIs. Fixed at registration.
+    #[arg(long, value_enum, default_value = "public")]
+    pub subject_type: SubjectType,
+    /// Every token request must carry a DPoP proof (RFC 9449), so every
+    /// access token is bound to the client's key.
+    #[arg(long)]
+    pub require_dpop: bool,
     /// The client's own limit on requests per minute at the token,
     /// introspection and revocation endpoints (default: the server's
     /// `rate_limits.client_requests_per_minute`; 0: none).
@@ -487,4 +496,13 @@ pub enum KeyCommand {
         #[arg(long, value_name = "PATH")]
         new_master_key: std::path::PathBuf,
     },
+}
+
+/// Which `sub` a client sees for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SubjectType {
+    /// The user's id.
+    Public,
+    /// A value for the client's sector alone.
+    Pairwise,
 }

@@ -92,6 +92,8 @@ pub struct Config {
     pub device_code_ttl: i64,
     /// Seconds a device waits between polls, at first (RFC 8628).
     pub device_poll_interval: i64,
+    /// DPoP proofs must carry a nonce the server issued (RFC 9449 §8).
+    pub dpop_nonce_required: bool,
     /// Fetch request objects from URLs clients name in `request_uri`.
     pub external_request_uris: bool,
     /// Refresh-token idle lifetime, seconds.
@@ -181,6 +183,7 @@ impl Default for Config {
             require_pushed_authorization_requests: false,
             device_code_ttl: settings::DEFAULT_DEVICE_CODE_TTL,
             device_poll_interval: settings::DEFAULT_DEVICE_POLL_INTERVAL,
+            dpop_nonce_required: false,
             external_request_uris: false,
             refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
@@ -563,6 +566,7 @@ impl Config {
         settings.require_pushed_authorization_requests = self.require_pushed_authorization_requests;
         settings.device_code_ttl = self.device_code_ttl;
         settings.device_poll_interval = self.device_poll_interval;
+        settings.dpop_nonce_required = self.dpop_nonce_required;
         settings.external_request_uris = self.external_request_uris;
         settings.access_token_alg = self.access_token_algorithm()?;
         settings.refresh_idle_ttl = self.refresh_idle_ttl;

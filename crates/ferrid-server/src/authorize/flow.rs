@@ -34,12 +34,20 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// How `session` authenticated, as far as this request is concerned.
-    pub fn authentication(&self, session: &Session, user: &User) -> Authentication {
+    /// How `session` authenticated, as far as this request (from
+    /// `client`) is concerned.
+    pub fn authentication(
+        &self,
+        state: &AppState,
+        client: &Client,
+        session: &Session,
+        user: &User,
+    ) -> Authentication {
         Authentication {
             auth_time: session.auth_time,
             for_this_request: self.login_sid.as_deref() == Some(session.sid.as_str()),
-            subject: session.user_id.clone(),
+            // As the client knows the user: an id_token_hint names them so.
+            subject: state.subjects.for_client(client, &session.user_id),
             multi_factor: crate::acr::acr_for(&session.amr) == crate::acr::ACR_MULTI_FACTOR,
             enrolled: user.has_mfa(),
         }
@@ -188,7 +196,7 @@ async fn plan(
     let client = pending.client(state).await?;
     Ok(decide(
         &pending.request,
-        current.map(|(session, user)| pending.authentication(session, user)),
+        current.map(|(session, user)| pending.authentication(state, &client, session, user)),
         consented.as_deref(),
         pending.requires_mfa(state, &client),
         state.now(),

@@ -25,8 +25,8 @@ pub async fn submit(
     };
     // The consent form must not be a way around prompt=login or
     // max_age: the session has to satisfy the request as at /authorize.
-    let authentication = pending.authentication(&session, &user);
     let client = pending.client(&state).await?;
+    let authentication = pending.authentication(&state, &client, &session, &user);
     let mfa_required = pending.requires_mfa(&state, &client);
     match decide(
         &pending.request,

@@ -104,6 +104,11 @@ async fn access_token(
             if let Some(act) = claims.act {
                 document["act"] = act;
             }
+            // The key a DPoP-bound token needs a proof of (RFC 9449 §6.2).
+            if let Some(cnf) = claims.cnf {
+                document["cnf"] = cnf;
+                document["token_type"] = json!("DPoP");
+            }
             document
         }))
 }
@@ -130,7 +135,7 @@ async fn refresh_token(
             "token_type": "refresh_token",
             "scope": row.scope,
             "client_id": row.client_id,
-            "sub": grant.user_id,
+            "sub": state.subjects.for_client(client, &grant.user_id),
             "iss": state.settings.issuer,
             "exp": row.expires_at,
             "iat": row.created_at,

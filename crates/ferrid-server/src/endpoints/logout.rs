@@ -70,7 +70,14 @@ async fn logout(
     // token used to sign the user out (RP-Initiated Logout §2).
     let current = session::current(state, http).await?;
     let matches = match (&claims, &current) {
-        (Some(claims), Some((session, user))) => claims.sid == session.sid && claims.sub == user.id,
+        // The hint names the user as its client knows them (maybe pairwise).
+        (Some(claims), Some((session, user))) => {
+            claims.sid == session.sid
+                && client.as_ref().is_some_and(|client| {
+                    client.client_id == claims.aud
+                        && claims.sub == state.subjects.for_client(client, &user.id)
+                })
+        }
         _ => false,
     };
     if !matches {

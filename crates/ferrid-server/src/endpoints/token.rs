@@ -6,10 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::GrantType;
 
 use crate::client_auth;
+use crate::dpop;
 use crate::error::{ErrorCode, JsonError, OAuthError};
 use crate::grants::issue::TokenResponse;
 use crate::grants::{authorization_code, client_credentials, device_code, refresh, token_exchange};
 use crate::http::{is_form, Params};
+use crate::paths;
 use crate::state::AppState;
 
 /// Handles a token request.
@@ -19,10 +21,15 @@ pub async fn token(
     body: web::Bytes,
 ) -> Result<HttpResponse, JsonError> {
     let response = exchange(&state, &http, &body).await?;
-    Ok(HttpResponse::Ok()
+    let mut answer = HttpResponse::Ok();
+    answer
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(response))
+        .insert_header((header::PRAGMA, "no-cache"));
+    // The nonce for the client's next proof (RFC 9449 §8.2).
+    if state.settings.dpop_nonce_required {
+        answer.insert_header((dpop::DPOP_NONCE_HEADER, dpop::nonce(&state)));
+    }
+    Ok(answer.json(response))
 }
 
 async fn exchange(
@@ -55,14 +62,23 @@ async fn exchange(
             "this client may not use this grant type",
         ));
     }
+    let proven = dpop::check(state, http, &state.settings.endpoint(paths::TOKEN), None).await?;
+    if client.dpop_bound_access_tokens && proven.is_none() {
+        return Err(dpop::invalid_proof(
+            "this client must send a DPoP proof with every token request",
+        ));
+    }
+    let holder = proven.as_ref().map(|proven| proven.jkt.as_str());
     let issued = match grant_type {
         GrantType::AuthorizationCode => {
-            authorization_code::exchange(state, http, &client, &params).await
+            authorization_code::exchange(state, http, &client, &params, holder).await
         }
-        GrantType::RefreshToken => refresh::exchange(state, http, &client, &params).await,
-        GrantType::ClientCredentials => client_credentials::exchange(state, &client, &params).await,
-        GrantType::DeviceCode => device_code::exchange(state, http, &client, &params).await,
-        GrantType::TokenExchange => token_exchange::exchange(state, &client, &params).await,
+        GrantType::RefreshToken => refresh::exchange(state, http, &client, &params, holder).await,
+        GrantType::ClientCredentials => {
+            client_credentials::exchange(state, &client, &params, holder).await
+        }
+        GrantType::DeviceCode => device_code::exchange(state, http, &client, &params, holder).await,
+        GrantType::TokenExchange => token_exchange::exchange(state, &client, &params, holder).await,
     }?;
     state.token_counter.count(grant_type.as_str());
     Ok(issued)

@@ -6,8 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use crate::bearer::{verify_access_token, Verified};
+use crate::dpop;
 use crate::error::{BearerError, ErrorCode, OAuthError};
 use crate::http::{is_form, Params};
+use crate::paths;
 use crate::state::AppState;
 use crate::user_claims;
 use ferrid_service::scopes::{self, Scope};
@@ -17,7 +19,7 @@ pub async fn get(
     state: web::Data<AppState>,
     http: HttpRequest,
 ) -> Result<HttpResponse, BearerError> {
-    respond(&state, bearer_from_header(&http)).await
+    respond(&state, &http, token_from_header(&http)).await
 }
 
 /// `POST /userinfo`: the token in the header or, as a form, in the body
@@ -27,7 +29,7 @@ pub async fn post(
     http: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, BearerError> {
-    let in_header = bearer_from_header(&http);
+    let in_header = token_from_header(&http);
     let in_body = if is_form(&http) {
         match Params::parse(&body) {
             Ok(params) => params.get("access_token").map(str::to_owned),
@@ -42,51 +44,83 @@ pub async fn post(
                 OAuthError::invalid_request("send the access token in one place only").into(),
             )
         }
-        (Ok(None), Some(token)) => Ok(Some(token)),
+        (Ok(None), Some(token)) => Ok(Some(Presented {
+            token,
+            scheme: Scheme::Bearer,
+        })),
         (header_token, _) => header_token,
     };
-    respond(&state, token).await
+    respond(&state, &http, token).await
 }
 
-/// The bearer token of the `Authorization` header, if any.
-fn bearer_from_header(http: &HttpRequest) -> Result<Option<String>, OAuthError> {
+/// How the token was presented: as a bearer token (RFC 6750) or bound to
+/// a key whose proof comes with it (RFC 9449 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// An access token as the request presented it.
+struct Presented {
+    token: String,
+    scheme: Scheme,
+}
+
+/// The token of the `Authorization` header, if any.
+fn token_from_header(http: &HttpRequest) -> Result<Option<Presented>, OAuthError> {
     let Some(value) = http.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value
         .to_str()
         .map_err(|_| OAuthError::invalid_request("malformed Authorization header"))?;
-    match value.trim().split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(Some(token.trim().to_owned()))
-        }
-        _ => Err(OAuthError::invalid_request(
-            "the Authorization header must use the Bearer scheme",
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or_default();
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return Err(OAuthError::invalid_request(
+            "the Authorization header must use the Bearer or DPoP scheme",
+        ));
+    };
+    match token.trim() {
+        "" => Err(OAuthError::invalid_request(
+            "the Authorization header has no token",
         )),
+        token => Ok(Some(Presented {
+            token: token.to_owned(),
+            scheme,
+        })),
     }
 }
 
 async fn respond(
     state: &AppState,
-    token: Result<Option<String>, OAuthError>,
+    http: &HttpRequest,
+    token: Result<Option<Presented>, OAuthError>,
 ) -> Result<HttpResponse, BearerError> {
-    let Some(token) = token? else {
+    let Some(presented) = token? else {
         // RFC 6750 §3.1: no error code when the request had no token.
         return Ok(HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"ferrid\""))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish());
     };
-    let claims = claims_for(state, &token).await?;
+    let claims = claims_for(state, http, &presented).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(claims))
 }
 
-async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>, OAuthError> {
+async fn claims_for(
+    state: &AppState,
+    http: &HttpRequest,
+    presented: &Presented,
+) -> Result<Map<String, Value>, OAuthError> {
     let invalid = |description: &'static str| OAuthError::new(ErrorCode::InvalidToken, description);
+    let token = presented.token.as_str();
     // One signature check (cached across requests), then one trip to the
     // database for revocation, the user and their groups together.
     let access = match verify_access_token(state, token) {
@@ -99,6 +133,7 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
     if !access.aud.contains(&state.settings.issuer) {
         return Err(invalid("the access token is not for this server"));
     }
+    check_binding(state, http, presented, access.cnf.as_ref()).await?;
     let granted = scopes::split(&access.scope);
     if !granted.iter().any(|scope| scope == scopes::OPENID) {
         return Err(OAuthError::new(
@@ -107,12 +142,17 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
         ));
     }
     let wants_groups = scopes::contains(&granted, scopes::GROUPS);
-    let (jti, gid, user_id) = (access.jti.clone(), access.gid.clone(), access.sub.clone());
+    let (jti, gid) = (access.jti.clone(), access.gid.clone());
     let (user, groups) = state
         .db(move |store| {
             if store.is_access_token_revoked(&jti, gid.as_deref())? {
                 return Ok(None);
             }
+            // The user is the grant's: `sub` may be pairwise. Only user
+            // tokens have a grant (and openid).
+            let Some(user_id) = gid.map(|gid| store.grant_user(&gid)).transpose()?.flatten() else {
+                return Ok(None);
+            };
             let Some(user) = store.find_user(&user_id)?.filter(|user| !user.disabled) else {
                 return Ok(None);
             };
@@ -127,7 +167,8 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
         .ok_or_else(|| invalid("the access token is invalid"))?;
 
     let mut claims = Map::new();
-    claims.insert("sub".into(), json!(user.id));
+    // The same `sub` as the client's ID tokens (OIDC Core §5.3.2).
+    claims.insert("sub".into(), json!(access.sub));
     for scope in [Scope::Profile, Scope::Email] {
         if scopes::contains(&granted, scope.as_str()) {
             claims.extend(user_claims::of_user(&user, user_claims::of_scope(scope)));
@@ -137,4 +178,37 @@ async fn claims_for(state: &AppState, token: &str) -> Result<Map<String, Value>,
         claims.insert("groups".into(), json!(groups));
     }
     Ok(claims)
+}
+
+/// A key-bound token needs the DPoP scheme and a proof made with its key
+/// for this request; a bearer token must not claim the DPoP scheme
+/// (RFC 9449 §7).
+async fn check_binding(
+    state: &AppState,
+    http: &HttpRequest,
+    presented: &Presented,
+    cnf: Option<&Value>,
+) -> Result<(), OAuthError> {
+    let bound_to = cnf.and_then(|cnf| cnf.get("jkt")).and_then(Value::as_str);
+    match (bound_to, presented.scheme) {
+        (None, Scheme::Bearer) => Ok(()),
+        (None, Scheme::Dpop) => Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the access token is not bound to a key: use the Bearer scheme",
+        )),
+        (Some(_), Scheme::Bearer) => Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the access token is bound to a key: use the DPoP scheme with a proof",
+        )),
+        (Some(jkt), Scheme::Dpop) => {
+            let url = state.settings.endpoint(paths::USERINFO);
+            match dpop::check(state, http, &url, Some(&presented.token)).await? {
+                Some(proven) if proven.jkt == jkt => Ok(()),
+                Some(_) => Err(dpop::invalid_proof(
+                    "the DPoP proof was made with another key than the token's",
+                )),
+                None => Err(dpop::invalid_proof("a DPoP-bound token needs a DPoP proof")),
+            }
+        }
+    }
 }

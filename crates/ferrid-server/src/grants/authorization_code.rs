@@ -111,6 +111,8 @@ pub struct CodeExchange<'a> {
     pub redirect_uri: &'a str,
     /// The PKCE verifier, if sent.
     pub verifier: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved, if any.
+    pub holder: Option<&'a str>,
 }
 
 /// A redeemed code: the grant it created and what to mint from it.
@@ -208,6 +210,12 @@ pub fn redeem(
             amr: code.amr.clone(),
             resources: code.resources.clone(),
             id_token_claims: code.id_token_claims.clone(),
+            // A public client's refresh tokens are bound to its DPoP key
+            // (RFC 9449 §5); a confidential one's to its authentication.
+            dpop_jkt: exchange
+                .holder
+                .filter(|_| !client.auth_method.is_confidential())
+                .map(str::to_owned),
         };
         let refresh = refreshable.then(|| {
             issue::new_refresh_token(client, &grant, &grant.scope, lifetimes.refresh_idle, now)
@@ -228,6 +236,7 @@ pub async fn exchange(
     http: &HttpRequest,
     client: &Client,
     params: &Params,
+    holder: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let code = params
         .get("code")
@@ -251,6 +260,7 @@ pub async fn exchange(
         redirect_uri,
         verifier,
         what: "authorization code",
+        holder: holder.map(str::to_owned),
     };
     redeem_and_mint(state, http, client, params, presented).await
 }
@@ -266,6 +276,8 @@ pub struct Presented {
     pub verifier: Option<String>,
     /// What the client presented, for logs and the audit trail.
     pub what: &'static str,
+    /// The thumbprint of the DPoP key the request proved, if any.
+    pub holder: Option<String>,
 }
 
 /// Redeems a presented code and mints its tokens for the target the
@@ -283,18 +295,21 @@ pub async fn redeem_and_mint(
         redirect_uri,
         verifier,
         what,
+        holder,
     } = presented;
     let (lifetimes, now, caller) = (
         Lifetimes::of(&state.settings, client),
         state.now(),
         client.clone(),
     );
+    let bound = holder.clone();
     let outcome = state
         .db(move |store| {
             let exchange = CodeExchange {
                 code: &code,
                 redirect_uri: &redirect_uri,
                 verifier: verifier.as_deref(),
+                holder: bound.as_deref(),
             };
             redeem(store, &caller, &exchange, lifetimes, now)
         })
@@ -344,6 +359,7 @@ pub async fn redeem_and_mint(
         },
         &redeemed.scope,
         target,
+        holder.as_deref(),
     )
     .await?;
     response.refresh_token = redeemed.refresh_token;
@@ -394,6 +410,7 @@ mod tests {
             code,
             redirect_uri: "https://app.example/cb",
             verifier: None,
+            holder: None,
         }
     }
 

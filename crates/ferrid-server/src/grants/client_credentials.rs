@@ -20,6 +20,7 @@ pub async fn exchange(
     state: &AppState,
     client: &Client,
     params: &Params,
+    holder: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.auth_method.is_confidential() {
         return Err(OAuthError::new(
@@ -29,7 +30,7 @@ pub async fn exchange(
     }
     let apis = state.apis().await?;
     let (scope, target) = scope_and_target(&apis, client, params)?;
-    Ok(issue::mint(state, client, Subject::Client, &scope, target).await?)
+    Ok(issue::mint(state, client, Subject::Client, &scope, target, holder).await?)
 }
 
 /// The scopes to grant and the API the token is for.

@@ -23,6 +23,7 @@ pub async fn exchange(
     http: &HttpRequest,
     client: &Client,
     params: &Params,
+    holder: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let device_code = params
         .get("device_code")
@@ -58,6 +59,7 @@ pub async fn exchange(
                 redirect_uri: device::verification_uri(state),
                 verifier: None,
                 what: "device code",
+                holder: holder.map(str::to_owned),
             };
             authorization_code::redeem_and_mint(state, http, client, params, presented).await
         }

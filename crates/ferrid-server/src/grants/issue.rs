@@ -26,7 +26,7 @@ pub const REFRESH_TOKEN_PREFIX: &str = "frt_";
 pub struct TokenResponse {
     /// JWT access token (RFC 9068).
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `DPoP` for a token bound to a key (RFC 9449 §5), else `Bearer`.
     pub token_type: &'static str,
     /// Access-token lifetime, seconds.
     pub expires_in: i64,
@@ -61,6 +61,8 @@ pub enum Subject<'a> {
     Exchanged {
         /// The verified, unrevoked subject token.
         token: &'a AccessTokenClaims,
+        /// Its user (the user of its grant), if it is a user's token.
+        user_id: Option<String>,
         /// The `act` claim of the new token.
         act: Option<Value>,
     },
@@ -71,8 +73,7 @@ impl Subject<'_> {
     fn user_id(&self) -> Option<&str> {
         match self {
             Subject::User { grant, .. } => Some(&grant.user_id),
-            // Only user tokens belong to a grant.
-            Subject::Exchanged { token, .. } => token.gid.as_ref().map(|_| token.sub.as_str()),
+            Subject::Exchanged { user_id, .. } => user_id.as_deref(),
             Subject::Client => None,
         }
     }
@@ -100,13 +101,15 @@ struct Memberships {
 /// Mints the tokens of a grant for `target`: the access token carries the
 /// granted scopes that concern it (RFC 8707 §2.2), the roles the subject
 /// holds there, and names it as `aud`; an ID token goes with a user grant
-/// that has `openid`.
+/// that has `openid`. With `holder` (the thumbprint of the key a DPoP
+/// proof was made with) the access token is bound to that key.
 pub async fn mint(
     state: &AppState,
     client: &Client,
     subject: Subject<'_>,
     granted: &[String],
     target: Target<'_>,
+    holder: Option<&str>,
 ) -> Result<TokenResponse, Internal> {
     let scope = target.scopes_of(granted);
     let wants_roles = target
@@ -163,7 +166,7 @@ pub async fn mint(
     } else {
         Memberships::default()
     };
-    sign(state, client, subject, &scope, target, memberships)
+    sign(state, client, subject, &scope, target, memberships, holder)
 }
 
 /// Signs an access token, and an ID token for a user grant with `openid`.
@@ -174,14 +177,19 @@ fn sign(
     scope: &[String],
     target: Target<'_>,
     memberships: Memberships,
+    holder: Option<&str>,
 ) -> Result<TokenResponse, Internal> {
     let now = state.now();
     let settings = &state.settings;
     let published = state.published();
     let scope_text = scope.join(" ");
+    // The user as this client knows them (OIDC Core §8).
+    let user_sub = subject
+        .user_id()
+        .map(|user_id| state.subjects.for_client(client, user_id));
     let (sub, auth_time, sid, gid, acr, amr) = match &subject {
         Subject::User { grant, .. } => (
-            grant.user_id.clone(),
+            user_sub.unwrap_or_else(|| grant.user_id.clone()),
             Some(grant.auth_time),
             Some(grant.sid.clone()),
             Some(grant.id.clone()),
@@ -189,7 +197,7 @@ fn sign(
             Some(grant.amr.split_whitespace().map(str::to_owned).collect()),
         ),
         Subject::Exchanged { token, .. } => (
-            token.sub.clone(),
+            user_sub.unwrap_or_else(|| token.sub.clone()),
             token.auth_time,
             token.sid.clone(),
             token.gid.clone(),
@@ -240,6 +248,7 @@ fn sign(
             Subject::Exchanged { act, .. } => act.clone(),
             _ => None,
         },
+        cnf: holder.map(|jkt| serde_json::json!({ "jkt": jkt })),
     };
     let access_token = published
         .keyring
@@ -275,7 +284,7 @@ fn sign(
     tracing::info!(client_id = %client.client_id, jti = %access_claims.jti, "tokens issued");
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: if holder.is_some() { "DPoP" } else { "Bearer" },
         expires_in: lifetime,
         scope: scope_text,
         id_token,

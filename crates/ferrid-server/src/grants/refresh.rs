@@ -146,6 +146,7 @@ pub async fn exchange(
     http: &HttpRequest,
     client: &Client,
     params: &Params,
+    holder: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params
         .get("refresh_token")
@@ -159,6 +160,7 @@ pub async fn exchange(
         grace: state.settings.refresh_reuse_grace,
         idle_lifetime: Lifetimes::of(&state.settings, client).refresh_idle,
         successors: Successors(state.subkey(Successors::PURPOSE)),
+        holder: holder.map(str::to_owned),
     };
     let step = state
         .db(move |store| rotate(store, &caller, &presented, requested, &named, policy, now))
@@ -200,6 +202,7 @@ pub async fn exchange(
                 },
                 &scope,
                 target,
+                holder,
             )
             .await?;
             response.refresh_token = Some(refresh_token);
@@ -235,6 +238,8 @@ pub struct RotationPolicy {
     pub idle_lifetime: i64,
     /// How successors are derived.
     pub successors: Successors,
+    /// The thumbprint of the DPoP key the request proved, if any.
+    pub holder: Option<String>,
 }
 
 /// Derives a refresh token's successor: HMAC-SHA256 of the token under a
@@ -289,6 +294,13 @@ pub fn rotate(
         }
         if token.expires_at <= now {
             return Ok(Step::Refused("the refresh token has expired"));
+        }
+        // Checked before the token is spent: a request without the key's
+        // proof must not burn the holder's token.
+        if grant.dpop_jkt.is_some() && grant.dpop_jkt != policy.holder {
+            return Ok(Step::Refused(
+                "the refresh token is bound to a DPoP key: send a proof made with it",
+            ));
         }
         // Narrowing is allowed, widening never (RFC 6749 §6).
         let granted = scopes::split(&token.scope);
@@ -387,6 +399,7 @@ mod tests {
             grace: 0,
             idle_lifetime: 3_600,
             successors: Successors(Zeroizing::new([9; 32])),
+            holder: None,
         }
     }
 
@@ -412,6 +425,7 @@ mod tests {
             code: "c1",
             redirect_uri: "https://app.example/cb",
             verifier: None,
+            holder: None,
         };
         let redeemed = redeem(&memory, &client(), &exchange, LIFETIMES, NOW - 10)
             .unwrap()
@@ -653,6 +667,7 @@ mod tests {
             code: "c1",
             redirect_uri: "https://app.example/cb",
             verifier: None,
+            holder: None,
         };
         let token = redeem(&store, &client(), &exchange, LIFETIMES, NOW - 10)
             .unwrap()

@@ -32,6 +32,7 @@ pub async fn exchange(
     state: &AppState,
     client: &Client,
     params: &Params,
+    holder: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.auth_method.is_confidential() {
         return Err(OAuthError::new(
@@ -115,15 +116,22 @@ pub async fn exchange(
             requested
         }
     };
+    // A user's token names its grant; its `sub` may be pairwise.
+    let user_id = match subject.gid.clone() {
+        Some(gid) => state.db(move |store| store.grant_user(&gid)).await?,
+        None => None,
+    };
     let mut response = issue::mint(
         state,
         client,
         Subject::Exchanged {
             token: &subject,
+            user_id,
             act,
         },
         &scope,
         Target { api: Some(api) },
+        holder,
     )
     .await?;
     response.issued_token_type = Some(ACCESS_TOKEN_TYPE);

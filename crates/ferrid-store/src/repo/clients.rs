@@ -156,6 +156,12 @@ pub struct Client {
     /// Whether the client is disabled: it keeps its settings but gets no
     /// code and no token.
     pub disabled: bool,
+    /// The sector its pairwise subject identifiers are computed for (OIDC
+    /// Core §8); `None`: it sees the users' ids (public subjects).
+    pub pairwise_sector: Option<String>,
+    /// Whether every token request must carry a DPoP proof, so every
+    /// access token is bound to a key (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -216,6 +222,8 @@ struct ClientRow {
     rate_limit_per_minute: Option<i32>,
     disabled: bool,
     require_pushed_requests: bool,
+    pairwise_sector: Option<String>,
+    dpop_bound_access_tokens: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -265,6 +273,8 @@ impl TryFrom<ClientRow> for Client {
             require_pushed_requests: row.require_pushed_requests,
             rate_limit_per_minute: row.rate_limit_per_minute,
             disabled: row.disabled,
+            pairwise_sector: row.pairwise_sector,
+            dpop_bound_access_tokens: row.dpop_bound_access_tokens,
         })
     }
 }
@@ -306,6 +316,8 @@ impl Store {
                 clients::require_pushed_requests.eq(client.require_pushed_requests),
                 clients::rate_limit_per_minute.eq(client.rate_limit_per_minute),
                 clients::disabled.eq(client.disabled),
+                clients::pairwise_sector.eq(&client.pairwise_sector),
+                clients::dpop_bound_access_tokens.eq(client.dpop_bound_access_tokens),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;

@@ -40,6 +40,9 @@ pub struct Grant {
     /// User claims its ID tokens carry beyond the scopes' (the `claims`
     /// request parameter), space-separated.
     pub id_token_claims: String,
+    /// For a public client's grant made with a DPoP proof (RFC 9449 §5):
+    /// the thumbprint of the key its refresh tokens need a proof of.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A refresh token row (by digest).
@@ -69,6 +72,17 @@ impl Store {
     /// was live.
     pub fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<bool> {
         revoke_grant(&mut *self.connection()?, grant_id, now)
+    }
+
+    /// The user of grant `grant_id`: access tokens name the grant, and
+    /// their `sub` may be pairwise (computed for a client, not the id).
+    pub fn grant_user(&self, grant_id: &str) -> StoreResult<Option<String>> {
+        let mut connection = self.connection()?;
+        Ok(grants::table
+            .find(grant_id)
+            .select(grants::user_id)
+            .first(&mut connection)
+            .optional()?)
     }
 
     /// A refresh token and its grant.

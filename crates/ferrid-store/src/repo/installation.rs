@@ -19,6 +19,10 @@ pub struct Installation {
     pub created_at: i64,
 }
 
+/// Where the pairwise salt is sealed (its additional data): it names
+/// what the value is, as a key's id names a sealed key.
+pub const PAIRWISE_SALT_ID: &str = "pairwise-subject-salt";
+
 impl Store {
     /// The recorded installation, if a node has started on this database.
     pub fn installation(&self) -> StoreResult<Option<Installation>> {
@@ -55,6 +59,26 @@ impl Store {
         Ok(installation::table
             .select(Installation::as_select())
             .first(&mut connection)?)
+    }
+
+    /// The pairwise-subject salt, sealed: the stored one, or `sealed` if
+    /// none was stored yet. Nodes starting together all get the first
+    /// one's (a conditional UPDATE), so every node computes the same
+    /// subjects.
+    pub fn claim_pairwise_salt(&self, sealed: &str) -> StoreResult<String> {
+        let mut connection = self.connection()?;
+        diesel::update(
+            installation::table
+                .find(1)
+                .filter(installation::pairwise_salt_sealed.is_null()),
+        )
+        .set(installation::pairwise_salt_sealed.eq(sealed))
+        .execute(&mut connection)?;
+        installation::table
+            .find(1)
+            .select(installation::pairwise_salt_sealed)
+            .first::<Option<String>>(&mut connection)?
+            .ok_or(StoreError::NotFound("installation record"))
     }
 
     /// Records a new issuer for the whole deployment (after the operator

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use ferrid_tokens::{KeyState, SigningAlgorithm, StoredKey};
 
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{clients, signing_keys, users};
+use crate::repo::installation::PAIRWISE_SALT_ID;
+use crate::schema::{clients, installation, signing_keys, users};
 use crate::Store;
 
 /// A signing key row, as the database spells it.
@@ -218,6 +219,18 @@ impl Store {
                     .execute(connection)?;
                 count += 1;
             }
+            let salt: Option<Option<String>> = installation::table
+                .select(installation::pairwise_salt_sealed)
+                .first(connection)
+                .optional()?;
+            if let Some(Some(sealed)) = salt {
+                let resealed = reseal(SealedKind::PairwiseSalt, PAIRWISE_SALT_ID, &sealed)
+                    .map_err(ResealAbort::Reseal)?;
+                diesel::update(installation::table)
+                    .set(installation::pairwise_salt_sealed.eq(resealed))
+                    .execute(connection)?;
+                count += 1;
+            }
             Ok(count)
         });
         match outcome {
@@ -237,6 +250,9 @@ pub enum SealedKind {
     ClientSecret,
     /// A user's TOTP secret.
     TotpSecret,
+    /// The salt of pairwise subject identifiers (id
+    /// [`PAIRWISE_SALT_ID`](crate::repo::installation::PAIRWISE_SALT_ID)).
+    PairwiseSalt,
 }
 
 /// Why a reseal transaction rolled back.

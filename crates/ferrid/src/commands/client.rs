@@ -9,7 +9,7 @@ use ferrid_tokens::SigningAlgorithm;
 use serde_json::json;
 
 use crate::app;
-use crate::cli::{ClientCommand, ClientCreate};
+use crate::cli::{ClientCommand, ClientCreate, SubjectType};
 use crate::config::Config;
 use crate::output::emit;
 
@@ -243,6 +243,8 @@ fn create(
         pkce_optional: !options.require_pkce,
         require_pushed_requests: options.require_par,
         rate_limit_per_minute: options.rate_limit_per_minute,
+        pairwise_subjects: options.subject_type == SubjectType::Pairwise,
+        dpop_bound_access_tokens: options.require_dpop,
     };
     let registered = clients::create(
         store,

@@ -133,6 +133,39 @@ on_both_backends!(
         assert_eq!(status, StatusCode::OK);
         assert_eq!(etag(&headers), created_tag);
         assert!(shown.get("client_secret").is_none());
+        assert_eq!(shown["subject_type"], "public");
+
+        // Pairwise subjects are chosen at registration (OIDC Core §8).
+        let (status, _, pairwise) = admin(
+            &server,
+            Method::POST,
+            "/clients",
+            Some(&writer),
+            Some(json!({
+                "name": "Pairwise app",
+                "redirect_uris": ["https://pairwise.example/cb"],
+                "subject_type": "pairwise",
+            })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{pairwise}");
+        assert_eq!(pairwise["subject_type"], "pairwise");
+        assert_eq!(pairwise["sector_identifier"], "pairwise.example");
+        let (status, _, refused) = admin(
+            &server,
+            Method::POST,
+            "/clients",
+            Some(&writer),
+            Some(json!({
+                "name": "Odd app",
+                "redirect_uris": ["https://odd.example/cb"],
+                "subject_type": "secret",
+            })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
         assert_eq!(shown["require_pkce"], true);
 
         // Update needs the current ETag.

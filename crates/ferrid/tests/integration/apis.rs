@@ -95,7 +95,7 @@ pub(crate) fn register_apis(server: &TestServer) -> TestClient {
 }
 
 /// Starts the example service as the API `audience`; returns its URL.
-async fn example_api(server: &TestServer, audience: &str) -> String {
+pub(crate) async fn example_api(server: &TestServer, audience: &str) -> String {
     let jwks_uri = ferrid_example_api::jwks_uri(&reqwest::Client::new(), &server.issuer)
         .await
         .unwrap();

@@ -43,6 +43,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("password_pool", 1),
     ("rate_limit", 1),
     ("resources", 1),
+    ("subjects", 1),
     ("token_counter", 1),
     // The bundle of components every handler receives.
     ("state", 2),
@@ -54,6 +55,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("bearer", 3),
     ("client_auth", 3),
     ("console_session", 3),
+    ("dpop", 3),
     ("email_link", 3),
     ("forms", 3),
     ("grants", 3),

@@ -562,7 +562,9 @@ on_both_backends!(
             String::from_utf8_lossy(&output.stderr)
         );
         let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(report["rewrapped"], 6);
+        // Three signing keys, the client secret, the TOTP secret, and the
+        // pairwise-subject salt.
+        assert_eq!(report["rewrapped"], 7);
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&new_key).unwrap().permissions().mode();
@@ -588,5 +590,15 @@ on_both_backends!(
             )
             .expect("the TOTP secret opens with the new master key");
         assert_eq!(opened.as_slice(), totp_secret.as_slice());
+        // Pairwise subjects do not change with the master key.
+        let moved = ferrid_server::subjects::Subjects::load(&server.store, &new)
+            .expect("the pairwise salt opens with the new master key");
+        assert_eq!(
+            moved.in_sector(Some("app.example"), &user.id),
+            server
+                .state
+                .subjects
+                .in_sector(Some("app.example"), &user.id)
+        );
     }
 );

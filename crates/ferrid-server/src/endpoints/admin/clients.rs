@@ -93,6 +93,11 @@ pub struct NewClient {
     #[serde(default)]
     require_pushed_authorization_requests: bool,
     rate_limit_per_minute: Option<u32>,
+    /// `public` (the default) or `pairwise` (OIDC Core §8).
+    subject_type: Option<String>,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2).
+    #[serde(default)]
+    dpop_bound_access_tokens: bool,
 }
 
 fn default_grants() -> Vec<String> {
@@ -121,6 +126,16 @@ pub async fn create(
 ) -> Result<HttpResponse, Problem> {
     let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
     let new: NewClient = json_body(&http, &body)?;
+    let pairwise_subjects = match new.subject_type.as_deref() {
+        None | Some("public") => false,
+        Some("pairwise") => true,
+        Some(_) => {
+            return Err(Problem::invalid(
+                "subject_type",
+                "subject_type must be public or pairwise",
+            ))
+        }
+    };
     let registration = ClientRegistration {
         name: new.name,
         redirect_uris: new.redirect_uris,
@@ -139,6 +154,8 @@ pub async fn create(
         rate_limit_per_minute: new.rate_limit_per_minute,
         jwks: new.jwks.map(|jwks| jwks.to_string()),
         jwks_uri: new.jwks_uri,
+        pairwise_subjects,
+        dpop_bound_access_tokens: new.dpop_bound_access_tokens,
     };
     let enabled = state.published().keyring.signing_algorithms();
     let (master_key, now) = (state.master_key().clone(), state.now());

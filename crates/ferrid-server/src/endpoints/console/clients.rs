@@ -184,6 +184,8 @@ fn form_values(params: &Params) -> ClientForm {
         require_mfa: params.get("require_mfa") == Some("true"),
         require_pkce: params.get("require_pkce") == Some("true"),
         require_pushed_requests: params.get("require_pushed_requests") == Some("true"),
+        pairwise_subjects: params.get("pairwise_subjects") == Some("true"),
+        dpop_bound_access_tokens: params.get("dpop_bound_access_tokens") == Some("true"),
         rate_limit_per_minute: text("rate_limit_per_minute"),
     }
 }
@@ -292,6 +294,8 @@ pub async fn create(
         rate_limit_per_minute: numbers.rate_limit_per_minute,
         jwks: non_empty(&form.jwks),
         jwks_uri: non_empty(&form.jwks_uri),
+        pairwise_subjects: form.pairwise_subjects,
+        dpop_bound_access_tokens: form.dpop_bound_access_tokens,
     };
     let (enabled, master_key, actor, now) = (
         state.key_policy.algorithms.clone(),
@@ -397,6 +401,17 @@ fn show_client(
         Setting {
             name: "Pushed authorization requests required",
             value: yes_no(view.require_pushed_authorization_requests),
+        },
+        Setting {
+            name: "DPoP proofs required",
+            value: yes_no(view.dpop_bound_access_tokens),
+        },
+        Setting {
+            name: "Subject identifiers",
+            value: match view.sector_identifier {
+                Some(sector) => format!("pairwise, for sector {sector}"),
+                None => "public (the user ids)".to_owned(),
+            },
         },
         Setting {
             name: "Token requests per minute",

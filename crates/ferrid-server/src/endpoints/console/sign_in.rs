@@ -93,6 +93,7 @@ pub async fn callback(
                 code: &code,
                 redirect_uri: &redirect_uri,
                 verifier: Some(&pending.verifier),
+                holder: None,
             };
             let outcome = redeem(
                 store,
