@@ -15,8 +15,6 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::token::Invalid;
-
 /// How far a proof's `iat` may be from this service's clock, seconds.
 const WINDOW: i64 = 60;
 /// Proof ids remembered (a bound on memory under a flood).
@@ -55,8 +53,8 @@ impl SeenProofs {
         url: &str,
         access_token: &str,
         jkt: &str,
-    ) -> Result<(), Invalid> {
-        let invalid = |why: &str| Invalid(why.to_owned());
+    ) -> Result<(), String> {
+        let invalid = |why: &str| why.to_owned();
         let header = decode_header(proof).map_err(|_| invalid("the DPoP proof is not a JWT"))?;
         if header.typ.as_deref() != Some("dpop+jwt") || !ACCEPTED.contains(&header.alg) {
             return Err(invalid("the DPoP proof has the wrong typ or alg"));

@@ -103,7 +103,7 @@ pub async fn authorize(
             validator
                 .proofs
                 .check(proof, request.method().as_str(), &url, token, &cnf.jkt)
-                .map_err(|invalid| refuse("DPoP", "invalid_dpop_proof", &invalid.0))?;
+                .map_err(|why| refuse("DPoP", "invalid_dpop_proof", &why))?;
         }
     }
     let has_role = requirement.role.is_none_or(|role| claims.has_role(role));

@@ -61,6 +61,12 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// RFC 9449 §8: the DPoP proof must carry the server's nonce.
     UseDpopNonce,
+    /// RFC 7591 §3.2.2: a redirect URI breaks a rule.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2: other client metadata breaks a rule.
+    InvalidClientMetadata,
+    /// RFC 7591 §3.2.2: the software statement does not verify.
+    InvalidSoftwareStatement,
     /// RFC 6750 §3.1.
     InvalidToken,
     /// RFC 6750 §3.1.
@@ -98,6 +104,9 @@ impl ErrorCode {
             ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidSoftwareStatement => "invalid_software_statement",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::RateLimited => "rate_limited",

@@ -155,6 +155,22 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .route(paths::DEVICE, web::get().to(endpoints::device::show))
         .route(paths::DEVICE, web::post().to(endpoints::device::submit))
+        .route(
+            paths::REGISTER,
+            web::post().to(endpoints::register::register),
+        )
+        .route(
+            "/register/{client_id}",
+            web::get().to(endpoints::register::read),
+        )
+        .route(
+            "/register/{client_id}",
+            web::put().to(endpoints::register::replace),
+        )
+        .route(
+            "/register/{client_id}",
+            web::delete().to(endpoints::register::delete),
+        )
         .route(paths::INTROSPECT, web::post().to(introspect::introspect))
         .route(paths::REVOKE, web::post().to(revoke::revoke))
         .route(paths::USERINFO, web::get().to(userinfo::get))

@@ -105,7 +105,7 @@ impl Metadata {
             .filter(|method| method.is_confidential())
             .map(ClientAuthMethod::as_str)
             .collect();
-        let discovery = json!({
+        let mut discovery = json!({
             "issuer": settings.issuer,
             "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
             "token_endpoint": settings.endpoint(paths::TOKEN),
@@ -150,6 +150,10 @@ impl Metadata {
             "request_uri_parameter_supported": settings.external_request_uris,
             "authorization_response_iss_parameter_supported": true,
         });
+        // Registration is announced only where it is open (RFC 8414 §2).
+        if settings.dynamic_registration != crate::settings::DynamicRegistration::Off {
+            discovery["registration_endpoint"] = json!(settings.endpoint(paths::REGISTER));
+        }
         Ok(Metadata {
             discovery: Document::new(serde_json::to_vec(&discovery).map_err(Internal::log)?)?,
             jwks: Document::new(keyring.jwks().to_vec())?,

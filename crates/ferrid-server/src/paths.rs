@@ -16,6 +16,9 @@ pub const PAR: &str = "/par";
 pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
 /// Where a user types a device's user code (RFC 8628 §3.3).
 pub const DEVICE: &str = "/device";
+/// Dynamic client registration (RFC 7591); `/register/{client_id}` is
+/// each client's own (RFC 7592).
+pub const REGISTER: &str = "/register";
 /// UserInfo endpoint.
 pub const USERINFO: &str = "/userinfo";
 /// Token introspection (RFC 7662).

@@ -46,6 +46,19 @@ pub const DEFAULT_ADMIN_IDLE_TIMEOUT: i64 = 15 * 60;
 pub const DEFAULT_ADMIN_REAUTHENTICATION_WINDOW: i64 = 5 * 60;
 pub use ferrid_tokens::lifecycle::METADATA_MAX_AGE;
 
+/// Whether clients may register themselves (RFC 7591).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DynamicRegistration {
+    /// No: only administrators register clients (the default).
+    #[default]
+    Off,
+    /// Anyone may register a client.
+    Open,
+    /// Only with an initial access token an administrator issued.
+    Token,
+}
+
 /// Which requests get an access log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,6 +119,11 @@ pub struct Settings {
     /// Whether DPoP proofs must carry a nonce this server issued
     /// (RFC 9449 §8).
     pub dpop_nonce_required: bool,
+    /// Whether and how clients may register themselves (RFC 7591).
+    pub dynamic_registration: DynamicRegistration,
+    /// The keys software statements must be signed with (a JWKS); none:
+    /// software statements are refused.
+    pub software_statement_jwks: Option<String>,
     /// Whether a `request_uri` may name a client's own URL to fetch a
     /// request object from (RFC 9101 §5.2).
     pub external_request_uris: bool,
@@ -164,6 +182,8 @@ impl Settings {
             device_code_ttl: DEFAULT_DEVICE_CODE_TTL,
             device_poll_interval: DEFAULT_DEVICE_POLL_INTERVAL,
             dpop_nonce_required: false,
+            dynamic_registration: DynamicRegistration::Off,
+            software_statement_jwks: None,
             external_request_uris: false,
             access_token_alg: SigningAlgorithm::Rs256,
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,

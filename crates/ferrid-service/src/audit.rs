@@ -181,6 +181,8 @@ pub mod actors {
     pub const CLI: &str = "cli";
     /// ferrid itself (background work, reuse detection).
     pub const SYSTEM: &str = "system";
+    /// A client registering or managing itself (RFC 7591, RFC 7592).
+    pub const DYNAMIC_REGISTRATION: &str = "dynamic-registration";
 }
 
 /// Repeats of an aggregated event (see [`Event::repeats_for`]) within this

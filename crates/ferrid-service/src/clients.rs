@@ -200,6 +200,10 @@ pub enum RegistrationError {
     /// Redirect URIs without the code grant.
     #[error("redirect URIs are only for clients with the authorization_code grant")]
     RedirectUriWithoutCode,
+    /// A dynamically registered client asked for another authentication
+    /// method.
+    #[error("token_endpoint_auth_method cannot change after registration")]
+    AuthMethodChange,
     /// Pairwise subjects for redirect URIs on several hosts.
     #[error("pairwise subjects need every redirect URI on one host (the client's sector)")]
     PairwiseSector,
@@ -262,7 +266,9 @@ impl RegistrationError {
         match self {
             RegistrationError::Name => Field::Name,
             RegistrationError::RateLimit => Field::RateLimit,
-            RegistrationError::AuthMethod => Field::AuthMethod,
+            RegistrationError::AuthMethod | RegistrationError::AuthMethodChange => {
+                Field::AuthMethod
+            }
             RegistrationError::UnknownGrant(_)
             | RegistrationError::NoGrant
             | RegistrationError::PublicClientCredentials
@@ -348,6 +354,100 @@ pub fn create(
         .detail(format!("name: {}", registered.client.name))
         .write(store, now)?;
     Ok(registered)
+}
+
+/// Prefix of registration access tokens (RFC 7592), so secret scanners
+/// can spot a leaked one.
+pub const REGISTRATION_TOKEN_PREFIX: &str = "frat_";
+/// Prefix of initial access tokens (RFC 7591 §3).
+pub const INITIAL_ACCESS_TOKEN_PREFIX: &str = "fiat_";
+
+/// Registers a client that asked for itself (RFC 7591), with the same
+/// validation as any, but only the OpenID Connect scopes (never an API's
+/// or the admin API's: those an administrator grants). Returns it with
+/// its registration access token (RFC 7592), shown once, stored as a
+/// digest. Audited.
+pub fn register_dynamically(
+    store: &Store,
+    registration: ClientRegistration,
+    enabled: &[SigningAlgorithm],
+    master_key: &MasterKey,
+    now: i64,
+) -> Result<(Registered, String), ClientError> {
+    let mut registered = register(registration, &[], enabled, master_key, now)?;
+    let token = generate_secret(REGISTRATION_TOKEN_PREFIX);
+    registered.client.registration_token_digest = Some(digest(&token));
+    store.create_client(&registered.client)?;
+    audit(
+        EventKind::ClientCreate,
+        crate::audit::actors::DYNAMIC_REGISTRATION,
+        &registered.client.client_id,
+    )
+    .detail(format!(
+        "dynamic registration; name: {}",
+        registered.client.name
+    ))
+    .write(store, now)?;
+    Ok((registered, token))
+}
+
+/// Replaces what a dynamically registered client may change about itself
+/// (RFC 7592 §2.2), validated as at registration; its authentication
+/// method cannot change. Audited.
+pub fn replace_dynamically(
+    store: &Store,
+    current: &Client,
+    registration: ClientRegistration,
+    enabled: &[SigningAlgorithm],
+    master_key: &MasterKey,
+    now: i64,
+) -> Result<Client, ClientError> {
+    if ClientAuthMethod::parse(&registration.auth_method) != Some(current.auth_method) {
+        return Err(RegistrationError::AuthMethodChange.into());
+    }
+    let checked = register(registration, &[], enabled, master_key, now)?.client;
+    let pairwise_sector = current.pairwise_sector.clone();
+    let replaced = Client {
+        client_id: current.client_id.clone(),
+        secret_digest: current.secret_digest.clone(),
+        secret_sealed: current.secret_sealed.clone(),
+        created_at: current.created_at,
+        registration_token_digest: current.registration_token_digest.clone(),
+        // Subjects must not change for the client's users.
+        pairwise_sector,
+        ..checked
+    };
+    store.replace_client_metadata(&replaced)?;
+    audit(
+        EventKind::ClientUpdate,
+        crate::audit::actors::DYNAMIC_REGISTRATION,
+        &current.client_id,
+    )
+    .detail("dynamic registration update")
+    .write(store, now)?;
+    Ok(replaced)
+}
+
+/// Issues an initial access token (RFC 7591 §3) for `lifetime` seconds
+/// and `uses` registrations (`None`: any number); returns it, shown once.
+/// Audited.
+pub fn create_initial_access_token(
+    store: &Store,
+    lifetime: i64,
+    uses: Option<i64>,
+    actor: &str,
+    now: i64,
+) -> Result<String, ClientError> {
+    let token = generate_secret(INITIAL_ACCESS_TOKEN_PREFIX);
+    store.insert_initial_access_token(&digest(&token), now, now + lifetime, uses)?;
+    Event::new(EventKind::ClientCreate, Outcome::Success)
+        .actor(actor)
+        .detail(format!(
+            "initial access token issued for {lifetime} s, {} uses",
+            uses.map_or("any number of".to_owned(), |uses| uses.to_string())
+        ))
+        .write(store, now)?;
+    Ok(token)
 }
 
 /// Random bytes in a `client_secret_jwt` secret: enough for HS512's key.
@@ -535,6 +635,7 @@ pub fn ensure_console_client(store: &Store, redirect_uri: &str, now: i64) -> Sto
                 disabled: false,
                 pairwise_sector: None,
                 dpop_bound_access_tokens: false,
+                registration_token_digest: None,
             };
             match store.create_client(&client) {
                 Err(StoreError::Conflict(_)) => Ok(()),
@@ -744,6 +845,7 @@ pub fn register(
             disabled: false,
             pairwise_sector,
             dpop_bound_access_tokens: registration.dpop_bound_access_tokens,
+            registration_token_digest: None,
         },
         secret,
     })

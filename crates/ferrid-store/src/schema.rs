@@ -44,6 +44,16 @@ diesel::table! {
         require_pushed_requests -> Bool,
         pairwise_sector -> Nullable<Text>,
         dpop_bound_access_tokens -> Bool,
+        registration_token_digest -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    initial_access_tokens (token_digest) {
+        token_digest -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        uses_left -> Nullable<BigInt>,
     }
 }
 
@@ -373,6 +383,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     installation,
     pushed_authorization_requests,
     device_authorizations,
+    initial_access_tokens,
     admin_sessions,
     branding,
     token_counts,

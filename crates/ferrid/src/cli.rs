@@ -174,6 +174,16 @@ pub enum ClientCommand {
         /// The client id.
         client_id: String,
     },
+    /// Issue an initial access token for dynamic client registration
+    /// (`dynamic_registration = "token"`); prints it (shown once).
+    InitialAccessToken {
+        /// How long it is good for, seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: i64,
+        /// How many registrations it allows (default: any number).
+        #[arg(long)]
+        uses: Option<i64>,
+    },
 }
 
 /// Options of `ferrid client create`.

@@ -94,6 +94,10 @@ pub struct Config {
     pub device_poll_interval: i64,
     /// DPoP proofs must carry a nonce the server issued (RFC 9449 §8).
     pub dpop_nonce_required: bool,
+    /// Whether clients may register themselves: off, open or token.
+    pub dynamic_registration: ferrid_server::settings::DynamicRegistration,
+    /// A JWKS file with the keys software statements must be signed with.
+    pub software_statement_jwks_file: Option<PathBuf>,
     /// Fetch request objects from URLs clients name in `request_uri`.
     pub external_request_uris: bool,
     /// Refresh-token idle lifetime, seconds.
@@ -184,6 +188,8 @@ impl Default for Config {
             device_code_ttl: settings::DEFAULT_DEVICE_CODE_TTL,
             device_poll_interval: settings::DEFAULT_DEVICE_POLL_INTERVAL,
             dpop_nonce_required: false,
+            dynamic_registration: ferrid_server::settings::DynamicRegistration::Off,
+            software_statement_jwks_file: None,
             external_request_uris: false,
             refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
@@ -567,6 +573,22 @@ impl Config {
         settings.device_code_ttl = self.device_code_ttl;
         settings.device_poll_interval = self.device_poll_interval;
         settings.dpop_nonce_required = self.dpop_nonce_required;
+        settings.dynamic_registration = self.dynamic_registration;
+        settings.software_statement_jwks = match &self.software_statement_jwks_file {
+            Some(path) => {
+                let jwks = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "cannot read software_statement_jwks_file {}",
+                        path.display()
+                    )
+                })?;
+                ferrid_tokens::assertion::check_public_jwks(&jwks).map_err(|why| {
+                    anyhow::anyhow!("software_statement_jwks_file {}: {why}", path.display())
+                })?;
+                Some(jwks)
+            }
+            None => None,
+        };
         settings.external_request_uris = self.external_request_uris;
         settings.access_token_alg = self.access_token_algorithm()?;
         settings.refresh_idle_ttl = self.refresh_idle_ttl;

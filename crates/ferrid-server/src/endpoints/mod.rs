@@ -17,6 +17,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod par;
 pub mod password;
+pub mod register;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{clients, role_grants};
+use crate::schema::{clients, initial_access_tokens, role_grants};
 use crate::Store;
 
 /// How a client authenticates at the token endpoint
@@ -162,6 +162,9 @@ pub struct Client {
     /// Whether every token request must carry a DPoP proof, so every
     /// access token is bound to a key (RFC 9449 §5.2).
     pub dpop_bound_access_tokens: bool,
+    /// For a dynamically registered client (RFC 7592): the digest of its
+    /// registration access token.
+    pub registration_token_digest: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -224,6 +227,7 @@ struct ClientRow {
     require_pushed_requests: bool,
     pairwise_sector: Option<String>,
     dpop_bound_access_tokens: bool,
+    registration_token_digest: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -275,6 +279,7 @@ impl TryFrom<ClientRow> for Client {
             disabled: row.disabled,
             pairwise_sector: row.pairwise_sector,
             dpop_bound_access_tokens: row.dpop_bound_access_tokens,
+            registration_token_digest: row.registration_token_digest,
         })
     }
 }
@@ -318,6 +323,7 @@ impl Store {
                 clients::disabled.eq(client.disabled),
                 clients::pairwise_sector.eq(&client.pairwise_sector),
                 clients::dpop_bound_access_tokens.eq(client.dpop_bound_access_tokens),
+                clients::registration_token_digest.eq(&client.registration_token_digest),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;
@@ -491,6 +497,79 @@ impl Store {
             .set(clients::redirect_uris.eq(encoded))
             .execute(&mut connection)?;
         Ok(())
+    }
+
+    /// Replaces the metadata a client may change about itself (RFC 7592
+    /// §2.2) with `client`'s: its id, secret, authentication method and
+    /// administrative settings stay.
+    pub fn replace_client_metadata(&self, client: &Client) -> StoreResult<()> {
+        let encode = |list: &[String]| {
+            serde_json::to_string(list).map_err(|error| StoreError::Corrupt(error.to_string()))
+        };
+        let mut connection = self.connection()?;
+        let updated = diesel::update(clients::table.find(&client.client_id))
+            .set((
+                clients::name.eq(&client.name),
+                clients::redirect_uris.eq(encode(&client.redirect_uris)?),
+                clients::post_logout_redirect_uris.eq(encode(&client.post_logout_redirect_uris)?),
+                clients::grant_types.eq(client
+                    .grant_types
+                    .iter()
+                    .map(|grant| grant.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")),
+                clients::scopes.eq(client.scopes.join(" ")),
+                clients::id_token_signed_response_alg.eq(&client.id_token_signed_response_alg),
+                clients::backchannel_logout_uri.eq(&client.backchannel_logout_uri),
+                clients::jwks.eq(&client.jwks),
+                clients::jwks_uri.eq(&client.jwks_uri),
+            ))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    /// Stores a new initial access token (its digest), good until
+    /// `expires_at` for `uses` registrations (`None`: any number).
+    pub fn insert_initial_access_token(
+        &self,
+        token_digest: &str,
+        created_at: i64,
+        expires_at: i64,
+        uses: Option<i64>,
+    ) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        diesel::insert_into(initial_access_tokens::table)
+            .values((
+                initial_access_tokens::token_digest.eq(token_digest),
+                initial_access_tokens::created_at.eq(created_at),
+                initial_access_tokens::expires_at.eq(expires_at),
+                initial_access_tokens::uses_left.eq(uses),
+            ))
+            .execute(&mut connection)?;
+        Ok(())
+    }
+
+    /// Spends one use of the initial access token with this digest; false
+    /// if it is unknown, expired or used up. One conditional UPDATE, so
+    /// concurrent registrations never spend a use twice.
+    pub fn use_initial_access_token(&self, token_digest: &str, now: i64) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        let used = diesel::update(
+            initial_access_tokens::table
+                .find(token_digest)
+                .filter(initial_access_tokens::expires_at.gt(now))
+                .filter(
+                    initial_access_tokens::uses_left
+                        .is_null()
+                        .or(initial_access_tokens::uses_left.gt(0)),
+                ),
+        )
+        .set(initial_access_tokens::uses_left.eq(initial_access_tokens::uses_left - 1))
+        .execute(&mut connection)?;
+        Ok(used == 1)
     }
 
     /// Deletes a client and, by cascade, its codes and consents, and the

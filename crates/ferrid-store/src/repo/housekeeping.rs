@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use crate::error::StoreResult;
 use crate::schema::{
     admin_sessions, audit_events, authorization_codes, authorization_requests, client_assertions,
-    device_authorizations, email_tokens, grants, login_throttles, logout_deliveries,
-    pushed_authorization_requests, refresh_tokens, revoked_access_tokens, sessions, token_counts,
+    device_authorizations, email_tokens, grants, initial_access_tokens, login_throttles,
+    logout_deliveries, pushed_authorization_requests, refresh_tokens, revoked_access_tokens,
+    sessions, token_counts,
 };
 use crate::Store;
 
@@ -39,6 +40,8 @@ pub struct Removed {
     pub admin_sessions: usize,
     /// Hourly token counts older than the dashboard shows.
     pub token_counts: usize,
+    /// Expired initial access tokens.
+    pub initial_access_tokens: usize,
 }
 
 /// Hourly token counts are kept this long (the dashboard shows 30 days).
@@ -73,6 +76,7 @@ impl Removed {
             + self.audit_events
             + self.admin_sessions
             + self.token_counts
+            + self.initial_access_tokens
     }
 }
 
@@ -83,6 +87,10 @@ impl Store {
     pub fn delete_expired(&self, now: i64, retention: &Retention) -> StoreResult<Removed> {
         let mut connection = self.connection()?;
         Ok(Removed {
+            initial_access_tokens: diesel::delete(
+                initial_access_tokens::table.filter(initial_access_tokens::expires_at.le(now)),
+            )
+            .execute(&mut connection)?,
             admin_sessions: diesel::delete(
                 admin_sessions::table.filter(admin_sessions::expires_at.le(now)),
             )

@@ -153,6 +153,24 @@ pub fn run(config: &Config, json: bool, command: ClientCommand) -> anyhow::Resul
         }
         ClientCommand::Disable { client_id } => set_disabled(&store, json, &client_id, true),
         ClientCommand::Enable { client_id } => set_disabled(&store, json, &client_id, false),
+        ClientCommand::InitialAccessToken { ttl, uses } => {
+            if ttl <= 0 || uses.is_some_and(|uses| uses <= 0) {
+                anyhow::bail!("--ttl and --uses must be positive");
+            }
+            let token = clients::create_initial_access_token(
+                &store,
+                ttl,
+                uses,
+                actors::CLI,
+                SystemClock.now(),
+            )
+            .map_err(cli_error)?;
+            emit(
+                json,
+                &json!({ "initial_access_token": token, "expires_in": ttl }),
+                || format!("Initial access token (shown once, good for {ttl} s): {token}"),
+            )
+        }
     }
 }
 

@@ -28,6 +28,7 @@ mod deployment;
 mod device_flow;
 mod disk_full;
 mod dpop;
+mod dynamic_registration;
 mod form_post;
 mod issuer_path;
 mod jar;
