@@ -13,6 +13,7 @@ use ferrid_store::secret::matches_digest;
 use ferrid_store::{Client, ClientAuthMethod};
 
 use crate::client_assertion::JWT_BEARER;
+use crate::client_metadata;
 use crate::error::{ErrorCode, OAuthError};
 use crate::http::{has_control_character, Params};
 use crate::state::AppState;
@@ -171,10 +172,8 @@ pub async fn authenticate(
     let client = match state.recent_clients.get(&presented.client_id) {
         Some(client) => client,
         None => {
-            let client_id = presented.client_id.clone();
             let client = std::sync::Arc::new(
-                state
-                    .db(move |store| store.find_client(&client_id))
+                client_metadata::find(state, &presented.client_id)
                     .await?
                     .ok_or_else(|| invalid_client("client authentication failed"))?,
             );

@@ -19,6 +19,7 @@ pub mod caches;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod client_ip;
+pub mod client_metadata;
 pub mod console_session;
 mod cookies;
 pub mod dpop;

@@ -150,6 +150,9 @@ impl Metadata {
             "request_uri_parameter_supported": settings.external_request_uris,
             "authorization_response_iss_parameter_supported": true,
         });
+        if settings.client_id_metadata_documents {
+            discovery["client_id_metadata_document_supported"] = json!(true);
+        }
         // Registration is announced only where it is open (RFC 8414 §2).
         if settings.dynamic_registration != crate::settings::DynamicRegistration::Off {
             discovery["registration_endpoint"] = json!(settings.endpoint(paths::REGISTER));

@@ -124,6 +124,9 @@ pub struct Settings {
     /// The keys software statements must be signed with (a JWKS); none:
     /// software statements are refused.
     pub software_statement_jwks: Option<String>,
+    /// Whether a client id may be the https URL of the client's metadata
+    /// document, fetched when first used.
+    pub client_id_metadata_documents: bool,
     /// Whether a `request_uri` may name a client's own URL to fetch a
     /// request object from (RFC 9101 §5.2).
     pub external_request_uris: bool,
@@ -184,6 +187,7 @@ impl Settings {
             dpop_nonce_required: false,
             dynamic_registration: DynamicRegistration::Off,
             software_statement_jwks: None,
+            client_id_metadata_documents: false,
             external_request_uris: false,
             access_token_alg: SigningAlgorithm::Rs256,
             refresh_idle_ttl: DEFAULT_REFRESH_IDLE_TTL,

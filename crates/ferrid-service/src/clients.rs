@@ -428,6 +428,58 @@ pub fn replace_dynamically(
     Ok(replaced)
 }
 
+/// Stores the client a client ID metadata document at `url` describes,
+/// validated as any registration, under `url` as its id: created the
+/// first time, its metadata replaced when fetched again. Audited when
+/// created.
+pub fn store_document_client(
+    store: &Store,
+    url: &str,
+    registration: ClientRegistration,
+    enabled: &[SigningAlgorithm],
+    master_key: &MasterKey,
+    now: i64,
+) -> Result<Client, ClientError> {
+    let checked = register(registration, &[], enabled, master_key, now)?.client;
+    let client = Client {
+        client_id: url.to_owned(),
+        // Public or private_key_jwt: no secret.
+        secret_digest: None,
+        secret_sealed: None,
+        metadata_fetched_at: Some(now),
+        ..checked
+    };
+    match store.find_client(url)? {
+        Some(stored) => {
+            if stored.auth_method != client.auth_method {
+                return Err(RegistrationError::AuthMethodChange.into());
+            }
+            let replaced = Client {
+                created_at: stored.created_at,
+                pairwise_sector: stored.pairwise_sector,
+                ..client
+            };
+            store.replace_client_metadata(&replaced)?;
+            Ok(replaced)
+        }
+        None => {
+            match store.create_client(&client) {
+                // Another node stored it first: theirs stands.
+                Err(StoreError::Conflict(_)) => {}
+                other => other?,
+            }
+            audit(
+                EventKind::ClientCreate,
+                crate::audit::actors::DYNAMIC_REGISTRATION,
+                url,
+            )
+            .detail("client ID metadata document")
+            .write(store, now)?;
+            Ok(client)
+        }
+    }
+}
+
 /// Issues an initial access token (RFC 7591 §3) for `lifetime` seconds
 /// and `uses` registrations (`None`: any number); returns it, shown once.
 /// Audited.
@@ -636,6 +688,7 @@ pub fn ensure_console_client(store: &Store, redirect_uri: &str, now: i64) -> Sto
                 pairwise_sector: None,
                 dpop_bound_access_tokens: false,
                 registration_token_digest: None,
+                metadata_fetched_at: None,
             };
             match store.create_client(&client) {
                 Err(StoreError::Conflict(_)) => Ok(()),
@@ -846,6 +899,7 @@ pub fn register(
             pairwise_sector,
             dpop_bound_access_tokens: registration.dpop_bound_access_tokens,
             registration_token_digest: None,
+            metadata_fetched_at: None,
         },
         secret,
     })

@@ -45,6 +45,7 @@ diesel::table! {
         pairwise_sector -> Nullable<Text>,
         dpop_bound_access_tokens -> Bool,
         registration_token_digest -> Nullable<Text>,
+        metadata_fetched_at -> Nullable<BigInt>,
     }
 }
 

@@ -98,6 +98,8 @@ pub struct Config {
     pub dynamic_registration: ferrid_server::settings::DynamicRegistration,
     /// A JWKS file with the keys software statements must be signed with.
     pub software_statement_jwks_file: Option<PathBuf>,
+    /// Accept client ids that are URLs of client metadata documents.
+    pub client_id_metadata_documents: bool,
     /// Fetch request objects from URLs clients name in `request_uri`.
     pub external_request_uris: bool,
     /// Refresh-token idle lifetime, seconds.
@@ -190,6 +192,7 @@ impl Default for Config {
             dpop_nonce_required: false,
             dynamic_registration: ferrid_server::settings::DynamicRegistration::Off,
             software_statement_jwks_file: None,
+            client_id_metadata_documents: false,
             external_request_uris: false,
             refresh_idle_ttl: settings::DEFAULT_REFRESH_IDLE_TTL,
             refresh_absolute_ttl: settings::DEFAULT_REFRESH_ABSOLUTE_TTL,
@@ -574,6 +577,7 @@ impl Config {
         settings.device_poll_interval = self.device_poll_interval;
         settings.dpop_nonce_required = self.dpop_nonce_required;
         settings.dynamic_registration = self.dynamic_registration;
+        settings.client_id_metadata_documents = self.client_id_metadata_documents;
         settings.software_statement_jwks = match &self.software_statement_jwks_file {
             Some(path) => {
                 let jwks = std::fs::read_to_string(path).with_context(|| {

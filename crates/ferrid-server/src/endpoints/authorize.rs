@@ -7,6 +7,7 @@ use ferrid_store::Client;
 
 use crate::authorize::request::{self, AuthorizationRequest, Rejection};
 use crate::authorize::{flow, pushed, request_object};
+use crate::client_metadata;
 use crate::error::{OAuthError, PageError};
 use crate::forms;
 use crate::hint;
@@ -44,7 +45,7 @@ async fn authorize(
     let params = Params::parse(encoded)
         .map_err(|error| PageError::bad_request("Invalid sign-in request", error.to_string()))?;
     let client = match params.get("client_id").map(str::to_owned) {
-        Some(client_id) => state.db(move |store| store.find_client(&client_id)).await?,
+        Some(client_id) => client_metadata::find(state, &client_id).await?,
         None => None,
     };
     if client.as_ref().is_some_and(|client| client.disabled) {

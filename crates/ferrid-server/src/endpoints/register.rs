@@ -9,13 +9,13 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ferrid_service::clients::{self, ClientError, ClientRegistration, ClientView, Field};
+use ferrid_service::clients::{self, ClientError, ClientView, Field};
 use ferrid_store::secret::{digest, matches_digest};
-use ferrid_store::{Client, GrantType};
+use ferrid_store::Client;
 use ferrid_tokens::assertion::{verify_assertion, AssertionKey};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::client_metadata::{metadata_error, registration_of, Metadata};
 use crate::error::{ErrorCode, Internal, JsonError, OAuthError};
 use crate::paths;
 use crate::settings::DynamicRegistration;
@@ -23,28 +23,6 @@ use crate::state::AppState;
 
 /// The largest registration request accepted.
 const MAX_BODY: usize = 64 * 1024;
-
-/// Client metadata (RFC 7591 §2; OIDC Dynamic Registration §2). Members
-/// this server does not know are ignored, as §2 asks.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Metadata {
-    redirect_uris: Vec<String>,
-    token_endpoint_auth_method: Option<String>,
-    grant_types: Option<Vec<String>>,
-    response_types: Option<Vec<String>>,
-    client_name: Option<String>,
-    scope: Option<String>,
-    jwks: Option<Value>,
-    jwks_uri: Option<String>,
-    id_token_signed_response_alg: Option<String>,
-    post_logout_redirect_uris: Vec<String>,
-    backchannel_logout_uri: Option<String>,
-    subject_type: Option<String>,
-    dpop_bound_access_tokens: bool,
-    /// In an update (RFC 7592 §2.2): must be the client's own.
-    client_id: Option<String>,
-}
 
 /// `POST /register`: registers a client; `201` with its id, secret and
 /// registration access token, or an RFC 7591 §3.2.2 error.
@@ -270,56 +248,6 @@ fn software_statement(state: &AppState, statement: &str) -> Result<Map<String, V
     Ok(claims)
 }
 
-/// The registration `metadata` asks for, with RFC 7591's defaults, and
-/// only what a client may ask for itself.
-fn registration_of(metadata: Metadata) -> Result<ClientRegistration, OAuthError> {
-    if metadata
-        .response_types
-        .as_ref()
-        .is_some_and(|types| types.iter().any(|kind| kind != "code"))
-    {
-        return Err(metadata_error("response_types may only be [\"code\"]"));
-    }
-    let grant_types = metadata
-        .grant_types
-        .unwrap_or_else(|| vec![GrantType::AuthorizationCode.as_str().to_owned()]);
-    // Grants that reach APIs on the client's own say are an
-    // administrator's to give.
-    for refused in [GrantType::ClientCredentials, GrantType::TokenExchange] {
-        if grant_types.iter().any(|grant| grant == refused.as_str()) {
-            return Err(metadata_error(
-                "client_credentials and token exchange are granted by an administrator",
-            ));
-        }
-    }
-    let pairwise_subjects = match metadata.subject_type.as_deref() {
-        None | Some("public") => false,
-        Some("pairwise") => true,
-        Some(_) => return Err(metadata_error("subject_type must be public or pairwise")),
-    };
-    Ok(ClientRegistration {
-        name: metadata
-            .client_name
-            .unwrap_or_else(|| "Unnamed application".to_owned()),
-        redirect_uris: metadata.redirect_uris,
-        post_logout_redirect_uris: metadata.post_logout_redirect_uris,
-        grant_types,
-        auth_method: metadata
-            .token_endpoint_auth_method
-            .unwrap_or_else(|| "client_secret_basic".to_owned()),
-        scope: metadata.scope.unwrap_or_else(|| "openid".to_owned()),
-        id_token_alg: metadata
-            .id_token_signed_response_alg
-            .unwrap_or_else(|| "RS256".to_owned()),
-        backchannel_logout_uri: metadata.backchannel_logout_uri,
-        jwks: metadata.jwks.map(|jwks| jwks.to_string()),
-        jwks_uri: metadata.jwks_uri,
-        pairwise_subjects,
-        dpop_bound_access_tokens: metadata.dpop_bound_access_tokens,
-        ..ClientRegistration::default()
-    })
-}
-
 /// The registration as RFC 7591 §3.2.1 and RFC 7592 §3 describe it.
 fn describe(state: &AppState, client: &Client) -> Value {
     let view = ClientView::from(client);
@@ -372,10 +300,6 @@ fn refusal(error: ClientError) -> OAuthError {
         ClientError::NotFound(_) => invalid_token("the client no longer exists"),
         other => OAuthError::from(Internal::log(other)),
     }
-}
-
-fn metadata_error(description: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidClientMetadata, description)
 }
 
 fn invalid_token(description: &'static str) -> OAuthError {

@@ -165,6 +165,9 @@ pub struct Client {
     /// For a dynamically registered client (RFC 7592): the digest of its
     /// registration access token.
     pub registration_token_digest: Option<String>,
+    /// For a client whose id is the URL of its metadata document: when
+    /// the document was last fetched.
+    pub metadata_fetched_at: Option<i64>,
 }
 
 impl std::fmt::Debug for Client {
@@ -228,6 +231,7 @@ struct ClientRow {
     pairwise_sector: Option<String>,
     dpop_bound_access_tokens: bool,
     registration_token_digest: Option<String>,
+    metadata_fetched_at: Option<i64>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -280,6 +284,7 @@ impl TryFrom<ClientRow> for Client {
             pairwise_sector: row.pairwise_sector,
             dpop_bound_access_tokens: row.dpop_bound_access_tokens,
             registration_token_digest: row.registration_token_digest,
+            metadata_fetched_at: row.metadata_fetched_at,
         })
     }
 }
@@ -324,6 +329,7 @@ impl Store {
                 clients::pairwise_sector.eq(&client.pairwise_sector),
                 clients::dpop_bound_access_tokens.eq(client.dpop_bound_access_tokens),
                 clients::registration_token_digest.eq(&client.registration_token_digest),
+                clients::metadata_fetched_at.eq(client.metadata_fetched_at),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as("a client with this id"))?;
@@ -523,6 +529,7 @@ impl Store {
                 clients::backchannel_logout_uri.eq(&client.backchannel_logout_uri),
                 clients::jwks.eq(&client.jwks),
                 clients::jwks_uri.eq(&client.jwks_uri),
+                clients::metadata_fetched_at.eq(client.metadata_fetched_at),
             ))
             .execute(&mut connection)?;
         if updated == 0 {

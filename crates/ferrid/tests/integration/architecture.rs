@@ -54,6 +54,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("authorize", 3),
     ("bearer", 3),
     ("client_auth", 3),
+    ("client_metadata", 3),
     ("console_session", 3),
     ("dpop", 3),
     ("email_link", 3),

@@ -19,6 +19,7 @@ mod brute_force;
 mod claims_parameter;
 mod cli;
 mod client_jwt;
+mod client_metadata_documents;
 mod code_flow;
 mod console;
 mod console_browser;
