@@ -2,6 +2,7 @@
 //! signed in, what they may do, the navigation) and its own view model;
 //! form errors are [`FieldErrors`], shown beside their field.
 
+use crate::filters;
 use askama::Template;
 
 /// What every console page shows around its content.

@@ -9,6 +9,93 @@ pub use askama::Template;
 
 pub mod chart;
 pub mod console;
+pub mod i18n;
+
+pub use i18n::Locale;
+
+/// Template filters: a page's messages, in its language (the runtime
+/// value `"locale"`, English without one).
+mod filters {
+    use askama::filters::Safe;
+    use askama::Values;
+
+    use crate::i18n::Locale;
+
+    fn locale(values: &dyn Values) -> Locale {
+        askama::get_value::<Locale>(values, "locale")
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The message `key` (catalogue text is trusted: it may hold markup).
+    #[askama::filter_fn]
+    pub fn t(key: &str, values: &dyn Values) -> askama::Result<Safe<&'static str>> {
+        Ok(Safe(locale(values).text(key)))
+    }
+
+    /// The message `key` with `{name}` replaced by `value`, escaped.
+    #[askama::filter_fn]
+    pub fn tr<V: std::fmt::Display>(
+        key: &str,
+        values: &dyn Values,
+        name: &'static str,
+        value: &V,
+    ) -> askama::Result<Safe<String>> {
+        let text = locale(values).text(key);
+        Ok(Safe(text.replace(
+            &format!("{{{name}}}"),
+            &escape(&value.to_string()),
+        )))
+    }
+
+    /// The message `key` with two values.
+    #[askama::filter_fn]
+    pub fn tr2<V: std::fmt::Display, W: std::fmt::Display>(
+        key: &str,
+        values: &dyn Values,
+        name: &'static str,
+        value: &V,
+        other_name: &'static str,
+        other_value: &W,
+    ) -> askama::Result<Safe<String>> {
+        let text = locale(values).text(key);
+        Ok(Safe(
+            text.replace(&format!("{{{name}}}"), &escape(&value.to_string()))
+                .replace(
+                    &format!("{{{other_name}}}"),
+                    &escape(&other_value.to_string()),
+                ),
+        ))
+    }
+
+    /// A message the server wrote (an error, a notice), in the page's
+    /// language when its catalogue has it; escaped as usual.
+    #[askama::filter_fn]
+    pub fn phrase<T: std::fmt::Display>(text: T, values: &dyn Values) -> askama::Result<String> {
+        Ok(locale(values).phrase(&text.to_string()).into_owned())
+    }
+
+    /// The page's language tag, for `<html lang>`.
+    #[askama::filter_fn]
+    pub fn lang(_: &str, values: &dyn Values) -> askama::Result<&'static str> {
+        Ok(locale(values).tag())
+    }
+
+    fn escape(text: &str) -> String {
+        let mut escaped = String::with_capacity(text.len());
+        for c in text.chars() {
+            match c {
+                '&' => escaped.push_str("&amp;"),
+                '<' => escaped.push_str("&lt;"),
+                '>' => escaped.push_str("&gt;"),
+                '"' => escaped.push_str("&quot;"),
+                '\'' => escaped.push_str("&#39;"),
+                c => escaped.push(c),
+            }
+        }
+        escaped
+    }
+}
 
 /// The branding an admin set, shown by every page built on
 /// `base.html` when given as the runtime value `"brand"`

@@ -79,11 +79,15 @@ pub fn branded_html_response(
     page: &impl Template,
     brand: Option<&ferrid_pages::Brand>,
 ) -> HttpResponse {
-    let values: Option<(&str, &dyn std::any::Any)> =
-        brand.map(|brand| ("brand", brand as &dyn std::any::Any));
+    let locale = crate::locale::current();
+    let mut values: Vec<(&str, &dyn std::any::Any)> = vec![("locale", &locale)];
+    if let Some(brand) = brand {
+        values.push(("brand", brand));
+    }
     match page.render_with_values(&values) {
         Ok(html) => HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::CONTENT_LANGUAGE, locale.tag()))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(crate::base_path::rebase_html(html)),
         Err(error) => {

@@ -31,6 +31,7 @@ pub mod grants;
 pub mod hint;
 pub mod housekeeping;
 pub mod http;
+pub mod locale;
 pub mod lockout;
 pub mod login_flow;
 pub mod mail;
@@ -431,6 +432,7 @@ fn serve(
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(rate_limiter.clone())
             .wrap(from_fn(rate_limit::middleware))
+            .wrap(from_fn(locale::middleware))
             .wrap(headers)
             // Outermost: every log line of the request carries its id,
             // and the access line sees the final status.

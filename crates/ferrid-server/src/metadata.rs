@@ -138,6 +138,7 @@ impl Metadata {
                 "name", "preferred_username", "updated_at", "email", "email_verified"
             ],
             "prompt_values_supported": ["none", "login", "consent"],
+            "ui_locales_supported": ferrid_pages::i18n::SUPPORTED.map(ferrid_pages::Locale::tag),
             "acr_values_supported": [
                 crate::acr::ACR_SINGLE_FACTOR,
                 crate::acr::ACR_MULTI_FACTOR

@@ -120,6 +120,7 @@ mod tests {
             response_mode: Default::default(),
             id_token_claims: Vec::new(),
             device_code_digest: None,
+            ui_locales: None,
             scopes: vec!["openid".into(), "email".into()],
             state: None,
             nonce: None,

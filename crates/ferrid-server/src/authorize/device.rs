@@ -198,6 +198,7 @@ pub async fn request_for_user_code(
         resources: resources::stored(&row.resources),
         id_token_claims: Vec::new(),
         device_code_digest: Some(row.device_code_digest),
+        ui_locales: None,
     }))
 }
 

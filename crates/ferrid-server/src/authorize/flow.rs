@@ -84,6 +84,7 @@ pub async fn store(
     request: AuthorizationRequest,
     browser: &str,
 ) -> Result<Pending, Internal> {
+    crate::locale::prefer(request.ui_locales.as_deref());
     let id = random_token(32);
     let now = state.now();
     let row = PendingAuthorization {
@@ -123,7 +124,10 @@ pub async fn load(state: &AppState, id: Option<&str>) -> Result<Pending, PageErr
     else {
         return Err(PageError::expired_request());
     };
-    let request = serde_json::from_str(&row.parameters).map_err(Internal::log)?;
+    let request: AuthorizationRequest =
+        serde_json::from_str(&row.parameters).map_err(Internal::log)?;
+    // The pages of this request speak the language it asked for.
+    crate::locale::prefer(request.ui_locales.as_deref());
     Ok(Pending {
         id,
         request,

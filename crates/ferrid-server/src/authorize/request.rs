@@ -25,6 +25,8 @@ pub const MAX_NONCE: usize = 255;
 pub const MAX_LOGIN_HINT: usize = 254;
 /// Longest accepted `acr_values`: a few space-separated names.
 pub const MAX_ACR_VALUES: usize = 128;
+/// Longest accepted `ui_locales` or `claims_locales`: a few language tags.
+pub const MAX_LOCALES: usize = 128;
 
 /// `prompt` values (OIDC Core §3.1.2.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +85,10 @@ pub struct AuthorizationRequest {
     /// redirect.
     #[serde(default)]
     pub device_code_digest: Option<String>,
+    /// The languages the client asked the pages in (`ui_locales`), in
+    /// order of preference.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -341,6 +347,10 @@ fn validate_for_client(
         .transpose()?;
     let nonce = bounded(params, "nonce", MAX_NONCE)?;
     let login_hint = bounded(params, "login_hint", MAX_LOGIN_HINT)?;
+    let ui_locales = bounded(params, "ui_locales", MAX_LOCALES)?;
+    // The user claims this server holds have one language each, so
+    // `claims_locales` changes nothing; it is only checked.
+    bounded(params, "claims_locales", MAX_LOCALES)?;
     let mut acr_values: Vec<String> = bounded(params, "acr_values", MAX_ACR_VALUES)?
         .map(|values| {
             values
@@ -375,6 +385,7 @@ fn validate_for_client(
         acr_values,
         id_token_claims,
         device_code_digest: None,
+        ui_locales,
     })
 }
 

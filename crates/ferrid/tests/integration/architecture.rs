@@ -19,6 +19,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     ("error", 0),
     ("metrics", 0),
     ("http", 0),
+    ("locale", 0),
     ("outbound", 0),
     ("paths", 0),
     ("pkce", 0),

@@ -81,8 +81,13 @@ on_both_backends!(
         // down; fetched again once old, and without it no client.
         drop(_host);
         assert_eq!(authorize_status(&server, &url).await, StatusCode::SEE_OTHER);
-        server.clock.advance(ferrid_server::client_metadata::DOCUMENT_TTL + 1);
-        assert_eq!(authorize_status(&server, &url).await, StatusCode::BAD_REQUEST);
+        server
+            .clock
+            .advance(ferrid_server::client_metadata::DOCUMENT_TTL + 1);
+        assert_eq!(
+            authorize_status(&server, &url).await,
+            StatusCode::BAD_REQUEST
+        );
     }
 );
 

@@ -34,6 +34,7 @@ mod form_post;
 mod issuer_path;
 mod jar;
 mod keys;
+mod languages;
 mod least_privilege;
 mod login;
 mod logout;
