@@ -39,29 +39,42 @@ pub fn escape(text: &str) -> String {
 
 /// A stacked bar chart. `id` makes the title and description ids unique
 /// on the page.
-pub fn stacked_bars(id: &str, title: &str, series: &[Series], bars: &[Bar]) -> String {
+pub fn stacked_bars(
+    id: &str,
+    title: &str,
+    series: &[Series],
+    bars: &[Bar],
+    locale: crate::Locale,
+) -> String {
+    // The title and the series' names in the page's language.
+    let title = &*locale.phrase(title);
+    let names: Vec<String> = series
+        .iter()
+        .map(|series| locale.phrase(series.name).into_owned())
+        .collect();
     let max = bars
         .iter()
         .map(|bar| bar.values.iter().sum::<i64>())
         .max()
         .unwrap_or(0)
         .max(1);
-    let totals: Vec<String> = series
+    let totals: Vec<String> = names
         .iter()
         .enumerate()
-        .map(|(index, series)| {
+        .map(|(index, name)| {
             let total: i64 = bars
                 .iter()
                 .map(|bar| bar.values.get(index).copied().unwrap_or(0))
                 .sum();
-            format!("{} {total}", series.name)
+            format!("{name} {total}")
         })
         .collect();
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">In total: {}.</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{} {}.</desc>"#,
         escape(title),
+        escape(&locale.phrase("In total:")),
         escape(&totals.join(", "))
     );
     let plot_height = HEIGHT - TOP - BOTTOM;
@@ -105,17 +118,17 @@ pub fn stacked_bars(id: &str, title: &str, series: &[Series], bars: &[Bar]) -> S
     }
     // Legend.
     let mut legend_x = LEFT;
-    for series in series {
+    for (series, name) in series.iter().zip(&names) {
         let _ = write!(
             svg,
             r#"<rect class="{}" x="{legend_x}" y="{ly}" width="12" height="12"/><text class="legend" x="{tx}" y="{ty}">{}</text>"#,
             series.class,
-            escape(series.name),
+            escape(name),
             ly = HEIGHT - 14.0,
             tx = legend_x + 16.0,
             ty = HEIGHT - 4.0,
         );
-        legend_x += 24.0 + 8.0 * series.name.len() as f64;
+        legend_x += 24.0 + 8.0 * name.chars().count() as f64;
     }
     svg.push_str("</svg>");
     svg
@@ -212,6 +225,7 @@ mod tests {
                     values: vec![0, 0],
                 },
             ],
+            crate::Locale::English,
         );
         assert!(svg.contains("Sign-ins &lt;24h&gt;"));
         assert!(svg.contains("In total: succeeded 3, failed 1."));

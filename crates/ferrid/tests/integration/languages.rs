@@ -137,3 +137,43 @@ on_both_backends!(
         assert!(location(&response).contains("error=invalid_request"));
     }
 );
+
+on_both_backends!(
+    the_console_speaks_german_too,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        crate::support::console::create_admin(
+            &server,
+            "boss",
+            ferrid_service::users::AdminRole::Admin,
+        );
+        let browser = Browser::with_client(|builder| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert("Accept-Language", "de".parse().unwrap());
+            builder.default_headers(headers)
+        });
+        let landed = crate::support::console::open(&server, &browser, "/admin", "boss").await;
+        assert_eq!(landed.status, StatusCode::OK, "{}", landed.html);
+        assert!(
+            landed.html.contains("<html lang=\"de\">"),
+            "{}",
+            landed.html
+        );
+        assert!(
+            landed.html.contains("<h1>Übersicht</h1>"),
+            "{}",
+            landed.html
+        );
+        assert!(landed.html.contains("aktive Sitzungen"), "{}", landed.html);
+        let form =
+            crate::support::console::open(&server, &browser, "/admin/clients/new", "boss").await;
+        assert!(
+            form.html.contains("Anwendung registrieren"),
+            "{}",
+            form.html
+        );
+        assert!(form
+            .html
+            .contains("Wird Benutzern auf der Zustimmungsseite gezeigt."));
+    }
+);

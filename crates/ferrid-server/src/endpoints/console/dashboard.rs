@@ -105,6 +105,7 @@ pub async fn show(
         })
         .await?;
     let (hourly, daily, tokens, sessions, locked, keys) = figures;
+    let locale = crate::locale::current();
     let sign_ins_day = chart::stacked_bars(
         "day",
         "Sign-ins per hour, last 24 hours (UTC)",
@@ -120,6 +121,7 @@ pub async fn show(
             },
             |start| format!("{} {}", date(start), hour_of_day(start)),
         ),
+        locale,
     );
     let sign_ins_month = chart::stacked_bars(
         "month",
@@ -136,6 +138,7 @@ pub async fn show(
             },
             date,
         ),
+        locale,
     );
     let grants = ["authorization_code", "refresh_token", "client_credentials"];
     let token_series = [
@@ -191,6 +194,7 @@ pub async fn show(
         "Token responses per day and grant, last 30 days (UTC)",
         &token_series,
         &token_bars,
+        locale,
     );
     let policy = &state.key_policy;
     let key_ages = keys
