@@ -15,7 +15,7 @@ use ferrid_store::{Client, ClientAuthMethod};
 use crate::client_assertion::JWT_BEARER;
 use crate::client_metadata;
 use crate::error::{ErrorCode, OAuthError};
-use crate::http::{has_control_character, Params};
+use crate::http::{has_control_character, is_form, Params};
 use crate::state::AppState;
 
 /// What the client presented to prove who it is.
@@ -157,6 +157,26 @@ fn form_decode(value: &str) -> Option<String> {
         .decode_utf8()
         .ok()
         .map(|decoded| decoded.into_owned())
+}
+
+/// The parameters and authenticated client of a form a client posts to
+/// an endpoint it authenticates at (`what` names the request in the
+/// error for another media type).
+pub async fn authenticated_form(
+    state: &AppState,
+    http: &HttpRequest,
+    body: &[u8],
+    what: &'static str,
+) -> Result<(Params, Client), OAuthError> {
+    if !is_form(http) {
+        return Err(OAuthError::invalid_request(format!(
+            "{what} must be application/x-www-form-urlencoded"
+        )));
+    }
+    let params =
+        Params::parse(body).map_err(|error| OAuthError::invalid_request(error.to_string()))?;
+    let client = authenticate(state, http, &params).await?;
+    Ok((params, client))
 }
 
 /// Authenticates the client of a token, introspection or revocation request.

@@ -17,7 +17,7 @@ use rand::rngs::OsRng;
 use rand::Rng;
 use serde::Serialize;
 
-use crate::authorize::request::{AuthorizationRequest, Prompt, ResponseMode};
+use crate::authorize::request::{self, AuthorizationRequest, Prompt, ResponseMode};
 use crate::error::{ErrorCode, Internal, OAuthError, PageError};
 use crate::http::{html_response, Params};
 use crate::paths;
@@ -102,18 +102,7 @@ pub async fn start(
     if requested.is_empty() {
         return Err(OAuthError::new(ErrorCode::InvalidScope, "scope is empty"));
     }
-    if let Some(refused) = requested
-        .iter()
-        .find(|scope| !apis.is_known_scope(scope) || !client.allows_scope(scope))
-    {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidScope,
-            format!(
-                "scope \"{}\" is not allowed for this client",
-                refused.chars().take(64).collect::<String>()
-            ),
-        ));
-    }
+    request::check_scopes(&apis, client, &requested)?;
     let resources =
         resources::requested_resources(&apis, client, params.all("resource"), &requested)?;
     let device_code = ferrid_store::secret::random_token(32);

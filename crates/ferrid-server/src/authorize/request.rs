@@ -287,18 +287,7 @@ fn validate_for_client(
             "the scope parameter must include openid",
         ));
     }
-    if let Some(refused) = scopes
-        .iter()
-        .find(|scope| !apis.is_known_scope(scope) || !client.allows_scope(scope))
-    {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidScope,
-            format!(
-                "scope \"{}\" is not allowed for this client",
-                truncate(refused)
-            ),
-        ));
-    }
+    check_scopes(apis, client, &scopes)?;
 
     let code_challenge = match (
         params.get("code_challenge"),
@@ -387,6 +376,24 @@ fn validate_for_client(
         device_code_digest: None,
         ui_locales,
     })
+}
+
+/// Checks that every one of `scopes` is known here and allowed to
+/// `client`: `invalid_scope` naming the first that is not.
+pub fn check_scopes(apis: &Apis, client: &Client, scopes: &[String]) -> Result<(), OAuthError> {
+    match scopes
+        .iter()
+        .find(|scope| !apis.is_known_scope(scope) || !client.allows_scope(scope))
+    {
+        Some(refused) => Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!(
+                "scope \"{}\" is not allowed for this client",
+                truncate(refused)
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// What a `claims` parameter (OIDC Core §5.5) asks for.

@@ -9,7 +9,6 @@ use ferrid_store::GrantType;
 use crate::authorize::device;
 use crate::client_auth;
 use crate::error::{ErrorCode, JsonError, OAuthError};
-use crate::http::{is_form, Params};
 use crate::state::AppState;
 
 /// Handles a device authorization request: the codes, or an RFC 6749
@@ -19,15 +18,9 @@ pub async fn start(
     http: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, JsonError> {
-    if !is_form(&http) {
-        return Err(OAuthError::invalid_request(
-            "a device authorization request must be application/x-www-form-urlencoded",
-        )
-        .into());
-    }
-    let params =
-        Params::parse(&body).map_err(|error| OAuthError::invalid_request(error.to_string()))?;
-    let client = client_auth::authenticate(&state, &http, &params).await?;
+    let (params, client) =
+        client_auth::authenticated_form(&state, &http, &body, "a device authorization request")
+            .await?;
     if !client.allows_grant(GrantType::DeviceCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

@@ -13,7 +13,6 @@ use crate::authorize::{pushed, request_object};
 use crate::client_auth;
 use crate::error::{JsonError, OAuthError};
 use crate::hint;
-use crate::http::{is_form, Params};
 use crate::state::AppState;
 
 /// Handles a pushed authorization request: `201 Created` with the
@@ -23,15 +22,9 @@ pub async fn push(
     http: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, JsonError> {
-    if !is_form(&http) {
-        return Err(OAuthError::invalid_request(
-            "a pushed authorization request must be application/x-www-form-urlencoded",
-        )
-        .into());
-    }
-    let params =
-        Params::parse(&body).map_err(|error| OAuthError::invalid_request(error.to_string()))?;
-    let client = client_auth::authenticate(&state, &http, &params).await?;
+    let (params, client) =
+        client_auth::authenticated_form(&state, &http, &body, "a pushed authorization request")
+            .await?;
     if params.get("request_uri").is_some() {
         return Err(OAuthError::invalid_request("request_uri cannot be pushed").into());
     }

@@ -10,7 +10,6 @@ use crate::dpop;
 use crate::error::{ErrorCode, JsonError, OAuthError};
 use crate::grants::issue::TokenResponse;
 use crate::grants::{authorization_code, client_credentials, device_code, refresh, token_exchange};
-use crate::http::{is_form, Params};
 use crate::paths;
 use crate::state::AppState;
 
@@ -37,14 +36,8 @@ async fn exchange(
     http: &HttpRequest,
     body: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
-    if !is_form(http) {
-        return Err(OAuthError::invalid_request(
-            "the token request must be application/x-www-form-urlencoded",
-        ));
-    }
-    let params =
-        Params::parse(body).map_err(|error| OAuthError::invalid_request(error.to_string()))?;
-    let client = client_auth::authenticate(state, http, &params).await?;
+    let (params, client) =
+        client_auth::authenticated_form(state, http, body, "the token request").await?;
     let grant_type = params
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;

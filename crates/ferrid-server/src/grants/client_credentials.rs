@@ -22,12 +22,7 @@ pub async fn exchange(
     params: &Params,
     holder: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    if !client.auth_method.is_confidential() {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "client_credentials is only for confidential clients",
-        ));
-    }
+    super::confidential_only(client, "client_credentials")?;
     let apis = state.apis().await?;
     let (scope, target) = scope_and_target(&apis, client, params)?;
     Ok(issue::mint(state, client, Subject::Client, &scope, target, holder).await?)

@@ -11,6 +11,19 @@ pub mod token_exchange;
 
 use crate::error::{ErrorCode, OAuthError};
 
+/// Refuses a public client a grant only confidential clients may use
+/// (`unauthorized_client`, naming the grant).
+pub fn confidential_only(client: &ferrid_store::Client, grant: &str) -> Result<(), OAuthError> {
+    if client.auth_method.is_confidential() {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("{grant} is only for confidential clients"),
+        ))
+    }
+}
+
 /// `invalid_grant` with a description.
 pub fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)

@@ -34,12 +34,7 @@ pub async fn exchange(
     params: &Params,
     holder: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    if !client.auth_method.is_confidential() {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "token exchange is only for confidential clients",
-        ));
-    }
+    super::confidential_only(client, "token exchange")?;
     let subject_token = typed_token(params, "subject_token")?
         .ok_or_else(|| OAuthError::invalid_request("subject_token is required"))?;
     if params

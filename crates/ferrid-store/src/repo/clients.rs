@@ -289,13 +289,24 @@ impl TryFrom<ClientRow> for Client {
     }
 }
 
+/// A list as the JSON text a column keeps.
+fn json_text(list: &[String]) -> StoreResult<String> {
+    serde_json::to_string(list).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+/// Grant types as the space-separated names a column keeps.
+fn grant_types_text(grant_types: &[GrantType]) -> String {
+    grant_types
+        .iter()
+        .map(|grant| grant.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Store {
     /// Registers a client. The caller has generated the id and, for a
     /// confidential client, the secret, of which only the digest is stored.
     pub fn create_client(&self, client: &Client) -> StoreResult<()> {
-        let encode = |list: &[String]| {
-            serde_json::to_string(list).map_err(|error| StoreError::Corrupt(error.to_string()))
-        };
         let mut connection = self.connection()?;
         diesel::insert_into(clients::table)
             .values((
@@ -303,14 +314,10 @@ impl Store {
                 clients::name.eq(&client.name),
                 clients::secret_digest.eq(&client.secret_digest),
                 clients::auth_method.eq(client.auth_method.as_str()),
-                clients::redirect_uris.eq(encode(&client.redirect_uris)?),
-                clients::post_logout_redirect_uris.eq(encode(&client.post_logout_redirect_uris)?),
-                clients::grant_types.eq(client
-                    .grant_types
-                    .iter()
-                    .map(|grant| grant.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")),
+                clients::redirect_uris.eq(json_text(&client.redirect_uris)?),
+                clients::post_logout_redirect_uris
+                    .eq(json_text(&client.post_logout_redirect_uris)?),
+                clients::grant_types.eq(grant_types_text(&client.grant_types)),
                 clients::scopes.eq(client.scopes.join(" ")),
                 clients::created_at.eq(client.created_at),
                 clients::id_token_signed_response_alg.eq(&client.id_token_signed_response_alg),
@@ -496,8 +503,7 @@ impl Store {
     /// Sets the redirect URIs of a client (the console's own, which
     /// follows the configured address).
     pub fn set_client_redirect_uris(&self, client_id: &str, uris: &[String]) -> StoreResult<()> {
-        let encoded =
-            serde_json::to_string(uris).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let encoded = json_text(uris)?;
         let mut connection = self.connection()?;
         diesel::update(clients::table.find(client_id))
             .set(clients::redirect_uris.eq(encoded))
@@ -509,21 +515,14 @@ impl Store {
     /// §2.2) with `client`'s: its id, secret, authentication method and
     /// administrative settings stay.
     pub fn replace_client_metadata(&self, client: &Client) -> StoreResult<()> {
-        let encode = |list: &[String]| {
-            serde_json::to_string(list).map_err(|error| StoreError::Corrupt(error.to_string()))
-        };
         let mut connection = self.connection()?;
         let updated = diesel::update(clients::table.find(&client.client_id))
             .set((
                 clients::name.eq(&client.name),
-                clients::redirect_uris.eq(encode(&client.redirect_uris)?),
-                clients::post_logout_redirect_uris.eq(encode(&client.post_logout_redirect_uris)?),
-                clients::grant_types.eq(client
-                    .grant_types
-                    .iter()
-                    .map(|grant| grant.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")),
+                clients::redirect_uris.eq(json_text(&client.redirect_uris)?),
+                clients::post_logout_redirect_uris
+                    .eq(json_text(&client.post_logout_redirect_uris)?),
+                clients::grant_types.eq(grant_types_text(&client.grant_types)),
                 clients::scopes.eq(client.scopes.join(" ")),
                 clients::id_token_signed_response_alg.eq(&client.id_token_signed_response_alg),
                 clients::backchannel_logout_uri.eq(&client.backchannel_logout_uri),
