@@ -98,8 +98,7 @@ pub async fn authorize(
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or_default();
             // The URL the client called, as this service is reached.
-            let info = request.connection_info();
-            let url = format!("{}://{}{}", info.scheme(), info.host(), request.path());
+            let url = format!("{}{}", validator.public_url, request.path());
             validator
                 .proofs
                 .check(proof, request.method().as_str(), &url, token, &cnf.jkt)

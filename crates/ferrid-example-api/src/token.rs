@@ -71,6 +71,10 @@ pub struct Validator {
     keys: KeySet,
     /// DPoP proofs accepted lately, against replay.
     pub proofs: crate::dpop::SeenProofs,
+    /// Where callers reach this API (`https://api.example.com`): the URL
+    /// a DPoP proof must name is this and the request's path. Configured,
+    /// never taken from request headers a caller controls.
+    pub public_url: String,
 }
 
 impl Validator {
@@ -82,7 +86,14 @@ impl Validator {
             audience: audience.into(),
             keys,
             proofs: crate::dpop::SeenProofs::default(),
+            public_url: String::new(),
         }
+    }
+
+    /// Sets where callers reach this API, for DPoP proofs' `htu`.
+    pub fn with_public_url(mut self, public_url: impl Into<String>) -> Validator {
+        self.public_url = public_url.into().trim_end_matches('/').to_owned();
+        self
     }
 
     /// The API this validator accepts tokens for.

@@ -41,10 +41,9 @@ mod filters {
         name: &'static str,
         value: &V,
     ) -> askama::Result<Safe<String>> {
-        let text = locale(values).text(key);
-        Ok(Safe(text.replace(
-            &format!("{{{name}}}"),
-            &escape(&value.to_string()),
+        Ok(Safe(fill(
+            locale(values).text(key),
+            &[(name, &value.to_string())],
         )))
     }
 
@@ -58,14 +57,43 @@ mod filters {
         other_name: &'static str,
         other_value: &W,
     ) -> askama::Result<Safe<String>> {
-        let text = locale(values).text(key);
-        Ok(Safe(
-            text.replace(&format!("{{{name}}}"), &escape(&value.to_string()))
-                .replace(
-                    &format!("{{{other_name}}}"),
-                    &escape(&other_value.to_string()),
-                ),
-        ))
+        Ok(Safe(fill(
+            locale(values).text(key),
+            &[
+                (name, &value.to_string()),
+                (other_name, &other_value.to_string()),
+            ],
+        )))
+    }
+
+    /// `text` with each `{name}` replaced by its value, escaped, in one
+    /// pass: a value that looks like a placeholder stays as it is.
+    fn fill(text: &str, values: &[(&str, &str)]) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let named = after.find('}').and_then(|close| {
+                let name = &after[..close];
+                values
+                    .iter()
+                    .find(|(candidate, _)| *candidate == name)
+                    .map(|(_, value)| (close, *value))
+            });
+            match named {
+                Some((close, value)) => {
+                    out.push_str(&escape(value));
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
     }
 
     /// A message the server wrote (an error, a notice), in the page's
@@ -400,6 +428,26 @@ mod tests {
         assert!(html.contains("alert(1)"));
         assert!(html.contains("Invalid username or password."));
         assert!(!html.contains("value=\"r\"1\""));
+    }
+
+    #[test]
+    fn a_value_shaped_like_a_placeholder_is_not_filled_in() {
+        let html = ConsentPage {
+            client_name: "{user}",
+            username: "alice",
+            scopes: vec![],
+            request_id: "r",
+            csrf_token: "c",
+            for_device: false,
+        }
+        .render()
+        .unwrap();
+        assert!(
+            html.contains(
+                "<strong>{user}</strong> asks to access your account <strong>alice</strong>"
+            ),
+            "{html}"
+        );
     }
 
     #[test]

@@ -56,12 +56,16 @@ pub async fn authorize(
     http: &HttpRequest,
     access: Access,
 ) -> Result<Admin, Problem> {
-    let Some(token) = http
+    let authorization = http
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-    else {
+        .and_then(|value| value.to_str().ok());
+    let (token, dpop_scheme) = match authorization {
+        Some(value) if value.starts_with("Bearer ") => (value.strip_prefix("Bearer "), false),
+        Some(value) if value.starts_with("DPoP ") => (value.strip_prefix("DPoP "), true),
+        _ => (None, false),
+    };
+    let Some(token) = token else {
         return Err(Problem {
             challenge: Some("Bearer".to_owned()),
             ..Problem::new(
@@ -71,9 +75,37 @@ pub async fn authorize(
             )
         });
     };
-    let claims = active_access_token(state, token.trim())
+    let token = token.trim();
+    let claims = active_access_token(state, token)
         .await?
         .ok_or_else(|| unauthorized("the access token is invalid or expired"))?;
+    // A token bound to a key (RFC 9449) works only with a proof made with
+    // that key for this request; a bearer token never claims the DPoP scheme.
+    let bound_to = claims
+        .cnf
+        .as_ref()
+        .and_then(|cnf| cnf.get("jkt"))
+        .and_then(serde_json::Value::as_str);
+    match (bound_to, dpop_scheme) {
+        (None, false) => {}
+        (None, true) => return Err(unauthorized("the access token is not bound to a key")),
+        (Some(_), false) => {
+            return Err(unauthorized(
+                "the access token is bound to a key: use the DPoP scheme with a proof",
+            ))
+        }
+        (Some(jkt), true) => {
+            let url = format!("{}{}", state.settings.issuer, http.path());
+            let proven = crate::dpop::check(state, http, &url, Some(token))
+                .await
+                .map_err(|error| unauthorized(&error.error_description))?;
+            if proven.is_none_or(|proven| proven.jkt != jkt) {
+                return Err(unauthorized(
+                    "the DPoP proof is missing or made with another key",
+                ));
+            }
+        }
+    }
     if !claims
         .aud
         .contains(&state.settings.endpoint(paths::ADMIN_API))
@@ -95,10 +127,13 @@ pub async fn authorize(
         ));
     }
     // A user's token: the user must still hold a role that allows it.
-    if claims.gid.is_some() {
-        let user_id = claims.sub.clone();
+    if let Some(gid) = claims.gid.clone() {
+        // The grant's user: `sub` may be pairwise.
         let user = state
-            .db(move |store| store.find_user(&user_id))
+            .db(move |store| match store.grant_user(&gid)? {
+                Some(user_id) => store.find_user(&user_id),
+                None => Ok(None),
+            })
             .await?
             .filter(|user| !user.disabled)
             .ok_or_else(|| unauthorized("the user is no longer active"))?;

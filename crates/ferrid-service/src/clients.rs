@@ -312,6 +312,9 @@ pub enum ClientError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The initial access token is unknown, expired or used up.
+    #[error("the initial access token is invalid, expired or used up")]
+    InitialAccessToken,
 }
 
 /// Checks an ID token algorithm against those the server has keys for.
@@ -366,15 +369,22 @@ pub const INITIAL_ACCESS_TOKEN_PREFIX: &str = "fiat_";
 /// validation as any, but only the OpenID Connect scopes (never an API's
 /// or the admin API's: those an administrator grants). Returns it with
 /// its registration access token (RFC 7592), shown once, stored as a
-/// digest. Audited.
+/// digest. With `initial_access_token` (its digest), one of its uses is
+/// spent, once the registration is known to be valid. Audited.
 pub fn register_dynamically(
     store: &Store,
     registration: ClientRegistration,
+    initial_access_token: Option<&str>,
     enabled: &[SigningAlgorithm],
     master_key: &MasterKey,
     now: i64,
 ) -> Result<(Registered, String), ClientError> {
     let mut registered = register(registration, &[], enabled, master_key, now)?;
+    if let Some(token_digest) = initial_access_token {
+        if !store.use_initial_access_token(token_digest, now)? {
+            return Err(ClientError::InitialAccessToken);
+        }
+    }
     let token = generate_secret(REGISTRATION_TOKEN_PREFIX);
     registered.client.registration_token_digest = Some(digest(&token));
     store.create_client(&registered.client)?;
@@ -406,6 +416,7 @@ pub fn replace_dynamically(
         return Err(RegistrationError::AuthMethodChange.into());
     }
     let checked = register(registration, &[], enabled, master_key, now)?.client;
+    keep_sector(current, &checked.redirect_uris)?;
     let pairwise_sector = current.pairwise_sector.clone();
     let replaced = Client {
         client_id: current.client_id.clone(),
@@ -454,13 +465,18 @@ pub fn store_document_client(
             if stored.auth_method != client.auth_method {
                 return Err(RegistrationError::AuthMethodChange.into());
             }
-            let replaced = Client {
+            keep_sector(&stored, &client.redirect_uris)?;
+            store.replace_client_metadata(&Client {
                 created_at: stored.created_at,
-                pairwise_sector: stored.pairwise_sector,
+                pairwise_sector: stored.pairwise_sector.clone(),
+                dpop_bound_access_tokens: stored.dpop_bound_access_tokens,
                 ..client
-            };
-            store.replace_client_metadata(&replaced)?;
-            Ok(replaced)
+            })?;
+            // What an administrator set (disabled, second factor, limits)
+            // stands: the stored client, with the document's metadata.
+            store
+                .find_client(url)?
+                .ok_or_else(|| ClientError::NotFound(url.to_owned()))
         }
         None => {
             match store.create_client(&client) {
@@ -477,6 +493,18 @@ pub fn store_document_client(
             .write(store, now)?;
             Ok(client)
         }
+    }
+}
+
+/// Refuses redirect URIs that would move a pairwise client out of its
+/// sector: its users' `sub` values are computed for that sector, so a
+/// client must not take them to another host.
+fn keep_sector(current: &Client, redirect_uris: &[String]) -> Result<(), ClientError> {
+    match &current.pairwise_sector {
+        Some(sector) if pairwise_sector(redirect_uris, &current.client_id)? != *sector => {
+            Err(RegistrationError::PairwiseSector.into())
+        }
+        _ => Ok(()),
     }
 }
 

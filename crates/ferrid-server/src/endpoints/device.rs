@@ -50,12 +50,21 @@ pub async fn submit(
         );
     };
     let policy = state.settings.security.lockout.clone();
+    // An IPv6 user holds a whole /64: counted as one, or rotating
+    // addresses within it would escape the lock.
     let subject = ferrid_service::throttles::device_code_subject(
         state
             .rate_limiter
             .addresses
             .resolve(&http)
-            .map(|address| address.to_string())
+            .map(|address| match address {
+                std::net::IpAddr::V6(v6) => {
+                    let mut segments = v6.segments();
+                    segments[4..].fill(0);
+                    format!("{}/64", std::net::Ipv6Addr::from(segments))
+                }
+                v4 => v4.to_string(),
+            })
             .as_deref(),
     );
     let now = state.now();

@@ -31,27 +31,16 @@ pub async fn register(
     http: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, JsonError> {
-    match state.settings.dynamic_registration {
+    // The initial access token is spent only by a valid registration.
+    let initial_access_token = match state.settings.dynamic_registration {
         DynamicRegistration::Off => {
             return Ok(HttpResponse::NotFound().finish());
         }
-        DynamicRegistration::Open => {}
-        DynamicRegistration::Token => {
-            let token = bearer(&http).ok_or_else(|| {
-                invalid_token("registration needs an initial access token (Bearer)")
-            })?;
-            let (token_digest, now) = (digest(&token), state.now());
-            let accepted = state
-                .db(move |store| store.use_initial_access_token(&token_digest, now))
-                .await?;
-            if !accepted {
-                return Err(invalid_token(
-                    "the initial access token is invalid, expired or used up",
-                )
-                .into());
-            }
-        }
-    }
+        DynamicRegistration::Open => None,
+        DynamicRegistration::Token => Some(digest(&bearer(&http).ok_or_else(|| {
+            invalid_token("registration needs an initial access token (Bearer)")
+        })?)),
+    };
     let metadata = metadata_of(&state, &http, &body)?;
     if metadata.client_id.is_some() {
         return Err(metadata_error("client_id is assigned by the server").into());
@@ -64,6 +53,7 @@ pub async fn register(
             Ok(clients::register_dynamically(
                 store,
                 registration,
+                initial_access_token.as_deref(),
                 &enabled,
                 &master_key,
                 now,
@@ -298,6 +288,9 @@ fn refusal(error: ClientError) -> OAuthError {
             OAuthError::new(code, rule.to_string())
         }
         ClientError::NotFound(_) => invalid_token("the client no longer exists"),
+        ClientError::InitialAccessToken => {
+            invalid_token("the initial access token is invalid, expired or used up")
+        }
         other => OAuthError::from(Internal::log(other)),
     }
 }

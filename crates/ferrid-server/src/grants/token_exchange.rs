@@ -59,6 +59,13 @@ pub async fn exchange(
              is allowed",
         ));
     }
+    // A client's own token stands for that client: another may not act
+    // as it (and take its roles).
+    if subject.gid.is_none() && subject.client_id != client.client_id {
+        return Err(OAuthError::invalid_request(
+            "a client's token can be exchanged only by that client",
+        ));
+    }
     let act = match actor_token {
         // Impersonation: the subject's own chain of actors, if any, stays.
         None => subject.act.clone(),
@@ -113,7 +120,22 @@ pub async fn exchange(
     };
     // A user's token names its grant; its `sub` may be pairwise.
     let user_id = match subject.gid.clone() {
-        Some(gid) => state.db(move |store| store.grant_user(&gid)).await?,
+        Some(gid) => {
+            let user_id = state
+                .db(move |store| {
+                    let Some(user_id) = store.grant_user(&gid)? else {
+                        return Ok(None);
+                    };
+                    let active = store
+                        .find_user(&user_id)?
+                        .is_some_and(|user| !user.disabled);
+                    Ok(active.then_some(user_id))
+                })
+                .await?;
+            Some(user_id.ok_or_else(|| {
+                OAuthError::invalid_request("the subject_token's user is no longer active")
+            })?)
+        }
         None => None,
     };
     let mut response = issue::mint(

@@ -529,6 +529,7 @@ impl Store {
                 clients::jwks.eq(&client.jwks),
                 clients::jwks_uri.eq(&client.jwks_uri),
                 clients::metadata_fetched_at.eq(client.metadata_fetched_at),
+                clients::dpop_bound_access_tokens.eq(client.dpop_bound_access_tokens),
             ))
             .execute(&mut connection)?;
         if updated == 0 {

@@ -101,14 +101,14 @@ pub(crate) async fn example_api(server: &TestServer, audience: &str) -> String {
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let (issuer, audience) = (server.issuer.clone(), audience.to_owned());
+    let (issuer, audience, public_url) = (server.issuer.clone(), audience.to_owned(), url.clone());
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             // The server's clock jumps days in a moment in these tests, so
             // the service may fetch the key set again at once.
             let keys =
                 KeySet::new(reqwest::Client::new(), jwks_uri).with_min_refetch(Duration::ZERO);
-            let validator = Validator::new(issuer, audience, keys);
+            let validator = Validator::new(issuer, audience, keys).with_public_url(public_url);
             let _ = ferrid_example_api::serve(listener, validator)
                 .unwrap()
                 .await;

@@ -77,6 +77,14 @@ on_both_backends!(
         assert!(stored.metadata_fetched_at.is_some());
         assert!(stored.secret_digest.is_none());
 
+        // An administrator's settings survive the document's refetch.
+        server.store.set_client_disabled(&url, true).unwrap();
+        server
+            .clock
+            .advance(ferrid_server::client_metadata::DOCUMENT_TTL + 1);
+        assert_eq!(authorize_status(&server, &url).await, StatusCode::FORBIDDEN);
+        server.store.set_client_disabled(&url, false).unwrap();
+
         // Stored: used without fetching while fresh, even if its host is
         // down; fetched again once old, and without it no client.
         drop(_host);

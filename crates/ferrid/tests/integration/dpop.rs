@@ -415,3 +415,53 @@ on_both_backends!(
         assert_eq!(call("DPoP", Some(stolen)).await.0, StatusCode::UNAUTHORIZED);
     }
 );
+
+on_both_backends!(
+    the_admin_api_needs_the_proof_of_a_bound_token,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let ops = server.create_client_with(ClientRegistration {
+            name: "Ops".into(),
+            grant_types: vec!["client_credentials".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "ferrid:admin.read".into(),
+            id_token_alg: "RS256".into(),
+            ..Default::default()
+        });
+        let holder = Holder::new("ES256");
+        let proof = holder.proof(&server, "POST", "/token", json!({}));
+        let (status, _, tokens) = token_request(
+            &server,
+            &ops,
+            Some(&proof),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "ferrid:admin.read"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let path = "/admin/api/v1/clients";
+        let call = |scheme: &'static str, proof: Option<String>| {
+            let (url, access) = (server.url(path), access.clone());
+            async move {
+                let mut request = http_client()
+                    .get(url)
+                    .header("Authorization", format!("{scheme} {access}"));
+                if let Some(proof) = proof {
+                    request = request.header("DPoP", proof);
+                }
+                request.send().await.unwrap().status()
+            }
+        };
+        // A stolen copy alone is refused.
+        assert_eq!(call("Bearer", None).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(call("DPoP", None).await, StatusCode::UNAUTHORIZED);
+        let other = Holder::new("EdDSA");
+        let stolen = other.proof(&server, "GET", path, ath(&access));
+        assert_eq!(call("DPoP", Some(stolen)).await, StatusCode::UNAUTHORIZED);
+        let proof = holder.proof(&server, "GET", path, ath(&access));
+        assert_eq!(call("DPoP", Some(proof)).await, StatusCode::OK);
+    }
+);

@@ -145,6 +145,24 @@ on_both_backends!(
         let (_, refused) = manage(reqwest::Method::PUT, &uri, &token, Some(&bad_uri)).await;
         assert_eq!(refused["error"], "invalid_redirect_uri", "{refused}");
 
+        // A pairwise client cannot move its sector to another host.
+        let mut pairwise = web_app();
+        pairwise["subject_type"] = json!("pairwise");
+        let (status, body) = register(&server, None, &pairwise).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let mut moved = pairwise.clone();
+        moved["client_id"] = body["client_id"].clone();
+        moved["redirect_uris"] = json!(["https://attacker.example/cb"]);
+        let (status, refused) = manage(
+            reqwest::Method::PUT,
+            body["registration_client_uri"].as_str().unwrap(),
+            body["registration_access_token"].as_str().unwrap(),
+            Some(&moved),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(refused["error"], "invalid_redirect_uri", "{refused}");
+
         // Delete: gone, and its token with it.
         let (status, _) = manage(reqwest::Method::DELETE, &uri, &token, None).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
@@ -275,6 +293,25 @@ on_both_backends!(
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let (status, _) = register(&server, Some(&once), &web_app()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "used up");
+        // A refused registration does not spend a use.
+        let twice = ferrid_service::clients::create_initial_access_token(
+            &server.store,
+            3600,
+            Some(1),
+            "test",
+            server.clock.now(),
+        )
+        .unwrap();
+        let mut bad = web_app();
+        bad["redirect_uris"] = json!(["http://evil.example/cb"]);
+        assert_eq!(
+            register(&server, Some(&twice), &bad).await.0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            register(&server, Some(&twice), &web_app()).await.0,
+            StatusCode::CREATED
+        );
         let later = ferrid_service::clients::create_initial_access_token(
             &server.store,
             60,

@@ -274,6 +274,28 @@ on_both_backends!(
         .await;
         assert_error(&(status, body), "invalid_request");
 
+        // A client's own token stands for that client alone.
+        let (_, plains) = call(
+            &server,
+            "/token",
+            &plain,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "orders:read"),
+            ],
+        )
+        .await;
+        assert_error(
+            &trade(
+                &server,
+                &service,
+                plains["access_token"].as_str().unwrap(),
+                &[("resource", REPORTS)],
+            )
+            .await,
+            "invalid_request",
+        );
+
         // An actor token must be the calling service's own.
         let (_, others) = call(
             &server,
