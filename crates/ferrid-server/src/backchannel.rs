@@ -88,9 +88,12 @@ impl LogoutSender {
             })
             .await?;
             let sub = self.subjects.in_sector(sector.as_deref(), &delivery.sub);
+            let sid = self
+                .subjects
+                .session_in_sector(sector.as_deref(), &delivery.sid);
             // Signed now, not when queued: a retry an hour later still
             // carries a token that is fresh by its exp.
-            let logout_token = self.sign(keyring, &delivery, sub, now)?;
+            let logout_token = self.sign(keyring, &delivery, (sub, sid), now)?;
             let outcome = match self.outbound.request(Method::POST, &delivery.uri) {
                 Ok(request) => request
                     .form(&[("logout_token", logout_token.as_str())])
@@ -133,7 +136,7 @@ impl LogoutSender {
         &self,
         keyring: &Keyring,
         delivery: &LogoutDelivery,
-        sub: String,
+        (sub, sid): (String, String),
         now: i64,
     ) -> Result<String, Internal> {
         let alg = SigningAlgorithm::parse(&delivery.alg).unwrap_or(SigningAlgorithm::Rs256);
@@ -145,7 +148,7 @@ impl LogoutSender {
             jti: random_token(16),
             events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
             sub,
-            sid: delivery.sid.clone(),
+            sid,
         };
         Ok(keyring.sign(&claims, LOGOUT_TOKEN_TYPE, alg)?)
     }

@@ -58,20 +58,45 @@ impl Subjects {
         self.in_sector(client.pairwise_sector.as_deref(), user_id)
     }
 
+    /// The `sid` `client` sees for the session `sid`: for a pairwise
+    /// client, one of its sector's own, so two sectors cannot match their
+    /// users by a shared session id either.
+    pub fn session_for(&self, client: &Client, sid: &str) -> String {
+        self.session_in_sector(client.pairwise_sector.as_deref(), sid)
+    }
+
+    /// The `sid` of session `sid` in `sector` (`None`: the id itself).
+    pub fn session_in_sector(&self, sector: Option<&str>, sid: &str) -> String {
+        match sector {
+            Some(sector) => self.mac(&["sid", sector, sid]),
+            None => sid.to_owned(),
+        }
+    }
+
     /// The `sub` of `user_id` in `sector` (`None`: public, the id itself).
     pub fn in_sector(&self, sector: Option<&str>, user_id: &str) -> String {
-        let Some(sector) = sector else {
-            return user_id.to_owned();
-        };
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.salt) else {
-            // HMAC takes keys of any length; unreachable.
-            return user_id.to_owned();
-        };
-        mac.update(sector.as_bytes());
-        // A separator no host name contains, so ("a", "bc") and ("ab", "c")
-        // differ.
-        mac.update(b"\0");
-        mac.update(user_id.as_bytes());
+        match sector {
+            Some(sector) => self.mac(&[sector, user_id]),
+            None => user_id.to_owned(),
+        }
+    }
+
+    /// HMAC-SHA256 under the salt of `parts`, each followed by a byte no
+    /// host name or id contains, so that ("a", "bc") and ("ab", "c")
+    /// differ; base64url.
+    fn mac(&self, parts: &[&str]) -> String {
+        // HMAC takes keys of any length: a 32-byte salt padded with zeros
+        // to the block is the same key, through a constructor that cannot
+        // fail.
+        let mut block = Zeroizing::new([0u8; 64]);
+        block[..self.salt.len().min(64)].copy_from_slice(&self.salt[..self.salt.len().min(64)]);
+        let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&(*block).into());
+        for (index, part) in parts.iter().enumerate() {
+            if index > 0 {
+                mac.update(b"\0");
+            }
+            mac.update(part.as_bytes());
+        }
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 }
@@ -103,5 +128,16 @@ mod tests {
             one.in_sector(Some("ab"), "c")
         );
         assert_eq!(a.len(), 43);
+    }
+
+    #[test]
+    fn pairwise_session_ids_differ_per_sector_and_from_subjects() {
+        let one = subjects(b"salt");
+        assert_eq!(one.session_in_sector(None, "s1"), "s1");
+        let a = one.session_in_sector(Some("a.example"), "s1");
+        assert_ne!(a, "s1");
+        assert_ne!(a, one.session_in_sector(Some("b.example"), "s1"));
+        assert_ne!(a, one.in_sector(Some("a.example"), "s1"));
+        assert_eq!(a, one.session_in_sector(Some("a.example"), "s1"));
     }
 }

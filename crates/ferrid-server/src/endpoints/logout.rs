@@ -71,13 +71,11 @@ async fn logout(
     let current = session::current(state, http).await?;
     let matches = match (&claims, &current) {
         // The hint names the user as its client knows them (maybe pairwise).
-        (Some(claims), Some((session, user))) => {
-            claims.sid == session.sid
-                && client.as_ref().is_some_and(|client| {
-                    client.client_id == claims.aud
-                        && claims.sub == state.subjects.for_client(client, &user.id)
-                })
-        }
+        (Some(claims), Some((session, user))) => client.as_ref().is_some_and(|client| {
+            client.client_id == claims.aud
+                && claims.sid == state.subjects.session_for(client, &session.sid)
+                && claims.sub == state.subjects.for_client(client, &user.id)
+        }),
         _ => false,
     };
     if !matches {

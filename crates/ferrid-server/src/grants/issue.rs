@@ -191,7 +191,7 @@ fn sign(
         Subject::User { grant, .. } => (
             user_sub.unwrap_or_else(|| grant.user_id.clone()),
             Some(grant.auth_time),
-            Some(grant.sid.clone()),
+            Some(state.subjects.session_for(client, &grant.sid)),
             Some(grant.id.clone()),
             Some(acr_for(&grant.amr).to_owned()),
             Some(grant.amr.split_whitespace().map(str::to_owned).collect()),
@@ -271,7 +271,7 @@ fn sign(
                 auth_time: grant.auth_time,
                 nonce: nonce.map(str::to_owned),
                 at_hash: Some(access_token_hash(&access_token, alg)),
-                sid: grant.sid.clone(),
+                sid: state.subjects.session_for(client, &grant.sid),
                 amr: grant.amr.split_whitespace().map(str::to_owned).collect(),
                 acr: Some(acr_for(&grant.amr).to_owned()),
                 groups: memberships.groups,
