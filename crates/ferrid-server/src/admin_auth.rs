@@ -130,10 +130,7 @@ pub async fn authorize(
     if let Some(gid) = claims.gid.clone() {
         // The grant's user: `sub` may be pairwise.
         let user = state
-            .db(move |store| match store.grant_user(&gid)? {
-                Some(user_id) => store.find_user(&user_id),
-                None => Ok(None),
-            })
+            .db(move |store| store.user_of_grant(&gid))
             .await?
             .filter(|user| !user.disabled)
             .ok_or_else(|| unauthorized("the user is no longer active"))?;

@@ -150,10 +150,12 @@ async fn claims_for(
             }
             // The user is the grant's: `sub` may be pairwise. Only user
             // tokens have a grant (and openid).
-            let Some(user_id) = gid.map(|gid| store.grant_user(&gid)).transpose()?.flatten() else {
-                return Ok(None);
-            };
-            let Some(user) = store.find_user(&user_id)?.filter(|user| !user.disabled) else {
+            let Some(user) = gid
+                .map(|gid| store.user_of_grant(&gid))
+                .transpose()?
+                .flatten()
+                .filter(|user| !user.disabled)
+            else {
                 return Ok(None);
             };
             let groups = if wants_groups {

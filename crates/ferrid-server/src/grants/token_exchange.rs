@@ -122,16 +122,10 @@ pub async fn exchange(
     let user_id = match subject.gid.clone() {
         Some(gid) => {
             let user_id = state
-                .db(move |store| {
-                    let Some(user_id) = store.grant_user(&gid)? else {
-                        return Ok(None);
-                    };
-                    let active = store
-                        .find_user(&user_id)?
-                        .is_some_and(|user| !user.disabled);
-                    Ok(active.then_some(user_id))
-                })
-                .await?;
+                .db(move |store| store.user_of_grant(&gid))
+                .await?
+                .filter(|user| !user.disabled)
+                .map(|user| user.id);
             Some(user_id.ok_or_else(|| {
                 OAuthError::invalid_request("the subject_token's user is no longer active")
             })?)

@@ -74,13 +74,15 @@ impl Store {
         revoke_grant(&mut *self.connection()?, grant_id, now)
     }
 
-    /// The user of grant `grant_id`: access tokens name the grant, and
-    /// their `sub` may be pairwise (computed for a client, not the id).
-    pub fn grant_user(&self, grant_id: &str) -> StoreResult<Option<String>> {
+    /// The user of grant `grant_id`, in one query: access tokens name
+    /// their grant, and their `sub` may be pairwise (computed for a
+    /// client, not the user's id).
+    pub fn user_of_grant(&self, grant_id: &str) -> StoreResult<Option<crate::User>> {
         let mut connection = self.connection()?;
         Ok(grants::table
-            .find(grant_id)
-            .select(grants::user_id)
+            .inner_join(users::table)
+            .filter(grants::id.eq(grant_id))
+            .select(crate::User::as_select())
             .first(&mut connection)
             .optional()?)
     }
