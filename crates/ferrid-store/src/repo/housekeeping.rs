@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use crate::error::StoreResult;
 use crate::schema::{
     admin_sessions, audit_events, authorization_codes, authorization_requests, client_assertions,
-    device_authorizations, email_tokens, grants, initial_access_tokens, login_throttles,
+    clients, device_authorizations, email_tokens, grants, initial_access_tokens, login_throttles,
     logout_deliveries, pushed_authorization_requests, refresh_tokens, revoked_access_tokens,
-    sessions, token_counts,
+    role_grants, sessions, token_counts,
 };
 use crate::Store;
 
@@ -42,7 +42,14 @@ pub struct Removed {
     pub token_counts: usize,
     /// Expired initial access tokens.
     pub initial_access_tokens: usize,
+    /// Clients of metadata documents unused for [`DOCUMENT_CLIENT_RETENTION`].
+    pub document_clients: usize,
 }
+
+/// A client known from its metadata document and not used (not fetched
+/// again) for this long is removed: its refresh tokens have expired by
+/// then, and its next use fetches the document and stores it again.
+pub const DOCUMENT_CLIENT_RETENTION: i64 = 30 * 86_400;
 
 /// Hourly token counts are kept this long (the dashboard shows 30 days).
 pub const TOKEN_COUNT_RETENTION: i64 = 31 * 86_400;
@@ -77,6 +84,7 @@ impl Removed {
             + self.admin_sessions
             + self.token_counts
             + self.initial_access_tokens
+            + self.document_clients
     }
 }
 
@@ -86,7 +94,23 @@ impl Store {
     /// replay is recognised as one.
     pub fn delete_expired(&self, now: i64, retention: &Retention) -> StoreResult<Removed> {
         let mut connection = self.connection()?;
+        let document_clients = connection.transaction(|connection| {
+            let stale: Vec<String> = clients::table
+                .filter(clients::metadata_fetched_at.le(now - DOCUMENT_CLIENT_RETENTION))
+                .select(clients::client_id)
+                .load(connection)?;
+            // Role grants name their holder without a foreign key.
+            diesel::delete(
+                role_grants::table
+                    .filter(role_grants::principal_kind.eq("client"))
+                    .filter(role_grants::principal.eq_any(&stale)),
+            )
+            .execute(connection)?;
+            diesel::delete(clients::table.filter(clients::client_id.eq_any(&stale)))
+                .execute(connection)
+        })?;
         Ok(Removed {
+            document_clients,
             initial_access_tokens: diesel::delete(
                 initial_access_tokens::table.filter(initial_access_tokens::expires_at.le(now)),
             )
