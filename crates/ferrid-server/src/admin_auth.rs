@@ -98,7 +98,15 @@ pub async fn authorize(
             let url = format!("{}{}", state.settings.issuer, http.path());
             let proven = crate::dpop::check(state, http, &url, Some(token))
                 .await
-                .map_err(|error| unauthorized(&error.error_description))?;
+                .map_err(|error| Problem {
+                    challenge: Some(format!("DPoP error=\"{}\"", error.error.as_str())),
+                    dpop_nonce: error.dpop_nonce.clone(),
+                    ..Problem::new(
+                        StatusCode::UNAUTHORIZED,
+                        "Unauthorized",
+                        error.error_description,
+                    )
+                })?;
             if proven.is_none_or(|proven| proven.jkt != jkt) {
                 return Err(unauthorized(
                     "the DPoP proof is missing or made with another key",

@@ -21,6 +21,8 @@ pub struct Problem {
     pub field: Option<&'static str>,
     /// The `WWW-Authenticate` challenge of a 401 or 403.
     pub challenge: Option<String>,
+    /// A nonce for the caller's next DPoP proof (`DPoP-Nonce`).
+    pub dpop_nonce: Option<String>,
 }
 
 impl Problem {
@@ -32,6 +34,7 @@ impl Problem {
             detail: detail.into(),
             field: None,
             challenge: None,
+            dpop_nonce: None,
         }
     }
 
@@ -81,6 +84,9 @@ impl ResponseError for Problem {
             .insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(challenge) = &self.challenge {
             response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            response.insert_header((crate::error::DPOP_NONCE_HEADER, nonce.as_str()));
         }
         crate::error::with_retry_after(response.body(body.to_string()))
     }

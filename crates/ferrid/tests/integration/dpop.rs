@@ -347,6 +347,62 @@ on_both_backends!(
         let (status, _, body) = token_request(&server, &service, None, &form).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["token_type"], "Bearer");
+
+        // The admin API hands out nonces the same way.
+        let ops = server.create_client_with(ClientRegistration {
+            name: "Ops".into(),
+            grant_types: vec!["client_credentials".into()],
+            auth_method: "client_secret_basic".into(),
+            scope: "ferrid:admin.read".into(),
+            id_token_alg: "RS256".into(),
+            ..Default::default()
+        });
+        let (_, headers, _) = token_request(
+            &server,
+            &ops,
+            Some(&holder.proof(&server, "POST", "/token", json!({}))),
+            &form,
+        )
+        .await;
+        let nonce = headers["dpop-nonce"].to_str().unwrap().to_owned();
+        let proof = holder.proof(&server, "POST", "/token", json!({ "nonce": nonce }));
+        let (status, _, tokens) = token_request(
+            &server,
+            &ops,
+            Some(&proof),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "ferrid:admin.read"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let path = "/admin/api/v1/clients";
+        let call = |proof: String| {
+            let (url, access) = (server.url(path), access.clone());
+            async move {
+                http_client()
+                    .get(url)
+                    .header("Authorization", format!("DPoP {access}"))
+                    .header("DPoP", proof)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let refused = call(holder.proof(&server, "GET", path, ath(&access))).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        let challenge = refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(challenge.contains("use_dpop_nonce"), "{challenge}");
+        let nonce = refused.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        let mut claims = ath(&access);
+        claims["nonce"] = json!(nonce);
+        let accepted = call(holder.proof(&server, "GET", path, claims)).await;
+        assert_eq!(accepted.status(), StatusCode::OK);
     }
 );
 
