@@ -5,7 +5,7 @@
 
 use ferrid_store::Client;
 
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::OAuthError;
 use crate::grants::issue::{self, Subject, TokenResponse};
 use crate::http::Params;
 use crate::resources::{invalid_target, Apis, Target};
@@ -41,19 +41,7 @@ fn scope_and_target<'a>(
         .cloned()
         .collect();
     let requested = params.get("scope").map(scopes::split);
-    if let Some(refused) = requested
-        .iter()
-        .flatten()
-        .find(|scope| !scopes::contains(&allowed, scope))
-    {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidScope,
-            format!(
-                "scope \"{}\" is not allowed for this client",
-                refused.chars().take(64).collect::<String>()
-            ),
-        ));
-    }
+    super::check_requested_scopes(requested.as_deref(), &allowed)?;
     let target =
         match params.all("resource") {
             [] => {

@@ -24,6 +24,28 @@ pub fn confidential_only(client: &ferrid_store::Client, grant: &str) -> Result<(
     }
 }
 
+/// Checks that the scopes a token request asks for, if any, are among
+/// those `allowed` for it: `invalid_scope` naming the first that is not.
+pub fn check_requested_scopes(
+    requested: Option<&[String]>,
+    allowed: &[String],
+) -> Result<(), OAuthError> {
+    match requested
+        .into_iter()
+        .flatten()
+        .find(|scope| !ferrid_service::scopes::contains(allowed, scope))
+    {
+        Some(refused) => Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!(
+                "scope \"{}\" is not allowed for this client",
+                refused.chars().take(64).collect::<String>()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `invalid_grant` with a description.
 pub fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)

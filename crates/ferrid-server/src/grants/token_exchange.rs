@@ -15,7 +15,7 @@ use ferrid_tokens::AccessTokenClaims;
 use serde_json::{json, Value};
 
 use crate::bearer;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::OAuthError;
 use crate::grants::issue::{self, Subject, TokenResponse};
 use crate::http::Params;
 use crate::resources::{invalid_target, Target};
@@ -100,24 +100,9 @@ pub async fn exchange(
         .filter(|scope| api.defines_scope(scope))
         .cloned()
         .collect();
-    let scope = match params.get("scope").map(scopes::split) {
-        None => allowed,
-        Some(requested) => {
-            if let Some(refused) = requested
-                .iter()
-                .find(|scope| !scopes::contains(&allowed, scope))
-            {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    format!(
-                        "scope \"{}\" is not one of the API's that this client may ask for",
-                        refused.chars().take(64).collect::<String>()
-                    ),
-                ));
-            }
-            requested
-        }
-    };
+    let requested = params.get("scope").map(scopes::split);
+    super::check_requested_scopes(requested.as_deref(), &allowed)?;
+    let scope = requested.unwrap_or(allowed);
     // A user's token names its grant; its `sub` may be pairwise.
     let user_id = match subject.gid.clone() {
         Some(gid) => {

@@ -109,15 +109,16 @@ async fn token_request(
     )
 }
 
-/// UserInfo with `token` under `scheme`, and `proof` if any.
-async fn userinfo(
-    server: &TestServer,
+/// GETs `url` presenting `token` under `scheme`, with `proof` if any;
+/// returns the status and the `WWW-Authenticate` challenge.
+async fn get_with(
+    url: &str,
     scheme: &str,
     token: &str,
     proof: Option<&str>,
 ) -> (StatusCode, String) {
     let mut request = http_client()
-        .get(server.url("/userinfo"))
+        .get(url)
         .header("Authorization", format!("{scheme} {token}"));
     if let Some(proof) = proof {
         request = request.header("DPoP", proof);
@@ -129,6 +130,16 @@ async fn userinfo(
         .map(|value| value.to_str().unwrap().to_owned())
         .unwrap_or_default();
     (response.status(), challenge)
+}
+
+/// UserInfo with `token` under `scheme`, and `proof` if any.
+async fn userinfo(
+    server: &TestServer,
+    scheme: &str,
+    token: &str,
+    proof: Option<&str>,
+) -> (StatusCode, String) {
+    get_with(&server.url("/userinfo"), scheme, token, proof).await
 }
 
 fn public_client(server: &TestServer) -> TestClient {
@@ -442,21 +453,7 @@ on_both_backends!(
             .as_secs() as i64;
         let call = |scheme: &'static str, proof: Option<String>| {
             let (url, access) = (url.clone(), access.clone());
-            async move {
-                let mut request = reqwest::Client::new()
-                    .get(&url)
-                    .header("Authorization", format!("{scheme} {access}"));
-                if let Some(proof) = proof {
-                    request = request.header("DPoP", proof);
-                }
-                let response = request.send().await.unwrap();
-                let challenge = response
-                    .headers()
-                    .get("www-authenticate")
-                    .map(|value| value.to_str().unwrap().to_owned())
-                    .unwrap_or_default();
-                (response.status(), challenge)
-            }
+            async move { get_with(&url, scheme, &access, proof.as_deref()).await }
         };
         let proof = holder.proof_at("GET", &url, now, ath(&access));
         assert_eq!(call("DPoP", Some(proof.clone())).await.0, StatusCode::OK);
@@ -501,15 +498,7 @@ on_both_backends!(
         let path = "/admin/api/v1/clients";
         let call = |scheme: &'static str, proof: Option<String>| {
             let (url, access) = (server.url(path), access.clone());
-            async move {
-                let mut request = http_client()
-                    .get(url)
-                    .header("Authorization", format!("{scheme} {access}"));
-                if let Some(proof) = proof {
-                    request = request.header("DPoP", proof);
-                }
-                request.send().await.unwrap().status()
-            }
+            async move { get_with(&url, scheme, &access, proof.as_deref()).await.0 }
         };
         // A stolen copy alone is refused.
         assert_eq!(call("Bearer", None).await, StatusCode::UNAUTHORIZED);
