@@ -318,6 +318,8 @@ pub struct UserPage<'a> {
     pub roles: Vec<String>,
     /// Live sessions.
     pub sessions: Vec<SessionRow>,
+    /// The user's passkeys.
+    pub passkeys: Vec<crate::PasskeyView>,
     /// Why the last action was refused.
     pub errors: FieldErrors,
 }

@@ -149,6 +149,11 @@ pub const STYLESHEET_PATH: &str = "/static/ferrid.css";
 pub const FORM_POST_SCRIPT: &str = include_str!("../../../static/form_post.js");
 /// Where the form-post script is served.
 pub const FORM_POST_SCRIPT_PATH: &str = "/static/form_post.js";
+/// The script of the passkey ceremonies, served at
+/// [`PASSKEYS_SCRIPT_PATH`].
+pub const PASSKEYS_SCRIPT: &str = include_str!("../../../static/passkeys.js");
+/// Where [`PASSKEYS_SCRIPT`] is served.
+pub const PASSKEYS_SCRIPT_PATH: &str = "/static/passkeys.js";
 
 /// Rendering failed (a template bug, not bad input).
 pub type RenderError = askama::Error;
@@ -270,6 +275,40 @@ pub struct LoginMfaPage<'a> {
     pub csrf_token: &'a str,
     /// Message for a failed attempt.
     pub error: Option<&'a str>,
+    /// Whether a TOTP or recovery code is offered (the user has TOTP and
+    /// the request does not need a passkey).
+    pub totp: bool,
+    /// Whether a passkey is offered (the user has one).
+    pub passkey: bool,
+}
+
+/// A passkey as its owner (or an administrator) sees it.
+pub struct PasskeyView {
+    /// ferrid's id of the passkey.
+    pub id: String,
+    /// The name its owner gave it.
+    pub name: String,
+    /// When it was registered, as text.
+    pub created: String,
+    /// When it was last used, as text (empty if never).
+    pub last_used: String,
+    /// Whether it may be synced between devices (backup eligible).
+    pub synced: bool,
+}
+
+/// Where an invited user creates the passkey of their passwordless
+/// account, from the e-mailed link.
+#[derive(Template)]
+#[template(path = "passkey_invitation.html")]
+pub struct PasskeyInvitationPage<'a> {
+    /// The invited user.
+    pub username: &'a str,
+    /// The invitation link's token.
+    pub token: &'a str,
+    /// Anti-CSRF token echoed by the form.
+    pub csrf_token: &'a str,
+    /// Why the last attempt failed.
+    pub error: Option<&'a str>,
 }
 
 /// Where a user types the code a device shows (RFC 8628 §3.3).
@@ -296,6 +335,10 @@ pub struct AccountSecurityPage<'a> {
     pub email_verified: bool,
     /// Whether TOTP is on.
     pub mfa_enrolled: bool,
+    /// The user's passkeys.
+    pub passkeys: &'a [PasskeyView],
+    /// Whether the account has no password (passkeys only).
+    pub passwordless: bool,
     /// Unused recovery codes.
     pub recovery_codes_left: i64,
     /// Whether new recovery codes need the current password (no recent

@@ -41,8 +41,9 @@ pub fn rebase_location(location: &str) -> String {
     }
 }
 
-/// `html` with its root-relative `href`, `src` and `action` attributes
-/// under the prefix. ferrid's templates write every internal link that
+/// `html` with its root-relative `href`, `src`, `action` and
+/// `data-options` (where the passkey script fetches) attributes under the
+/// prefix. ferrid's templates write every internal link that
 /// way; attribute values (`value="/…"`) are data and left alone.
 pub fn rebase_html(html: String) -> String {
     let base = current();
@@ -50,7 +51,13 @@ pub fn rebase_html(html: String) -> String {
         return html;
     }
     let mut html = html;
-    for attribute in [" href=\"/", " src=\"/", " action=\"/", " formaction=\"/"] {
+    for attribute in [
+        " href=\"/",
+        " src=\"/",
+        " action=\"/",
+        " formaction=\"/",
+        " data-options=\"/",
+    ] {
         let prefixed = format!("{}{base}/", &attribute[..attribute.len() - 1]);
         html = html.replace(attribute, &prefixed);
     }

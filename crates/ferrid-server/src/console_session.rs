@@ -132,6 +132,16 @@ pub struct SignIn {
     pub cookie: Cookie<'static>,
 }
 
+/// What an administrator's console sign-in must reach: two factors, or
+/// a passkey when `passkeys.required_for_admins` is on.
+pub fn admin_assurance(state: &AppState) -> crate::acr::Assurance {
+    if state.settings.security.passkeys.required_for_admins {
+        crate::acr::Assurance::PhishingResistant
+    } else {
+        crate::acr::Assurance::MultiFactor
+    }
+}
+
 /// Starts a sign-in that returns to `return_to` (a console path).
 pub fn start_sign_in(state: &AppState, return_to: &str) -> SignIn {
     let client_state = random_token(24);
@@ -147,7 +157,7 @@ pub fn start_sign_in(state: &AppState, return_to: &str) -> SignIn {
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", crate::pkce::S256)
-        .append_pair("acr_values", crate::acr::ACR_MULTI_FACTOR)
+        .append_pair("acr_values", admin_assurance(state).acr())
         .finish();
     // The path is percent-encoded: a cookie value cannot hold `;`, `,`,
     // quotes or spaces.

@@ -79,8 +79,14 @@ pub enum PasswordLink {
 }
 
 /// Issues a reset token for `user` and mails the link, in the background,
-/// unless one was sent within [`RESET_COOLDOWN`].
+/// unless one was sent within [`RESET_COOLDOWN`]. A passwordless account
+/// never gets a password: its link creates a passkey instead.
 pub fn send_password_link(state: &AppState, user: ferrid_store::User, why: PasswordLink) {
+    let (purpose, path) = if user.passwordless {
+        (mail::PASSKEY_SETUP, paths::PASSKEY_INVITATION)
+    } else {
+        (mail::PASSWORD_RESET, paths::PASSWORD_RESET)
+    };
     let state = state.clone();
     actix_web::rt::spawn(async move {
         let (now, ttl) = (state.now(), state.settings.security.email.reset_ttl);
@@ -88,25 +94,37 @@ pub fn send_password_link(state: &AppState, user: ferrid_store::User, why: Passw
         let issued = state
             .db(move |store| {
                 let recent = store
-                    .last_email_token_at(&user.id, mail::PASSWORD_RESET)?
+                    .last_email_token_at(&user.id, purpose)?
                     .is_some_and(|at| now - at < RESET_COOLDOWN);
                 if recent {
                     return Ok(None);
                 }
-                mail::issue_token(store, &user, mail::PASSWORD_RESET, now, ttl)
-                    .map(|token| Some((user, token)))
+                mail::issue_token(store, &user, purpose, now, ttl).map(|token| Some((user, token)))
             })
             .await;
         let Ok(Some((user, token))) = issued else {
             tracing::info!(%user_id, "no reset e-mail: one was sent within the last minute, or the database failed");
             return;
         };
-        let link = format!(
-            "{}?token={token}",
-            state.settings.endpoint(paths::PASSWORD_RESET)
-        );
-        let (subject, body) = match why {
-            PasswordLink::Reset => (
+        let link = format!("{}?token={token}", state.settings.endpoint(path));
+        let (subject, body) = match (why, user.passwordless) {
+            (PasswordLink::Reset, true) => (
+                "Set up a new passkey",
+                format!(
+                    "Hello {},\n\nSomeone asked to recover your account, which signs in with passkeys. To create a new passkey, open this link within {} minutes:\n\n{link}\n\nIf it was not you, ignore this message: your passkeys stay as they are.\n",
+                    user.username,
+                    ttl / 60
+                ),
+            ),
+            (PasswordLink::Invitation, true) => (
+                "Your new account",
+                format!(
+                    "Hello {},\n\nAn administrator created an account for you. It signs in with a passkey, not a password. To create your passkey, open this link within {} minutes:\n\n{link}\n",
+                    user.username,
+                    ttl / 60
+                ),
+            ),
+            (PasswordLink::Reset, false) => (
                 "Reset your password",
                 format!(
                     "Hello {},\n\nSomeone asked to reset the password of your account. To choose a new password, open this link within {} minutes:\n\n{link}\n\nIf it was not you, ignore this message: your password stays as it is.\n",
@@ -114,7 +132,7 @@ pub fn send_password_link(state: &AppState, user: ferrid_store::User, why: Passw
                     ttl / 60
                 ),
             ),
-            PasswordLink::Invitation => (
+            (PasswordLink::Invitation, false) => (
                 "Your new account",
                 format!(
                     "Hello {},\n\nAn administrator created an account for you. To choose your password, open this link within {} minutes:\n\n{link}\n",

@@ -40,6 +40,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod mfa;
 pub mod outbound;
+pub mod passkeys;
 pub mod password_pool;
 pub mod paths;
 pub mod pkce;
@@ -71,7 +72,7 @@ pub use state::AppState;
 
 use crate::endpoints::{
     account, admin, authorize as authz, consent, console, health, introspect, login, login_mfa,
-    logout, metadata as meta, password, revoke, token, userinfo,
+    login_passkey, logout, metadata as meta, password, revoke, token, userinfo,
 };
 
 /// Largest request body accepted (forms and token requests are small).
@@ -93,6 +94,35 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(paths::LOGIN, web::post().to(login::submit))
         .route(paths::LOGIN_MFA, web::get().to(login_mfa::show))
         .route(paths::LOGIN_MFA, web::post().to(login_mfa::submit))
+        .route(
+            paths::LOGIN_PASSKEY_OPTIONS,
+            web::post().to(login_passkey::options),
+        )
+        .route(paths::LOGIN_PASSKEY, web::post().to(login_passkey::submit))
+        .route(
+            paths::ACCOUNT_PASSKEYS_OPTIONS,
+            web::post().to(account::passkeys::options),
+        )
+        .route(
+            paths::ACCOUNT_PASSKEYS,
+            web::post().to(account::passkeys::register),
+        )
+        .route(
+            paths::ACCOUNT_PASSKEYS_REMOVE,
+            web::post().to(account::passkeys::remove),
+        )
+        .route(
+            paths::PASSKEY_INVITATION,
+            web::get().to(account::passkey_invitation::show),
+        )
+        .route(
+            paths::PASSKEY_INVITATION,
+            web::post().to(account::passkey_invitation::register),
+        )
+        .route(
+            paths::PASSKEY_INVITATION_OPTIONS,
+            web::post().to(account::passkey_invitation::options),
+        )
         .route(paths::CONSENT, web::post().to(consent::submit))
         .route(paths::LOGOUT, web::get().to(logout::get))
         .route(paths::LOGOUT, web::post().to(logout::post))
@@ -196,6 +226,10 @@ fn page_assets(config: &mut web::ServiceConfig) {
             web::get().to(assets::form_post_script),
         )
         .route(
+            ferrid_pages::PASSKEYS_SCRIPT_PATH,
+            web::get().to(assets::passkeys_script),
+        )
+        .route(
             paths::BRANDING_STYLESHEET,
             web::get().to(console::branding::stylesheet),
         )
@@ -261,6 +295,10 @@ pub fn console_routes(config: &mut web::ServiceConfig) {
         .route(
             "/admin/users/{user_id}/reset-mfa",
             web::post().to(users::reset_mfa),
+        )
+        .route(
+            "/admin/users/{user_id}/passkeys/remove",
+            web::post().to(users::remove_passkey),
         )
         .route(
             "/admin/users/{user_id}/require-password-reset",

@@ -30,13 +30,12 @@ pub async fn complete(
     state
         .db(move |store| store.clear_login_failures(&subjects))
         .await?;
-    // A step-up (same user, one factor to two) keeps the browser's session
-    // (its relying parties stay signed in); anything else, a re-login for
-    // prompt=login included, starts a new one.
+    // A step-up (same user, to a higher level: a second factor or a
+    // passkey) keeps the browser's session (its relying parties stay
+    // signed in); anything else, a re-login for prompt=login included,
+    // starts a new one.
     let step_up = |current: &ferrid_store::Session, same: &User| {
-        same.id == user.id
-            && crate::acr::acr_for(&current.amr) == crate::acr::ACR_SINGLE_FACTOR
-            && crate::acr::acr_for(&amr) == crate::acr::ACR_MULTI_FACTOR
+        same.id == user.id && crate::acr::assurance(&current.amr) < crate::acr::assurance(&amr)
     };
     let elevated = match session::current(state, http).await? {
         Some((current, same)) if step_up(&current, &same) => {

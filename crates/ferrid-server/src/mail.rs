@@ -203,6 +203,9 @@ pub fn issue_token(
 
 /// Purpose of a password-reset token.
 pub const PASSWORD_RESET: &str = "password_reset";
+/// Purpose of a token that lets a passwordless account's user create a
+/// passkey (their invitation, or a new one after losing theirs).
+pub const PASSKEY_SETUP: &str = "passkey_setup";
 /// Purpose of an address-verification token.
 pub const VERIFY_EMAIL: &str = "verify_email";
 /// Purpose of the "this was not me" link sent when a second factor is

@@ -139,10 +139,7 @@ impl Metadata {
             ],
             "prompt_values_supported": ["none", "login", "consent"],
             "ui_locales_supported": ferrid_pages::i18n::SUPPORTED.map(ferrid_pages::Locale::tag),
-            "acr_values_supported": [
-                crate::acr::ACR_SINGLE_FACTOR,
-                crate::acr::ACR_MULTI_FACTOR
-            ],
+            "acr_values_supported": crate::acr::Assurance::all_acr_values(),
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
             "claims_parameter_supported": true,

@@ -45,6 +45,20 @@ pub const HEALTH_LIVE: &str = "/health/live";
 pub const HEALTH_READY: &str = "/health/ready";
 /// Second-factor step of a login.
 pub const LOGIN_MFA: &str = "/login/mfa";
+/// Signing in with a passkey (alone, or as the second factor).
+pub const LOGIN_PASSKEY: &str = "/login/passkey";
+/// The WebAuthn options of a passkey sign-in.
+pub const LOGIN_PASSKEY_OPTIONS: &str = "/login/passkey/options";
+/// Registers a passkey for the signed-in user.
+pub const ACCOUNT_PASSKEYS: &str = "/account/passkeys";
+/// The WebAuthn options of a passkey registration.
+pub const ACCOUNT_PASSKEYS_OPTIONS: &str = "/account/passkeys/options";
+/// Removes one of the signed-in user's passkeys.
+pub const ACCOUNT_PASSKEYS_REMOVE: &str = "/account/passkeys/remove";
+/// Where the link of a passwordless account's invitation lands.
+pub const PASSKEY_INVITATION: &str = "/account/passkey-invitation";
+/// The WebAuthn options of an invited user's first passkey.
+pub const PASSKEY_INVITATION_OPTIONS: &str = "/account/passkey-invitation/options";
 /// Account security overview: second factor, recovery codes, password.
 pub const ACCOUNT_SECURITY: &str = "/account/security";
 /// TOTP enrolment (QR code, then confirmation).

@@ -121,6 +121,23 @@ impl Default for MfaPolicy {
     }
 }
 
+/// Passkeys (WebAuthn): the relying party they are bound to, and who
+/// must use them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasskeyPolicy {
+    /// The WebAuthn relying party id passkeys are bound to: a host name
+    /// that is the issuer's host or a parent domain of it. `None` uses the
+    /// issuer's host. Changing it later makes every passkey unusable.
+    pub rp_id: Option<String>,
+    /// Origins ceremonies may come from (`https://id.example.com`), for
+    /// when users reach ferrid under more than the issuer's own; empty
+    /// means the issuer's origin only.
+    pub origins: Vec<String>,
+    /// Administrators must sign in to the console with a passkey.
+    pub required_for_admins: bool,
+}
+
 /// Password rules (NIST SP 800-63B §5.1.1.2) and hashing capacity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -254,6 +271,8 @@ pub struct SecurityPolicy {
     pub rate_limits: RateLimits,
     /// Second factors.
     pub mfa: MfaPolicy,
+    /// Passkeys.
+    pub passkeys: PasskeyPolicy,
     /// Password rules.
     pub passwords: PasswordPolicy,
     /// E-mail.

@@ -31,12 +31,19 @@ pub struct NewUser {
     pub name: Option<String>,
     /// The password; `None` invites the user by e-mail.
     pub password: Option<String>,
+    /// A passwordless account: invited by e-mail to create a passkey,
+    /// never given a password (`password` must then be `None`).
+    pub passwordless: bool,
 }
 
 /// Creates the user, done by `actor`, and sends the invitation if there
 /// is no password.
 pub async fn create(state: &AppState, new: NewUser, actor: &str) -> Result<User, CreateError> {
     let invited = new.password.is_none();
+    if new.passwordless && !invited {
+        return Err(CreateError::Invalid(UserError::PasswordlessWithPassword));
+    }
+    let passwordless = new.passwordless;
     // An invited user's password is random and never shown: the link is
     // the only way in.
     let password = new.password.unwrap_or_else(|| generate_secret("invited-"));
@@ -57,6 +64,7 @@ pub async fn create(state: &AppState, new: NewUser, actor: &str) -> Result<User,
                     email: &new.email,
                     name: new.name.as_deref(),
                     password: &password,
+                    passwordless,
                 },
                 PasswordRules {
                     min_length,

@@ -99,6 +99,12 @@ pub enum EventKind {
     BrandingUpdate,
     /// An administrator required a user to choose a new password.
     PasswordResetRequired,
+    /// A passkey was registered.
+    PasskeyRegister,
+    /// A passkey was used to sign in (or refused).
+    PasskeyUse,
+    /// A passkey was removed, by its user or an administrator.
+    PasskeyRemove,
 }
 
 impl EventKind {
@@ -150,6 +156,9 @@ impl EventKind {
             EventKind::ConsoleSignOut => "console.sign_out",
             EventKind::BrandingUpdate => "branding.update",
             EventKind::PasswordResetRequired => "password.reset_required",
+            EventKind::PasskeyRegister => "passkey.register",
+            EventKind::PasskeyUse => "passkey.use",
+            EventKind::PasskeyRemove => "passkey.remove",
         }
     }
 }

@@ -23,6 +23,9 @@ pub enum UserError {
     /// No user has this username.
     #[error("no user named {0}")]
     NotFound(String),
+    /// A password was given for an account meant to have none.
+    #[error("a passwordless account has no password: leave it out to invite the user to create a passkey")]
+    PasswordlessWithPassword,
     /// The display name is too long or has control characters.
     #[error("the display name must be at most 200 characters without control characters")]
     Name,
@@ -38,7 +41,7 @@ impl UserError {
         match self {
             UserError::Identity(IdentityError::Username) | UserError::Taken => Some("username"),
             UserError::Identity(IdentityError::Email) => Some("email"),
-            UserError::Password(_) => Some("password"),
+            UserError::Password(_) | UserError::PasswordlessWithPassword => Some("password"),
             UserError::Name => Some("name"),
             UserError::NotFound(_) | UserError::Store(_) => None,
         }
@@ -65,6 +68,9 @@ pub struct NewAccount<'a> {
     pub name: Option<&'a str>,
     /// The initial password, in the clear (hashed here, never stored).
     pub password: &'a str,
+    /// Whether the account signs in with passkeys only; its password is
+    /// then a random one nobody sees.
+    pub passwordless: bool,
 }
 
 /// Creates a user, done by `actor`.
@@ -90,6 +96,7 @@ pub fn create(
                 email: account.email,
                 name: account.name,
                 password_hash: &hash,
+                passwordless: account.passwordless,
             },
             now,
         )
@@ -246,6 +253,9 @@ pub fn set_password(
     now: i64,
 ) -> Result<usize, UserError> {
     let user = find(store, username)?;
+    if user.passwordless {
+        return Err(UserError::PasswordlessWithPassword);
+    }
     check_password(password, rules.min_length, &user.username, &user.email)?;
     let hash = rules.hasher.hash(password)?;
     let ended = store.change_password(&user.id, &hash, None, now)?;
@@ -274,6 +284,24 @@ pub fn reset_mfa(store: &Store, username: &str, actor: &str, now: i64) -> Result
     store.clear_login_failures(&[throttles::mfa_subject(&user.id)])?;
     audit(EventKind::MfaReset, actor, &user.id).write(store, now)?;
     Ok(())
+}
+
+/// Removes passkey `passkey_id` of user `user_id` (a lost or stolen
+/// authenticator); the user keeps their other factors and sessions.
+pub fn remove_passkey(
+    store: &Store,
+    user_id: &str,
+    passkey_id: &str,
+    actor: &str,
+    now: i64,
+) -> Result<ferrid_store::Passkey, UserError> {
+    let removed = store
+        .remove_passkey(user_id, passkey_id, now)?
+        .ok_or_else(|| UserError::NotFound(format!("passkey {passkey_id}")))?;
+    audit(EventKind::PasskeyRemove, actor, user_id)
+        .detail(format!("passkey {} ({})", removed.id, removed.name))
+        .write(store, now)?;
+    Ok(removed)
 }
 
 /// Forgets a user's failed sign-in attempts: every counter that could

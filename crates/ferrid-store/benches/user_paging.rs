@@ -27,6 +27,7 @@ fn filled(url: &str) -> Store {
                         name: None,
                         // Paging never reads the hash.
                         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+                        passwordless: false,
                     },
                     0,
                 )

@@ -15,6 +15,8 @@ diesel::table! {
         totp_secret_sealed -> Nullable<Text>,
         totp_last_step -> Nullable<BigInt>,
         admin_role -> Nullable<Text>,
+        passkeys -> BigInt,
+        passwordless -> Bool,
     }
 }
 
@@ -380,7 +382,39 @@ diesel::table! {
 
 diesel::joinable!(admin_sessions -> users (user_id));
 
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        credential_id -> Text,
+        public_key -> Text,
+        algorithm -> BigInt,
+        sign_count -> BigInt,
+        backup_eligible -> Bool,
+        backed_up -> Bool,
+        aaguid -> Text,
+        transports -> Text,
+        name -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webauthn_challenges (challenge_digest) {
+        challenge_digest -> Text,
+        purpose -> Text,
+        binding -> Text,
+        user_id -> Nullable<Text>,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(passkeys -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    passkeys,
+    webauthn_challenges,
     installation,
     pushed_authorization_requests,
     device_authorizations,

@@ -11,6 +11,9 @@ pub mod error;
 pub mod keyring;
 pub mod lifecycle;
 pub mod master_key;
+/// Passkeys: WebAuthn registration and authentication responses verified
+/// as W3C WebAuthn §7.1 and §7.2 prescribe, and the options that ask for them.
+pub mod webauthn;
 
 pub use claims::{
     access_token_hash, AccessTokenClaims, Audience, IdTokenClaims, LogoutTokenClaims,

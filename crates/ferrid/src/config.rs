@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use ferrid_server::security::{
-    AuditPolicy, EmailSettings, LockoutPolicy, MfaPolicy, PasswordPolicy, RateLimits,
-    SecurityPolicy, TlsSettings,
+    AuditPolicy, EmailSettings, LockoutPolicy, MfaPolicy, PasskeyPolicy, PasswordPolicy,
+    RateLimits, SecurityPolicy, TlsSettings,
 };
 use ferrid_server::settings::{self, Settings, METADATA_MAX_AGE};
 use ferrid_store::Argon2Params;
@@ -145,6 +145,9 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// When a second factor is required.
     pub mfa: MfaPolicy,
+    /// Passkeys: the relying party they are bound to, and who must use
+    /// them.
+    pub passkeys: PasskeyPolicy,
     /// Password rules and hashing capacity.
     pub passwords: PasswordPolicy,
     /// Outgoing e-mail (SMTP, or files in an outbox folder).
@@ -216,6 +219,7 @@ impl Default for Config {
             lockout: LockoutPolicy::default(),
             rate_limits: RateLimits::default(),
             mfa: MfaPolicy::default(),
+            passkeys: PasskeyPolicy::default(),
             passwords: PasswordPolicy::default(),
             email: EmailSettings::default(),
             audit: AuditPolicy::default(),
@@ -649,6 +653,11 @@ impl Config {
         if self.tls.certificate.is_empty() != self.tls.private_key.is_empty() {
             bail!("invalid configuration: tls.certificate and tls.private_key go together");
         }
+        if let Err(problem) =
+            ferrid_server::passkeys::relying_party(&settings.issuer, &self.passkeys)
+        {
+            bail!("invalid configuration: {problem}");
+        }
         if self.tls.enabled() && settings.issuer.starts_with("http://") {
             bail!("invalid configuration: with tls.certificate set, the issuer must be https://");
         }
@@ -656,6 +665,7 @@ impl Config {
             lockout: self.lockout.clone(),
             rate_limits: self.rate_limits.clone(),
             mfa: self.mfa.clone(),
+            passkeys: self.passkeys.clone(),
             passwords: self.passwords.clone(),
             email: self.email.clone(),
             audit: self.audit.clone(),

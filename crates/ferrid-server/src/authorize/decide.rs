@@ -2,6 +2,7 @@
 //! browser's session and the remembered consent. A pure function of its
 //! inputs and the time, so every rule is unit-tested.
 
+use crate::acr::Assurance;
 use crate::authorize::request::AuthorizationRequest;
 use crate::error::ErrorCode;
 
@@ -16,6 +17,9 @@ pub enum Next {
     SecondFactor,
     /// Have the session's user enrol a second factor first.
     EnrolSecondFactor,
+    /// The request needs a passkey the user does not have: they must
+    /// register one first.
+    RegisterPasskey,
     /// Issue an authorization code.
     IssueCode,
     /// Redirect this error to the client.
@@ -33,28 +37,29 @@ pub struct Authentication {
     pub for_this_request: bool,
     /// The session's user.
     pub subject: String,
-    /// Whether the session's login used a second factor.
-    pub multi_factor: bool,
-    /// Whether the user has a second factor enrolled.
-    pub enrolled: bool,
+    /// The level of assurance the session's login reached.
+    pub assurance: Assurance,
+    /// The strongest level the user's enrolled factors can reach (a
+    /// TOTP authenticator, passkeys), for a step-up.
+    pub reachable: Assurance,
 }
 
 /// Decides the next step.
 ///
 /// * `authentication` — the browser's session, if it has one.
 /// * `consented` — scopes the user already granted this client, if any.
-/// * `mfa_required` — the client, the request (`acr_values=2`) or the
-///   server policy wants a second factor.
+/// * `required` — the level of assurance the client, the request
+///   (`acr_values`) or the server policy wants.
 pub fn decide(
     request: &AuthorizationRequest,
     authentication: Option<Authentication>,
     consented: Option<&[String]>,
-    mfa_required: bool,
+    required: Assurance,
     now: i64,
 ) -> Next {
-    let second_factor = authentication
+    let levels = authentication
         .as_ref()
-        .map(|session| (session.multi_factor, session.enrolled));
+        .map(|session| (session.assurance, session.reachable));
     let needs_login = match authentication {
         None => true,
         Some(session) => {
@@ -80,14 +85,16 @@ pub fn decide(
             Next::Login
         };
     }
-    match second_factor {
-        Some((false, enrolled)) if mfa_required => {
+    match levels {
+        Some((reached, reachable)) if reached < required => {
             return if request.prompt.none {
                 Next::Fail(ErrorCode::InteractionRequired)
-            } else if enrolled {
+            } else if reachable >= required {
                 Next::SecondFactor
-            } else {
+            } else if required <= Assurance::MultiFactor {
                 Next::EnrolSecondFactor
+            } else {
+                Next::RegisterPasskey
             };
         }
         _ => {}
@@ -143,8 +150,8 @@ mod tests {
             auth_time,
             for_this_request: false,
             subject: "alice".into(),
-            multi_factor: false,
-            enrolled: false,
+            assurance: Assurance::SingleFactor,
+            reachable: Assurance::SingleFactor,
         })
     }
 
@@ -153,10 +160,12 @@ mod tests {
             auth_time,
             for_this_request: true,
             subject: "alice".into(),
-            multi_factor: false,
-            enrolled: false,
+            assurance: Assurance::SingleFactor,
+            reachable: Assurance::SingleFactor,
         })
     }
+
+    const NOT_REQUIRED: Assurance = Assurance::SingleFactor;
 
     const NONE: Prompt = Prompt {
         none: true,
@@ -177,11 +186,17 @@ mod tests {
     #[test]
     fn no_session_means_login_or_login_required() {
         assert_eq!(
-            decide(&request(Prompt::default(), None), None, None, false, 100),
+            decide(
+                &request(Prompt::default(), None),
+                None,
+                None,
+                NOT_REQUIRED,
+                100
+            ),
             Next::Login
         );
         assert_eq!(
-            decide(&request(NONE, None), None, None, false, 100),
+            decide(&request(NONE, None), None, None, NOT_REQUIRED, 100),
             Next::Fail(ErrorCode::LoginRequired)
         );
     }
@@ -194,13 +209,13 @@ mod tests {
                 &request(NONE, None),
                 session(50),
                 Some(&granted),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::IssueCode
         );
         assert_eq!(
-            decide(&request(NONE, None), session(50), None, false, 100),
+            decide(&request(NONE, None), session(50), None, NOT_REQUIRED, 100),
             Next::Fail(ErrorCode::ConsentRequired)
         );
         let narrower = vec!["openid".to_owned()];
@@ -209,7 +224,7 @@ mod tests {
                 &request(Prompt::default(), None),
                 session(50),
                 Some(&narrower),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::Consent
@@ -220,7 +235,7 @@ mod tests {
                 &request(Prompt::default(), None),
                 session(50),
                 Some(&unrelated),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::Consent
@@ -235,7 +250,7 @@ mod tests {
                 &request(LOGIN, None),
                 session(100),
                 Some(&granted),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::Login
@@ -245,7 +260,7 @@ mod tests {
                 &request(LOGIN, None),
                 fresh(100),
                 Some(&granted),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::IssueCode
@@ -260,7 +275,7 @@ mod tests {
                 &request(Prompt::default(), Some(60)),
                 session(39),
                 Some(&granted),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::Login
@@ -270,7 +285,7 @@ mod tests {
                 &request(Prompt::default(), Some(60)),
                 session(40),
                 Some(&granted),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::IssueCode
@@ -280,7 +295,7 @@ mod tests {
                 &request(NONE, Some(0)),
                 session(99),
                 Some(&granted),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::Fail(ErrorCode::LoginRequired)
@@ -292,7 +307,7 @@ mod tests {
                 &request(Prompt::default(), Some(0)),
                 fresh(99),
                 Some(&granted),
-                false,
+                NOT_REQUIRED,
                 101
             ),
             Next::IssueCode
@@ -305,12 +320,12 @@ mod tests {
         let mut hinted = request(NONE, None);
         hinted.expected_subject = Some("bob".into());
         assert_eq!(
-            decide(&hinted, session(50), Some(&granted), false, 100),
+            decide(&hinted, session(50), Some(&granted), NOT_REQUIRED, 100),
             Next::Fail(ErrorCode::LoginRequired)
         );
         hinted.expected_subject = Some("alice".into());
         assert_eq!(
-            decide(&hinted, session(50), Some(&granted), false, 100),
+            decide(&hinted, session(50), Some(&granted), NOT_REQUIRED, 100),
             Next::IssueCode
         );
     }
@@ -323,7 +338,7 @@ mod tests {
                 &request(CONSENT, None),
                 session(50),
                 Some(&granted),
-                false,
+                NOT_REQUIRED,
                 100
             ),
             Next::Consent
@@ -333,31 +348,56 @@ mod tests {
     #[test]
     fn required_mfa_steps_up_or_enrols() {
         let granted = granted();
-        let with = |multi_factor, enrolled| {
+        let with = |multi_factor: bool, enrolled: bool| {
+            let level = |yes: bool| {
+                if yes {
+                    Assurance::MultiFactor
+                } else {
+                    Assurance::SingleFactor
+                }
+            };
             Some(Authentication {
                 auth_time: 50,
                 for_this_request: false,
                 subject: "alice".into(),
-                multi_factor,
-                enrolled,
+                assurance: level(multi_factor),
+                reachable: level(enrolled),
             })
         };
         let plain = request(Prompt::default(), None);
         assert_eq!(
-            decide(&plain, with(false, true), Some(&granted), true, 100),
+            decide(
+                &plain,
+                with(false, true),
+                Some(&granted),
+                Assurance::MultiFactor,
+                100
+            ),
             Next::SecondFactor
         );
         assert_eq!(
-            decide(&plain, with(false, false), Some(&granted), true, 100),
+            decide(
+                &plain,
+                with(false, false),
+                Some(&granted),
+                Assurance::MultiFactor,
+                100
+            ),
             Next::EnrolSecondFactor
         );
         assert_eq!(
-            decide(&plain, with(true, true), Some(&granted), true, 100),
+            decide(
+                &plain,
+                with(true, true),
+                Some(&granted),
+                Assurance::MultiFactor,
+                100
+            ),
             Next::IssueCode
         );
         // Not required: an enrolled user's password-only session is enough.
         assert_eq!(
-            decide(&plain, with(false, true), Some(&granted), false, 100),
+            decide(&plain, with(false, true), Some(&granted), NOT_REQUIRED, 100),
             Next::IssueCode
         );
         assert_eq!(
@@ -365,12 +405,74 @@ mod tests {
                 &request(NONE, None),
                 with(false, true),
                 Some(&granted),
-                true,
+                Assurance::MultiFactor,
                 100
             ),
             Next::Fail(ErrorCode::InteractionRequired)
         );
         // No session: log in first; the second factor follows the password.
-        assert_eq!(decide(&plain, None, None, true, 100), Next::Login);
+        assert_eq!(
+            decide(&plain, None, None, Assurance::MultiFactor, 100),
+            Next::Login
+        );
+    }
+
+    #[test]
+    fn phishing_resistance_needs_a_passkey() {
+        let granted = granted();
+        let with = |assurance, reachable| {
+            Some(Authentication {
+                auth_time: 50,
+                for_this_request: false,
+                subject: "alice".into(),
+                assurance,
+                reachable,
+            })
+        };
+        let plain = request(Prompt::default(), None);
+        let phr = Assurance::PhishingResistant;
+        // TOTP is not enough; a user with a passkey steps up with it.
+        assert_eq!(
+            decide(
+                &plain,
+                with(Assurance::MultiFactor, phr),
+                Some(&granted),
+                phr,
+                100
+            ),
+            Next::SecondFactor
+        );
+        // A user with no passkey must register one.
+        assert_eq!(
+            decide(
+                &plain,
+                with(Assurance::MultiFactor, Assurance::MultiFactor),
+                Some(&granted),
+                phr,
+                100
+            ),
+            Next::RegisterPasskey
+        );
+        // A device-bound passkey satisfies phr; a synced one not phrh.
+        let hardware = Assurance::PhishingResistantHardware;
+        assert_eq!(
+            decide(&plain, with(hardware, hardware), Some(&granted), phr, 100),
+            Next::IssueCode
+        );
+        assert_eq!(
+            decide(&plain, with(phr, phr), Some(&granted), hardware, 100),
+            Next::RegisterPasskey
+        );
+        // A passkey login satisfies a request for a second factor.
+        assert_eq!(
+            decide(
+                &plain,
+                with(phr, phr),
+                Some(&granted),
+                Assurance::MultiFactor,
+                100
+            ),
+            Next::IssueCode
+        );
     }
 }

@@ -8,6 +8,7 @@ use ferrid_store::secret::{digest, random_token};
 use ferrid_store::{AuthorizationCode, Client, PendingAuthorization, Session, User};
 use url::Url;
 
+use crate::acr::Assurance;
 use crate::authorize::decide::{decide, Authentication, Next};
 use crate::authorize::device;
 use crate::authorize::request::{AuthorizationRequest, ResponseMode};
@@ -36,29 +37,36 @@ pub struct Pending {
 impl Pending {
     /// How `session` authenticated, as far as this request (from
     /// `client`) is concerned.
-    pub fn authentication(
+    pub async fn authentication(
         &self,
         state: &AppState,
         client: &Client,
         session: &Session,
         user: &User,
-    ) -> Authentication {
-        Authentication {
+    ) -> Result<Authentication, Internal> {
+        Ok(Authentication {
             auth_time: session.auth_time,
             for_this_request: self.login_sid.as_deref() == Some(session.sid.as_str()),
             // As the client knows the user: an id_token_hint names them so.
             subject: state.subjects.for_client(client, &session.user_id),
-            multi_factor: crate::acr::acr_for(&session.amr) == crate::acr::ACR_MULTI_FACTOR,
-            enrolled: user.has_mfa(),
-        }
+            assurance: crate::acr::assurance(&session.amr),
+            reachable: crate::passkeys::reachable_assurance(state, user).await?,
+        })
     }
 
-    /// Whether this request needs a second factor: the client requires
-    /// one, the request asked for it (`acr_values=2`), or every user must.
-    pub fn requires_mfa(&self, state: &AppState, client: &Client) -> bool {
-        client.require_mfa
-            || state.settings.security.mfa.required_for_all
-            || self.request.asks_for_mfa()
+    /// The level of assurance this request needs: a second factor when
+    /// the client requires one, the request asked for it (`acr_values=2`)
+    /// or every user must; a passkey when the request asked for
+    /// phishing-resistant authentication (`acr_values=phr`).
+    pub fn required_assurance(&self, state: &AppState, client: &Client) -> Assurance {
+        let policy = if client.require_mfa || state.settings.security.mfa.required_for_all {
+            Assurance::MultiFactor
+        } else {
+            Assurance::SingleFactor
+        };
+        self.request
+            .asked_assurance()
+            .map_or(policy, |asked| asked.max(policy))
     }
 
     /// The requesting client; gone only if it was deleted meanwhile.
@@ -198,11 +206,19 @@ async fn plan(
         None => None,
     };
     let client = pending.client(state).await?;
+    let authentication = match current {
+        Some((session, user)) => Some(
+            pending
+                .authentication(state, &client, session, user)
+                .await?,
+        ),
+        None => None,
+    };
     Ok(decide(
         &pending.request,
-        current.map(|(session, user)| pending.authentication(state, &client, session, user)),
+        authentication,
         consented.as_deref(),
-        pending.requires_mfa(state, &client),
+        pending.required_assurance(state, &client),
         state.now(),
     ))
 }
@@ -234,6 +250,7 @@ async fn perform(
             paths::ACCOUNT_TOTP,
             pending.id
         ))),
+        (Next::RegisterPasskey, Some(_)) => Err(crate::passkeys::passkey_needed()),
         (Next::Fail(code), _) => fail(state, &pending, interaction_error(code)).await,
         (Next::Consent, Some((_, user))) => consent_page(state, http, &pending, &user).await,
         (Next::IssueCode, Some((session, user))) => {
@@ -246,7 +263,8 @@ async fn perform(
             | Next::Consent
             | Next::IssueCode
             | Next::SecondFactor
-            | Next::EnrolSecondFactor,
+            | Next::EnrolSecondFactor
+            | Next::RegisterPasskey,
             _,
         ) => Ok(to_login(&pending)),
     }

@@ -92,11 +92,15 @@ pub struct AuthorizationRequest {
 }
 
 impl AuthorizationRequest {
-    /// Whether the client asked for a multi-factor login.
-    pub fn asks_for_mfa(&self) -> bool {
+    /// The level of assurance the client asked for: the strongest of the
+    /// `acr_values` ferrid knows (`2` a second factor, `phr`/`phrh` a
+    /// passkey), if any. Unknown values are ignored, as voluntary
+    /// `acr_values` allow (OIDC Core §3.1.2.1).
+    pub fn asked_assurance(&self) -> Option<crate::acr::Assurance> {
         self.acr_values
             .iter()
-            .any(|value| value == crate::acr::ACR_MULTI_FACTOR)
+            .filter_map(|value| crate::acr::Assurance::of_acr(value))
+            .max()
     }
 }
 
@@ -594,10 +598,21 @@ mod tests {
         assert_eq!(request.login_hint.as_deref(), Some("alice@example.com"));
         assert_eq!(request.acr_values, vec!["2", "1"]);
         assert!(request.prompt.consent && !request.prompt.login && !request.prompt.none);
-        assert!(request.asks_for_mfa());
+        assert_eq!(
+            request.asked_assurance(),
+            Some(crate::acr::Assurance::MultiFactor)
+        );
         let mut single = request.clone();
         single.acr_values = vec!["1".into()];
-        assert!(!single.asks_for_mfa());
+        assert_eq!(
+            single.asked_assurance(),
+            Some(crate::acr::Assurance::SingleFactor)
+        );
+        single.acr_values = vec!["silver".into(), "phr".into()];
+        assert_eq!(
+            single.asked_assurance(),
+            Some(crate::acr::Assurance::PhishingResistant)
+        );
     }
 
     #[test]

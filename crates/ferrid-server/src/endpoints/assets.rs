@@ -13,8 +13,17 @@ pub async fn stylesheet() -> HttpResponse {
 
 /// The script of the form-post response page.
 pub async fn form_post_script() -> HttpResponse {
+    script(ferrid_pages::FORM_POST_SCRIPT)
+}
+
+/// The script of the passkey ceremonies.
+pub async fn passkeys_script() -> HttpResponse {
+    script(ferrid_pages::PASSKEYS_SCRIPT)
+}
+
+fn script(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(ferrid_pages::FORM_POST_SCRIPT)
+        .body(body)
 }

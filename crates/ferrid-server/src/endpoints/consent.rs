@@ -26,16 +26,18 @@ pub async fn submit(
     // The consent form must not be a way around prompt=login or
     // max_age: the session has to satisfy the request as at /authorize.
     let client = pending.client(&state).await?;
-    let authentication = pending.authentication(&state, &client, &session, &user);
-    let mfa_required = pending.requires_mfa(&state, &client);
+    let authentication = pending
+        .authentication(&state, &client, &session, &user)
+        .await?;
+    let required = pending.required_assurance(&state, &client);
     match decide(
         &pending.request,
         Some(authentication),
         None,
-        mfa_required,
+        required,
         state.now(),
     ) {
-        Next::Login | Next::SecondFactor | Next::EnrolSecondFactor => {
+        Next::Login | Next::SecondFactor | Next::EnrolSecondFactor | Next::RegisterPasskey => {
             return flow::proceed(&state, &http, pending).await
         }
         Next::Fail(code) => {

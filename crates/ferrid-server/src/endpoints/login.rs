@@ -171,7 +171,10 @@ async fn check_credentials(
                 _ => "invalid username or password",
             };
             match user {
-                Some(user) if verified && !user.disabled => {
+                // A passwordless account's hash is of a random password
+                // nobody was told; refusing it here as well keeps it so
+                // whatever happens to the hash.
+                Some(user) if verified && !user.disabled && !user.passwordless => {
                     if passwords.needs_rehash(&user.password_hash) {
                         let upgraded = passwords.hash(&password)?;
                         store.upgrade_password_hash(&user.id, &user.password_hash, &upgraded)?;
@@ -189,7 +192,8 @@ async fn check_credentials(
         .await
 }
 
-async fn render(
+/// The login page of `pending`, with `login_hint` filled in and `error`.
+pub async fn render(
     state: &AppState,
     http: &HttpRequest,
     pending: &Pending,
@@ -207,5 +211,6 @@ async fn render(
     };
     let mut response = token.respond(StatusCode::OK, &page)?;
     allow_form_redirect_to(&mut response, &pending.request.redirect_uri);
+    crate::passkeys::allow_passkey_script(&mut response);
     Ok(response)
 }

@@ -29,10 +29,10 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let pending = flow::load(&state, params.get("request_id")).await?;
-    if waiting_user(&state, &http, &pending).await?.is_none() {
+    let Some(user) = waiting_user(&state, &http, &pending).await? else {
         return Ok(flow::to_login(&pending));
-    }
-    render(&state, &http, &pending, None).await
+    };
+    render(&state, &http, &pending, &user, None).await
 }
 
 /// `POST /login/mfa`
@@ -96,7 +96,7 @@ pub async fn submit(
                 }
                 None => INVALID_CODE.to_owned(),
             };
-            render(&state, &http, &pending, Some(&message))
+            render(&state, &http, &pending, &user, Some(&message))
                 .await
                 .map(failed_attempt)
         }
@@ -107,7 +107,14 @@ pub async fn submit(
                 .detail(refusal.describe())
                 .record(&state, &http)
                 .await;
-            render(&state, &http, &pending, Some(&refusal.message(now, policy))).await
+            render(
+                &state,
+                &http,
+                &pending,
+                &user,
+                Some(&refusal.message(now, policy)),
+            )
+            .await
         }
     }
 }
@@ -116,7 +123,7 @@ pub async fn submit(
 /// if any. A step-up is finished only by that user's live session in this
 /// browser: without a password given for this request, the code alone
 /// must not make a session.
-async fn waiting_user(
+pub async fn waiting_user(
     state: &AppState,
     http: &HttpRequest,
     pending: &Pending,
@@ -136,21 +143,31 @@ async fn waiting_user(
     Ok(user.filter(|user| !user.disabled && user.has_mfa()))
 }
 
-async fn render(
+/// The second-factor page for `user`, with `error`: a passkey if they
+/// have one, a TOTP code unless the request needs a passkey.
+pub async fn render(
     state: &AppState,
     http: &HttpRequest,
     pending: &Pending,
+    user: &User,
     error: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
     let client = pending.client(state).await?;
     let token = forms::FormToken::for_browser(state, http);
+    let passkey_needed =
+        pending.required_assurance(state, &client) >= crate::acr::Assurance::PhishingResistant;
     let page = ferrid_pages::LoginMfaPage {
         client_name: &client.name,
         request_id: &pending.id,
         csrf_token: &token.value,
         error,
+        totp: user.has_totp() && !passkey_needed,
+        passkey: user.passkeys > 0,
     };
     let mut response = token.respond(StatusCode::OK, &page)?;
     allow_form_redirect_to(&mut response, &pending.request.redirect_uri);
+    if page.passkey {
+        crate::passkeys::allow_passkey_script(&mut response);
+    }
     Ok(response)
 }

@@ -12,6 +12,7 @@ pub mod health;
 pub mod introspect;
 pub mod login;
 pub mod login_mfa;
+pub mod login_passkey;
 pub mod logout;
 pub mod metadata;
 pub mod metrics;

@@ -238,6 +238,7 @@ pub mod fixtures {
                     email: "ada@example.com",
                     name: None,
                     password_hash: "not-a-hash",
+                    passwordless: false,
                 },
                 NOW - 100,
             )

@@ -7,14 +7,15 @@ use crate::schema::{
     admin_sessions, audit_events, authorization_codes, authorization_requests, client_assertions,
     clients, device_authorizations, email_tokens, grants, initial_access_tokens, login_throttles,
     logout_deliveries, pushed_authorization_requests, refresh_tokens, revoked_access_tokens,
-    role_grants, sessions, token_counts,
+    role_grants, sessions, token_counts, webauthn_challenges,
 };
 use crate::Store;
 
 /// How many rows of each kind a cleanup removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Removed {
-    /// Pending, pushed and device authorization requests.
+    /// Pending, pushed and device authorization requests, and passkey
+    /// ceremonies never finished.
     pub authorization_requests: usize,
     /// Authorization codes.
     pub authorization_codes: usize,
@@ -135,6 +136,10 @@ impl Store {
                 .execute(&mut connection)?
                 + diesel::delete(
                     device_authorizations::table.filter(device_authorizations::expires_at.le(now)),
+                )
+                .execute(&mut connection)?
+                + diesel::delete(
+                    webauthn_challenges::table.filter(webauthn_challenges::expires_at.le(now)),
                 )
                 .execute(&mut connection)?,
             authorization_codes: diesel::delete(

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod leases;
 pub mod logout_deliveries;
 pub mod mfa;
+pub mod passkeys;
 pub mod pushed_requests;
 pub mod roles;
 pub mod sessions;

@@ -33,12 +33,23 @@ pub struct User {
     pub totp_secret_sealed: Option<String>,
     /// `admin` or `auditor` for those who administer ferrid.
     pub admin_role: Option<String>,
+    /// How many passkeys the user has registered.
+    pub passkeys: i64,
+    /// Created without a password (by a passkey invitation): the account
+    /// signs in with passkeys only and never gets a password.
+    pub passwordless: bool,
 }
 
 impl User {
-    /// Whether the user has a confirmed second factor.
-    pub fn has_mfa(&self) -> bool {
+    /// Whether the user has a confirmed TOTP authenticator (and with it
+    /// recovery codes).
+    pub fn has_totp(&self) -> bool {
         self.totp_secret_sealed.is_some()
+    }
+
+    /// Whether the user has a confirmed second factor: TOTP or a passkey.
+    pub fn has_mfa(&self) -> bool {
+        self.totp_secret_sealed.is_some() || self.passkeys > 0
     }
 }
 
@@ -66,6 +77,9 @@ pub struct NewUser<'a> {
     pub name: Option<&'a str>,
     /// Argon2id PHC string of the initial password.
     pub password_hash: &'a str,
+    /// Whether the account signs in with passkeys only (the hash is then
+    /// of a random password nobody knows).
+    pub passwordless: bool,
 }
 
 impl Store {
@@ -142,6 +156,8 @@ impl Store {
             updated_at: now,
             totp_secret_sealed: None,
             admin_role: None,
+            passkeys: 0,
+            passwordless: new.passwordless,
         };
         let mut connection = self.connection()?;
         diesel::insert_into(users::table)
@@ -155,6 +171,7 @@ impl Store {
                 users::disabled.eq(user.disabled),
                 users::created_at.eq(user.created_at),
                 users::updated_at.eq(user.updated_at),
+                users::passwordless.eq(user.passwordless),
             ))
             .execute(&mut connection)
             .map_err(StoreError::conflict_as(

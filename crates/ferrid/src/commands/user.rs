@@ -35,6 +35,7 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
                 email: &email,
                 name: name.as_deref(),
                 password: &password,
+                passwordless: false,
             };
             let user = users::create(&store, account, rules(config, &hasher), actors::CLI, now)?;
             emit(

@@ -51,6 +51,7 @@ const SERVER_LAYERS: &[(&str, u8)] = &[
     // Flows shared by endpoints.
     ("access_log", 3),
     ("admin_auth", 3),
+    ("passkeys", 3),
     ("audit", 3),
     ("authorize", 3),
     ("bearer", 3),

@@ -95,6 +95,7 @@ on_both_backends!(
                     email: "olga@example.com",
                     name: None,
                     password_hash: &weaker.hash(PASSWORD).unwrap(),
+                    passwordless: false,
                 },
                 0,
             )

@@ -98,6 +98,7 @@ on_both_backends!(
                 email: "x@example.com",
                 name: None,
                 password_hash: "h",
+                passwordless: false,
             },
             0,
         );

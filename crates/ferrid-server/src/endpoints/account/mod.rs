@@ -21,6 +21,8 @@ use crate::session::not_signed_in;
 use crate::state::AppState;
 
 pub mod not_me;
+pub mod passkey_invitation;
+pub mod passkeys;
 pub mod password;
 pub mod recovery_codes;
 pub mod security;
@@ -37,7 +39,7 @@ async fn signed_in(state: &AppState, http: &HttpRequest) -> Result<(Session, Use
 /// With a second factor on, the factor and the password may be changed
 /// only from a session that used it.
 fn require_second_factor(session: &Session, user: &User) -> Result<(), PageError> {
-    if user.has_mfa() && crate::acr::acr_for(&session.amr) != crate::acr::ACR_MULTI_FACTOR {
+    if user.has_mfa() && crate::acr::assurance(&session.amr) < crate::acr::Assurance::MultiFactor {
         return Err(PageError {
             status: StatusCode::FORBIDDEN,
             title: "Second factor needed".into(),
@@ -159,15 +161,23 @@ async fn overview(
     error: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
     let user_id = user.id.clone();
-    let recovery_codes_left = state
-        .db(move |store| store.unused_recovery_codes(&user_id))
+    let (recovery_codes_left, passkeys) = state
+        .db(move |store| {
+            Ok((
+                store.unused_recovery_codes(&user_id)?,
+                store.user_passkeys(&user_id)?,
+            ))
+        })
         .await?;
+    let passkeys: Vec<_> = passkeys.iter().map(crate::passkeys::view).collect();
     let token = forms::FormToken::for_browser(state, http);
     let page = ferrid_pages::AccountSecurityPage {
         username: &user.username,
         email: &user.email,
         email_verified: user.email_verified,
-        mfa_enrolled: user.has_mfa(),
+        mfa_enrolled: user.has_totp(),
+        passkeys: &passkeys,
+        passwordless: user.passwordless,
         recovery_codes_left,
         password_needed: !recently_authenticated(state, session),
         min_length: state.settings.security.passwords.min_length,
@@ -175,7 +185,9 @@ async fn overview(
         notice,
         error,
     };
-    token.respond_form(error, &page)
+    let mut response = token.respond_form(error, &page)?;
+    crate::passkeys::allow_passkey_script(&mut response);
+    Ok(response)
 }
 
 fn recovery_codes_page(codes: &[String], continue_to: &str) -> HttpResponse {

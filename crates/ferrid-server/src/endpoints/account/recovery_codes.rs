@@ -25,7 +25,7 @@ pub async fn regenerate_recovery_codes(
     let params = forms::posted(&state, &http, &body)?;
     let (current, user) = signed_in(&state, &http).await?;
     require_second_factor(&current, &user)?;
-    if !user.has_mfa() {
+    if !user.has_totp() {
         return Err(PageError::bad_request(
             "Two-step verification is off",
             "Recovery codes come with two-step verification; set it up first.",

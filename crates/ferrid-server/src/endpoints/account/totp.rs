@@ -31,7 +31,7 @@ pub async fn enrol(
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let (current, user) = signed_in(&state, &http).await?;
-    if user.has_mfa() {
+    if user.has_totp() {
         return Err(already_enrolled());
     }
     let request_id = params.get("request_id").unwrap_or_default().to_owned();
@@ -96,7 +96,7 @@ pub async fn confirm(
 ) -> Result<HttpResponse, PageError> {
     let params = forms::posted(&state, &http, &body)?;
     let (current, user) = signed_in(&state, &http).await?;
-    if user.has_mfa() {
+    if user.has_totp() {
         return Err(already_enrolled());
     }
     let request_id = params.get("request_id").unwrap_or_default().to_owned();
@@ -145,8 +145,13 @@ pub async fn confirm(
         return Err(already_enrolled());
     }
     announce_enrolment(&state, &http, &user).await?;
-    // The user just proved the device: the session is two-factor now.
-    let raised = session::elevate(&state, &current, crate::acr::amr_with_otp()).await?;
+    // The user just proved the device: the session is two-factor now
+    // (one that signed in with a passkey already was, and stays so).
+    let raised = if crate::acr::assurance(&current.amr) < crate::acr::Assurance::MultiFactor {
+        session::elevate(&state, &current, crate::acr::amr_with_otp()).await?
+    } else {
+        None
+    };
     let continue_to = if request_id.is_empty() {
         paths::ACCOUNT_SECURITY.to_owned()
     } else {

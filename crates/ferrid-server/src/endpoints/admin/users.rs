@@ -21,7 +21,10 @@ use crate::user_accounts::{self, CreateError};
 
 fn problem(error: UserError) -> Problem {
     match error {
-        invalid @ (UserError::Identity(_) | UserError::Password(_) | UserError::Name) => {
+        invalid @ (UserError::Identity(_)
+        | UserError::Password(_)
+        | UserError::PasswordlessWithPassword
+        | UserError::Name) => {
             Problem::invalid(invalid.field().unwrap_or("username"), invalid.to_string())
         }
         UserError::Taken => Problem::new(
@@ -90,6 +93,10 @@ struct NewUser {
     name: Option<String>,
     /// Without one, the user is invited to choose it by e-mail.
     password: Option<String>,
+    /// A passwordless account: the user is invited by e-mail to create a
+    /// passkey and never gets a password (leave `password` out).
+    #[serde(default)]
+    passwordless: bool,
 }
 
 /// `POST /admin/api/v1/users`.
@@ -108,6 +115,7 @@ pub async fn create(
             email: new.email,
             name: new.name,
             password: new.password,
+            passwordless: new.passwordless,
         },
         &admin.actor,
     )

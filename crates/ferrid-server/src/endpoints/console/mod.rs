@@ -144,6 +144,7 @@ const NOTICES: &[(&str, &str)] = &[
         "Failed sign-ins are forgotten; the user is unlocked.",
     ),
     ("mfa-reset", "The second factor is removed."),
+    ("passkey-removed", "The passkey is removed."),
     (
         "password-reset-required",
         "The password no longer works; a reset link is on its way.",

@@ -119,8 +119,11 @@ pub async fn callback(
         ));
     };
     let role = user.admin_role.as_deref().and_then(AdminRole::parse);
-    let two_factors = acr::acr_for(&grant.amr) == acr::ACR_MULTI_FACTOR;
-    if role.is_none() || !two_factors || user.disabled {
+    // Checked here too, not only asked for with acr_values: the policy
+    // holds whatever the authorization request said.
+    let strong_enough =
+        acr::assurance(&grant.amr) >= crate::console_session::admin_assurance(&state);
+    if role.is_none() || !strong_enough || user.disabled {
         Event::new(EventKind::ConsoleSignIn, Outcome::Refused)
             .actor(&user.id)
             .subject(&user.id)
@@ -128,7 +131,7 @@ pub async fn callback(
             .detail(if role.is_none() {
                 "not an administrator"
             } else {
-                "no second factor"
+                "no second factor, or no passkey where one is required"
             })
             .record(&state, &http)
             .await;

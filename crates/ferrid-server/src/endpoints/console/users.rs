@@ -109,6 +109,7 @@ pub async fn invite(
             email: email.clone(),
             name: (!name.is_empty()).then(|| name.clone()),
             password: None,
+            passwordless: params.get("passwordless") == Some("true"),
         },
         &admin.user.id,
     )
@@ -144,6 +145,7 @@ struct Details {
     groups: Vec<(String, bool)>,
     roles: Vec<String>,
     sessions: Vec<ferrid_store::Session>,
+    passkeys: Vec<ferrid_store::Passkey>,
 }
 
 fn details(store: &Store, user_id: &str, now: i64) -> ferrid_store::StoreResult<Option<Details>> {
@@ -168,11 +170,13 @@ fn details(store: &Store, user_id: &str, now: i64) -> ferrid_store::StoreResult<
         }
     }
     let sessions = store.list_sessions(&user.id, now)?;
+    let passkeys = store.user_passkeys(&user.id)?;
     Ok(Some(Details {
         user,
         groups,
         roles,
         sessions,
+        passkeys,
     }))
 }
 
@@ -222,6 +226,7 @@ async fn user_page(
                 expires: timestamp(session.expires_at),
             })
             .collect(),
+        passkeys: details.passkeys.iter().map(crate::passkeys::view).collect(),
         errors,
     };
     page.respond(&view, &view.errors)
@@ -457,6 +462,39 @@ pub async fn end_sessions(
         "sessions-ended",
     )
     .await
+}
+
+/// `POST /admin/users/{id}/passkeys/remove`: removes the user's passkey
+/// `passkey` (a lost or stolen authenticator).
+pub async fn remove_passkey(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    user_id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let (admin, params) = writer_form(&state, &http, &body).await?;
+    let user = stored(&state, user_id.into_inner()).await?;
+    let passkey_id = params.get("passkey").unwrap_or_default().to_owned();
+    let (user_id, actor, now) = (user.id.clone(), admin.user.id.clone(), state.now());
+    state
+        .db(move |store| {
+            Ok(users::remove_passkey(
+                store,
+                &user_id,
+                &passkey_id,
+                &actor,
+                now,
+            ))
+        })
+        .await?
+        .map_err(|error| match error {
+            UserError::NotFound(_) => not_found("such passkey"),
+            other => ConsoleError::from(Internal::log(other)),
+        })?;
+    Ok(done(
+        &format!("/admin/users/{}", user.id),
+        "passkey-removed",
+    ))
 }
 
 /// `POST /admin/users/{id}/disable`: needs a recent confirmation.

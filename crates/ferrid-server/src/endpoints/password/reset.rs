@@ -38,6 +38,10 @@ pub async fn reset(
     let params = forms::posted(&state, &http, &body)?;
     let reset_token = params.get("token").unwrap_or_default().to_owned();
     let user = link_user(&state, &reset_token, mail::PASSWORD_RESET).await?;
+    // A passwordless account never gets a password, whatever link it has.
+    if user.passwordless {
+        return Err(invalid_link());
+    }
     let new_password =
         match forms::new_password(&params, state.settings.security.passwords.min_length, &user) {
             Ok(password) => password,

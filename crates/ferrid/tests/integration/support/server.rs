@@ -234,6 +234,7 @@ impl TestServer {
                     email: &format!("{username}@example.com"),
                     name: Some(&format!("{username} Example")),
                     password_hash: &hash,
+                    passwordless: false,
                 },
                 self.clock.now(),
             )

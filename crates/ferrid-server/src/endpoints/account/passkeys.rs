@@ -1,0 +1,205 @@
+//! The signed-in user's passkeys: `POST /account/passkeys/options` starts
+//! a registration, `POST /account/passkeys` stores the new passkey, and
+//! `POST /account/passkeys/remove` removes one. Starting a registration
+//! and removing a passkey need a recent authentication (or the current
+//! password), as changing any factor does; the registration's challenge
+//! is bound to the session that asked for it.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ferrid_service::audit::{Event, EventKind, Outcome};
+use ferrid_store::{Session, User};
+use ferrid_tokens::webauthn::CreationOptions;
+
+use super::{overview, reauthenticate, require_second_factor, signed_in, Reauthentication};
+use crate::audit::RecordForRequest;
+use crate::error::PageError;
+use crate::forms;
+use crate::http::Params;
+use crate::passkeys::{self, Ceremony};
+use crate::state::AppState;
+
+/// The message for a registration the authenticator's answer failed.
+const NOT_REGISTERED: &str = "The passkey could not be registered. Try again.";
+
+/// Confirms it is the user before a passkey is added or removed: their
+/// second factor was used, and they signed in recently or gave their
+/// password. `Err` holds the message to show.
+async fn confirm(
+    state: &AppState,
+    http: &HttpRequest,
+    session: &Session,
+    user: &User,
+    params: &Params,
+) -> Result<Result<(), String>, PageError> {
+    require_second_factor(session, user)?;
+    if user.passwordless && !super::recently_authenticated(state, session) {
+        return Ok(Err("Sign in again to change your passkeys.".into()));
+    }
+    match reauthenticate(state, http, session, user, params).await {
+        Ok(Reauthentication::Confirmed) => Ok(Ok(())),
+        Ok(Reauthentication::Refused(message)) => Ok(Err(message)),
+        Err(crate::password_pool::PoolError::Full) => Err(PageError::unavailable()),
+        Err(crate::password_pool::PoolError::Internal(internal)) => Err(internal.into()),
+    }
+}
+
+/// The creation options for `user`, excluding the passkeys they have.
+pub async fn creation_options(
+    state: &AppState,
+    ceremony: Ceremony,
+    binding: &str,
+    user: &User,
+) -> Result<HttpResponse, PageError> {
+    let user_id = user.id.clone();
+    let existing = state.db(move |store| store.user_passkeys(&user_id)).await?;
+    let exclude: Vec<String> = existing
+        .into_iter()
+        .map(|passkey| passkey.credential_id)
+        .collect();
+    let challenge = passkeys::begin(state, ceremony, binding, Some(user.id.clone())).await?;
+    let rp = passkeys::this_relying_party(state)?;
+    // The name authenticators show beside the passkey.
+    let product = state
+        .branding
+        .get()
+        .map_or_else(|| "ferrid".to_owned(), |brand| brand.product_name.clone());
+    let options = CreationOptions {
+        rp: &rp,
+        rp_name: &product,
+        user_handle: &passkeys::user_handle(&user.id),
+        user_name: &user.username,
+        display_name: user.name.as_deref().unwrap_or(&user.username),
+        challenge: &challenge,
+        exclude_credentials: &exclude,
+    };
+    Ok(passkeys::options_response(&options.to_json()))
+}
+
+/// `POST /account/passkeys/options`
+pub async fn options(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let params = forms::posted(&state, &http, &body)?;
+    let (session, user) = signed_in(&state, &http).await?;
+    if let Err(message) = confirm(&state, &http, &session, &user, &params).await? {
+        return Err(PageError {
+            status: StatusCode::FORBIDDEN,
+            title: "Confirmation needed".into(),
+            message: message.into(),
+            hint: None,
+        });
+    }
+    creation_options(&state, Ceremony::Register, &session.sid, &user).await
+}
+
+/// `POST /account/passkeys`: verifies the authenticator's answer and
+/// stores the passkey under the name given.
+pub async fn register(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let params = forms::posted(&state, &http, &body)?;
+    let (session, user) = signed_in(&state, &http).await?;
+    let name = match passkeys::name_for(
+        params.get("name"),
+        usize::try_from(user.passkeys).unwrap_or(0),
+    ) {
+        Ok(name) => name,
+        Err(message) => return overview(&state, &http, &session, &user, None, Some(message)).await,
+    };
+    let credential = params.get("credential").unwrap_or_default();
+    let verified =
+        passkeys::verify_registration(&state, Ceremony::Register, &session.sid, credential).await?;
+    let new = match verified {
+        Ok((new, Some(for_user))) if for_user == user.id => new,
+        Ok(_) => return Err(PageError::bad_request("Bad request", NOT_REGISTERED)),
+        Err(refused) => {
+            Event::new(EventKind::PasskeyRegister, Outcome::Failure)
+                .actor(&user.id)
+                .subject(&user.id)
+                .detail(refused.reason)
+                .record(&state, &http)
+                .await;
+            return overview(&state, &http, &session, &user, None, Some(NOT_REGISTERED)).await;
+        }
+    };
+    let passkey =
+        match passkeys::store_new(&state, new, &user.id, &name, Some(session.sid.clone())).await {
+            Ok(passkey) => passkey,
+            Err(_) => {
+                return overview(&state, &http, &session, &user, None, Some(NOT_REGISTERED)).await
+            }
+        };
+    Event::new(EventKind::PasskeyRegister, Outcome::Success)
+        .actor(&user.id)
+        .subject(&user.id)
+        .detail(format!("passkey {} ({})", passkey.id, passkey.name))
+        .record(&state, &http)
+        .await;
+    state.deliver_logouts_soon();
+    let user = refreshed(&state, &user).await?;
+    overview(&state, &http, &session, &user, Some("Passkey added."), None).await
+}
+
+/// `POST /account/passkeys/remove`: removes passkey `passkey`; a
+/// passwordless account keeps at least one.
+pub async fn remove(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let params = forms::posted(&state, &http, &body)?;
+    let (session, user) = signed_in(&state, &http).await?;
+    if let Err(message) = confirm(&state, &http, &session, &user, &params).await? {
+        return overview(&state, &http, &session, &user, None, Some(&message)).await;
+    }
+    if user.passwordless && user.passkeys <= 1 {
+        let message = "Your account has no password: keep at least one passkey.";
+        return overview(&state, &http, &session, &user, None, Some(message)).await;
+    }
+    let id = params.get("passkey").unwrap_or_default().to_owned();
+    let (user_id, now) = (user.id.clone(), state.now());
+    let removed = state
+        .db(move |store| store.remove_passkey(&user_id, &id, now))
+        .await?;
+    let Some(removed) = removed else {
+        return overview(
+            &state,
+            &http,
+            &session,
+            &user,
+            None,
+            Some("No such passkey."),
+        )
+        .await;
+    };
+    Event::new(EventKind::PasskeyRemove, Outcome::Success)
+        .actor(&user.id)
+        .subject(&user.id)
+        .detail(format!("passkey {} ({})", removed.id, removed.name))
+        .record(&state, &http)
+        .await;
+    let user = refreshed(&state, &user).await?;
+    overview(
+        &state,
+        &http,
+        &session,
+        &user,
+        Some("Passkey removed."),
+        None,
+    )
+    .await
+}
+
+/// `user` as stored now (their passkey count changed).
+async fn refreshed(state: &AppState, user: &User) -> Result<User, PageError> {
+    let user_id = user.id.clone();
+    state
+        .db(move |store| store.find_user(&user_id))
+        .await?
+        .ok_or_else(crate::session::not_signed_in)
+}
