@@ -161,7 +161,9 @@ pub async fn render(
         request_id: &pending.id,
         csrf_token: &token.value,
         error,
-        totp: user.has_totp() && !passkey_needed,
+        // TOTP is offered where it can help: without a passkey, TOTP still
+        // makes the session two-factor, from which one can be added.
+        totp: user.has_totp() && !(passkey_needed && user.passkeys > 0),
         passkey: user.passkeys > 0,
     };
     let mut response = token.respond(StatusCode::OK, &page)?;

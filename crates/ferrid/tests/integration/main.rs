@@ -45,6 +45,7 @@ mod mfa;
 mod multi_node;
 mod pairwise;
 mod par;
+mod passkeys;
 mod password;
 mod passwords;
 mod reverse_proxy;

@@ -141,8 +141,26 @@ pub async fn register(
         .record(&state, &http)
         .await;
     state.deliver_logouts_soon();
+    // The user just proved the passkey, user verification included: a
+    // session that had one factor has two now, as after confirming TOTP.
+    let raised = if crate::acr::assurance(&session.amr) < crate::acr::Assurance::MultiFactor {
+        let amr = crate::acr::amr_with_passkey(passkey.backup_eligible, true);
+        crate::session::elevate(&state, &session, amr).await?
+    } else {
+        None
+    };
     let user = refreshed(&state, &user).await?;
-    overview(&state, &http, &session, &user, Some("Passkey added."), None).await
+    let session = raised
+        .as_ref()
+        .map_or(session.clone(), |(_, raised)| raised.clone());
+    let mut response =
+        overview(&state, &http, &session, &user, Some("Passkey added."), None).await?;
+    if let Some((cookie, _)) = raised {
+        response
+            .add_cookie(&cookie)
+            .map_err(crate::error::Internal::log)?;
+    }
+    Ok(response)
 }
 
 /// `POST /account/passkeys/remove`: removes passkey `passkey`; a

@@ -11,6 +11,7 @@ pub mod jws;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
+pub mod passkeys;
 pub mod process;
 pub mod receiver;
 pub mod server;

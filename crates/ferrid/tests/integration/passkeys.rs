@@ -1,0 +1,670 @@
+//! Passkeys over HTTP, answered by a software authenticator: registration
+//! from the account page, sign-in with a passkey alone and as the second
+//! factor, `acr`/`amr`, refused answers (replays, foreign origins, stale
+//! challenges, counters going back, removed passkeys), ceremonies across
+//! nodes, passwordless accounts, and passkeys required for admins. The
+//! same flows run in Chromium with its virtual authenticator in
+//! `passkeys_browser`.
+
+use ferrid_service::users::AdminRole;
+use ferrid_tokens::webauthn::testing::SoftAuthenticator;
+use openidconnect::TokenResponse;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::on_both_backends;
+use crate::server_or_skip;
+use crate::support::browser::hidden_field;
+use crate::support::console::{create_admin, enrol_totp, open, signed_in_admin};
+use crate::support::oidc::{
+    authorization_url, discovery_document, exchange, jwt_claims, relying_party,
+    sign_in_and_exchange,
+};
+use crate::support::outbox::{link, outbox};
+use crate::support::passkeys::{answer_login, origin, register, settle, through_consent};
+use crate::support::server::{TestClient, PASSWORD};
+use crate::support::{Backend, Browser, TestServer};
+
+const REDIRECT_URI: &str = "https://app.example/cb";
+
+/// The page a passkey refusal shows.
+const REFUSED: &str = "The passkey could not be used.";
+
+/// `username`, signed in with the password in a browser that then
+/// registers a passkey named `name` (within the re-authentication
+/// window, so no password is asked); the browser and the authenticator.
+async fn with_passkey(
+    server: &TestServer,
+    client: &TestClient,
+    username: &str,
+    name: &str,
+) -> (Browser, SoftAuthenticator) {
+    let browser = Browser::new();
+    sign_in_and_exchange(server, client, &browser, username).await;
+    let mut authenticator = SoftAuthenticator::es256();
+    let page = register(server, &browser, &mut authenticator, name, None).await;
+    assert!(page.contains("Passkey added."), "{page}");
+    assert!(page.contains(name), "{page}");
+    (browser, authenticator)
+}
+
+/// Opens the client's authorization URL (plus `extra` query text) in a
+/// new browser; the browser, the page it lands on and the request's
+/// verifier and relying party.
+async fn start(
+    server: &TestServer,
+    client: &TestClient,
+    extra: &str,
+) -> (
+    Browser,
+    String,
+    openidconnect::PkceCodeVerifier,
+    crate::support::oidc::DiscoveredClient,
+) {
+    let rp = relying_party(server, client).await;
+    let start = authorization_url(&rp, &["profile"]);
+    let browser = Browser::new();
+    let response = browser.get(&format!("{}{extra}", start.url)).await;
+    let (status, html) = settle(server, &browser, response)
+        .await
+        .expect("a page of the server");
+    assert_eq!(status, StatusCode::OK, "{html}");
+    (browser, html, start.verifier, rp)
+}
+
+/// The ID token's claims from the redirect `url`'s code.
+async fn id_token_claims(
+    rp: &crate::support::oidc::DiscoveredClient,
+    url: &url::Url,
+    verifier: openidconnect::PkceCodeVerifier,
+) -> Value {
+    let code = url
+        .query_pairs()
+        .find(|(key, _)| key == "code")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| panic!("no code in {url}"));
+    let tokens = exchange(rp, code, verifier).await;
+    jwt_claims(&tokens.id_token().expect("ID token").to_string())
+}
+
+fn methods(claims: &Value) -> Vec<&str> {
+    claims["amr"]
+        .as_array()
+        .expect("amr")
+        .iter()
+        .map(|method| method.as_str().unwrap())
+        .collect()
+}
+
+on_both_backends!(
+    a_passkey_alone_signs_in_to_a_relying_party,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("alice");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        let (account, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+
+        let (browser, login, verifier, rp) = start(&server, &client, "").await;
+        assert!(login.contains("action=\"/login/passkey\""), "{login}");
+        assert!(login.contains("data-passkey=\"get\""), "{login}");
+        let response = answer_login(&server, &browser, &login, None, |options| {
+            // Discoverable: the browser is not told whose passkeys to offer.
+            assert_eq!(options["allowCredentials"], serde_json::json!([]));
+            assert_eq!(options["userVerification"], "required");
+            assert_eq!(options["rpId"], "127.0.0.1");
+            authenticator.assert(options, &origin(&server))
+        })
+        .await;
+        let landed = settle(&server, &browser, response).await;
+        let redirect = through_consent(&server, &browser, landed).await;
+        let claims = id_token_claims(&rp, &redirect, verifier).await;
+        assert_eq!(methods(&claims), vec!["hwk", "user", "mfa"]);
+        assert_eq!(claims["acr"], "phrh");
+        assert_eq!(
+            claims["sub"],
+            server
+                .store
+                .find_user_by_login("alice")
+                .unwrap()
+                .unwrap()
+                .id
+        );
+
+        assert_eq!(server.audited("passkey.register", "success").len(), 1);
+        let used = server.audited("passkey.use", "success");
+        assert_eq!(used.len(), 1);
+        assert!(used[0].contains("Laptop"), "{used:?}");
+        // The account page shows when it was last used.
+        let page = account.page(&server.url("/account/security")).await;
+        assert!(page.contains("Laptop"), "{page}");
+        assert!(!page.contains(">Never<"), "{page}");
+
+        let discovery = discovery_document(&server).await;
+        let acr_values = discovery["acr_values_supported"].as_array().unwrap();
+        for level in ["1", "2", "phr", "phrh"] {
+            assert!(acr_values.contains(&Value::from(level)), "{acr_values:?}");
+        }
+    }
+);
+
+on_both_backends!(
+    a_passkey_is_the_second_factor_after_the_password,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("alice");
+        server.create_user("bob");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        let (_, mut alices) = with_passkey(&server, &client, "alice", "Phone").await;
+        let (_, mut bobs) = with_passkey(&server, &client, "bob", "Key").await;
+
+        let (browser, login, verifier, rp) = start(&server, &client, "").await;
+        let response = browser
+            .submit_login(&server.issuer, &login, "alice", PASSWORD)
+            .await;
+        let (_, second) = settle(&server, &browser, response).await.expect("a page");
+        assert!(
+            second.contains("name=\"step\" value=\"second_factor\""),
+            "{second}"
+        );
+        // No TOTP: the passkey is the only second factor offered.
+        assert!(!second.contains("name=\"code\""), "{second}");
+
+        // Bob's passkey does not answer for Alice.
+        let response = answer_login(
+            &server,
+            &browser,
+            &second,
+            Some("second_factor"),
+            |options| bobs.assert(options, &origin(&server)),
+        )
+        .await;
+        let (_, refused) = settle(&server, &browser, response).await.expect("a page");
+        assert!(refused.contains(REFUSED), "{refused}");
+        assert!(server
+            .audited("passkey.use", "failure")
+            .iter()
+            .any(|detail| detail.contains("another account")));
+
+        let response = answer_login(
+            &server,
+            &browser,
+            &refused,
+            Some("second_factor"),
+            |options| {
+                let allowed = options["allowCredentials"].as_array().unwrap();
+                assert_eq!(allowed.len(), 1);
+                assert_eq!(allowed[0]["id"], alices.credential_id());
+                alices.assert(options, &origin(&server))
+            },
+        )
+        .await;
+        let landed = settle(&server, &browser, response).await;
+        let redirect = through_consent(&server, &browser, landed).await;
+        let claims = id_token_claims(&rp, &redirect, verifier).await;
+        assert_eq!(methods(&claims), vec!["pwd", "hwk", "user", "mfa"]);
+        assert_eq!(claims["acr"], "phrh");
+    }
+);
+
+on_both_backends!(
+    refused_answers_sign_no_one_in,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("alice");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        let (_, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+        let origin = origin(&server);
+
+        // Each refusal leaves the browser on the login page with the
+        // message, and the reason in the audit log.
+        async fn refused_for(
+            server: &TestServer,
+            client: &TestClient,
+            reason: &str,
+            answer: impl FnOnce(&Value) -> String,
+        ) {
+            // Events of one second are not ordered: count the reason.
+            let counted = || {
+                server
+                    .audited("passkey.use", "failure")
+                    .iter()
+                    .filter(|detail| detail.contains(reason))
+                    .count()
+            };
+            let before = counted();
+            let (browser, login, _, _) = start(server, client, "").await;
+            let response = answer_login(server, &browser, &login, None, answer).await;
+            let (status, html) = settle(server, &browser, response)
+                .await
+                .unwrap_or_else(|url| panic!("{reason}: signed in, sent to {url}"));
+            assert_eq!(status, StatusCode::OK, "{reason}: {html}");
+            assert!(html.contains(REFUSED), "{reason}: {html}");
+            assert!(html.contains("action=\"/login\""), "{reason}: {html}");
+            assert_eq!(
+                counted(),
+                before + 1,
+                "{reason}: {:?}",
+                server.audited("passkey.use", "failure")
+            );
+        }
+
+        // A good answer, kept to be replayed.
+        let (browser, login, _, _) = start(&server, &client, "").await;
+        let mut kept = String::new();
+        let response = answer_login(&server, &browser, &login, None, |options| {
+            kept = authenticator.assert(options, &origin);
+            kept.clone()
+        })
+        .await;
+        // Consented before: straight back to the client.
+        assert!(settle(&server, &browser, response).await.is_err());
+
+        refused_for(&server, &client, "spent or expired challenge", |_| {
+            kept.clone()
+        })
+        .await;
+        refused_for(&server, &client, "origin", |options| {
+            authenticator.assert(options, "https://evil.example")
+        })
+        .await;
+        refused_for(&server, &client, "unknown passkey", |options| {
+            SoftAuthenticator::es256().assert(options, &origin)
+        })
+        .await;
+        refused_for(&server, &client, "malformed", |_| "{".into()).await;
+        refused_for(&server, &client, "malformed", |_| String::new()).await;
+        // An authenticator whose counter went back may be a clone.
+        authenticator.counting = false;
+        authenticator.counter = 1;
+        refused_for(&server, &client, "counter", |options| {
+            authenticator.assert(options, &origin)
+        })
+        .await;
+        authenticator.counting = true;
+        authenticator.counter = 10;
+        // Without user verification the passkey is one factor only.
+        authenticator.user_verified = false;
+        refused_for(&server, &client, "verif", |options| {
+            authenticator.assert(options, &origin)
+        })
+        .await;
+        authenticator.user_verified = true;
+        // A challenge expires.
+        refused_for(&server, &client, "spent or expired challenge", |options| {
+            server.clock.advance(400);
+            authenticator.assert(options, &origin)
+        })
+        .await;
+
+        // The options need the form's CSRF token.
+        let (browser, login, _, _) = start(&server, &client, "").await;
+        let response = browser
+            .post_form(
+                &server.url("/login/passkey/options"),
+                &[("request_id", &hidden_field(&login, "request_id"))],
+            )
+            .await;
+        assert!(response.status().is_client_error(), "{}", response.status());
+        // No answer went through.
+        assert_eq!(server.audited("passkey.use", "success").len(), 1);
+    }
+);
+
+on_both_backends!(
+    a_removed_passkey_no_longer_signs_in,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("alice");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        let (account, mut authenticator) =
+            with_passkey(&server, &client, "alice", "Old phone").await;
+        let page = account.page(&server.url("/account/security")).await;
+        let passkey = hidden_field(&page, "passkey");
+
+        // Later than the re-authentication window, the password is asked.
+        server.clock.advance(301);
+        let page = account.page(&server.url("/account/security")).await;
+        assert!(page.contains("name=\"current_password\""), "{page}");
+        let csrf = hidden_field(&page, "csrf_token");
+        let remove = |password: &'static str| {
+            let (csrf, passkey) = (csrf.clone(), passkey.clone());
+            let account = &account;
+            let url = server.url("/account/passkeys/remove");
+            async move {
+                let mut form = vec![("csrf_token", csrf.as_str()), ("passkey", passkey.as_str())];
+                if !password.is_empty() {
+                    form.push(("current_password", password));
+                }
+                account.post_form(&url, &form).await.text().await.unwrap()
+            }
+        };
+        let page = remove("").await;
+        assert!(page.contains("Enter your current password"), "{page}");
+        let page = remove("wrong password").await;
+        assert!(page.contains("The current password is wrong."), "{page}");
+        let page = remove(PASSWORD).await;
+        assert!(page.contains("Passkey removed."), "{page}");
+        assert!(page.contains("No passkeys yet."), "{page}");
+        assert!(server.audited("passkey.remove", "success")[0].contains("Old phone"));
+
+        let (browser, login, _, _) = start(&server, &client, "").await;
+        let response = answer_login(&server, &browser, &login, None, |options| {
+            authenticator.assert(options, &origin(&server))
+        })
+        .await;
+        let (_, html) = settle(&server, &browser, response).await.expect("a page");
+        assert!(html.contains(REFUSED), "{html}");
+        assert!(server.audited("passkey.use", "failure")[0].contains("unknown passkey"));
+        // A password sign-in needs no second factor any more.
+        let response = browser
+            .submit_login(&server.issuer, &login, "alice", PASSWORD)
+            .await;
+        let redirect = settle(&server, &browser, response)
+            .await
+            .expect_err("back to the client");
+        assert!(redirect.as_str().starts_with(REDIRECT_URI), "{redirect}");
+    }
+);
+
+on_both_backends!(
+    a_ceremony_started_on_one_node_finishes_on_another,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("alice");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        let (_, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+        let other = server.second_node();
+
+        // The options (and their challenge) come from the first node ...
+        let (browser, login, _, _) = start(&server, &client, "").await;
+        let (request_id, csrf) = (
+            hidden_field(&login, "request_id"),
+            hidden_field(&login, "csrf_token"),
+        );
+        let form = [
+            ("request_id", request_id.as_str()),
+            ("csrf_token", csrf.as_str()),
+        ];
+        let options = crate::support::passkeys::options(
+            &browser,
+            &server.url("/login/passkey/options"),
+            &form,
+        )
+        .await;
+        // ... and the answer goes to the second, as a load balancer may
+        // send it (each test node has its own origin).
+        let credential = authenticator.assert(&options, &origin(&other));
+        let response = browser
+            .post_form(
+                &other.url("/login/passkey"),
+                &[
+                    ("request_id", &request_id),
+                    ("csrf_token", &csrf),
+                    ("credential", &credential),
+                ],
+            )
+            .await;
+        let redirect = settle(&other, &browser, response)
+            .await
+            .expect_err("back to the client");
+        assert!(redirect.as_str().contains("code="), "{redirect}");
+        // Neither the challenge nor the sign-in it was for can be used
+        // again, on either node.
+        let response = browser
+            .post_form(
+                &server.url("/login/passkey"),
+                &[
+                    ("request_id", &request_id),
+                    ("csrf_token", &csrf),
+                    ("credential", &credential),
+                ],
+            )
+            .await;
+        let (status, html) = settle(&server, &browser, response).await.expect("a page");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+        assert!(html.contains("Sign-in expired"), "{html}");
+    }
+);
+
+on_both_backends!(
+    phishing_resistant_requests_need_a_passkey,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("alice");
+        let bob = server.create_user("bob");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        let (_, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+        let alice = server.store.find_user_by_login("alice").unwrap().unwrap();
+        enrol_totp(&server, &alice.id);
+        enrol_totp(&server, &bob.id);
+
+        // Without acr_values, Alice may use either factor.
+        let (browser, login, _, _) = start(&server, &client, "").await;
+        let response = browser
+            .submit_login(&server.issuer, &login, "alice", PASSWORD)
+            .await;
+        let (_, page) = settle(&server, &browser, response).await.expect("a page");
+        assert!(page.contains("name=\"code\""), "{page}");
+        assert!(page.contains("action=\"/login/passkey\""), "{page}");
+
+        // With acr_values=phr, TOTP is not offered: only the passkey.
+        let (browser, login, verifier, rp) = start(&server, &client, "&acr_values=phr").await;
+        let response = browser
+            .submit_login(&server.issuer, &login, "alice", PASSWORD)
+            .await;
+        let (_, page) = settle(&server, &browser, response).await.expect("a page");
+        assert!(!page.contains("name=\"code\""), "{page}");
+        let response = answer_login(&server, &browser, &page, Some("second_factor"), |options| {
+            authenticator.assert(options, &origin(&server))
+        })
+        .await;
+        let landed = settle(&server, &browser, response).await;
+        let redirect = through_consent(&server, &browser, landed).await;
+        let claims = id_token_claims(&rp, &redirect, verifier).await;
+        assert_eq!(claims["acr"], "phrh");
+
+        // Bob has TOTP but no passkey: he is told to add one.
+        let (browser, login, _, _) = start(&server, &client, "&acr_values=phr").await;
+        let response = browser
+            .submit_login(&server.issuer, &login, "bob", PASSWORD)
+            .await;
+        let (_, page) = settle(&server, &browser, response).await.expect("a page");
+        let code = crate::support::console::admin_code(&server);
+        let response = browser.submit_code(&server.issuer, &page, &code).await;
+        let (status, page) = settle(&server, &browser, response).await.expect("a page");
+        assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+        assert!(page.contains("Passkey needed"), "{page}");
+    }
+);
+
+on_both_backends!(
+    passwordless_accounts_are_invited_and_never_get_a_password,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        let admin = signed_in_admin(&server, "root", AdminRole::Admin).await;
+        let users = admin.page(&server.url("/admin/users")).await;
+        assert!(users.contains("name=\"passwordless\""), "{users}");
+        let response = crate::support::console::post(
+            &server,
+            &admin,
+            &users,
+            "/admin/users/invite",
+            &[
+                ("username", "carol"),
+                ("email", "carol@example.com"),
+                ("passwordless", "true"),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let carol = server.store.find_user_by_login("carol").unwrap().unwrap();
+        assert!(carol.passwordless);
+
+        let message = outbox(&server, 1).await.remove(0);
+        assert!(message.contains("passkey"), "{message}");
+        let invitation = link(&message, &server, "/account/passkey-invitation");
+        let browser = Browser::new();
+        let page = browser.page(&invitation).await;
+        assert!(page.contains("data-passkey=\"create\""), "{page}");
+        let token = hidden_field(&page, "token");
+        let csrf = hidden_field(&page, "csrf_token");
+        let form = [("token", token.as_str()), ("csrf_token", csrf.as_str())];
+        let options = crate::support::passkeys::options(
+            &browser,
+            &server.url("/account/passkey-invitation/options"),
+            &form,
+        )
+        .await;
+        assert_eq!(options["authenticatorSelection"]["residentKey"], "required");
+        assert_eq!(options["user"]["name"], "carol");
+        let mut authenticator = SoftAuthenticator::es256();
+        let credential = authenticator.register(&options, &origin(&server));
+        let submit = [
+            ("token", token.as_str()),
+            ("csrf_token", csrf.as_str()),
+            ("name", "Carol's laptop"),
+            ("credential", credential.as_str()),
+        ];
+        let response = browser
+            .post_form(&server.url("/account/passkey-invitation"), &submit)
+            .await;
+        let page = response.text().await.unwrap();
+        assert!(page.contains("Your passkey is ready"), "{page}");
+        // The link works once.
+        let response = browser.get(&invitation).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(server.audited("passkey.register", "success")[0].contains("e-mailed link"));
+
+        // Carol signs in with the passkey alone ...
+        let (browser, login, verifier, rp) = start(&server, &client, "").await;
+        let response = answer_login(&server, &browser, &login, None, |options| {
+            authenticator.assert(options, &origin(&server))
+        })
+        .await;
+        let landed = settle(&server, &browser, response).await;
+        let redirect = through_consent(&server, &browser, landed).await;
+        let claims = id_token_claims(&rp, &redirect, verifier).await;
+        assert_eq!(claims["sub"], carol.id);
+        assert_eq!(methods(&claims), vec!["hwk", "user", "mfa"]);
+
+        // ... her account has no password to change, and she keeps her
+        // only passkey.
+        let page = browser.page(&server.url("/account/security")).await;
+        assert!(!page.contains("action=\"/account/password\""), "{page}");
+        let response = browser
+            .post_form(
+                &server.url("/account/passkeys/remove"),
+                &[
+                    ("csrf_token", &hidden_field(&page, "csrf_token")),
+                    ("passkey", &hidden_field(&page, "passkey")),
+                ],
+            )
+            .await;
+        let page = response.text().await.unwrap();
+        assert!(page.contains("keep at least one passkey"), "{page}");
+
+        // No password signs her in, and a forgotten-password request sends
+        // a link to create a passkey, not to choose a password (once the
+        // minute between two such e-mails has passed).
+        server.clock.advance(61);
+        let (browser, login, _, _) = start(&server, &client, "").await;
+        let response = browser
+            .submit_login(&server.issuer, &login, "carol", PASSWORD)
+            .await;
+        let page = response.text().await.unwrap();
+        assert!(page.contains("Invalid username or password."), "{page}");
+        let forgot = browser.page(&server.url("/password/forgot")).await;
+        let response = browser
+            .post_form(
+                &server.url("/password/forgot"),
+                &[
+                    ("csrf_token", &hidden_field(&forgot, "csrf_token")),
+                    ("email", "carol@example.com"),
+                ],
+            )
+            .await;
+        assert!(response.status().is_success() || response.status().is_redirection());
+        let messages = outbox(&server, 2).await;
+        assert!(
+            messages[1].contains("/account/passkey-invitation?token="),
+            "{}",
+            messages[1]
+        );
+        assert!(!messages[1].contains("/password/reset"), "{}", messages[1]);
+        // An administrator cannot give her a password either.
+        let output = server
+            .cli(&["user", "set-password", "carol", "--password-stdin"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(b"a-long-enough-password\n")?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("passwordless"));
+    }
+);
+
+on_both_backends!(
+    admins_can_be_required_to_use_passkeys,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend, |config| {
+            config.passkeys.required_for_admins = true;
+        });
+        create_admin(&server, "root", AdminRole::Admin);
+        // A password and TOTP no longer open the console.
+        let browser = Browser::new();
+        let landed = open(&server, &browser, "/admin", "root").await;
+        assert_eq!(landed.status, StatusCode::FORBIDDEN, "{}", landed.html);
+        assert!(landed.html.contains("Passkey needed"), "{}", landed.html);
+
+        // Registered from the account page, a passkey does.
+        let mut authenticator = SoftAuthenticator::es256();
+        let page = register(&server, &browser, &mut authenticator, "Admin key", None).await;
+        assert!(page.contains("Passkey added."), "{page}");
+        let response = browser.get(&server.url("/admin")).await;
+        let (_, page) = settle(&server, &browser, response).await.expect("a page");
+        assert!(!page.contains("name=\"code\""), "{page}");
+        let response = answer_login(&server, &browser, &page, Some("second_factor"), |options| {
+            authenticator.assert(options, &origin(&server))
+        })
+        .await;
+        let (status, page) = settle(&server, &browser, response).await.expect("a page");
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("<h1>Dashboard</h1>"), "{page}");
+
+        // The console shows a user's passkeys and removes one.
+        server.create_user("alice");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        with_passkey(&server, &client, "alice", "Lost phone").await;
+        let alice = server.store.find_user_by_login("alice").unwrap().unwrap();
+        let page = browser
+            .page(&server.url(&format!("/admin/users/{}", alice.id)))
+            .await;
+        assert!(page.contains("Lost phone"), "{page}");
+        let response = crate::support::console::post(
+            &server,
+            &browser,
+            &page,
+            &format!("/admin/users/{}/passkeys/remove", alice.id),
+            &[("passkey", &hidden_field(&page, "passkey"))],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(server.store.user_passkeys(&alice.id).unwrap().is_empty());
+        let removals = server.audit_log();
+        let removal = removals
+            .iter()
+            .find(|event| event.event == "passkey.remove")
+            .expect("audited");
+        let root = server.store.find_user_by_login("root").unwrap().unwrap();
+        assert_eq!(removal.actor.as_deref(), Some(root.id.as_str()));
+    }
+);
