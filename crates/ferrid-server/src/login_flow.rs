@@ -1,8 +1,10 @@
-//! Finishing a login, shared by the password and second-factor steps (and
-//! the account pages that step a session up): the failure counts are
-//! cleared, a session starts (or a one-factor session is elevated), the
+//! What the login steps share (the password, the second factor, the
+//! passkey, and the account pages that step a session up): their pages,
+//! who owes a second factor, and finishing a login: the failure counts
+//! are cleared, a session starts (or a weaker session is raised), the
 //! event is audited and the authorization request moves on at once.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use ferrid_service::audit::{Event, EventKind, Outcome};
 use ferrid_store::User;
@@ -10,6 +12,8 @@ use ferrid_store::User;
 use crate::audit::RecordForRequest;
 use crate::authorize::flow::{self, Pending};
 use crate::error::{Internal, PageError};
+use crate::forms;
+use crate::http::allow_form_redirect_to;
 use crate::lockout::{self, Refusal};
 use crate::mfa;
 use crate::session;
@@ -123,4 +127,82 @@ pub async fn check_code(
             Ok(accepted.unwrap_or(CodeCheck::Invalid(counted)))
         })
         .await
+}
+
+/// The login page of `pending`, with `login_hint` filled in and `error`.
+pub async fn login_page(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+    login_hint: &str,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let client = pending.client(state).await?;
+    let token = forms::FormToken::for_browser(state, http);
+    let page = ferrid_pages::LoginPage {
+        client_name: &client.name,
+        request_id: &pending.id,
+        csrf_token: &token.value,
+        login_hint,
+        error,
+    };
+    let mut response = token.respond(StatusCode::OK, &page)?;
+    allow_form_redirect_to(&mut response, &pending.request.redirect_uri);
+    crate::passkeys::allow_passkey_script(&mut response);
+    Ok(response)
+}
+
+/// The enabled, enrolled user who owes a second factor for this request,
+/// if any. A step-up is finished only by that user's live session in this
+/// browser: without a password given for this request, the code alone
+/// must not make a session.
+pub async fn waiting_user(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+) -> Result<Option<User>, Internal> {
+    let Some(user_id) = pending.mfa_user_id.clone() else {
+        return Ok(None);
+    };
+    if pending.mfa_step_up {
+        let same_session = session::current(state, http)
+            .await?
+            .is_some_and(|(_, current)| current.id == user_id);
+        if !same_session {
+            return Ok(None);
+        }
+    }
+    let user = state.db(move |store| store.find_user(&user_id)).await?;
+    Ok(user.filter(|user| !user.disabled && user.has_mfa()))
+}
+
+/// The second-factor page for `user`, with `error`: a passkey if they
+/// have one, a TOTP code unless the request needs a passkey.
+pub async fn second_factor_page(
+    state: &AppState,
+    http: &HttpRequest,
+    pending: &Pending,
+    user: &User,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let client = pending.client(state).await?;
+    let token = forms::FormToken::for_browser(state, http);
+    let passkey_needed =
+        pending.required_assurance(state, &client) >= crate::acr::Assurance::PhishingResistant;
+    let page = ferrid_pages::LoginMfaPage {
+        client_name: &client.name,
+        request_id: &pending.id,
+        csrf_token: &token.value,
+        error,
+        // TOTP is offered where it can help: without a passkey, TOTP still
+        // makes the session two-factor, from which one can be added.
+        totp: user.has_totp() && !(passkey_needed && user.passkeys > 0),
+        passkey: user.passkeys > 0,
+    };
+    let mut response = token.respond(StatusCode::OK, &page)?;
+    allow_form_redirect_to(&mut response, &pending.request.redirect_uri);
+    if page.passkey {
+        crate::passkeys::allow_passkey_script(&mut response);
+    }
+    Ok(response)
 }

@@ -366,6 +366,38 @@ pub async fn reachable_assurance(state: &AppState, user: &User) -> Result<Assura
     })
 }
 
+/// The creation options for `user`, excluding the passkeys they have.
+pub async fn creation_options(
+    state: &AppState,
+    ceremony: Ceremony,
+    binding: &str,
+    user: &User,
+) -> Result<actix_web::HttpResponse, Internal> {
+    let user_id = user.id.clone();
+    let existing = state.db(move |store| store.user_passkeys(&user_id)).await?;
+    let exclude: Vec<String> = existing
+        .into_iter()
+        .map(|passkey| passkey.credential_id)
+        .collect();
+    let challenge = begin(state, ceremony, binding, Some(user.id.clone())).await?;
+    let rp = this_relying_party(state)?;
+    // The name authenticators show beside the passkey.
+    let product = state
+        .branding
+        .get()
+        .map_or_else(|| "ferrid".to_owned(), |brand| brand.product_name.clone());
+    let options = webauthn::CreationOptions {
+        rp: &rp,
+        rp_name: &product,
+        user_handle: &user_handle(&user.id),
+        user_name: &user.username,
+        display_name: user.name.as_deref().unwrap_or(&user.username),
+        challenge: &challenge,
+        exclude_credentials: &exclude,
+    };
+    Ok(options_response(&options.to_json()))
+}
+
 /// A passkey as the account page and the console show it.
 pub fn view(passkey: &Passkey) -> ferrid_pages::PasskeyView {
     ferrid_pages::PasskeyView {

@@ -5,7 +5,6 @@
 //! A user with a second factor is sent on to `/login/mfa` without a
 //! session: the password alone proves nothing yet.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::digest;
 use ferrid_store::User;
@@ -13,10 +12,10 @@ use ferrid_store::User;
 use ferrid_service::audit::{Event, EventKind, Outcome};
 
 use crate::audit::RecordForRequest;
-use crate::authorize::flow::{self, Pending};
+use crate::authorize::flow;
 use crate::error::{failed_attempt, PageError};
 use crate::forms;
-use crate::http::{allow_form_redirect_to, see_other, Params};
+use crate::http::{see_other, Params};
 use crate::lockout::{self, Refusal};
 use crate::login_flow;
 use crate::password_pool::PoolError;
@@ -34,7 +33,7 @@ pub async fn show(
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let pending = flow::load(&state, params.get("request_id")).await?;
     let hint = pending.request.login_hint.clone().unwrap_or_default();
-    render(&state, &http, &pending, &hint, None).await
+    login_flow::login_page(&state, &http, &pending, &hint, None).await
 }
 
 /// What checking a password found.
@@ -63,7 +62,7 @@ pub async fn submit(
     let username = params.get("username").unwrap_or_default().to_owned();
     let password = params.get("password").unwrap_or_default().to_owned();
     if username.is_empty() || password.is_empty() {
-        return render(
+        return login_flow::login_page(
             &state,
             &http,
             &pending,
@@ -95,7 +94,7 @@ pub async fn submit(
                 }
                 None => INVALID_CREDENTIALS.to_owned(),
             };
-            return render(&state, &http, &pending, &username, Some(&message))
+            return login_flow::login_page(&state, &http, &pending, &username, Some(&message))
                 .await
                 .map(failed_attempt);
         }
@@ -108,7 +107,8 @@ pub async fn submit(
                 .record(&state, &http)
                 .await;
             let message = refusal.message(now, policy);
-            return render(&state, &http, &pending, &username, Some(&message)).await;
+            return login_flow::login_page(&state, &http, &pending, &username, Some(&message))
+                .await;
         }
         Err(refused) => return refused.respond(),
     };
@@ -190,27 +190,4 @@ async fn check_credentials(
             }
         })
         .await
-}
-
-/// The login page of `pending`, with `login_hint` filled in and `error`.
-pub async fn render(
-    state: &AppState,
-    http: &HttpRequest,
-    pending: &Pending,
-    login_hint: &str,
-    error: Option<&str>,
-) -> Result<HttpResponse, PageError> {
-    let client = pending.client(state).await?;
-    let token = forms::FormToken::for_browser(state, http);
-    let page = ferrid_pages::LoginPage {
-        client_name: &client.name,
-        request_id: &pending.id,
-        csrf_token: &token.value,
-        login_hint,
-        error,
-    };
-    let mut response = token.respond(StatusCode::OK, &page)?;
-    allow_form_redirect_to(&mut response, &pending.request.redirect_uri);
-    crate::passkeys::allow_passkey_script(&mut response);
-    Ok(response)
 }

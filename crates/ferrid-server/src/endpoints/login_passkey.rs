@@ -12,7 +12,6 @@ use ferrid_tokens::webauthn;
 
 use crate::audit::RecordForRequest;
 use crate::authorize::flow::{self, Pending};
-use crate::endpoints::{login, login_mfa};
 use crate::error::{failed_attempt, PageError};
 use crate::forms;
 use crate::http::Params;
@@ -32,7 +31,7 @@ async fn second_factor(
     if params.get("step") != Some("second_factor") {
         return Ok(None);
     }
-    Ok(Some(login_mfa::waiting_user(state, http, pending).await?))
+    Ok(Some(login_flow::waiting_user(state, http, pending).await?))
 }
 
 /// `POST /login/passkey/options`: the WebAuthn request options, with a
@@ -113,7 +112,7 @@ pub async fn submit(
                 .await;
             let page = match &waiting {
                 Some(Some(user)) => {
-                    login_mfa::render(
+                    login_flow::second_factor_page(
                         &state,
                         &http,
                         &pending,
@@ -124,7 +123,7 @@ pub async fn submit(
                 }
                 _ => {
                     let hint = pending.request.login_hint.clone().unwrap_or_default();
-                    login::render(
+                    login_flow::login_page(
                         &state,
                         &http,
                         &pending,

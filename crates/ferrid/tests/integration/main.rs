@@ -46,6 +46,7 @@ mod multi_node;
 mod pairwise;
 mod par;
 mod passkeys;
+mod passkeys_browser;
 mod password;
 mod passwords;
 mod reverse_proxy;

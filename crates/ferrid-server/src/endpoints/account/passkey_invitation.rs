@@ -10,7 +10,6 @@ use ferrid_service::audit::{Event, EventKind, Outcome};
 use ferrid_store::secret::digest;
 use ferrid_store::User;
 
-use super::passkeys::creation_options;
 use crate::audit::RecordForRequest;
 use crate::email_link::{invalid_link, link_user};
 use crate::error::PageError;
@@ -68,7 +67,7 @@ pub async fn options(
     let params = forms::posted(&state, &http, &body)?;
     let token = params.get("token").unwrap_or_default().to_owned();
     let user = invited_user(&state, &token).await?;
-    creation_options(&state, Ceremony::Invitation, &token, &user).await
+    Ok(passkeys::creation_options(&state, Ceremony::Invitation, &token, &user).await?)
 }
 
 /// `POST /account/passkey-invitation`: stores the passkey, spends the

@@ -9,7 +9,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_service::audit::{Event, EventKind, Outcome};
 use ferrid_store::{Session, User};
-use ferrid_tokens::webauthn::CreationOptions;
 
 use super::{overview, reauthenticate, require_second_factor, signed_in, Reauthentication};
 use crate::audit::RecordForRequest;
@@ -44,38 +43,6 @@ async fn confirm(
     }
 }
 
-/// The creation options for `user`, excluding the passkeys they have.
-pub async fn creation_options(
-    state: &AppState,
-    ceremony: Ceremony,
-    binding: &str,
-    user: &User,
-) -> Result<HttpResponse, PageError> {
-    let user_id = user.id.clone();
-    let existing = state.db(move |store| store.user_passkeys(&user_id)).await?;
-    let exclude: Vec<String> = existing
-        .into_iter()
-        .map(|passkey| passkey.credential_id)
-        .collect();
-    let challenge = passkeys::begin(state, ceremony, binding, Some(user.id.clone())).await?;
-    let rp = passkeys::this_relying_party(state)?;
-    // The name authenticators show beside the passkey.
-    let product = state
-        .branding
-        .get()
-        .map_or_else(|| "ferrid".to_owned(), |brand| brand.product_name.clone());
-    let options = CreationOptions {
-        rp: &rp,
-        rp_name: &product,
-        user_handle: &passkeys::user_handle(&user.id),
-        user_name: &user.username,
-        display_name: user.name.as_deref().unwrap_or(&user.username),
-        challenge: &challenge,
-        exclude_credentials: &exclude,
-    };
-    Ok(passkeys::options_response(&options.to_json()))
-}
-
 /// `POST /account/passkeys/options`
 pub async fn options(
     state: web::Data<AppState>,
@@ -92,7 +59,7 @@ pub async fn options(
             hint: None,
         });
     }
-    creation_options(&state, Ceremony::Register, &session.sid, &user).await
+    Ok(passkeys::creation_options(&state, Ceremony::Register, &session.sid, &user).await?)
 }
 
 /// `POST /account/passkeys`: verifies the authenticator's answer and

@@ -72,6 +72,13 @@ impl Browser {
         })
     }
 
+    /// Stores a cookie (`name=value`) for `url`, as if the server had set
+    /// it (one browser's cookies handed to this one).
+    pub fn add_cookie(&self, url: &str, cookie: &str) {
+        self.jar
+            .add_cookie_str(cookie, &Url::parse(url).expect("url"));
+    }
+
     /// GET a URL.
     pub async fn get(&self, url: &str) -> Response {
         self.http.get(url).send().await.expect("GET")

@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::receiver::free_port;
 
@@ -102,6 +103,37 @@ impl Driver {
             client,
             axe: self.axe.clone(),
         }
+    }
+}
+
+/// A command of a WebDriver extension (WebAuthn's virtual
+/// authenticators, W3C WebAuthn §11), which fantoccini does not name.
+#[derive(Debug)]
+struct Extension {
+    /// Below `session/{id}/`.
+    path: String,
+    method: http::Method,
+    body: Option<Value>,
+}
+
+impl WebDriverCompatibleCommand for Extension {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(Value::to_string),
+        )
     }
 }
 
@@ -257,6 +289,43 @@ impl Chromium {
             let path = PathBuf::from(dir).join(format!("{name}.png"));
             std::fs::write(&path, png).expect("write screenshot");
         }
+    }
+
+    /// Adds a virtual authenticator, as a laptop's built-in one: CTAP2
+    /// over the internal transport, discoverable credentials, user
+    /// verification that always succeeds. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let added = self
+            .client
+            .issue_cmd(Extension {
+                path: "webauthn/authenticator".into(),
+                method: http::Method::POST,
+                body: Some(json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserConsenting": true,
+                    "isUserVerified": true
+                })),
+            })
+            .await
+            .expect("add a virtual authenticator");
+        added.as_str().expect("authenticator id").to_owned()
+    }
+
+    /// The credentials (passkeys) the virtual authenticator `id` holds.
+    pub async fn authenticator_credentials(&self, id: &str) -> Vec<Value> {
+        let listed = self
+            .client
+            .issue_cmd(Extension {
+                path: format!("webauthn/authenticator/{id}/credentials"),
+                method: http::Method::GET,
+                body: None,
+            })
+            .await
+            .expect("list credentials");
+        listed.as_array().cloned().unwrap_or_default()
     }
 
     /// Closes the window.

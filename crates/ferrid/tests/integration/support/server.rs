@@ -87,11 +87,15 @@ impl TestServer {
     /// port and clock: what one node stored, the other sees (and a node
     /// that restarts finds it again).
     pub fn second_node(&self) -> TestServer {
-        Self::launch(
-            self.config.clone(),
-            None,
-            tempfile::tempdir().expect("temp dir"),
-        )
+        self.second_node_with(|_| {})
+    }
+
+    /// [`second_node`](Self::second_node) with its configuration adjusted
+    /// by `configure`.
+    pub fn second_node_with(&self, configure: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = self.config.clone();
+        configure(&mut config);
+        Self::launch(config, None, tempfile::tempdir().expect("temp dir"))
     }
 
     /// A server on an existing database (a restored backup, say) with
@@ -112,11 +116,18 @@ impl TestServer {
         } else {
             "http"
         };
-        // A path the configuration gave the issuer is kept.
-        let path = url::Url::parse(&config.issuer)
+        // A path the configuration gave the issuer is kept, and so is the
+        // host name `localhost` (browsers refuse passkeys on an address).
+        let configured = url::Url::parse(&config.issuer).ok();
+        let path = configured
+            .as_ref()
             .map(|url| url.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();
-        config.issuer = format!("{scheme}://{address}{path}");
+        let host = match configured.as_ref().and_then(url::Url::host_str) {
+            Some("localhost") => "localhost".to_owned(),
+            _ => address.ip().to_string(),
+        };
+        config.issuer = format!("{scheme}://{host}:{}{path}", address.port());
         if database.is_none() {
             // Test nodes are reached on their own ports, so each has its
             // own issuer, where a real fleet shares one behind a load
