@@ -364,6 +364,11 @@ fn admin_routes(config: &mut web::ServiceConfig) {
             web::post().to(users::reset_mfa),
         )
         .route("/users/{user_id}/sessions", web::get().to(users::sessions))
+        .route("/users/{user_id}/passkeys", web::get().to(users::passkeys))
+        .route(
+            "/users/{user_id}/passkeys/{passkey_id}",
+            web::delete().to(users::remove_passkey),
+        )
         .route(
             "/users/{user_id}/sessions",
             web::delete().to(users::end_sessions),

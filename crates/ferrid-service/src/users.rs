@@ -23,6 +23,9 @@ pub enum UserError {
     /// No user has this username.
     #[error("no user named {0}")]
     NotFound(String),
+    /// The user has no passkey with this id.
+    #[error("the user has no passkey {0}")]
+    PasskeyNotFound(String),
     /// A password was given for an account meant to have none.
     #[error("a passwordless account has no password: leave it out to invite the user to create a passkey")]
     PasswordlessWithPassword,
@@ -43,7 +46,7 @@ impl UserError {
             UserError::Identity(IdentityError::Email) => Some("email"),
             UserError::Password(_) | UserError::PasswordlessWithPassword => Some("password"),
             UserError::Name => Some("name"),
-            UserError::NotFound(_) | UserError::Store(_) => None,
+            UserError::NotFound(_) | UserError::PasskeyNotFound(_) | UserError::Store(_) => None,
         }
     }
 }
@@ -123,8 +126,12 @@ pub struct UserView {
     pub email_verified: bool,
     /// Whether the account is disabled.
     pub disabled: bool,
-    /// Whether a second factor is enrolled.
+    /// Whether a second factor is enrolled (TOTP or a passkey).
     pub mfa: bool,
+    /// How many passkeys the user has.
+    pub passkeys: i64,
+    /// Whether the account signs in with passkeys only.
+    pub passwordless: bool,
     /// `admin` or `auditor`, for administrators.
     pub admin_role: Option<String>,
     /// Creation time, RFC 3339.
@@ -141,6 +148,8 @@ impl From<&User> for UserView {
             email_verified: user.email_verified,
             disabled: user.disabled,
             mfa: user.has_mfa(),
+            passkeys: user.passkeys,
+            passwordless: user.passwordless,
             admin_role: user.admin_role.clone(),
             created_at: crate::clock::timestamp(user.created_at),
         }
@@ -297,7 +306,7 @@ pub fn remove_passkey(
 ) -> Result<ferrid_store::Passkey, UserError> {
     let removed = store
         .remove_passkey(user_id, passkey_id, now)?
-        .ok_or_else(|| UserError::NotFound(format!("passkey {passkey_id}")))?;
+        .ok_or_else(|| UserError::PasskeyNotFound(passkey_id.to_owned()))?;
     audit(EventKind::PasskeyRemove, actor, user_id)
         .detail(format!("passkey {} ({})", removed.id, removed.name))
         .write(store, now)?;

@@ -15,12 +15,12 @@ use crate::support::server::{TestClient, PASSWORD};
 use crate::support::{Backend, Browser, TestServer};
 use crate::token_lifecycle::call;
 
-const READ: &str = "ferrid:admin.read";
-const WRITE: &str = "ferrid:admin.write";
+pub(crate) const READ: &str = "ferrid:admin.read";
+pub(crate) const WRITE: &str = "ferrid:admin.write";
 
 /// A service client allowed `scope` through client credentials, and a
 /// token it got for `scope`.
-async fn service_token(server: &TestServer, scope: &str) -> String {
+pub(crate) async fn service_token(server: &TestServer, scope: &str) -> String {
     let client = server.create_client_with(ferrid_service::clients::ClientRegistration {
         name: "Ops".into(),
         grant_types: vec!["client_credentials".into()],
@@ -45,7 +45,7 @@ async fn token_for(server: &TestServer, client: &TestClient, scope: &str) -> Str
 }
 
 /// Calls the admin API; returns status, headers and JSON body.
-async fn admin(
+pub(crate) async fn admin(
     server: &TestServer,
     method: Method,
     path: &str,
@@ -1084,7 +1084,7 @@ async fn the_openapi_document_is_served_and_snapshotted() {
         .values()
         .map(|methods| methods.as_object().unwrap().len())
         .sum();
-    assert_eq!(operations, 31, "every admin route is described");
+    assert_eq!(operations, 33, "every admin route is described");
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     let snapshot =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/admin-openapi.json");

@@ -668,3 +668,83 @@ on_both_backends!(
         assert_eq!(removal.actor.as_deref(), Some(root.id.as_str()));
     }
 );
+
+on_both_backends!(
+    passkeys_through_the_admin_api,
+    |backend: Backend| async move {
+        use crate::admin_api::{admin, service_token, READ, WRITE};
+        use reqwest::Method;
+        let server = server_or_skip!(backend);
+        let writer = service_token(&server, &format!("{READ} {WRITE}")).await;
+        let reader = service_token(&server, READ).await;
+
+        // A passwordless account is invited; it cannot come with a password.
+        let (status, _, body) = admin(
+            &server,
+            Method::POST,
+            "/users",
+            Some(&writer),
+            Some(serde_json::json!({
+                "username": "dora", "email": "dora@example.com",
+                "password": "a-long-enough-password", "passwordless": true
+            })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["errors"][0]["field"], "password", "{body}");
+        let (status, _, body) = admin(
+            &server,
+            Method::POST,
+            "/users",
+            Some(&writer),
+            Some(serde_json::json!({
+                "username": "dora", "email": "dora@example.com", "passwordless": true
+            })),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["passwordless"], true);
+        let message = outbox(&server, 1).await.remove(0);
+        assert!(
+            message.contains("/account/passkey-invitation?token="),
+            "{message}"
+        );
+
+        // Alice's passkeys are listed and one is removed.
+        server.create_user("alice");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        with_passkey(&server, &client, "alice", "Lost key").await;
+        let alice = server.store.find_user_by_login("alice").unwrap().unwrap();
+        let path = format!("/users/{}/passkeys", alice.id);
+        let (status, _, body) = admin(&server, Method::GET, &path, Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["items"][0]["name"], "Lost key");
+        assert_eq!(body["items"][0]["synced"], false);
+        assert!(body["items"][0].get("public_key").is_none());
+        let passkey = format!("{path}/{}", body["items"][0]["id"].as_str().unwrap());
+        let (status, _, _) =
+            admin(&server, Method::DELETE, &passkey, Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, body) =
+            admin(&server, Method::DELETE, &passkey, Some(&writer), None, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (status, _, body) =
+            admin(&server, Method::DELETE, &passkey, Some(&writer), None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        let (_, _, body) = admin(&server, Method::GET, &path, Some(&reader), None, None).await;
+        assert_eq!(body["items"], serde_json::json!([]));
+        assert!(server.audited("passkey.remove", "success")[0].contains("Lost key"));
+        let (_, _, body) = admin(
+            &server,
+            Method::GET,
+            &format!("/users/{}", alice.id),
+            Some(&reader),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(body["passkeys"], 0);
+    }
+);

@@ -46,7 +46,7 @@ impl Modify for BearerScheme {
         groups::list, groups::create, groups::delete, groups::add_member, groups::remove_member,
         groups::grants, groups::grant, groups::revoke,
         users::list, users::create, users::show, users::update, users::unlock, users::reset_mfa,
-        users::sessions, users::end_sessions,
+        users::sessions, users::end_sessions, users::passkeys, users::remove_passkey,
         keys::list, keys::rotate, keys::revoke,
         audit::list,
     ),

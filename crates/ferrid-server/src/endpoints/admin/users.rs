@@ -33,6 +33,7 @@ fn problem(error: UserError) -> Problem {
             "a user with this username or email already exists",
         ),
         UserError::NotFound(user) => Problem::not_found(format!("no user {user}")),
+        missing @ UserError::PasskeyNotFound(_) => Problem::not_found(missing.to_string()),
         other => Internal::log(other).into(),
     }
 }
@@ -291,6 +292,60 @@ pub async fn sessions(
         })
         .collect();
     Ok(document(json!({ "items": items })))
+}
+
+/// `GET /admin/api/v1/users/{id}/passkeys`: the user's passkeys.
+#[utoipa::path(get, path = "/admin/api/v1/users/{user_id}/passkeys", tag = "users", params(("user_id" = String, Path)), responses((status = 200, description = "The user's passkeys (public data only)"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "Not found")), security(("bearer" = ["ferrid:admin.read"])))]
+pub async fn passkeys(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    admin_auth::authorize(&state, &http, Access::Read).await?;
+    let user = stored(&state, user_id.into_inner()).await?;
+    let passkeys = state.db(move |store| store.user_passkeys(&user.id)).await?;
+    let items: Vec<_> = passkeys
+        .iter()
+        .map(|passkey| {
+            json!({
+                "id": passkey.id,
+                "name": passkey.name,
+                "synced": passkey.backup_eligible,
+                "backed_up": passkey.backed_up,
+                "aaguid": passkey.aaguid,
+                "created_at": ferrid_service::clock::timestamp(passkey.created_at),
+                "last_used_at": passkey.last_used_at.map(ferrid_service::clock::timestamp),
+            })
+        })
+        .collect();
+    Ok(document(json!({ "items": items })))
+}
+
+/// `DELETE /admin/api/v1/users/{id}/passkeys/{passkey_id}`: removes a
+/// lost or stolen passkey.
+#[utoipa::path(delete, path = "/admin/api/v1/users/{user_id}/passkeys/{passkey_id}", tag = "users", params(("user_id" = String, Path), ("passkey_id" = String, Path)), responses((status = 204, description = "Passkey removed"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "No such user or passkey")), security(("bearer" = ["ferrid:admin.write"])))]
+pub async fn remove_passkey(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let admin = admin_auth::authorize(&state, &http, Access::Write).await?;
+    let (user_id, passkey_id) = path.into_inner();
+    let user = stored(&state, user_id).await?;
+    let now = state.now();
+    state
+        .db(move |store| {
+            Ok(users::remove_passkey(
+                store,
+                &user.id,
+                &passkey_id,
+                &admin.actor,
+                now,
+            ))
+        })
+        .await?
+        .map_err(problem)?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DELETE /admin/api/v1/users/{id}/sessions`: ends them all.

@@ -488,7 +488,7 @@ pub async fn remove_passkey(
         })
         .await?
         .map_err(|error| match error {
-            UserError::NotFound(_) => not_found("such passkey"),
+            UserError::PasskeyNotFound(_) => not_found("such passkey"),
             other => ConsoleError::from(Internal::log(other)),
         })?;
     Ok(done(
