@@ -295,6 +295,42 @@ pub fn reset_mfa(store: &Store, username: &str, actor: &str, now: i64) -> Result
     Ok(())
 }
 
+/// A passkey as the admin surfaces show it: no key material.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PasskeyView {
+    /// ferrid's id of the passkey.
+    pub id: String,
+    /// The name its owner gave it.
+    pub name: String,
+    /// Whether it may be synced between devices (backup eligible).
+    pub synced: bool,
+    /// Whether it was backed up at its last use.
+    pub backed_up: bool,
+    /// The authenticator model (AAGUID, hex; zeros when not told).
+    pub aaguid: String,
+    /// Registration time, RFC 3339.
+    pub created_at: String,
+    /// Last use, RFC 3339.
+    pub last_used_at: Option<String>,
+}
+
+/// The passkeys of user `user_id`, oldest first.
+pub fn passkeys(store: &Store, user_id: &str) -> Result<Vec<PasskeyView>, UserError> {
+    Ok(store
+        .user_passkeys(user_id)?
+        .into_iter()
+        .map(|passkey| PasskeyView {
+            id: passkey.id,
+            name: passkey.name,
+            synced: passkey.backup_eligible,
+            backed_up: passkey.backed_up,
+            aaguid: passkey.aaguid,
+            created_at: crate::clock::timestamp(passkey.created_at),
+            last_used_at: passkey.last_used_at.map(crate::clock::timestamp),
+        })
+        .collect())
+}
+
 /// Removes passkey `passkey_id` of user `user_id` (a lost or stolen
 /// authenticator); the user keeps their other factors and sessions.
 pub fn remove_passkey(

@@ -456,6 +456,18 @@ pub enum UserCommand {
         /// Login name.
         username: String,
     },
+    /// List a user's passkeys (name, kind, last use, id).
+    Passkeys {
+        /// Login name.
+        username: String,
+    },
+    /// Remove one of a user's passkeys (a lost or stolen authenticator).
+    RemovePasskey {
+        /// Login name.
+        username: String,
+        /// The passkey's id, as `ferrid user passkeys` lists it.
+        passkey_id: String,
+    },
     /// Lift a lockout at once: forget the failed attempts counted for the
     /// user's username, e-mail address and second factor.
     Unlock {

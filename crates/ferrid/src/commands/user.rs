@@ -85,6 +85,43 @@ pub fn run(config: &Config, json: bool, command: UserCommand) -> anyhow::Result<
                 format!("Removed the second factor and recovery codes of {username}; they can set up a new one after signing in with their password.")
             })
         }
+        UserCommand::Passkeys { username } => {
+            let user = users::find(&store, &username)?;
+            let passkeys = users::passkeys(&store, &user.id)?;
+            emit(json, &passkeys, || {
+                let mut lines = vec![format!(
+                    "{:<16} {:<8} {:<21} NAME",
+                    "ID", "KIND", "LAST USED"
+                )];
+                lines.extend(passkeys.iter().map(|passkey| {
+                    format!(
+                        "{:<16} {:<8} {:<21} {}",
+                        passkey.id,
+                        if passkey.synced { "synced" } else { "device" },
+                        passkey.last_used_at.as_deref().unwrap_or("never"),
+                        passkey.name
+                    )
+                }));
+                lines.join("\n")
+            })
+        }
+        UserCommand::RemovePasskey {
+            username,
+            passkey_id,
+        } => {
+            let user = users::find(&store, &username)?;
+            let removed = users::remove_passkey(&store, &user.id, &passkey_id, actors::CLI, now)?;
+            emit(
+                json,
+                &json!({ "username": username, "removed": removed.id }),
+                || {
+                    format!(
+                        "Removed the passkey {} ({}) of {username}.",
+                        removed.id, removed.name
+                    )
+                },
+            )
+        }
         UserCommand::Unlock { username } => {
             users::unlock(&store, &username, actors::CLI, now)?;
             emit(

@@ -12,7 +12,8 @@ use crate::server_or_skip;
 use crate::support::{Backend, Browser, TestServer};
 
 /// Runs `ferrid ARGS` with the server's configuration, feeding `stdin`.
-fn ferrid(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Output {
+/// Runs the `ferrid` binary for `server` with `args` and `stdin`.
+pub(crate) fn ferrid(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = server.cli(args);
     command.stdin(Stdio::piped());
     let mut child = command.spawn().expect("run ferrid");
@@ -29,7 +30,8 @@ fn ferrid(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().expect("ferrid output")
 }
 
-fn json(output: &Output) -> Value {
+/// The JSON a successful command printed.
+pub(crate) fn json(output: &Output) -> Value {
     assert!(
         output.status.success(),
         "ferrid failed: {}",
@@ -38,7 +40,8 @@ fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
-fn stderr(output: &Output) -> String {
+/// What a command printed on standard error.
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

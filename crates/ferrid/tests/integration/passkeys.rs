@@ -593,22 +593,13 @@ on_both_backends!(
         );
         assert!(!messages[1].contains("/password/reset"), "{}", messages[1]);
         // An administrator cannot give her a password either.
-        let output = server
-            .cli(&["user", "set-password", "carol", "--password-stdin"])
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(b"a-long-enough-password\n")?;
-                child.wait_with_output()
-            })
-            .unwrap();
+        let output = crate::cli::ferrid(
+            &server,
+            &["user", "set-password", "carol", "--password-stdin"],
+            Some("a-long-enough-password\n"),
+        );
         assert!(!output.status.success());
-        assert!(String::from_utf8_lossy(&output.stderr).contains("passwordless"));
+        assert!(crate::cli::stderr(&output).contains("passwordless"));
     }
 );
 
@@ -746,5 +737,25 @@ on_both_backends!(
         )
         .await;
         assert_eq!(body["passkeys"], 0);
+
+        // And through the CLI, for when no console is at hand.
+        with_passkey(&server, &client, "alice", "Spare key").await;
+        let listed = crate::cli::json(&crate::cli::ferrid(
+            &server,
+            &["user", "passkeys", "alice", "--json"],
+            None,
+        ));
+        assert_eq!(listed[0]["name"], "Spare key");
+        let id = listed[0]["id"].as_str().unwrap().to_owned();
+        let removed = crate::cli::json(&crate::cli::ferrid(
+            &server,
+            &["user", "remove-passkey", "alice", &id, "--json"],
+            None,
+        ));
+        assert_eq!(removed["removed"], id.as_str());
+        let again = crate::cli::ferrid(&server, &["user", "remove-passkey", "alice", &id], None);
+        assert!(!again.status.success());
+        assert!(crate::cli::stderr(&again).contains("no passkey"));
+        assert!(server.store.user_passkeys(&alice.id).unwrap().is_empty());
     }
 );

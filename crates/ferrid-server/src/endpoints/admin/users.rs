@@ -303,21 +303,10 @@ pub async fn passkeys(
 ) -> Result<HttpResponse, Problem> {
     admin_auth::authorize(&state, &http, Access::Read).await?;
     let user = stored(&state, user_id.into_inner()).await?;
-    let passkeys = state.db(move |store| store.user_passkeys(&user.id)).await?;
-    let items: Vec<_> = passkeys
-        .iter()
-        .map(|passkey| {
-            json!({
-                "id": passkey.id,
-                "name": passkey.name,
-                "synced": passkey.backup_eligible,
-                "backed_up": passkey.backed_up,
-                "aaguid": passkey.aaguid,
-                "created_at": ferrid_service::clock::timestamp(passkey.created_at),
-                "last_used_at": passkey.last_used_at.map(ferrid_service::clock::timestamp),
-            })
-        })
-        .collect();
+    let items = state
+        .db(move |store| Ok(users::passkeys(store, &user.id)))
+        .await?
+        .map_err(problem)?;
     Ok(document(json!({ "items": items })))
 }
 
