@@ -73,12 +73,18 @@
     return JSON.stringify(json);
   }
 
-  function showError(form) {
+  // Emptied first and filled a moment later, so that screen readers
+  // announce the alert again on a second failure.
+  function showError(form, button) {
     var message = form.querySelector("[data-passkey-error]");
     if (message) {
-      message.textContent = message.getAttribute("data-passkey-error");
+      message.textContent = "";
       message.hidden = false;
+      setTimeout(function () {
+        message.textContent = message.getAttribute("data-passkey-error");
+      }, 100);
     }
+    button.focus();
   }
 
   function run(form) {
@@ -109,7 +115,7 @@
       })
       .catch(function () {
         button.disabled = false;
-        showError(form);
+        showError(form, button);
       });
   }
 

@@ -1,6 +1,8 @@
 //! An example API (resource server) protected by ferrid access tokens:
 //! the orders API of a shop. `GET /orders` needs the `orders:read` scope;
-//! `POST /orders` needs `orders:write` and the `clerk` role. Tokens are
+//! `POST /orders` needs `orders:write` and the `clerk` role;
+//! `POST /orders/refunds` moves money, so it also needs a user who signed
+//! in with a passkey (`acr` `phr` or `phrh`). Tokens are
 //! checked locally against ferrid's published keys ([`token`], [`keys`]);
 //! no call to ferrid per request. See `docs/resource-servers.md`.
 //!
@@ -28,17 +30,28 @@ pub struct Requirement {
     pub scope: &'static str,
     /// A role the subject must hold, if any.
     pub role: Option<&'static str>,
+    /// Whether the user must have signed in with a passkey (phishing-
+    /// resistant: `acr` `phr` or `phrh`).
+    pub phishing_resistant: bool,
 }
 
 /// `GET /orders`.
 pub const READ_ORDERS: Requirement = Requirement {
     scope: "orders:read",
     role: None,
+    phishing_resistant: false,
 };
 /// `POST /orders`.
 pub const WRITE_ORDERS: Requirement = Requirement {
     scope: "orders:write",
     role: Some("clerk"),
+    phishing_resistant: false,
+};
+/// `POST /orders/refunds`.
+pub const REFUND_ORDERS: Requirement = Requirement {
+    scope: "orders:write",
+    role: Some("clerk"),
+    phishing_resistant: true,
 };
 
 /// The claims of the request's access token if it meets `requirement`,
@@ -115,6 +128,14 @@ pub async fn authorize(
             ),
         ));
     }
+    // RFC 9470: the client sends the user back to sign in as asked.
+    let passkey = matches!(claims.acr.as_deref(), Some("phr" | "phrh"));
+    if requirement.phishing_resistant && !passkey {
+        return Err(challenge(
+            StatusCode::UNAUTHORIZED,
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"sign in with a passkey\", acr_values=\"phr\"".into(),
+        ));
+    }
     Ok(claims)
 }
 
@@ -144,10 +165,18 @@ async fn create_order(validator: web::Data<Validator>, request: HttpRequest) -> 
     }
 }
 
+async fn refund_order(validator: web::Data<Validator>, request: HttpRequest) -> HttpResponse {
+    match authorize(&validator, &request, REFUND_ORDERS).await {
+        Ok(claims) => HttpResponse::Created().json(json!({ "refund": 1, "by": claims.sub })),
+        Err(refusal) => refusal,
+    }
+}
+
 /// The API's routes, for `validator`.
 pub fn routes(config: &mut web::ServiceConfig) {
     config.route("/orders", web::get().to(list_orders));
     config.route("/orders", web::post().to(create_order));
+    config.route("/orders/refunds", web::post().to(refund_order));
 }
 
 /// Serves the API on `listener`.

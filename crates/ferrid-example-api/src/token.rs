@@ -34,6 +34,10 @@ pub struct Claims {
     /// The subject's roles at this API.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// How the user signed in (`1`, `2`, `phr`, `phrh`); absent for a
+    /// client's own token.
+    #[serde(default)]
+    pub acr: Option<String>,
     /// Expiry, Unix seconds.
     pub exp: i64,
     /// The key the token is bound to (DPoP), if any.

@@ -82,6 +82,13 @@ pub enum PasswordLink {
 /// unless one was sent within [`RESET_COOLDOWN`]. A passwordless account
 /// never gets a password: its link creates a passkey instead.
 pub fn send_password_link(state: &AppState, user: ferrid_store::User, why: PasswordLink) {
+    // A passwordless account with passkeys is not recovered by its mailbox
+    // alone (that would make the mailbox a credential as strong as the
+    // passkeys): an administrator removes lost passkeys first.
+    if user.passwordless && user.passkeys > 0 && why == PasswordLink::Reset {
+        tracing::info!(user_id = %user.id, "no passkey link: the passwordless account still has passkeys");
+        return;
+    }
     let (purpose, path) = if user.passwordless {
         (mail::PASSKEY_SETUP, paths::PASSKEY_INVITATION)
     } else {

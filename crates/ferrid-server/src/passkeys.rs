@@ -289,12 +289,16 @@ pub async fn verify_assertion(
     if expected_user.is_some_and(|expected| expected != user.id) {
         return refused("the passkey belongs to another account".into());
     }
-    // A discoverable credential names its user; it must be the owner.
-    if response
-        .user_handle()
-        .is_some_and(|handle| handle != user_handle(&user.id))
-    {
-        return refused("the user handle does not match the passkey's owner".into());
+    // A discoverable credential names its user; it must be the owner. Where
+    // no user was named beforehand the handle is required (§7.2 step 6).
+    match response.user_handle() {
+        Some(handle) if handle != user_handle(&user.id) => {
+            return refused("the user handle does not match the passkey's owner".into());
+        }
+        None if ceremony == Ceremony::SignIn => {
+            return refused("no user handle in a sign-in without a username".into());
+        }
+        _ => {}
     }
     let Ok(public_key) =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&passkey.public_key)

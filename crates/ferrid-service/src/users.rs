@@ -26,6 +26,10 @@ pub enum UserError {
     /// The user has no passkey with this id.
     #[error("the user has no passkey {0}")]
     PasskeyNotFound(String),
+    /// The last passkey of a passwordless account stays (it is the only
+    /// way in); `reset-mfa` removes every factor when that is meant.
+    #[error("this is the last passkey of a passwordless account; to remove every factor, reset the second factor instead")]
+    LastPasskey,
     /// A password was given for an account meant to have none.
     #[error("a passwordless account has no password: leave it out to invite the user to create a passkey")]
     PasswordlessWithPassword,
@@ -46,7 +50,10 @@ impl UserError {
             UserError::Identity(IdentityError::Email) => Some("email"),
             UserError::Password(_) | UserError::PasswordlessWithPassword => Some("password"),
             UserError::Name => Some("name"),
-            UserError::NotFound(_) | UserError::PasskeyNotFound(_) | UserError::Store(_) => None,
+            UserError::NotFound(_)
+            | UserError::PasskeyNotFound(_)
+            | UserError::LastPasskey
+            | UserError::Store(_) => None,
         }
     }
 }
@@ -285,7 +292,9 @@ pub fn disable(store: &Store, username: &str, actor: &str, now: i64) -> Result<u
     Ok(ended)
 }
 
-/// Removes a user's second factor and recovery codes.
+/// Removes a user's second factors: TOTP, recovery codes and passkeys
+/// (a passwordless user then gets a new passkey through "forgot password"
+/// or an administrator's "require a new password").
 pub fn reset_mfa(store: &Store, username: &str, actor: &str, now: i64) -> Result<(), UserError> {
     let user = find(store, username)?;
     store.reset_mfa(&user.id, now)?;
@@ -332,7 +341,8 @@ pub fn passkeys(store: &Store, user_id: &str) -> Result<Vec<PasskeyView>, UserEr
 }
 
 /// Removes passkey `passkey_id` of user `user_id` (a lost or stolen
-/// authenticator); the user keeps their other factors and sessions.
+/// authenticator) and ends the user's sessions (one may have signed in
+/// with it); the user keeps their other factors.
 pub fn remove_passkey(
     store: &Store,
     user_id: &str,
@@ -340,9 +350,13 @@ pub fn remove_passkey(
     actor: &str,
     now: i64,
 ) -> Result<ferrid_store::Passkey, UserError> {
-    let removed = store
-        .remove_passkey(user_id, passkey_id, now)?
-        .ok_or_else(|| UserError::PasskeyNotFound(passkey_id.to_owned()))?;
+    let removed = match store.remove_passkey(user_id, passkey_id, None, now)? {
+        ferrid_store::PasskeyRemoval::Removed(passkey) => *passkey,
+        ferrid_store::PasskeyRemoval::NotFound => {
+            return Err(UserError::PasskeyNotFound(passkey_id.to_owned()))
+        }
+        ferrid_store::PasskeyRemoval::LastOfPasswordless => return Err(UserError::LastPasskey),
+    };
     audit(EventKind::PasskeyRemove, actor, user_id)
         .detail(format!("passkey {} ({})", removed.id, removed.name))
         .write(store, now)?;

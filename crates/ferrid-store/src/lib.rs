@@ -34,7 +34,7 @@ pub use repo::installation::{Installation, PAIRWISE_SALT_ID};
 pub use repo::keys::SealedKind;
 pub use repo::logout_deliveries::LogoutDelivery;
 pub use repo::mfa::TotpEnrolment;
-pub use repo::passkeys::{Passkey, PasskeyUse, WebauthnChallenge};
+pub use repo::passkeys::{Passkey, PasskeyRemoval, PasskeyUse, WebauthnChallenge};
 pub use repo::pushed_requests::PushedRequest;
 pub use repo::roles::{Group, Principal, RoleGrant};
 pub use repo::sessions::Session;

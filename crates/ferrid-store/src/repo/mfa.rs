@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{recovery_codes, users};
+use crate::schema::{passkeys, recovery_codes, users};
 use crate::Store;
 
 impl Store {
@@ -102,15 +102,17 @@ impl Store {
             .get_result(&mut connection)?)
     }
 
-    /// Removes the user's second factor and recovery codes (a lost
-    /// device) and ends every session of the user; the next login asks for
-    /// the password only.
+    /// Removes the user's second factors (TOTP, recovery codes and
+    /// passkeys: a lost device, or a factor someone else planted) and ends
+    /// every session of the user; the next login asks for the password
+    /// only.
     pub fn reset_mfa(&self, user_id: &str, now: i64) -> StoreResult<()> {
         self.end_user_sessions(user_id, None, now, |connection| {
             let updated = diesel::update(users::table.find(user_id))
                 .set((
                     users::totp_secret_sealed.eq(None::<String>),
                     users::totp_last_step.eq(None::<i64>),
+                    users::passkeys.eq(0),
                     users::updated_at.eq(now),
                 ))
                 .execute(connection)?;
@@ -118,6 +120,8 @@ impl Store {
                 return Err(StoreError::NotFound("user"));
             }
             diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
+                .execute(connection)?;
+            diesel::delete(passkeys::table.filter(passkeys::user_id.eq(user_id)))
                 .execute(connection)?;
             Ok(())
         })

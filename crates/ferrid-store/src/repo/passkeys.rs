@@ -76,6 +76,17 @@ pub struct PasskeyUse<'a> {
     pub now: i64,
 }
 
+/// What removing a passkey came to.
+#[derive(Debug, Clone)]
+pub enum PasskeyRemoval {
+    /// Removed; the user's other sessions ended.
+    Removed(Box<Passkey>),
+    /// The user has no such passkey.
+    NotFound,
+    /// It is the last passkey of a passwordless account, which keeps it.
+    LastOfPasswordless,
+}
+
 impl Store {
     /// Stores a challenge.
     pub fn insert_webauthn_challenge(&self, challenge: &WebauthnChallenge) -> StoreResult<()> {
@@ -191,16 +202,20 @@ impl Store {
         Ok(updated == 1)
     }
 
-    /// Removes the user's passkey `id`; the removed passkey, or `None`
-    /// if the user has no such passkey.
+    /// Removes the user's passkey `id` and ends the user's sessions but
+    /// `keep_sid` (one may have signed in with a stolen authenticator).
+    /// A passwordless account keeps its last passkey: the count is
+    /// lowered by a conditional update, so two removals at once (two
+    /// tabs, two nodes) cannot both take it.
     pub fn remove_passkey(
         &self,
         user_id: &str,
         id: &str,
+        keep_sid: Option<&str>,
         now: i64,
-    ) -> StoreResult<Option<Passkey>> {
-        let mut connection = self.connection()?;
-        connection.transaction(|connection| {
+    ) -> StoreResult<PasskeyRemoval> {
+        let mut removed = None;
+        let outcome = self.end_user_sessions(user_id, keep_sid, now, |connection| {
             let found = passkeys::table
                 .find(id)
                 .filter(passkeys::user_id.eq(user_id))
@@ -208,16 +223,33 @@ impl Store {
                 .first(connection)
                 .optional()?;
             let Some(found) = found else {
-                return Ok(None);
+                return Err(StoreError::NotFound("passkey"));
             };
+            let counted = diesel::update(
+                users::table
+                    .find(user_id)
+                    .filter(users::passwordless.eq(false).or(users::passkeys.gt(1))),
+            )
+            .set((
+                users::passkeys.eq(users::passkeys - 1),
+                users::updated_at.eq(now),
+            ))
+            .execute(connection)?;
+            if counted == 0 {
+                return Err(StoreError::NotFound("another passkey"));
+            }
             diesel::delete(passkeys::table.find(id)).execute(connection)?;
-            diesel::update(users::table.find(user_id))
-                .set((
-                    users::passkeys.eq(users::passkeys - 1),
-                    users::updated_at.eq(now),
-                ))
-                .execute(connection)?;
-            Ok(Some(found))
-        })
+            removed = Some(found);
+            Ok(())
+        });
+        match (outcome, removed) {
+            (Ok(_), Some(passkey)) => Ok(PasskeyRemoval::Removed(Box::new(passkey))),
+            (Err(StoreError::NotFound("passkey")), _) => Ok(PasskeyRemoval::NotFound),
+            (Err(StoreError::NotFound("another passkey")), _) => {
+                Ok(PasskeyRemoval::LastOfPasswordless)
+            }
+            (Err(other), _) => Err(other),
+            (Ok(_), None) => Ok(PasskeyRemoval::NotFound),
+        }
     }
 }

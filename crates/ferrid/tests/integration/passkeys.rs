@@ -61,8 +61,23 @@ async fn start(
     openidconnect::PkceCodeVerifier,
     crate::support::oidc::DiscoveredClient,
 ) {
+    start_with(server, client, &["profile"], extra).await
+}
+
+/// [`start`] asking for `scopes` (besides `openid`).
+async fn start_with(
+    server: &TestServer,
+    client: &TestClient,
+    scopes: &[&str],
+    extra: &str,
+) -> (
+    Browser,
+    String,
+    openidconnect::PkceCodeVerifier,
+    crate::support::oidc::DiscoveredClient,
+) {
     let rp = relying_party(server, client).await;
-    let start = authorization_url(&rp, &["profile"]);
+    let start = authorization_url(&rp, scopes);
     let browser = Browser::new();
     let response = browser.get(&format!("{}{extra}", start.url)).await;
     let (status, html) = settle(server, &browser, response)
@@ -256,8 +271,11 @@ on_both_backends!(
             kept.clone()
         })
         .await;
-        // Consented before: straight back to the client.
-        assert!(settle(&server, &browser, response).await.is_err());
+        // Consented before: straight back to the client, with a code.
+        let redirect = settle(&server, &browser, response)
+            .await
+            .expect_err("back to the client");
+        assert!(redirect.as_str().contains("code="), "{redirect}");
 
         refused_for(&server, &client, "spent or expired challenge", |_| {
             kept.clone()
@@ -304,7 +322,7 @@ on_both_backends!(
                 &[("request_id", &hidden_field(&login, "request_id"))],
             )
             .await;
-        assert!(response.status().is_client_error(), "{}", response.status());
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
         // No answer went through.
         assert_eq!(server.audited("passkey.use", "success").len(), 1);
     }
@@ -316,12 +334,35 @@ on_both_backends!(
         let server = server_or_skip!(backend);
         server.create_user("alice");
         let client = server.create_client("client_secret_basic", REDIRECT_URI);
-        let (account, mut authenticator) =
+        let (registering, mut authenticator) =
             with_passkey(&server, &client, "alice", "Old phone").await;
-        let page = account.page(&server.url("/account/security")).await;
+        // The session that added the passkey signed in with the password
+        // alone: now that the account has a second factor, it may not
+        // change factors (registering proved nothing about the key).
+        let page = registering.page(&server.url("/account/security")).await;
         let passkey = hidden_field(&page, "passkey");
+        let response = registering
+            .post_form(
+                &server.url("/account/passkeys/remove"),
+                &[
+                    ("csrf_token", &hidden_field(&page, "csrf_token")),
+                    ("passkey", &passkey),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-        // Later than the re-authentication window, the password is asked.
+        // A sign-in with the passkey may, within the re-authentication
+        // window or with the password.
+        let (account, login, _, _) = start(&server, &client, "").await;
+        let response = answer_login(&server, &account, &login, None, |options| {
+            authenticator.assert(options, &origin(&server))
+        })
+        .await;
+        let redirect = settle(&server, &account, response)
+            .await
+            .expect_err("back to the client");
+        assert!(redirect.as_str().contains("code="), "{redirect}");
         server.clock.advance(301);
         let page = account.page(&server.url("/account/security")).await;
         assert!(page.contains("name=\"current_password\""), "{page}");
@@ -346,6 +387,13 @@ on_both_backends!(
         assert!(page.contains("Passkey removed."), "{page}");
         assert!(page.contains("No passkeys yet."), "{page}");
         assert!(server.audited("passkey.remove", "success")[0].contains("Old phone"));
+        // Sessions elsewhere (one may have used a stolen key) ended.
+        let response = registering.get(&server.url("/account/security")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            account.get(&server.url("/account/security")).await.status(),
+            StatusCode::OK
+        );
 
         let (browser, login, _, _) = start(&server, &client, "").await;
         let response = answer_login(&server, &browser, &login, None, |options| {
@@ -374,8 +422,6 @@ on_both_backends!(
         let client = server.create_client("client_secret_basic", REDIRECT_URI);
         let (_, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
         let other = server.second_node();
-
-        // The options (and their challenge) come from the first node ...
         let (browser, login, _, _) = start(&server, &client, "").await;
         let (request_id, csrf) = (
             hidden_field(&login, "request_id"),
@@ -385,44 +431,52 @@ on_both_backends!(
             ("request_id", request_id.as_str()),
             ("csrf_token", csrf.as_str()),
         ];
-        let options = crate::support::passkeys::options(
-            &browser,
-            &server.url("/login/passkey/options"),
-            &form,
-        )
-        .await;
-        // ... and the answer goes to the second, as a load balancer may
-        // send it (each test node has its own origin).
-        let credential = authenticator.assert(&options, &origin(&other));
-        let response = browser
-            .post_form(
-                &other.url("/login/passkey"),
-                &[
-                    ("request_id", &request_id),
-                    ("csrf_token", &csrf),
-                    ("credential", &credential),
-                ],
-            )
-            .await;
+        let options_url = server.url("/login/passkey/options");
+        let options_from_first =
+            || crate::support::passkeys::options(&browser, &options_url, &form);
+        let post_to = |node: &TestServer, credential: String| {
+            let url = node.url("/login/passkey");
+            let (request_id, csrf, http) = (request_id.clone(), csrf.clone(), browser.http.clone());
+            async move {
+                http.post(&url)
+                    .form(&[
+                        ("request_id", request_id.as_str()),
+                        ("csrf_token", csrf.as_str()),
+                        ("credential", credential.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+
+        // A challenge the first node issued is spent by an answer the
+        // second node refused (a broken signature) ...
+        let options = options_from_first().await;
+        let genuine = authenticator.assert(&options, &origin(&other));
+        let mut broken: Value = serde_json::from_str(&genuine).unwrap();
+        broken["response"]["signature"] = Value::from("AAAA");
+        let response = post_to(&other, broken.to_string()).await;
+        let (_, html) = settle(&other, &browser, response).await.expect("a page");
+        assert!(html.contains(REFUSED), "{html}");
+        assert!(server.audited("passkey.use", "failure")[0].contains("signature"));
+        // ... so the genuine answer to it is refused on the first node.
+        let response = post_to(&server, authenticator.assert(&options, &origin(&server))).await;
+        let (_, html) = settle(&server, &browser, response).await.expect("a page");
+        assert!(html.contains(REFUSED), "{html}");
+        assert!(server
+            .audited("passkey.use", "failure")
+            .iter()
+            .any(|detail| detail.contains("spent or expired challenge")));
+
+        // Options from the first node, the answer to the second (as a load
+        // balancer may send it; each test node has its own origin).
+        let options = options_from_first().await;
+        let response = post_to(&other, authenticator.assert(&options, &origin(&other))).await;
         let redirect = settle(&other, &browser, response)
             .await
             .expect_err("back to the client");
         assert!(redirect.as_str().contains("code="), "{redirect}");
-        // Neither the challenge nor the sign-in it was for can be used
-        // again, on either node.
-        let response = browser
-            .post_form(
-                &server.url("/login/passkey"),
-                &[
-                    ("request_id", &request_id),
-                    ("csrf_token", &csrf),
-                    ("credential", &credential),
-                ],
-            )
-            .await;
-        let (status, html) = settle(&server, &browser, response).await.expect("a page");
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
-        assert!(html.contains("Sign-in expired"), "{html}");
     }
 );
 
@@ -564,9 +618,10 @@ on_both_backends!(
         let page = response.text().await.unwrap();
         assert!(page.contains("keep at least one passkey"), "{page}");
 
-        // No password signs her in, and a forgotten-password request sends
-        // a link to create a passkey, not to choose a password (once the
-        // minute between two such e-mails has passed).
+        // No password signs her in. While she has a passkey, her mailbox
+        // alone does not recover the account: "forgot password" sends
+        // nothing. Once an administrator has removed her lost passkeys,
+        // it sends a link to create a passkey, not to choose a password.
         server.clock.advance(61);
         let (browser, login, _, _) = start(&server, &client, "").await;
         let response = browser
@@ -574,17 +629,54 @@ on_both_backends!(
             .await;
         let page = response.text().await.unwrap();
         assert!(page.contains("Invalid username or password."), "{page}");
-        let forgot = browser.page(&server.url("/password/forgot")).await;
-        let response = browser
-            .post_form(
-                &server.url("/password/forgot"),
-                &[
-                    ("csrf_token", &hidden_field(&forgot, "csrf_token")),
-                    ("email", "carol@example.com"),
-                ],
-            )
-            .await;
-        assert!(response.status().is_success() || response.status().is_redirection());
+        let forgot = |browser: &Browser| {
+            let url = server.url("/password/forgot");
+            let browser = browser.http.clone();
+            async move {
+                let page = browser
+                    .get(&url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                let response = browser
+                    .post(&url)
+                    .form(&[
+                        ("csrf_token", hidden_field(&page, "csrf_token").as_str()),
+                        ("email", "carol@example.com"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+            }
+        };
+        forgot(&browser).await;
+        assert!(server
+            .audit_log()
+            .iter()
+            .any(|event| event.event == "password.reset_requested"));
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(
+            outbox(&server, 1).await.len(),
+            1,
+            "no e-mail while she has a passkey"
+        );
+        let reset = crate::support::console::post(
+            &server,
+            &admin,
+            &admin
+                .page(&server.url(&format!("/admin/users/{}", carol.id)))
+                .await,
+            &format!("/admin/users/{}/reset-mfa", carol.id),
+            &[],
+        )
+        .await;
+        assert_eq!(reset.status(), StatusCode::SEE_OTHER);
+        assert!(server.store.user_passkeys(&carol.id).unwrap().is_empty());
+        forgot(&browser).await;
         let messages = outbox(&server, 2).await;
         assert!(
             messages[1].contains("/account/passkey-invitation?token="),
@@ -757,5 +849,171 @@ on_both_backends!(
         assert!(!again.status.success());
         assert!(crate::cli::stderr(&again).contains("no passkey"));
         assert!(server.store.user_passkeys(&alice.id).unwrap().is_empty());
+    }
+);
+
+on_both_backends!(
+    an_api_can_require_a_passkey_sign_in,
+    |backend: Backend| async move {
+        use crate::apis::{
+            example_api, exchange as exchange_for, register_apis, shop_client, ORDERS,
+        };
+        let server = server_or_skip!(backend);
+        register_apis(&server);
+        let shop = shop_client(&server);
+        let alice = server.create_user("alice");
+        ferrid_service::groups::set_role(
+            &server.store,
+            ORDERS,
+            "clerk",
+            &ferrid_service::groups::Holder::User(alice.username.clone()),
+            true,
+            "test",
+            0,
+        )
+        .unwrap();
+        let api = example_api(&server, ORDERS).await;
+        let refund = |token: String| {
+            let api = api.clone();
+            async move {
+                let response = reqwest::Client::new()
+                    .post(format!("{api}/orders/refunds"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
+                let challenge = response
+                    .headers()
+                    .get("www-authenticate")
+                    .map(|value| value.to_str().unwrap().to_owned())
+                    .unwrap_or_default();
+                (response.status(), challenge)
+            }
+        };
+        let resource = "&resource=https%3A%2F%2Fapi.example.com%2Forders";
+        let scopes = ["orders:write"];
+
+        // A password sign-in: the API asks for a passkey (RFC 9470).
+        let (browser, login, verifier, _) = start_with(&server, &shop, &scopes, resource).await;
+        let response = browser
+            .submit_login(&server.issuer, &login, "alice", PASSWORD)
+            .await;
+        let landed = settle(&server, &browser, response).await;
+        let redirect = through_consent(&server, &browser, landed).await;
+        let code = redirect
+            .query_pairs()
+            .find(|(key, _)| key == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let (status, tokens) = exchange_for(&server, &shop, &code, &verifier, Some(ORDERS)).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let (status, challenge) = refund(tokens["access_token"].as_str().unwrap().to_owned()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(
+            challenge.contains("error=\"insufficient_user_authentication\""),
+            "{challenge}"
+        );
+        assert!(challenge.contains("acr_values=\"phr\""), "{challenge}");
+
+        // Back with acr_values=phr and a passkey, the refund goes through.
+        let mut authenticator = SoftAuthenticator::es256();
+        let page = register(&server, &browser, &mut authenticator, "Laptop", None).await;
+        assert!(page.contains("Passkey added."), "{page}");
+        let (browser, login, verifier, _) = start_with(
+            &server,
+            &shop,
+            &scopes,
+            &format!("{resource}&acr_values=phr"),
+        )
+        .await;
+        let response = answer_login(&server, &browser, &login, None, |options| {
+            authenticator.assert(options, &origin(&server))
+        })
+        .await;
+        let landed = settle(&server, &browser, response).await;
+        let redirect = through_consent(&server, &browser, landed).await;
+        let code = redirect
+            .query_pairs()
+            .find(|(key, _)| key == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let (status, tokens) = exchange_for(&server, &shop, &code, &verifier, Some(ORDERS)).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(jwt_claims(&access)["acr"], "phrh");
+        let (status, challenge) = refund(access).await;
+        assert_eq!(status, StatusCode::CREATED, "{challenge}");
+    }
+);
+
+on_both_backends!(
+    a_new_passkey_is_announced_and_can_be_undone_from_the_mailbox,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        let alice = server.create_user("alice");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        // Someone with Alice's password (or a session of hers) adds a
+        // passkey: she is told by e-mail ...
+        let (intruder, mut planted) = with_passkey(&server, &client, "alice", "Not mine").await;
+        let message = outbox(&server, 1).await.remove(0);
+        assert!(
+            message.contains("A passkey was added to your account"),
+            "{message}"
+        );
+        let undo = link(&message, &server, "/account/not-me");
+
+        // ... and undoes it from her mailbox: every factor goes, every
+        // session ends, and she chooses a new password.
+        let owner = Browser::new();
+        let page = owner.page(&undo).await;
+        let response = owner
+            .post_form(
+                &server.url("/account/not-me"),
+                &[
+                    ("token", &hidden_field(&page, "token")),
+                    ("csrf_token", &hidden_field(&page, "csrf_token")),
+                ],
+            )
+            .await;
+        let page = response.text().await.unwrap();
+        assert!(page.contains("name=\"new_password\""), "{page}");
+        assert!(server.store.user_passkeys(&alice.id).unwrap().is_empty());
+        let reloaded = server.store.find_user(&alice.id).unwrap().unwrap();
+        assert_eq!(reloaded.passkeys, 0);
+        let response = intruder.get(&server.url("/account/security")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let (browser, login, _, _) = start(&server, &client, "").await;
+        let response = answer_login(&server, &browser, &login, None, |options| {
+            planted.assert(options, &origin(&server))
+        })
+        .await;
+        let (_, html) = settle(&server, &browser, response).await.expect("a page");
+        assert!(html.contains(REFUSED), "{html}");
+    }
+);
+
+on_both_backends!(
+    a_sign_in_without_a_username_needs_the_user_handle,
+    |backend: Backend| async move {
+        let server = server_or_skip!(backend);
+        server.create_user("alice");
+        let client = server.create_client("client_secret_basic", REDIRECT_URI);
+        let (_, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+        let (browser, login, _, _) = start(&server, &client, "").await;
+        let response = answer_login(&server, &browser, &login, None, |options| {
+            let mut answer: Value =
+                serde_json::from_str(&authenticator.assert(options, &origin(&server))).unwrap();
+            answer["response"]
+                .as_object_mut()
+                .unwrap()
+                .remove("userHandle");
+            answer.to_string()
+        })
+        .await;
+        let (_, html) = settle(&server, &browser, response).await.expect("a page");
+        assert!(html.contains(REFUSED), "{html}");
+        assert!(server.audited("passkey.use", "failure")[0].contains("no user handle"));
     }
 );

@@ -190,6 +190,87 @@ async fn overview(
     Ok(response)
 }
 
+/// How long the "this was not me" link of a new factor's e-mail works.
+const NOT_ME_TTL: i64 = 7 * 24 * 3600;
+
+/// A factor just added to an account.
+#[derive(Debug, Clone, Copy)]
+enum NewFactor {
+    /// A TOTP authenticator.
+    Totp,
+    /// A passkey.
+    Passkey,
+}
+
+/// Tells the user by e-mail that a factor was added, with a single-use
+/// "this was not me" link: whoever held a stolen session (and perhaps the
+/// password) could have added their own, and the owner, proving their
+/// mailbox, removes every factor and ends every session with it.
+async fn announce_new_factor(
+    state: &AppState,
+    user: &User,
+    factor: NewFactor,
+) -> Result<(), PageError> {
+    state.deliver_logouts_soon();
+    let (store_user, now) = (user.clone(), state.now());
+    let token = state
+        .db(move |store| {
+            crate::mail::issue_token(store, &store_user, crate::mail::MFA_REVERT, now, NOT_ME_TTL)
+        })
+        .await?;
+    let link = format!(
+        "{}?token={token}",
+        state.settings.endpoint(crate::paths::ACCOUNT_NOT_ME)
+    );
+    let (subject, what) = match factor {
+        NewFactor::Totp => (
+            "Two-step verification was turned on",
+            "Two-step verification was just turned on for your account",
+        ),
+        NewFactor::Passkey => (
+            "A passkey was added to your account",
+            "A passkey was just added to your account",
+        ),
+    };
+    let undo = if user.passwordless {
+        "It removes every second factor and passkey, signs out every session, and lets you create a new passkey"
+    } else {
+        "It removes every second factor and passkey, signs out every session, and lets you set a new password"
+    };
+    crate::mail::send_in_background(
+        &state.mailer,
+        user.email.clone(),
+        subject.into(),
+        format!(
+            "Hello {},\n\n{what}.\n\nIf this was not you, open this link within {} days. {undo}:\n\n{link}\n",
+            user.username,
+            NOT_ME_TTL / 86_400
+        ),
+    );
+    Ok(())
+}
+
+/// The page where a passwordless account's user creates a passkey from
+/// an e-mailed link (`token`), with `error`.
+fn passkey_setup_page(
+    state: &AppState,
+    http: &HttpRequest,
+    user: &User,
+    token: &str,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let form_token = forms::FormToken::for_browser(state, http);
+    let page = ferrid_pages::PasskeyInvitationPage {
+        username: &user.username,
+        token,
+        csrf_token: &form_token.value,
+        error,
+    };
+    let mut response = form_token.respond_form(error, &page)?;
+    crate::passkeys::allow_passkey_script(&mut response);
+    Ok(response)
+}
+
 fn recovery_codes_page(codes: &[String], continue_to: &str) -> HttpResponse {
     crate::http::html_response(
         StatusCode::OK,

@@ -1,9 +1,10 @@
 //! `GET|POST /account/not-me`: the "this was not me" link of the e-mail
-//! sent when a second factor is enrolled. Whoever holds a stolen session
-//! (and perhaps the password) could enrol their own factor; the owner,
-//! proving their mailbox with the link, removes it, ends every session,
-//! and sets a new password, without an administrator. The `GET` page
-//! only asks; the `POST` acts.
+//! sent when a second factor (TOTP or a passkey) is added. Whoever holds a
+//! stolen session (and perhaps the password) could add their own; the
+//! owner, proving their mailbox with the link, removes every factor, ends
+//! every session, and sets a new password (a passwordless account: creates
+//! a new passkey), without an administrator. The `GET` page only asks;
+//! the `POST` acts.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_store::secret::{digest, random_token};
@@ -40,11 +41,12 @@ pub async fn confirm_page(
     form.respond_form(None, &page)
 }
 
-/// `POST /account/not-me`: spends the link, removes the second factor and
-/// recovery codes, ends every session and revokes every grant, replaces
-/// the password with a random one nobody knows, and answers with the form
-/// to set a new password (the link proved the mailbox, as a reset link
-/// does; the reset token stays in the form, out of the URL).
+/// `POST /account/not-me`: spends the link, removes the second factors
+/// (TOTP, recovery codes, passkeys), ends every session and revokes every
+/// grant, replaces the password with a random one nobody knows, and
+/// answers with the form to set a new password, or for a passwordless
+/// account to create a passkey (the link proved the mailbox, as a reset
+/// link does; the new link's token stays in the form, out of the URL).
 pub async fn revert(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -69,6 +71,11 @@ pub async fn revert(
                 }
                 store.reset_mfa(&user.id, now)?;
                 store.clear_login_failures(&[lockout::mfa_subject(&user.id)])?;
+                if user.passwordless {
+                    let setup =
+                        mail::issue_token(&store, &user, mail::PASSKEY_SETUP, now, RESET_TTL)?;
+                    return Ok(Some(setup));
+                }
                 // Whoever planted the factor may know the password too.
                 let unknowable = passwords.hash(&random_token(32))?;
                 store.change_password(&user.id, &unknowable, None, now)?;
@@ -85,9 +92,16 @@ pub async fn revert(
     Event::new(EventKind::MfaRevert, Outcome::Success)
         .actor(&user.id)
         .subject(&user.id)
-        .detail("second factor removed, sessions ended, password must be reset")
+        .detail(if user.passwordless {
+            "second factors and passkeys removed, sessions ended, a new passkey must be created"
+        } else {
+            "second factors and passkeys removed, sessions ended, password must be reset"
+        })
         .record(&state, &http)
         .await;
     state.deliver_logouts_soon();
+    if user.passwordless {
+        return super::passkey_setup_page(&state, &http, &user, &reset, None);
+    }
     password_reset_form(&state, &http, &reset, None)
 }

@@ -10,6 +10,7 @@ use ferrid_service::audit::{Event, EventKind, Outcome};
 use ferrid_store::secret::digest;
 use ferrid_store::User;
 
+use super::passkey_setup_page;
 use crate::audit::RecordForRequest;
 use crate::email_link::{invalid_link, link_user};
 use crate::error::PageError;
@@ -28,25 +29,6 @@ async fn invited_user(state: &AppState, token: &str) -> Result<User, PageError> 
     Ok(user)
 }
 
-fn page(
-    state: &AppState,
-    http: &HttpRequest,
-    user: &User,
-    token: &str,
-    error: Option<&str>,
-) -> Result<HttpResponse, PageError> {
-    let form_token = forms::FormToken::for_browser(state, http);
-    let page = ferrid_pages::PasskeyInvitationPage {
-        username: &user.username,
-        token,
-        csrf_token: &form_token.value,
-        error,
-    };
-    let mut response = form_token.respond_form(error, &page)?;
-    passkeys::allow_passkey_script(&mut response);
-    Ok(response)
-}
-
 /// `GET /account/passkey-invitation?token=…`
 pub async fn show(
     state: web::Data<AppState>,
@@ -55,7 +37,7 @@ pub async fn show(
     let params = Params::parse(http.query_string().as_bytes()).unwrap_or_default();
     let token = params.get("token").unwrap_or_default().to_owned();
     let user = invited_user(&state, &token).await?;
-    page(&state, &http, &user, &token, None)
+    passkey_setup_page(&state, &http, &user, &token, None)
 }
 
 /// `POST /account/passkey-invitation/options`
@@ -85,7 +67,7 @@ pub async fn register(
         usize::try_from(user.passkeys).unwrap_or(0),
     ) {
         Ok(name) => name,
-        Err(message) => return page(&state, &http, &user, &token, Some(message)),
+        Err(message) => return passkey_setup_page(&state, &http, &user, &token, Some(message)),
     };
     let credential = params.get("credential").unwrap_or_default();
     let new = match passkeys::verify_registration(&state, Ceremony::Invitation, &token, credential)
@@ -101,7 +83,7 @@ pub async fn register(
                 .record(&state, &http)
                 .await;
             let message = "The passkey could not be registered. Try again.";
-            return page(&state, &http, &user, &token, Some(message));
+            return passkey_setup_page(&state, &http, &user, &token, Some(message));
         }
     };
     // Spent first: two submissions of one link store one passkey.

@@ -8,7 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_service::audit::{Event, EventKind, Outcome};
-use ferrid_store::{Session, User};
+use ferrid_store::{PasskeyRemoval, Session, User};
 
 use super::{overview, reauthenticate, require_second_factor, signed_in, Reauthentication};
 use crate::audit::RecordForRequest;
@@ -94,40 +94,32 @@ pub async fn register(
             return overview(&state, &http, &session, &user, None, Some(NOT_REGISTERED)).await;
         }
     };
-    let passkey =
-        match passkeys::store_new(&state, new, &user.id, &name, Some(session.sid.clone())).await {
-            Ok(passkey) => passkey,
-            Err(_) => {
-                return overview(&state, &http, &session, &user, None, Some(NOT_REGISTERED)).await
-            }
-        };
+    let stored = passkeys::store_new(&state, new, &user.id, &name, Some(session.sid.clone())).await;
+    let passkey = match stored {
+        Ok(passkey) => passkey,
+        Err(_) => {
+            // Logged already; most likely a credential registered before.
+            Event::new(EventKind::PasskeyRegister, Outcome::Failure)
+                .actor(&user.id)
+                .subject(&user.id)
+                .detail("not stored (registered already?)")
+                .record(&state, &http)
+                .await;
+            return overview(&state, &http, &session, &user, None, Some(NOT_REGISTERED)).await;
+        }
+    };
     Event::new(EventKind::PasskeyRegister, Outcome::Success)
         .actor(&user.id)
         .subject(&user.id)
         .detail(format!("passkey {} ({})", passkey.id, passkey.name))
         .record(&state, &http)
         .await;
-    state.deliver_logouts_soon();
-    // The user just proved the passkey, user verification included: a
-    // session that had one factor has two now, as after confirming TOTP.
-    let raised = if crate::acr::assurance(&session.amr) < crate::acr::Assurance::MultiFactor {
-        let amr = crate::acr::amr_with_passkey(passkey.backup_eligible, true);
-        crate::session::elevate(&state, &session, amr).await?
-    } else {
-        None
-    };
+    super::announce_new_factor(&state, &user, super::NewFactor::Passkey).await?;
+    // The session stays as it signed in: registering proves nothing about
+    // the key (no attestation is asked for), so managing passkeys once the
+    // account has a second factor needs a sign-in that used one.
     let user = refreshed(&state, &user).await?;
-    let session = raised
-        .as_ref()
-        .map_or(session.clone(), |(_, raised)| raised.clone());
-    let mut response =
-        overview(&state, &http, &session, &user, Some("Passkey added."), None).await?;
-    if let Some((cookie, _)) = raised {
-        response
-            .add_cookie(&cookie)
-            .map_err(crate::error::Internal::log)?;
-    }
-    Ok(response)
+    overview(&state, &http, &session, &user, Some("Passkey added."), None).await
 }
 
 /// `POST /account/passkeys/remove`: removes passkey `passkey`; a
@@ -142,25 +134,28 @@ pub async fn remove(
     if let Err(message) = confirm(&state, &http, &session, &user, &params).await? {
         return overview(&state, &http, &session, &user, None, Some(&message)).await;
     }
-    if user.passwordless && user.passkeys <= 1 {
-        let message = "Your account has no password: keep at least one passkey.";
-        return overview(&state, &http, &session, &user, None, Some(message)).await;
-    }
     let id = params.get("passkey").unwrap_or_default().to_owned();
-    let (user_id, now) = (user.id.clone(), state.now());
-    let removed = state
-        .db(move |store| store.remove_passkey(&user_id, &id, now))
+    let (user_id, keep_sid, now) = (user.id.clone(), session.sid.clone(), state.now());
+    let removal = state
+        .db(move |store| store.remove_passkey(&user_id, &id, Some(&keep_sid), now))
         .await?;
-    let Some(removed) = removed else {
-        return overview(
-            &state,
-            &http,
-            &session,
-            &user,
-            None,
-            Some("No such passkey."),
-        )
-        .await;
+    let removed = match removal {
+        PasskeyRemoval::Removed(removed) => removed,
+        PasskeyRemoval::NotFound => {
+            return overview(
+                &state,
+                &http,
+                &session,
+                &user,
+                None,
+                Some("No such passkey."),
+            )
+            .await
+        }
+        PasskeyRemoval::LastOfPasswordless => {
+            let message = "Your account has no password: keep at least one passkey.";
+            return overview(&state, &http, &session, &user, None, Some(message)).await;
+        }
     };
     Event::new(EventKind::PasskeyRemove, Outcome::Success)
         .actor(&user.id)

@@ -17,11 +17,8 @@ use crate::forms;
 use crate::http::Params;
 use crate::paths;
 use crate::state::AppState;
-use crate::{mail, mfa, session};
+use crate::{mfa, session};
 use ferrid_store::TotpEnrolment;
-
-/// How long the "this was not me" link of the enrolment e-mail works.
-const NOT_ME_TTL: i64 = 7 * 24 * 3600;
 
 /// `GET /account/totp[?request_id=…]`: a new secret, shown as a QR code
 /// and as text.
@@ -144,7 +141,12 @@ pub async fn confirm(
     if !confirmed {
         return Err(already_enrolled());
     }
-    announce_enrolment(&state, &http, &user).await?;
+    Event::new(EventKind::MfaEnrol, Outcome::Success)
+        .actor(&user.id)
+        .subject(&user.id)
+        .record(&state, &http)
+        .await;
+    super::announce_new_factor(&state, &user, super::NewFactor::Totp).await?;
     // The user just proved the device: the session is two-factor now
     // (one that signed in with a passkey already was, and stays so).
     let raised = if crate::acr::assurance(&current.amr) < crate::acr::Assurance::MultiFactor {
@@ -179,38 +181,6 @@ fn start_again() -> PageError {
 /// and tells the user by e-mail with a single-use "this was not me" link:
 /// if someone else planted the factor, the owner can remove it, end every
 /// session and set a new password without an administrator.
-async fn announce_enrolment(
-    state: &AppState,
-    http: &HttpRequest,
-    user: &User,
-) -> Result<(), PageError> {
-    Event::new(EventKind::MfaEnrol, Outcome::Success)
-        .actor(&user.id)
-        .subject(&user.id)
-        .record(state, http)
-        .await;
-    state.deliver_logouts_soon();
-    let (store_user, now) = (user.clone(), state.now());
-    let token = state
-        .db(move |store| mail::issue_token(store, &store_user, mail::MFA_REVERT, now, NOT_ME_TTL))
-        .await?;
-    let link = format!(
-        "{}?token={token}",
-        state.settings.endpoint(paths::ACCOUNT_NOT_ME)
-    );
-    mail::send_in_background(
-        &state.mailer,
-        user.email.clone(),
-        "Two-step verification was turned on".into(),
-        format!(
-            "Hello {},\n\nTwo-step verification was just turned on for your account, and your other sessions were signed out.\n\nIf this was not you, open this link within {} days. It removes the new second factor, signs out every session, and lets you set a new password:\n\n{link}\n",
-            user.username,
-            NOT_ME_TTL / 86_400
-        ),
-    );
-    Ok(())
-}
-
 fn percent_encode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -34,6 +34,9 @@ fn problem(error: UserError) -> Problem {
         ),
         UserError::NotFound(user) => Problem::not_found(format!("no user {user}")),
         missing @ UserError::PasskeyNotFound(_) => Problem::not_found(missing.to_string()),
+        last @ UserError::LastPasskey => {
+            Problem::new(StatusCode::CONFLICT, "Conflict", last.to_string())
+        }
         other => Internal::log(other).into(),
     }
 }
@@ -312,7 +315,7 @@ pub async fn passkeys(
 
 /// `DELETE /admin/api/v1/users/{id}/passkeys/{passkey_id}`: removes a
 /// lost or stolen passkey.
-#[utoipa::path(delete, path = "/admin/api/v1/users/{user_id}/passkeys/{passkey_id}", tag = "users", params(("user_id" = String, Path), ("passkey_id" = String, Path)), responses((status = 204, description = "Passkey removed"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "No such user or passkey")), security(("bearer" = ["ferrid:admin.write"])))]
+#[utoipa::path(delete, path = "/admin/api/v1/users/{user_id}/passkeys/{passkey_id}", tag = "users", params(("user_id" = String, Path), ("passkey_id" = String, Path)), responses((status = 204, description = "Passkey removed"), (status = 401, description = "No valid token for the admin API"), (status = 403, description = "The token lacks the scope, or the user the role"), (status = 404, description = "No such user or passkey"), (status = 409, description = "The last passkey of a passwordless account")), security(("bearer" = ["ferrid:admin.write"])))]
 pub async fn remove_passkey(
     state: web::Data<AppState>,
     http: HttpRequest,
@@ -334,6 +337,7 @@ pub async fn remove_passkey(
         })
         .await?
         .map_err(problem)?;
+    state.deliver_logouts_soon();
     Ok(HttpResponse::NoContent().finish())
 }
 
