@@ -27,8 +27,10 @@ use crate::support::{Backend, Browser, TestServer};
 
 const REDIRECT_URI: &str = "https://app.example/cb";
 
-/// The page a passkey refusal shows.
-const REFUSED: &str = "The passkey could not be used.";
+/// The message a refused passkey puts on the page (the script's own
+/// message for a failed ceremony sits in an attribute of every login page,
+/// so the match includes the element's markup).
+const REFUSED: &str = "role=\"alert\">The passkey could not be used.";
 
 /// `username`, signed in with the password in a browser that then
 /// registers a passkey named `name` (within the re-authentication
