@@ -15,13 +15,15 @@ use serde_json::Value;
 use crate::on_both_backends;
 use crate::server_or_skip;
 use crate::support::browser::hidden_field;
-use crate::support::console::{create_admin, enrol_totp, open, signed_in_admin};
+use crate::support::console::{create_admin, enrol_totp, open};
 use crate::support::oidc::{
     authorization_url, discovery_document, exchange, jwt_claims, relying_party,
     sign_in_and_exchange,
 };
 use crate::support::outbox::{link, outbox};
-use crate::support::passkeys::{answer_login, origin, register, settle, through_consent};
+use crate::support::passkeys::{
+    answer_login, invite_carol, origin, register, remove_first, settle, through_consent,
+};
 use crate::support::server::{TestClient, PASSWORD};
 use crate::support::{Backend, Browser, TestServer};
 
@@ -342,16 +344,7 @@ on_both_backends!(
         // alone: now that the account has a second factor, it may not
         // change factors (registering proved nothing about the key).
         let page = registering.page(&server.url("/account/security")).await;
-        let passkey = hidden_field(&page, "passkey");
-        let response = registering
-            .post_form(
-                &server.url("/account/passkeys/remove"),
-                &[
-                    ("csrf_token", &hidden_field(&page, "csrf_token")),
-                    ("passkey", &passkey),
-                ],
-            )
-            .await;
+        let response = remove_first(&server, &registering, &page, None).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
         // A sign-in with the passkey may, within the re-authentication
@@ -368,24 +361,18 @@ on_both_backends!(
         server.clock.advance(301);
         let page = account.page(&server.url("/account/security")).await;
         assert!(page.contains("name=\"current_password\""), "{page}");
-        let csrf = hidden_field(&page, "csrf_token");
-        let remove = |password: &'static str| {
-            let (csrf, passkey) = (csrf.clone(), passkey.clone());
-            let account = &account;
-            let url = server.url("/account/passkeys/remove");
+        let remove = |password: Option<&'static str>| {
+            let (account, page, server) = (&account, page.clone(), &server);
             async move {
-                let mut form = vec![("csrf_token", csrf.as_str()), ("passkey", passkey.as_str())];
-                if !password.is_empty() {
-                    form.push(("current_password", password));
-                }
-                account.post_form(&url, &form).await.text().await.unwrap()
+                let response = remove_first(server, account, &page, password).await;
+                response.text().await.unwrap()
             }
         };
-        let page = remove("").await;
+        let page = remove(None).await;
         assert!(page.contains("Enter your current password"), "{page}");
-        let page = remove("wrong password").await;
+        let page = remove(Some("wrong password")).await;
         assert!(page.contains("The current password is wrong."), "{page}");
-        let page = remove(PASSWORD).await;
+        let page = remove(Some(PASSWORD)).await;
         assert!(page.contains("Passkey removed."), "{page}");
         assert!(page.contains("No passkeys yet."), "{page}");
         assert!(server.audited("passkey.remove", "success")[0].contains("Old phone"));
@@ -538,26 +525,9 @@ on_both_backends!(
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
         let client = server.create_client("client_secret_basic", REDIRECT_URI);
-        let admin = signed_in_admin(&server, "root", AdminRole::Admin).await;
-        let users = admin.page(&server.url("/admin/users")).await;
-        assert!(users.contains("name=\"passwordless\""), "{users}");
-        let response = crate::support::console::post(
-            &server,
-            &admin,
-            &users,
-            "/admin/users/invite",
-            &[
-                ("username", "carol"),
-                ("email", "carol@example.com"),
-                ("passwordless", "true"),
-            ],
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let (admin, message) = invite_carol(&server).await;
         let carol = server.store.find_user_by_login("carol").unwrap().unwrap();
         assert!(carol.passwordless);
-
-        let message = outbox(&server, 1).await.remove(0);
         assert!(message.contains("passkey"), "{message}");
         let invitation = link(&message, &server, "/account/passkey-invitation");
         let browser = Browser::new();
@@ -608,15 +578,7 @@ on_both_backends!(
         // only passkey.
         let page = browser.page(&server.url("/account/security")).await;
         assert!(!page.contains("action=\"/account/password\""), "{page}");
-        let response = browser
-            .post_form(
-                &server.url("/account/passkeys/remove"),
-                &[
-                    ("csrf_token", &hidden_field(&page, "csrf_token")),
-                    ("passkey", &hidden_field(&page, "passkey")),
-                ],
-            )
-            .await;
+        let response = remove_first(&server, &browser, &page, None).await;
         let page = response.text().await.unwrap();
         assert!(page.contains("keep at least one passkey"), "{page}");
 

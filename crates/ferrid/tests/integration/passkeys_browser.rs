@@ -8,16 +8,14 @@
 //! authentication, removes it and can no longer use it; and a ceremony
 //! started on one node finishes on another.
 
-use ferrid_service::users::AdminRole;
-use openidconnect::{AuthorizationCode, TokenResponse};
+use openidconnect::TokenResponse;
 
 use crate::on_both_backends;
 use crate::support::browser::hidden_field;
 use crate::support::chromium::{Chromium, Driver};
-use crate::support::console::{post, signed_in_admin};
-use crate::support::oidc::{authorization_url, http_client, jwt_claims, relying_party};
-use crate::support::outbox::{link, outbox};
-use crate::support::passkeys::settle;
+use crate::support::oidc::{authorization_url, exchange, jwt_claims, relying_party};
+use crate::support::outbox::link;
+use crate::support::passkeys::{invite_carol, settle};
 use crate::support::receiver::free_port;
 use crate::support::server::{TestClient, PASSWORD};
 use crate::support::{Backend, Browser, TestServer};
@@ -72,14 +70,36 @@ async fn sign_in_to(
         .find(|(name, _)| name == "code")
         .map(|(_, value)| value.into_owned())
         .unwrap_or_else(|| panic!("no code in {landed}"));
-    let tokens = rp
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("token endpoint")
-        .set_pkce_verifier(start.verifier)
-        .request_async(&http_client())
-        .await
-        .expect("token exchange");
+    let tokens = exchange(&rp, code, start.verifier).await;
     jwt_claims(&tokens.id_token().expect("ID token").to_string())
+}
+
+/// Chromium with a virtual authenticator, and a localhost server with
+/// Alice and a client; `None` (outside CI) without a browser.
+async fn alice_in_chromium(backend: Backend) -> Option<(Driver, TestServer, TestClient, Chromium)> {
+    let driver = Driver::start()?;
+    let server = localhost_server(backend)?;
+    server.create_user("alice");
+    let client = client(&server);
+    let window = driver.browser().await;
+    window.add_virtual_authenticator().await;
+    Some((driver, server, client, window))
+}
+
+/// Adds a passkey named `name` on the account page of `window`'s user.
+async fn add_passkey(server: &TestServer, window: &Chromium, name: &str) {
+    window.open(&server.url("/account/security")).await;
+    window.wait_for("id=\"passkey-add\"").await;
+    window.fill("#passkey_name", name).await;
+    window.click("#passkey-add").await;
+    window.wait_for("Passkey added.").await;
+}
+
+/// Fills in Alice's password on the login page.
+async fn alices_password(window: &Chromium) {
+    window.fill("#username", "alice").await;
+    window.fill("#password", PASSWORD).await;
+    window.click("main button[type=submit]").await;
 }
 
 fn methods(claims: &serde_json::Value) -> Vec<String> {
@@ -102,25 +122,8 @@ on_both_backends!(
         };
         let client = client(&server);
         // An administrator invites Carol to a passwordless account.
-        let admin = signed_in_admin(&server, "root", AdminRole::Admin).await;
-        let users = admin.page(&server.url("/admin/users")).await;
-        post(
-            &server,
-            &admin,
-            &users,
-            "/admin/users/invite",
-            &[
-                ("username", "carol"),
-                ("email", "carol@example.com"),
-                ("passwordless", "true"),
-            ],
-        )
-        .await;
-        let invitation = link(
-            &outbox(&server, 1).await[0],
-            &server,
-            "/account/passkey-invitation",
-        );
+        let (_, message) = invite_carol(&server).await;
+        let invitation = link(&message, &server, "/account/passkey-invitation");
 
         // She opens the link and creates a passkey on her laptop.
         let window = driver.browser().await;
@@ -163,30 +166,14 @@ on_both_backends!(
 on_both_backends!(
     a_passkey_is_a_second_factor_until_removed,
     |backend: Backend| async move {
-        let Some(driver) = Driver::start() else {
+        let Some((_driver, server, client, window)) = alice_in_chromium(backend).await else {
             return;
         };
-        let Some(server) = localhost_server(backend) else {
-            return;
-        };
-        server.create_user("alice");
-        let client = client(&server);
-        let window = driver.browser().await;
-        window.add_virtual_authenticator().await;
-        let password = async |window: &Chromium| {
-            window.fill("#username", "alice").await;
-            window.fill("#password", PASSWORD).await;
-            window.click("main button[type=submit]").await;
-        };
-        let claims = sign_in_to(&server, &client, &window, "", password).await;
+        let claims = sign_in_to(&server, &client, &window, "", alices_password).await;
         assert_eq!(methods(&claims), ["pwd"]);
 
         // She adds a passkey on her account page.
-        window.open(&server.url("/account/security")).await;
-        window.wait_for("id=\"passkey-add\"").await;
-        window.fill("#passkey_name", "Laptop").await;
-        window.click("#passkey-add").await;
-        window.wait_for("Passkey added.").await;
+        add_passkey(&server, &window, "Laptop").await;
 
         // A client asking for phishing-resistant authentication gets the
         // passkey as the second factor after the password.
@@ -196,7 +183,7 @@ on_both_backends!(
             &window,
             "&prompt=login&acr_values=phr",
             async |window| {
-                password(window).await;
+                alices_password(window).await;
                 window.arrive("/login/mfa").await;
                 assert_eq!(window.count("#code").await, 0);
                 window
@@ -236,31 +223,16 @@ on_both_backends!(
 on_both_backends!(
     a_ceremony_started_on_one_node_finishes_on_another,
     |backend: Backend| async move {
-        let Some(driver) = Driver::start() else {
+        let Some((_driver, server, client, window)) = alice_in_chromium(backend).await else {
             return;
         };
-        let Some(server) = localhost_server(backend) else {
-            return;
-        };
-        server.create_user("alice");
-        let client = client(&server);
         // Behind one name, every node accepts that name's origin; here
         // the first node's origin stands for it.
         let other = server.second_node_with(|config| {
             config.passkeys.origins = vec![server.issuer.clone()];
         });
-        let window = driver.browser().await;
-        window.add_virtual_authenticator().await;
-        sign_in_to(&server, &client, &window, "", async |window| {
-            window.fill("#username", "alice").await;
-            window.fill("#password", PASSWORD).await;
-            window.click("main button[type=submit]").await;
-        })
-        .await;
-        window.open(&server.url("/account/security")).await;
-        window.wait_for("id=\"passkey-add\"").await;
-        window.click("#passkey-add").await;
-        window.wait_for("Passkey added.").await;
+        sign_in_to(&server, &client, &window, "", alices_password).await;
+        add_passkey(&server, &window, "Laptop").await;
 
         // The first node serves the login page and the options; the
         // browser's answer is kept instead of posted ...

@@ -57,6 +57,27 @@ pub async fn register(
     response.text().await.expect("page")
 }
 
+/// Posts the account page's removal form of the first passkey listed on
+/// `page` (with `password` when given); returns the response.
+pub async fn remove_first(
+    server: &TestServer,
+    browser: &Browser,
+    page: &str,
+    password: Option<&str>,
+) -> Response {
+    let (csrf, passkey) = (
+        hidden_field(page, "csrf_token"),
+        hidden_field(page, "passkey"),
+    );
+    let mut form = vec![("csrf_token", csrf.as_str()), ("passkey", passkey.as_str())];
+    if let Some(password) = password {
+        form.push(("current_password", password));
+    }
+    browser
+        .post_form(&server.url("/account/passkeys/remove"), &form)
+        .await
+}
+
 /// A login page's sign-in with a passkey: asks for the options (for the
 /// second factor with `step`), lets `answer` make the browser's reply
 /// from them, and posts it. Returns the response.
@@ -126,4 +147,28 @@ pub async fn through_consent(
                 .expect_err("a redirect to the client")
         }
     }
+}
+
+/// Has a new admin (`root`) invite Carol to a passwordless account from
+/// the console; returns the admin's browser and the invitation e-mail.
+pub async fn invite_carol(server: &TestServer) -> (Browser, String) {
+    use super::console::{post, signed_in_admin};
+    let admin = signed_in_admin(server, "root", ferrid_service::users::AdminRole::Admin).await;
+    let users = admin.page(&server.url("/admin/users")).await;
+    assert!(users.contains("name=\"passwordless\""), "{users}");
+    let response = post(
+        server,
+        &admin,
+        &users,
+        "/admin/users/invite",
+        &[
+            ("username", "carol"),
+            ("email", "carol@example.com"),
+            ("passwordless", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let message = super::outbox::outbox(server, 1).await.remove(0);
+    (admin, message)
 }
