@@ -310,6 +310,8 @@ pub struct UserPage<'a> {
     pub disabled: bool,
     /// Whether a second factor is enrolled.
     pub mfa: bool,
+    /// Whether the account signs in with passkeys only (no password).
+    pub passwordless: bool,
     /// `admin`, `auditor` or "".
     pub admin_role: &'a str,
     /// The groups, with the user's membership.

@@ -235,6 +235,9 @@ pub fn require_password_reset(
     now: i64,
 ) -> Result<User, UserError> {
     let user = show(store, user_id)?;
+    if user.passwordless {
+        return Err(UserError::PasswordlessWithPassword);
+    }
     let unknowable = ferrid_store::secret::generate_secret("reset-");
     let hash = hasher.hash(&unknowable)?;
     let ended = store.change_password(&user.id, &hash, None, now)?;

@@ -628,12 +628,18 @@ on_both_backends!(
             1,
             "no e-mail while she has a passkey"
         );
+        let carols_page = admin
+            .page(&server.url(&format!("/admin/users/{}", carol.id)))
+            .await;
+        // The console offers no password for her account.
+        assert!(
+            !carols_page.contains("require-password-reset"),
+            "{carols_page}"
+        );
         let reset = crate::support::console::post(
             &server,
             &admin,
-            &admin
-                .page(&server.url(&format!("/admin/users/{}", carol.id)))
-                .await,
+            &carols_page,
             &format!("/admin/users/{}/reset-mfa", carol.id),
             &[],
         )

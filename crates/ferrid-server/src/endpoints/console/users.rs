@@ -205,6 +205,7 @@ async fn user_page(
         email_verified: user.email_verified,
         disabled: user.disabled,
         mfa: user.has_mfa(),
+        passwordless: user.passwordless,
         admin_role: user.admin_role.as_deref().unwrap_or_default(),
         groups: details
             .groups
@@ -428,6 +429,9 @@ pub async fn require_password_reset(
         })?
         .map_err(|error| match error {
             UserError::NotFound(_) => not_found("such user"),
+            refused @ UserError::PasswordlessWithPassword => ConsoleError::from(
+                PageError::bad_request("Passwordless account", refused.to_string()),
+            ),
             other => Internal::log(other).into(),
         })?;
     state.deliver_logouts_soon();
