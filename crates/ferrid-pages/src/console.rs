@@ -274,7 +274,12 @@ pub struct UsersPage<'a> {
     pub email: &'a str,
     /// The invitation form's display name.
     pub name: &'a str,
-    /// Why the last invitation was refused.
+    /// Whether administrators must sign in with a passkey.
+    pub admin_passkeys_required: bool,
+    /// Whether the configuration forces that (the console cannot turn it
+    /// off).
+    pub admin_passkeys_forced: bool,
+    /// Why the last invitation (or policy change) was refused.
     pub errors: FieldErrors,
 }
 

@@ -132,18 +132,33 @@ pub struct SignIn {
     pub cookie: Cookie<'static>,
 }
 
-/// What an administrator's console sign-in must reach: two factors, or
-/// a passkey when `passkeys.required_for_admins` is on.
-pub fn admin_assurance(state: &AppState) -> crate::acr::Assurance {
+/// Whether administrators must sign in with a passkey: the
+/// configuration (`passkeys.required_for_admins`) forces it; otherwise an
+/// administrator decides in the console (stored, so every node agrees).
+pub async fn admin_passkeys_required(state: &AppState) -> Result<bool, Internal> {
     if state.settings.security.passkeys.required_for_admins {
+        return Ok(true);
+    }
+    state.db(|store| store.admin_passkeys_required()).await
+}
+
+/// What an administrator's console sign-in must reach: two factors, or
+/// a passkey when administrators must use one.
+pub async fn admin_assurance(state: &AppState) -> Result<crate::acr::Assurance, Internal> {
+    Ok(if admin_passkeys_required(state).await? {
         crate::acr::Assurance::PhishingResistant
     } else {
         crate::acr::Assurance::MultiFactor
-    }
+    })
 }
 
-/// Starts a sign-in that returns to `return_to` (a console path).
-pub fn start_sign_in(state: &AppState, return_to: &str) -> SignIn {
+/// Starts a sign-in that returns to `return_to` (a console path), asking
+/// for `assurance`.
+pub fn start_sign_in(
+    state: &AppState,
+    return_to: &str,
+    assurance: crate::acr::Assurance,
+) -> SignIn {
     let client_state = random_token(24);
     let verifier = random_token(48);
     let nonce = random_token(24);
@@ -157,7 +172,7 @@ pub fn start_sign_in(state: &AppState, return_to: &str) -> SignIn {
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", crate::pkce::S256)
-        .append_pair("acr_values", admin_assurance(state).acr())
+        .append_pair("acr_values", assurance.acr())
         .finish();
     // The path is percent-encoded: a cookie value cannot hold `;`, `,`,
     // quotes or spaces.

@@ -279,6 +279,10 @@ pub fn console_routes(config: &mut web::ServiceConfig) {
         .route("/admin/apis/delete", web::post().to(apis::delete))
         .route("/admin/users", web::get().to(users::list))
         .route("/admin/users/invite", web::post().to(users::invite))
+        .route(
+            "/admin/users/admin-passkeys",
+            web::post().to(users::admin_passkeys),
+        )
         .route("/admin/users/{user_id}", web::get().to(users::show))
         .route(
             "/admin/users/{user_id}/profile",

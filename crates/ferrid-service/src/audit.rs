@@ -105,6 +105,8 @@ pub enum EventKind {
     PasskeyUse,
     /// A passkey was removed, by its user or an administrator.
     PasskeyRemove,
+    /// An administrator changed whether administrators need a passkey.
+    AdminPasskeysPolicy,
 }
 
 impl EventKind {
@@ -159,6 +161,7 @@ impl EventKind {
             EventKind::PasskeyRegister => "passkey.register",
             EventKind::PasskeyUse => "passkey.use",
             EventKind::PasskeyRemove => "passkey.remove",
+            EventKind::AdminPasskeysPolicy => "console.admin_passkeys",
         }
     }
 }

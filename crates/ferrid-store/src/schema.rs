@@ -377,6 +377,7 @@ diesel::table! {
         master_key_check -> Text,
         created_at -> BigInt,
         pairwise_salt_sealed -> Nullable<Text>,
+        admin_passkeys_required -> Bool,
     }
 }
 

@@ -81,6 +81,29 @@ impl Store {
             .ok_or(StoreError::NotFound("installation record"))
     }
 
+    /// Whether administrators must sign in to the console with a passkey,
+    /// as an administrator set it.
+    pub fn admin_passkeys_required(&self) -> StoreResult<bool> {
+        let mut connection = self.connection()?;
+        Ok(installation::table
+            .select(installation::admin_passkeys_required)
+            .first(&mut connection)
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    /// Sets whether administrators must sign in with a passkey.
+    pub fn set_admin_passkeys_required(&self, required: bool) -> StoreResult<()> {
+        let mut connection = self.connection()?;
+        let updated = diesel::update(installation::table.find(1))
+            .set(installation::admin_passkeys_required.eq(required))
+            .execute(&mut connection)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("installation record"));
+        }
+        Ok(())
+    }
+
     /// Records a new issuer for the whole deployment (after the operator
     /// moved every node to it).
     pub fn change_installation_issuer(&self, issuer: &str) -> StoreResult<()> {

@@ -987,3 +987,83 @@ on_both_backends!(
         assert!(server.audited("passkey.use", "failure")[0].contains("no user handle"));
     }
 );
+
+on_both_backends!(
+    an_admin_requires_passkeys_for_admins_in_the_console,
+    |backend: Backend| async move {
+        use crate::support::console::{post, signed_in_admin};
+        let server = server_or_skip!(backend);
+        let root = signed_in_admin(&server, "root", AdminRole::Admin).await;
+        create_admin(&server, "ops", AdminRole::Admin);
+        let require = |required: &'static str| {
+            let (server, root) = (&server, &root);
+            async move {
+                let users = root.page(&server.url("/admin/users")).await;
+                post(
+                    server,
+                    root,
+                    &users,
+                    "/admin/users/admin-passkeys",
+                    &[("required", required)],
+                )
+                .await
+            }
+        };
+
+        // Not before the admin has a passkey: the next sign-in would fail.
+        let response = require("true").await;
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("Add a passkey to your own account first"),
+            "{page}"
+        );
+        assert!(!server.store.admin_passkeys_required().unwrap());
+
+        let mut authenticator = SoftAuthenticator::es256();
+        let page = register(&server, &root, &mut authenticator, "Root key", None).await;
+        assert!(page.contains("Passkey added."), "{page}");
+        let response = require("true").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(server.store.admin_passkeys_required().unwrap());
+        assert_eq!(server.audited("console.admin_passkeys", "success").len(), 1);
+        let users = root.page(&server.url("/admin/users")).await;
+        assert!(
+            users.contains("Administrators must sign in with a passkey"),
+            "{users}"
+        );
+
+        // An admin without a passkey is refused ...
+        let ops = Browser::new();
+        let landed = open(&server, &ops, "/admin", "ops").await;
+        assert_eq!(landed.status, StatusCode::FORBIDDEN, "{}", landed.html);
+        assert!(landed.html.contains("Passkey needed"), "{}", landed.html);
+        // ... and one with a passkey signs in with it.
+        let browser = Browser::new();
+        let landed = open(&server, &browser, "/admin", "root").await;
+        assert!(!landed.html.contains("name=\"code\""), "{}", landed.html);
+        let response = answer_login(
+            &server,
+            &browser,
+            &landed.html,
+            Some("second_factor"),
+            |options| authenticator.assert(options, &origin(&server)),
+        )
+        .await;
+        let (status, page) = settle(&server, &browser, response).await.expect("a page");
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("<h1>Dashboard</h1>"), "{page}");
+
+        // Turned off again, TOTP is enough (a code of the next time step:
+        // each is good once).
+        let response = require("false").await;
+        server.clock.advance(30);
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let landed = open(&server, &Browser::new(), "/admin", "ops").await;
+        assert_eq!(landed.status, StatusCode::OK, "{}", landed.html);
+        assert!(
+            landed.html.contains("<h1>Dashboard</h1>"),
+            "{}",
+            landed.html
+        );
+    }
+);

@@ -146,6 +146,14 @@ const NOTICES: &[(&str, &str)] = &[
     ("mfa-reset", "The second factor is removed."),
     ("passkey-removed", "The passkey is removed."),
     (
+        "admin-passkeys-on",
+        "Administrators must now sign in with a passkey.",
+    ),
+    (
+        "admin-passkeys-off",
+        "Administrators no longer need a passkey to sign in.",
+    ),
+    (
         "password-reset-required",
         "The password no longer works; a reset link is on its way.",
     ),

@@ -37,7 +37,9 @@ pub async fn start(
 ) -> Result<HttpResponse, ConsoleError> {
     let query = Params::parse(http.query_string().as_bytes())
         .map_err(|error| PageError::bad_request("Invalid sign-in request", error.to_string()))?;
-    let sign_in = console_session::start_sign_in(&state, query.get("return").unwrap_or_default());
+    let assurance = console_session::admin_assurance(&state).await?;
+    let sign_in =
+        console_session::start_sign_in(&state, query.get("return").unwrap_or_default(), assurance);
     let mut response = see_other(&sign_in.authorization_url);
     response
         .add_cookie(&sign_in.cookie)
@@ -122,7 +124,7 @@ pub async fn callback(
     // Checked here too, not only asked for with acr_values: the policy
     // holds whatever the authorization request said.
     let strong_enough =
-        acr::assurance(&grant.amr) >= crate::console_session::admin_assurance(&state);
+        acr::assurance(&grant.amr) >= console_session::admin_assurance(&state).await?;
     if role.is_none() || !strong_enough || user.disabled {
         Event::new(EventKind::ConsoleSignIn, Outcome::Refused)
             .actor(&user.id)

@@ -5,11 +5,13 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_pages::console::{Choice, FieldErrors, SessionRow, UserPage, UserRow, UsersPage};
+use ferrid_service::audit::{Event, EventKind, Outcome};
 use ferrid_service::clock::timestamp;
 use ferrid_service::groups;
 use ferrid_service::users::{self, AdminRole, UserError};
 use ferrid_store::{Principal, Store, User};
 
+use crate::audit::RecordForRequest;
 use crate::console_session::{confirm, Confirmation, ConsoleAdmin};
 use crate::email_link::{self, PasswordLink};
 use crate::endpoints::console::{
@@ -60,9 +62,12 @@ async fn list_page(
     let next = more
         .then(|| shown.last().map(|user| user.username.clone()))
         .flatten();
+    let admin_passkeys_required = crate::console_session::admin_passkeys_required(state).await?;
     let page = Page::new(state, http, admin);
     let (username, email, name) = invite;
     let view = UsersPage {
+        admin_passkeys_required,
+        admin_passkeys_forced: state.settings.security.passkeys.required_for_admins,
         frame: page.frame("users"),
         users: shown
             .into_iter()
@@ -90,6 +95,51 @@ pub async fn list(
 ) -> Result<HttpResponse, ConsoleError> {
     let admin = signed_in(&state, &http).await?;
     list_page(&state, &http, &admin, ("", "", ""), FieldErrors::none()).await
+}
+
+/// `POST /admin/users/admin-passkeys`: requires administrators to sign
+/// in with a passkey (`required=true`), or no longer. A recent
+/// confirmation is needed, and turning it on a passkey of one's own (the
+/// next sign-in would otherwise be refused).
+pub async fn admin_passkeys(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let (admin, params) = writer_form(&state, &http, &body).await?;
+    let required = params.get("required") == Some("true");
+    if let Confirmation::Refused(message) = confirm(&state, &http, &admin, &params).await? {
+        let errors = FieldErrors::one("confirm-admin-passkeys", message);
+        return list_page(&state, &http, &admin, ("", "", ""), errors).await;
+    }
+    if required && admin.user.passkeys == 0 {
+        let errors = FieldErrors::one(
+            "required",
+            "Add a passkey to your own account first (on your account page): otherwise you could not sign in to the console again.",
+        );
+        return list_page(&state, &http, &admin, ("", "", ""), errors).await;
+    }
+    state
+        .db(move |store| store.set_admin_passkeys_required(required))
+        .await?;
+    Event::new(EventKind::AdminPasskeysPolicy, Outcome::Success)
+        .actor(&admin.user.id)
+        .client(ferrid_service::clients::CONSOLE_CLIENT_ID)
+        .detail(if required {
+            "administrators must sign in with a passkey"
+        } else {
+            "administrators may sign in with a password and a code"
+        })
+        .record(&state, &http)
+        .await;
+    Ok(done(
+        "/admin/users",
+        if required {
+            "admin-passkeys-on"
+        } else {
+            "admin-passkeys-off"
+        },
+    ))
 }
 
 /// `POST /admin/users/invite`: creates the user and e-mails a link to
