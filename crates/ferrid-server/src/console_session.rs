@@ -142,6 +142,29 @@ pub async fn admin_passkeys_required(state: &AppState) -> Result<bool, Internal>
     state.db(|store| store.admin_passkeys_required()).await
 }
 
+/// Records whether administrators must sign in with a passkey, as
+/// `actor` decided (console or admin API), in the audit log too.
+pub async fn set_admin_passkeys_required(
+    state: &AppState,
+    http: &HttpRequest,
+    actor: &str,
+    required: bool,
+) -> Result<(), Internal> {
+    state
+        .db(move |store| store.set_admin_passkeys_required(required))
+        .await?;
+    Event::new(EventKind::AdminPasskeysPolicy, Outcome::Success)
+        .actor(actor)
+        .detail(if required {
+            "administrators must sign in with a passkey"
+        } else {
+            "administrators may sign in with a password and a code"
+        })
+        .record(state, http)
+        .await;
+    Ok(())
+}
+
 /// What an administrator's console sign-in must reach: two factors, or
 /// a passkey when administrators must use one.
 pub async fn admin_assurance(state: &AppState) -> Result<crate::acr::Assurance, Internal> {

@@ -346,7 +346,7 @@ pub fn admin_api(config: &mut web::ServiceConfig) {
 
 /// The admin API's routes.
 fn admin_routes(config: &mut web::ServiceConfig) {
-    use admin::{apis, audit, clients, groups, keys, openapi, users};
+    use admin::{apis, audit, clients, groups, keys, openapi, policies, users};
     config
         .route("/openapi.json", web::get().to(openapi::serve))
         .route("/clients", web::get().to(clients::list))
@@ -377,6 +377,8 @@ fn admin_routes(config: &mut web::ServiceConfig) {
             "/users/{user_id}/sessions",
             web::delete().to(users::end_sessions),
         )
+        .route("/policies/admin-passkeys", web::get().to(policies::show))
+        .route("/policies/admin-passkeys", web::put().to(policies::set))
         .route("/keys", web::get().to(keys::list))
         .route("/keys/rotate", web::post().to(keys::rotate))
         .route("/keys/{kid}/revoke", web::post().to(keys::revoke))

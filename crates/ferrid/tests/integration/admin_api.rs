@@ -1084,7 +1084,7 @@ async fn the_openapi_document_is_served_and_snapshotted() {
         .values()
         .map(|methods| methods.as_object().unwrap().len())
         .sum();
-    assert_eq!(operations, 33, "every admin route is described");
+    assert_eq!(operations, 35, "every admin route is described");
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     let snapshot =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/admin-openapi.json");

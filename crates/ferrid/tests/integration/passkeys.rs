@@ -800,6 +800,38 @@ on_both_backends!(
         .await;
         assert_eq!(body["passkeys"], 0);
 
+        // The admins-need-passkeys policy, as the console's switch sets it.
+        let policy = "/policies/admin-passkeys";
+        let (status, _, body) =
+            admin(&server, Method::GET, policy, Some(&reader), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body,
+            serde_json::json!({"required": false, "forced_by_configuration": false})
+        );
+        let on = Some(serde_json::json!({ "required": true }));
+        let (status, _, _) = admin(
+            &server,
+            Method::PUT,
+            policy,
+            Some(&reader),
+            on.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let bad = Some(serde_json::json!({ "required": "yes" }));
+        let (status, _, _) = admin(&server, Method::PUT, policy, Some(&writer), bad, None).await;
+        assert!(
+            status.is_client_error() && status != StatusCode::FORBIDDEN,
+            "{status}"
+        );
+        let (status, _, body) = admin(&server, Method::PUT, policy, Some(&writer), on, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["required"], true);
+        assert!(server.store.admin_passkeys_required().unwrap());
+        assert_eq!(server.audited("console.admin_passkeys", "success").len(), 1);
+
         // And through the CLI, for when no console is at hand.
         with_passkey(&server, &client, "alice", "Spare key").await;
         let listed = crate::cli::json(&crate::cli::ferrid(

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod groups;
 pub mod keys;
 pub mod openapi;
+pub mod policies;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};

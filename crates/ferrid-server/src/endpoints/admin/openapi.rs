@@ -8,7 +8,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::endpoints::admin::{apis, audit, clients, groups, keys, users};
+use crate::endpoints::admin::{apis, audit, clients, groups, keys, policies, users};
 
 /// Declares the bearer scheme the paths refer to.
 struct BearerScheme;
@@ -49,6 +49,7 @@ impl Modify for BearerScheme {
         users::sessions, users::end_sessions, users::passkeys, users::remove_passkey,
         keys::list, keys::rotate, keys::revoke,
         audit::list,
+        policies::show, policies::set,
     ),
     modifiers(&BearerScheme)
 )]

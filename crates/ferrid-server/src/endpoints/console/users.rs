@@ -5,13 +5,11 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ferrid_pages::console::{Choice, FieldErrors, SessionRow, UserPage, UserRow, UsersPage};
-use ferrid_service::audit::{Event, EventKind, Outcome};
 use ferrid_service::clock::timestamp;
 use ferrid_service::groups;
 use ferrid_service::users::{self, AdminRole, UserError};
 use ferrid_store::{Principal, Store, User};
 
-use crate::audit::RecordForRequest;
 use crate::console_session::{confirm, Confirmation, ConsoleAdmin};
 use crate::email_link::{self, PasswordLink};
 use crate::endpoints::console::{
@@ -119,19 +117,8 @@ pub async fn admin_passkeys(
         );
         return list_page(&state, &http, &admin, ("", "", ""), errors).await;
     }
-    state
-        .db(move |store| store.set_admin_passkeys_required(required))
+    crate::console_session::set_admin_passkeys_required(&state, &http, &admin.user.id, required)
         .await?;
-    Event::new(EventKind::AdminPasskeysPolicy, Outcome::Success)
-        .actor(&admin.user.id)
-        .client(ferrid_service::clients::CONSOLE_CLIENT_ID)
-        .detail(if required {
-            "administrators must sign in with a passkey"
-        } else {
-            "administrators may sign in with a password and a code"
-        })
-        .record(&state, &http)
-        .await;
     Ok(done(
         "/admin/users",
         if required {
