@@ -97,13 +97,16 @@ async fn id_token_claims(
     url: &url::Url,
     verifier: openidconnect::PkceCodeVerifier,
 ) -> Value {
-    let code = url
-        .query_pairs()
+    let tokens = exchange(rp, code_of(url), verifier).await;
+    jwt_claims(&tokens.id_token().expect("ID token").to_string())
+}
+
+/// The authorization code in the redirect `url`.
+fn code_of(url: &url::Url) -> String {
+    url.query_pairs()
         .find(|(key, _)| key == "code")
         .map(|(_, value)| value.into_owned())
-        .unwrap_or_else(|| panic!("no code in {url}"));
-    let tokens = exchange(rp, code, verifier).await;
-    jwt_claims(&tokens.id_token().expect("ID token").to_string())
+        .unwrap_or_else(|| panic!("no code in {url}"))
 }
 
 fn methods(claims: &Value) -> Vec<&str> {
@@ -902,12 +905,7 @@ on_both_backends!(
             .await;
         let landed = settle(&server, &browser, response).await;
         let redirect = through_consent(&server, &browser, landed).await;
-        let code = redirect
-            .query_pairs()
-            .find(|(key, _)| key == "code")
-            .unwrap()
-            .1
-            .into_owned();
+        let code = code_of(&redirect);
         let (status, tokens) = exchange_for(&server, &shop, &code, &verifier, Some(ORDERS)).await;
         assert_eq!(status, StatusCode::OK, "{tokens}");
         let (status, challenge) = refund(tokens["access_token"].as_str().unwrap().to_owned()).await;
@@ -935,12 +933,7 @@ on_both_backends!(
         .await;
         let landed = settle(&server, &browser, response).await;
         let redirect = through_consent(&server, &browser, landed).await;
-        let code = redirect
-            .query_pairs()
-            .find(|(key, _)| key == "code")
-            .unwrap()
-            .1
-            .into_owned();
+        let code = code_of(&redirect);
         let (status, tokens) = exchange_for(&server, &shop, &code, &verifier, Some(ORDERS)).await;
         assert_eq!(status, StatusCode::OK, "{tokens}");
         let access = tokens["access_token"].as_str().unwrap().to_owned();

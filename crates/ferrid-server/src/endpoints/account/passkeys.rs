@@ -18,6 +18,11 @@ use crate::http::Params;
 use crate::passkeys::{self, Ceremony};
 use crate::state::AppState;
 
+/// An audit event of the user about their own passkeys.
+fn own_event(kind: EventKind, outcome: Outcome, user: &User) -> Event {
+    Event::new(kind, outcome).actor(&user.id).subject(&user.id)
+}
+
 /// The message for a registration the authenticator's answer failed.
 const NOT_REGISTERED: &str = "The passkey could not be registered. Try again.";
 
@@ -85,9 +90,7 @@ pub async fn register(
         Ok((new, Some(for_user))) if for_user == user.id => new,
         Ok(_) => return Err(PageError::bad_request("Bad request", NOT_REGISTERED)),
         Err(refused) => {
-            Event::new(EventKind::PasskeyRegister, Outcome::Failure)
-                .actor(&user.id)
-                .subject(&user.id)
+            own_event(EventKind::PasskeyRegister, Outcome::Failure, &user)
                 .detail(refused.reason)
                 .record(&state, &http)
                 .await;
@@ -99,18 +102,14 @@ pub async fn register(
         Ok(passkey) => passkey,
         Err(_) => {
             // Logged already; most likely a credential registered before.
-            Event::new(EventKind::PasskeyRegister, Outcome::Failure)
-                .actor(&user.id)
-                .subject(&user.id)
+            own_event(EventKind::PasskeyRegister, Outcome::Failure, &user)
                 .detail("not stored (registered already?)")
                 .record(&state, &http)
                 .await;
             return overview(&state, &http, &session, &user, None, Some(NOT_REGISTERED)).await;
         }
     };
-    Event::new(EventKind::PasskeyRegister, Outcome::Success)
-        .actor(&user.id)
-        .subject(&user.id)
+    own_event(EventKind::PasskeyRegister, Outcome::Success, &user)
         .detail(format!("passkey {} ({})", passkey.id, passkey.name))
         .record(&state, &http)
         .await;
@@ -157,9 +156,7 @@ pub async fn remove(
             return overview(&state, &http, &session, &user, None, Some(message)).await;
         }
     };
-    Event::new(EventKind::PasskeyRemove, Outcome::Success)
-        .actor(&user.id)
-        .subject(&user.id)
+    own_event(EventKind::PasskeyRemove, Outcome::Success, &user)
         .detail(format!("passkey {} ({})", removed.id, removed.name))
         .record(&state, &http)
         .await;
