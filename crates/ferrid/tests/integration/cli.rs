@@ -1075,10 +1075,19 @@ fn the_admin_api_can_have_its_own_listener() {
         "{authorize}"
     );
     assert_eq!(console.2, StatusCode::OK);
-    // A malformed address is refused before anything starts.
-    let output = bare_ferrid(dir.path(), &["serve"], &[("FERRID_ADMIN_BIND", "private")])
-        .output()
-        .unwrap();
+    // A malformed address is refused before anything starts. (On a port
+    // of its own: the default 8080 may be another test's at this moment,
+    // and a busy port would fail the start for another reason.)
+    let output = bare_ferrid(
+        dir.path(),
+        &["serve"],
+        &[
+            ("FERRID_ADMIN_BIND", "private"),
+            ("FERRID_BIND", &format!("127.0.0.1:{}", free_port())),
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains("admin_bind"),
