@@ -52,6 +52,17 @@ async fn with_passkey(
     (browser, authenticator)
 }
 
+/// Alice, a client and her passkey named `name` (see [`with_passkey`]).
+async fn alice_with_passkey(
+    server: &TestServer,
+    name: &str,
+) -> (TestClient, Browser, SoftAuthenticator) {
+    server.create_user("alice");
+    let client = server.create_client("client_secret_basic", REDIRECT_URI);
+    let (browser, authenticator) = with_passkey(server, &client, "alice", name).await;
+    (client, browser, authenticator)
+}
+
 /// Opens the client's authorization URL (plus `extra` query text) in a
 /// new browser; the browser, the page it lands on and the request's
 /// verifier and relying party.
@@ -122,9 +133,7 @@ on_both_backends!(
     a_passkey_alone_signs_in_to_a_relying_party,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
-        server.create_user("alice");
-        let client = server.create_client("client_secret_basic", REDIRECT_URI);
-        let (account, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+        let (client, account, mut authenticator) = alice_with_passkey(&server, "Laptop").await;
 
         let (browser, login, verifier, rp) = start(&server, &client, "").await;
         assert!(login.contains("action=\"/login/passkey\""), "{login}");
@@ -232,9 +241,7 @@ on_both_backends!(
     refused_answers_sign_no_one_in,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
-        server.create_user("alice");
-        let client = server.create_client("client_secret_basic", REDIRECT_URI);
-        let (_, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+        let (client, _, mut authenticator) = alice_with_passkey(&server, "Laptop").await;
         let origin = origin(&server);
 
         // Each refusal leaves the browser on the login page with the
@@ -339,10 +346,8 @@ on_both_backends!(
     a_removed_passkey_no_longer_signs_in,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
-        server.create_user("alice");
-        let client = server.create_client("client_secret_basic", REDIRECT_URI);
-        let (registering, mut authenticator) =
-            with_passkey(&server, &client, "alice", "Old phone").await;
+        let (client, registering, mut authenticator) =
+            alice_with_passkey(&server, "Old phone").await;
         // The session that added the passkey signed in with the password
         // alone: now that the account has a second factor, it may not
         // change factors (registering proved nothing about the key).
@@ -410,9 +415,7 @@ on_both_backends!(
     a_ceremony_started_on_one_node_finishes_on_another,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
-        server.create_user("alice");
-        let client = server.create_client("client_secret_basic", REDIRECT_URI);
-        let (_, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+        let (client, _, mut authenticator) = alice_with_passkey(&server, "Laptop").await;
         let other = server.second_node();
         let (browser, login, _, _) = start(&server, &client, "").await;
         let (request_id, csrf) = (
@@ -993,9 +996,7 @@ on_both_backends!(
     a_sign_in_without_a_username_needs_the_user_handle,
     |backend: Backend| async move {
         let server = server_or_skip!(backend);
-        server.create_user("alice");
-        let client = server.create_client("client_secret_basic", REDIRECT_URI);
-        let (_, mut authenticator) = with_passkey(&server, &client, "alice", "Laptop").await;
+        let (client, _, mut authenticator) = alice_with_passkey(&server, "Laptop").await;
         let (browser, login, _, _) = start(&server, &client, "").await;
         let response = answer_login(&server, &browser, &login, None, |options| {
             let mut answer: Value =
